@@ -1,0 +1,1 @@
+"""CRM adapter plugins (HubSpot, Salesforce, Zoho). Each imports ``connector.api`` only."""

@@ -1,0 +1,108 @@
+"""The ``leadsync`` command line."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from connector import __version__
+from connector.errors import InputError, Problem
+from connector.evaluate import evaluate, write_decisions
+from connector.explain import render_explanation
+from connector.plan import make_plan
+from connector.rules.loader import load_rules, rules_from_source
+from connector.rules.yamlsource import load_yaml
+from connector.summary import summarize
+from connector.timeutil import parse_ts
+
+__all__ = ["main"]
+
+EXIT_BAD_INPUT = 2
+_FILE = click.Path(path_type=Path, dir_okay=False)
+
+
+def _fail(error: InputError) -> NoReturn:
+    for problem in error.problems:
+        click.echo(str(problem), err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _now(value: str) -> datetime:
+    try:
+        return parse_ts(value)
+    except ValueError as exc:
+        raise InputError([Problem("--now", 0, str(exc))]) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="leadsync")
+def main() -> None:
+    """leadsync: runs the marketing-sales revenue contract inside your CRM."""
+
+
+@main.command("evaluate")
+@click.option("--rules", "rules_path", type=_FILE, required=True, help="The rules file (YAML).")
+@click.option("--contacts", type=_FILE, required=True, help="contacts.jsonl")
+@click.option("--activities", type=_FILE, required=True, help="activities.jsonl")
+@click.option("--owners", type=_FILE, default=None, help="owners.jsonl (without it nobody is routed)")
+@click.option("--now", "now_text", required=True, help="The decision time, e.g. 2026-11-23T10:00:00Z")
+@click.option("--out", type=_FILE, default=None, help="Write decisions here instead of standard output.")
+@click.option("--explain", "explain_id", default=None, metavar="ID",
+              help="Print one contact's decision for a person instead of the decisions.")  # fmt: skip
+def evaluate_command(
+    rules_path: Path,
+    contacts: Path,
+    activities: Path,
+    owners: Path | None,
+    now_text: str,
+    out: Path | None,
+    explain_id: str | None,
+) -> None:
+    """Decide every contact offline: no CRM, no state. Writes one decision per contact."""
+    try:
+        now = _now(now_text)
+        rules = load_rules(rules_path)
+        result = evaluate(rules, contacts, activities, owners, now, explain=explain_id)
+    except InputError as error:
+        _fail(error)
+    if explain_id is not None:
+        decision = next((d for d in result.decisions if d.contact_id == explain_id), None)
+        if decision is None:
+            _fail(InputError([Problem(str(contacts), 0, f"no contact with id `{explain_id}`")]))
+        click.echo(render_explanation(decision, result.notes, rules, now))
+        return
+    write_decisions(result.decisions, out, sys.stdout.buffer)
+    click.echo(f"leadsync evaluate: {result.summary()}", err=True)
+
+
+@main.command("validate")
+@click.argument("rules_path", type=_FILE, metavar="RULES.yaml")
+def validate_command(rules_path: Path) -> None:
+    """Check a rules file; list every problem as FILE:LINE, or summarize it on one screen."""
+    try:
+        source = load_yaml(rules_path)
+        rules = rules_from_source(source)
+    except InputError as error:
+        _fail(error)
+    click.echo(summarize(rules, source))
+
+
+@main.command("plan")
+@click.option("--rules", "rules_path", type=_FILE, required=True, help="The rules file (YAML).")
+def plan_command(rules_path: Path) -> None:
+    """Turn the sales quota into the leads marketing must deliver, per month and per quarter."""
+    try:
+        source = load_yaml(rules_path)
+        rules = rules_from_source(source)
+    except InputError as error:
+        _fail(error)
+    plan = make_plan(rules.source.commitments)
+    if isinstance(plan, list):
+        line = source.line(("commitments",))
+        names = ", ".join(f"`commitments.{n}`" for n in plan)
+        _fail(InputError([Problem(str(rules_path), line, f"`plan` needs {names} in the rules file")]))
+    click.echo(plan.render())

@@ -1,0 +1,234 @@
+"""Reading canonical records from JSON Lines files, every bad line named as FILE:LINE."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from connector.errors import Problem, RecordsError
+from connector.model import STAGES, Activity, Contact, Owner
+from connector.timeutil import parse_ts
+
+__all__ = ["MAX_PROBLEMS", "load_activities", "load_contacts", "load_owners"]
+
+MAX_PROBLEMS = 50  # a file that is wrong throughout would otherwise print a screen per line
+
+T = TypeVar("T")
+
+_CONTACT_STRINGS = (
+    "email", "first_name", "last_name", "title", "company", "industry", "country", "city",
+    "lead_source", "domain", "owner_id", "disqualification_reason",
+)  # fmt: skip
+_CONTACT_TIMES = ("stage_changed_at", "mql_at", "sql_at", "assigned_at")
+_CONTACT_KEYS = frozenset(
+    ("id", "created_at", "employees", "stage", "score", "properties", *_CONTACT_STRINGS,
+     *_CONTACT_TIMES)
+)  # fmt: skip
+_ACTIVITY_KEYS = frozenset(("id", "contact_id", "type", "at", "owner_id", "properties"))
+_OWNER_KEYS = frozenset(("id", "name", "email", "active", "teams", "capacity_per_day"))
+
+
+class _Bad(ValueError):
+    """One field of one record is wrong."""
+
+
+def _read(path: Path, build: Callable[[dict[str, Any]], T]) -> Iterator[tuple[int, T]]:
+    """Yield (line number, record) for each non-blank line; raise RecordsError at the end."""
+    name = str(path)
+    problems: list[Problem] = []
+    bad_lines = 0
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise RecordsError([Problem(name, 0, f"cannot read the file: {exc.strerror}")]) from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                obj = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                message = f"not valid JSON ({exc.msg}); each line must be one JSON object"
+                if number == 1 and raw.lstrip().startswith(b"["):
+                    message = "a JSON array; write one JSON object per line (JSON Lines)"
+                bad_lines += 1
+                if len(problems) < MAX_PROBLEMS:
+                    problems.append(Problem(name, number, message))
+                continue
+            try:
+                if not isinstance(obj, dict):
+                    raise _Bad(f"expected a JSON object, got {type(obj).__name__}")
+                record = build(obj)
+            except _Bad as exc:
+                bad_lines += 1
+                if len(problems) < MAX_PROBLEMS:
+                    problems.append(Problem(name, number, str(exc)))
+                continue
+            if not problems:
+                yield number, record
+    if problems:
+        if bad_lines > len(problems):
+            last = problems[-1]
+            more = bad_lines - len(problems)
+            problems.append(Problem(name, last.line, f"... and {more} more bad lines after this"))
+        raise RecordsError(problems)
+
+
+def _unknown_keys(obj: dict[str, Any], allowed: frozenset[str], hint: str) -> None:
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        names = ", ".join(f"`{k}`" for k in unknown)
+        raise _Bad(f"unknown field {names}; {hint}")
+
+
+def _string(obj: dict[str, Any], key: str, required: bool = False) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise _Bad(f"`{key}` is required")
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and key.endswith("id"):
+        return str(value)  # CRMs hand out numeric ids; they are still ids
+    if not isinstance(value, str):
+        raise _Bad(f"`{key}` must be a string or null, got {orjson.dumps(value).decode()}")
+    if required and not value:
+        raise _Bad(f"`{key}` must not be empty")
+    return value
+
+
+def _time(obj: dict[str, Any], key: str, required: bool = False) -> datetime | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise _Bad(f"`{key}` is required")
+        return None
+    try:
+        return parse_ts(value)
+    except ValueError as exc:
+        raise _Bad(f"`{key}`: {exc}") from None
+
+
+def _properties(obj: dict[str, Any]) -> dict[str, Any]:
+    value = obj.get("properties")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Bad("`properties` must be a JSON object")
+    return value
+
+
+def _contact(obj: dict[str, Any]) -> Contact:
+    _unknown_keys(obj, _CONTACT_KEYS, "put custom fields under `properties`")
+    employees = obj.get("employees")
+    if employees is not None and (
+        isinstance(employees, bool) or not isinstance(employees, (int, float)) or employees != int(employees)
+    ):
+        raise _Bad(f"`employees` must be a whole number or null, got {employees!r}")
+    score = obj.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+        raise _Bad(f"`score` must be a number or null, got {score!r}")
+    stage = obj.get("stage")
+    if stage is not None and stage not in STAGES:
+        raise _Bad(f"`stage` must be one of {', '.join(STAGES)} or null, got {stage!r}")
+    strings = {key: _string(obj, key) for key in _CONTACT_STRINGS}
+    times = {key: _time(obj, key) for key in _CONTACT_TIMES}
+    created_at = _time(obj, "created_at", required=True)
+    assert created_at is not None
+    return Contact(
+        id=_string(obj, "id", required=True) or "",
+        created_at=created_at,
+        employees=None if employees is None else int(employees),
+        stage=stage,
+        score=score,
+        properties=_properties(obj),
+        **strings,  # type: ignore[arg-type]
+        **times,  # type: ignore[arg-type]
+    )
+
+
+def _owner(obj: dict[str, Any]) -> Owner:
+    _unknown_keys(obj, _OWNER_KEYS, f"an owner has only {', '.join(sorted(_OWNER_KEYS))}")
+    active = obj.get("active", True)
+    if active is None:
+        active = True
+    if not isinstance(active, bool):
+        raise _Bad(f"`active` must be true or false, got {active!r}")
+    teams = obj.get("teams") or []
+    if not isinstance(teams, list) or not all(isinstance(t, str) for t in teams):
+        raise _Bad("`teams` must be a list of strings")
+    capacity = obj.get("capacity_per_day")
+    if capacity is not None and (isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 0):
+        raise _Bad(f"`capacity_per_day` must be a whole number >= 0 or null, got {capacity!r}")
+    return Owner(
+        id=_string(obj, "id", required=True) or "",
+        name=_string(obj, "name"),
+        email=_string(obj, "email"),
+        active=active,
+        teams=teams,
+        capacity_per_day=capacity,
+    )
+
+
+def load_contacts(path: Path) -> list[Contact]:
+    """All contacts of a file; a repeated id is an error naming both lines."""
+    seen: dict[str, int] = {}
+    contacts: list[Contact] = []
+    problems: list[Problem] = []
+    for number, contact in _read(path, _contact):
+        first = seen.setdefault(contact.id, number)
+        if first != number:
+            problems.append(Problem(str(path), number, f"contact `{contact.id}` is already on line {first}"))
+        else:
+            contacts.append(contact)
+    if problems:
+        raise RecordsError(problems[:MAX_PROBLEMS])
+    return contacts
+
+
+def load_owners(path: Path) -> dict[str, Owner]:
+    """All owners of a file by id; a repeated id is an error naming both lines."""
+    seen: dict[str, int] = {}
+    owners: dict[str, Owner] = {}
+    problems: list[Problem] = []
+    for number, owner in _read(path, _owner):
+        first = seen.setdefault(owner.id, number)
+        if first != number:
+            problems.append(Problem(str(path), number, f"owner `{owner.id}` is already on line {first}"))
+        owners[owner.id] = owner
+    if problems:
+        raise RecordsError(problems[:MAX_PROBLEMS])
+    return owners
+
+
+def load_activities(path: Path, known_types: frozenset[str]) -> Iterator[Activity]:
+    """Every activity of a file, in file order. Types must be built-in or declared in the rules."""
+
+    def build(obj: dict[str, Any]) -> Activity:
+        _unknown_keys(obj, _ACTIVITY_KEYS, "put other fields under `properties`")
+        kind = _string(obj, "type", required=True) or ""
+        if kind not in known_types:
+            raise _Bad(
+                f"unknown activity type `{kind}`; declare it under `activity_types` in the rules"
+                " file (as `contact` or `sales`)"
+            )
+        at = _time(obj, "at", required=True)
+        assert at is not None
+        props = obj.get("properties")
+        return Activity(
+            id=_string(obj, "id", required=True) or "",
+            contact_id=_string(obj, "contact_id", required=True) or "",
+            type=kind,
+            at=at,
+            owner_id=_string(obj, "owner_id"),
+            properties=_properties(obj) if props is not None else _EMPTY,
+        )
+
+    for _, activity in _read(path, build):
+        yield activity
+
+
+_EMPTY: dict[str, Any] = {}

@@ -1,0 +1,333 @@
+"""The decision procedure of CONTRACT.md §4, step by step. Pure: ``now`` is a parameter.
+
+``decide_all`` decides every contact of a run. Steps 1-7 and 9-11 look at one contact; step 8
+(routing) looks at all new MQLs and SQLs in order, so contacts that need routing wait for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from connector.decision import Action, Conflict, Decision, LastWritten, SlaState
+from connector.model import Activity, Contact, Owner
+from connector.rules.compiled import PoolRule, Rules
+from connector.rules.history import History
+from connector.rules.routing import Router, RoutingState
+from connector.rules.scoring import Score, idle_days, score_contact
+from connector.rules.sla import clock_start, due_at, sla_state
+from connector.timeutil import duration_delta, format_ts
+
+__all__ = ["RunStats", "decide_all", "manual_fields"]
+
+_FROZEN = ("opportunity", "customer")
+_ROUTED = ("mql", "sql")
+_PINNABLE = ("stage", "owner_id", "disqualification_reason")
+_DAY = timedelta(hours=24)
+
+
+@dataclass
+class RunStats:
+    """Counts a run reports besides its decisions."""
+
+    unknown_reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Work:
+    """One contact's decision while it is being made."""
+
+    contact: Contact
+    history: History
+    score: Score
+    previous: str
+    stage: str
+    reason: str | None
+    reason_known: bool
+    mql_at: datetime | None
+    sql_at: datetime | None
+    owner_id: str | None
+    assigned_at: datetime | None
+    pinned: frozenset[str]
+    notes: list[str] | None
+    routing: str = "none"
+    conflicts: list[Conflict] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        if self.notes is not None:
+            self.notes.append(text)
+
+    def set(self, name: str, value: Any) -> bool:
+        """Change a CRM-visible field unless a person changed it after leadsync (then: conflict)."""
+        current = getattr(self, name)
+        if value == current:
+            return True
+        if name in self.pinned:
+            self.conflicts.append(Conflict(name, current, value))
+            self.note(f"{name}: would be {value!r}, but a person set {current!r} in the CRM; kept")
+            return False
+        setattr(self, name, value)
+        return True
+
+
+def manual_fields(rules: Rules, contact: Contact, written: LastWritten | None) -> frozenset[str]:
+    """The fields whose CRM value differs from what leadsync last wrote: a person changed them."""
+    if written is None:
+        return frozenset()
+    crm = {
+        "stage": contact.stage or "lead",
+        "owner_id": contact.owner_id,
+        "disqualification_reason": rules.reason_code(contact.disqualification_reason)[0],
+    }
+    return frozenset(f for f in _PINNABLE if f in written.values and written.values[f] != crm[f])
+
+
+def decide_all(
+    rules: Rules,
+    contacts: Iterable[Contact],
+    activities_of: Callable[[str], Iterable[Activity]],
+    owners: Mapping[str, Owner] | None,
+    now: datetime,
+    *,
+    last_written: Mapping[str, LastWritten] | None = None,
+    routing_state: RoutingState | None = None,
+    explain: str | None = None,
+    notes: list[str] | None = None,
+    stats: RunStats | None = None,
+) -> list[Decision]:
+    """Decide every contact at ``now``; the result is in order of contact id.
+
+    ``activities_of(id)`` gives a contact's activities in any order (it is called once per
+    contact). ``explain`` names a contact whose reasoning is appended to ``notes``.
+    """
+    contacts = sorted(contacts, key=lambda c: c.id)
+    decisions: dict[str, Decision] = {}
+    waiting: list[_Work] = []
+    for contact in contacts:
+        history = History(activities_of(contact.id), now, rules.contact_types, rules.sales_types)
+        written = last_written.get(contact.id) if last_written else None
+        work = _first_steps(rules, contact, history, now, manual_fields(rules, contact, written),
+                            notes if explain == contact.id else None)  # fmt: skip
+        if stats is not None and not work.reason_known and work.reason is not None:
+            stats.unknown_reasons[work.reason] = stats.unknown_reasons.get(work.reason, 0) + 1
+        if work.stage in _ROUTED:
+            waiting.append(work)
+        else:
+            decisions[contact.id] = _last_steps(rules, work, now)
+    if waiting:
+        router = Router(contacts, owners or {}, now, rules.calendar.tz, routing_state or RoutingState())
+        waiting.sort(key=lambda w: (w.mql_at or w.sql_at or now, w.contact.id))
+        for work in waiting:
+            _route(rules, work, router, owners is not None, now)
+            decisions[work.contact.id] = _last_steps(rules, work, now)
+    return [decisions[c.id] for c in contacts]
+
+
+def _first_steps(
+    rules: Rules,
+    contact: Contact,
+    history: History,
+    now: datetime,
+    pinned: frozenset[str],
+    notes: list[str] | None,
+) -> _Work:
+    """Steps 1-7: score, reason, and the stage."""
+    score = score_contact(rules, contact, history, now)
+    reason, known = rules.reason_code(contact.disqualification_reason)
+    previous = contact.stage or "lead"
+    w = _Work(contact, history, score, previous, previous, reason, known, contact.mql_at,
+              contact.sql_at, contact.owner_id, contact.assigned_at, pinned, notes)  # fmt: skip
+    _explain_score(w, rules)
+    if not known:
+        w.note(f"reason: `{reason}` matches no reason code or label; kept as it is")
+    if previous in _FROZEN:
+        w.note(f"stage: {previous}; leadsync never changes an opportunity or customer")
+        return w
+    if previous == "disqualified":
+        w.note(f"stage: disqualified ({reason}); stays until a person clears it in the CRM")
+        return w
+    for code, test in rules.disqualify:
+        if test(contact, history, now):
+            if w.set("stage", "disqualified"):
+                w.set("reason", code)
+                w.note(f"stage: disqualified by the `{code}` rule")
+            return w
+    sql = rules.sql
+    if sql is not None and previous in ("lead", "mql", "nurture"):
+        held = [name for name, test in sql.criteria if test(contact, history, now)]
+        if len(held) >= sql.require:
+            if w.set("stage", "sql"):
+                w.sql_at = now
+                w.set("reason", None)
+                w.note(f"stage: sql, {len(held)} of {len(sql.criteria)} BANT criteria hold"
+                       f" ({', '.join(held)}); {sql.require} required")  # fmt: skip
+            return w
+        w.note(f"sql: {len(held)} of {len(sql.criteria)} BANT criteria hold ({', '.join(held) or 'none'}); "
+               f"{sql.require} required")  # fmt: skip
+    _mql_step(rules, w, now)
+    return w
+
+
+def _mql_step(rules: Rules, w: _Work, now: datetime) -> None:
+    mql = rules.mql
+    if mql is None:
+        return
+    s = w.score
+    reaches = s.total >= mql.score_at_least and (mql.fit_at_least is None or s.fit >= mql.fit_at_least)
+    bar = f"{s.total:g} against the MQL bar of {mql.score_at_least:g}"
+    if mql.fit_at_least is not None:
+        bar += f" (fit {s.fit:g} against {mql.fit_at_least:g})"
+    if w.previous == "mql":
+        w.note(f"stage: mql stays (score {bar}); a stage never goes back from mql on score")
+        return
+    eligible = w.previous == "lead"
+    if w.previous == "nurture":
+        since = w.contact.stage_changed_at or w.contact.created_at
+        last = w.history.last_contact_done
+        eligible = last is not None and last > since
+        if reaches and not eligible:
+            w.note(f"stage: nurture stays; score {bar}, but no activity since {format_ts(since)}")
+            return
+    if reaches and eligible:
+        if w.set("stage", "mql"):
+            w.mql_at = now
+            w.set("reason", None)
+            w.note(f"stage: mql, score {bar}")
+    elif eligible:
+        w.note(f"stage: {w.previous} stays, score {bar}")
+
+
+def _route(rules: Rules, w: _Work, router: Router, have_owners: bool, now: datetime) -> None:
+    """Step 8: keep an active owner, else account match, else the first matching pool."""
+    if w.owner_id and (router.is_active(w.owner_id) or not have_owners):
+        w.routing = "kept"
+        w.note(f"owner: {w.owner_id} kept (an active owner is always kept)")
+        return
+    if "owner_id" in w.pinned:
+        w.routing = "kept" if w.owner_id else "unassigned"
+        w.note(f"owner: a person set it to {w.owner_id!r} in the CRM; kept, not routed")
+        return
+    if not have_owners:
+        w.routing = "unassigned"
+        w.note("owner: none; without an owners file nobody is routed")
+        return
+
+    def matches(pool: PoolRule) -> bool:
+        return pool.test is None or pool.test(w.contact, w.history, now)
+
+    owner, how = router.route(w.contact, rules.account_match, rules.pools, matches)
+    w.routing = how
+    if owner is not None:
+        w.owner_id = owner
+        w.assigned_at = now
+        w.note(f"owner: {owner} by {how.replace(':', ' ')}"
+               + ("" if how != "account_match" else f" (domain {w.contact.domain})"))  # fmt: skip
+    else:
+        # An inactive owner with nobody to replace them stays on the record: better than none.
+        w.note("owner: unassigned; no eligible owner (inactive, or at capacity today)")
+
+
+def _last_steps(rules: Rules, w: _Work, now: datetime) -> Decision:
+    """Steps 9-11: SLA, inactivity, actions; then the decision record."""
+    sla = SlaState()
+    start = clock_start(w.mql_at, w.sql_at, w.contact.stage_changed_at)
+    if rules.sla is not None and w.stage in _ROUTED and w.owner_id:
+        sla, exhausted = sla_state(rules.sla, w.history, start, now)
+        if start is None:
+            w.note("sla: no clock: mql_at, sql_at and stage_changed_at are all empty")
+        elif rules.sla.first_touch is not None:
+            amount, unit = rules.sla.first_touch
+            hours = "business hours" if rules.sla.business_hours else "the clock (24/7)"
+            w.note(f"sla: clock starts {format_ts(start)}; first touch due {amount}{unit} later by"
+                   f" {hours}, at {format_ts(sla.due_at)}")  # fmt: skip
+        if exhausted and w.set("stage", rules.sla.exhausted_stage):
+            w.set("reason", rules.sla.exhausted_reason)
+            w.note(f"stage: {w.stage}, {sla.attempts} touches without a connected call or meeting")
+    archive = rules.sla.archive_after_inactive_days if rules.sla else None
+    if archive is not None and w.stage in ("mql", "nurture"):
+        idle = idle_days(w.contact, w.history, now)
+        if idle >= archive and w.set("stage", "nurture"):
+            w.set("reason", "inactive")
+            w.note(f"stage: nurture, inactive for {idle} days (archive after {archive})")
+    actions = _actions(rules, w, due_at(rules.sla, start), now)
+    return _record(rules, w, sla, actions)
+
+
+def _actions(rules: Rules, w: _Work, sla_due: datetime | None, now: datetime) -> list[Action]:
+    """Step 11: tasks and notifications, each with a key the daemon does once, ever."""
+    if w.stage in (*_FROZEN, "disqualified") or not rules.actions:
+        return []
+    cid = w.contact.id
+    out: list[Action] = []
+    for rule in rules.actions:
+        fired: list[tuple[str, datetime]] = []
+        if rule.activity_type is None:
+            stamp = w.mql_at if rule.trigger == "stage_mql" else w.sql_at
+            target = rule.trigger.removeprefix("stage_")
+            if w.stage == target and w.previous != target and stamp is not None:
+                fired.append((format_ts(stamp) or "", stamp))
+        else:
+            for a in w.history.of_type(rule.activity_type):
+                if now - _DAY < a.at and (rule.where is None or rule.where(a)):
+                    fired.append((a.id, a.at))
+        for suffix, at in fired:
+            key = f"{rule.trigger}:{cid}:{suffix}"
+            if rule.notify is not None:
+                out.append(Action("notify", key, w.owner_id, to=rule.notify))
+            else:
+                due = sla_due if rule.due_in is None else at + duration_delta(*rule.due_in)
+                out.append(Action("task", key, w.owner_id, title=rule.task_title, due_at=due))
+            w.note(f"action: {key}")
+    return out
+
+
+def _record(rules: Rules, w: _Work, sla: SlaState, actions: list[Action]) -> Decision:
+    c = w.contact
+    s = w.score
+    before_reason = rules.reason_code(c.disqualification_reason)[0]
+    changed = [
+        name
+        for name, old, new in (
+            ("assigned_at", c.assigned_at, w.assigned_at),
+            ("disqualification_reason", before_reason, w.reason),
+            ("mql_at", c.mql_at, w.mql_at),
+            ("owner_id", c.owner_id, w.owner_id),
+            ("score", None if c.score is None else round(c.score, 6), round(s.total, 6)),
+            ("sql_at", c.sql_at, w.sql_at),
+            ("stage", w.previous, w.stage),
+        )
+        if old != new
+    ]
+    return Decision(
+        contact_id=c.id,
+        score=s.total,
+        fit_score=s.fit,
+        engagement_score=s.engagement,
+        decay=s.decay,
+        breakdown=s.breakdown,
+        stage=w.stage,
+        previous_stage=w.previous,
+        mql_at=w.mql_at,
+        sql_at=w.sql_at,
+        owner_id=w.owner_id,
+        assigned_at=w.assigned_at,
+        routing=w.routing,
+        disqualification_reason=w.reason,
+        sla=sla,
+        actions=actions,
+        changed=changed,
+        conflicts=w.conflicts,
+        unknown_reason=not w.reason_known,
+    )
+
+
+def _explain_score(w: _Work, rules: Rules) -> None:
+    if w.notes is None:
+        return
+    s = w.score
+    for rule, points in s.breakdown:
+        w.note(f"score: {points:+g} {rule}")
+    floor = "" if rules.floor is None else f", floor {rules.floor:g}"
+    w.note(f"score: {s.total:g} = fit {s.fit:g} + engagement {s.engagement:g} + decay {s.decay:g}{floor}")
