@@ -13,7 +13,15 @@ from connector.errors import Problem, RecordsError
 from connector.model import STAGES, Activity, Contact, Owner
 from connector.timeutil import parse_ts
 
-__all__ = ["MAX_PROBLEMS", "load_activities", "load_contacts", "load_owners"]
+__all__ = [
+    "MAX_PROBLEMS",
+    "activity_from_json",
+    "contact_from_json",
+    "load_activities",
+    "load_contacts",
+    "load_owners",
+    "owner_from_json",
+]
 
 MAX_PROBLEMS = 50  # a file that is wrong throughout would otherwise print a screen per line
 
@@ -204,9 +212,7 @@ def load_owners(path: Path) -> dict[str, Owner]:
     return owners
 
 
-def load_activities(path: Path, known_types: frozenset[str]) -> Iterator[Activity]:
-    """Every activity of a file, in file order. Types must be built-in or declared in the rules."""
-
+def _activity_builder(known_types: frozenset[str]) -> Callable[[dict[str, Any]], Activity]:
     def build(obj: dict[str, Any]) -> Activity:
         _unknown_keys(obj, _ACTIVITY_KEYS, "put other fields under `properties`")
         kind = _string(obj, "type", required=True) or ""
@@ -227,8 +233,35 @@ def load_activities(path: Path, known_types: frozenset[str]) -> Iterator[Activit
             properties=_properties(obj) if props is not None else _EMPTY,
         )
 
-    for _, activity in _read(path, build):
+    return build
+
+
+def load_activities(path: Path, known_types: frozenset[str]) -> Iterator[Activity]:
+    """Every activity of a file, in file order. Types must be built-in or declared in the rules."""
+    for _, activity in _read(path, _activity_builder(known_types)):
         yield activity
 
 
 _EMPTY: dict[str, Any] = {}
+
+
+def _one(build: Callable[[dict[str, Any]], T], obj: dict[str, Any], what: str) -> T:
+    try:
+        return build(obj)
+    except _Bad as exc:
+        raise RecordsError([Problem(what, 0, str(exc))]) from None
+
+
+def contact_from_json(obj: dict[str, Any]) -> Contact:
+    """One contact from its JSON object (as an adapter or a test builds it)."""
+    return _one(_contact, obj, "contact")
+
+
+def owner_from_json(obj: dict[str, Any]) -> Owner:
+    """One owner from its JSON object."""
+    return _one(_owner, obj, "owner")
+
+
+def activity_from_json(obj: dict[str, Any], known_types: frozenset[str]) -> Activity:
+    """One activity from its JSON object."""
+    return _one(_activity_builder(known_types), obj, "activity")
