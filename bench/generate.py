@@ -11,7 +11,7 @@ What is in them:
 * owners ``u1``..``u20``; ``u19`` and ``u20`` are inactive, some have ``capacity_per_day``;
 * companies shared by several contacts (a few big accounts with many), each with one web
   domain, size (1-20,000 employees), industry and country; some companies have an account
-  owner, so routing's account match has something to find; about 18% of contacts use a
+  owner, so routing's account match has something to find; about a fifth of contacts use a
   free-mail address (gmail.com, hotmail.com, ...);
 * contacts created over the 18 months before ``--now``, stages mostly ``lead``/null with some
   ``mql``, ``sql``, ``nurture``, ``opportunity``, ``customer`` and ``disqualified`` (with the

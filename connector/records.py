@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -212,8 +212,39 @@ def load_owners(path: Path) -> dict[str, Owner]:
     return owners
 
 
-def _activity_builder(known_types: frozenset[str]) -> Callable[[dict[str, Any]], Activity]:
-    def build(obj: dict[str, Any]) -> Activity:
+def _activity_builder(
+    known_types: frozenset[str],
+    keep: frozenset[str] | None = None,
+    contact_ids: dict[str, str] | None = None,
+) -> Callable[[dict[str, Any]], Activity]:
+    """A parser for activity objects; ``keep`` limits ``properties`` to the keys rules read.
+
+    Well-formed lines take a fast path (millions of them are read per run); anything else goes
+    through the careful path that names what is wrong.
+    """
+    # One string object per type, owner and contact, shared by every activity that names it.
+    types = {t: t for t in known_types}
+    owners: dict[str, str] = {}
+    contacts = contact_ids if contact_ids is not None else {}
+    fromisoformat = datetime.fromisoformat
+
+    shared: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+
+    def project(props: dict[str, Any] | None) -> dict[str, Any]:
+        if not props:
+            return _EMPTY
+        if keep is None:
+            return props
+        items = tuple((k, props[k]) for k in keep if k in props)
+        if not items:
+            return _EMPTY
+        # Activities mostly repeat a few values ({"url": "/pricing"}): share one read-only dict.
+        try:
+            return shared.setdefault(items, dict(items))
+        except TypeError:  # an unhashable value (a list, an object): keep its own copy
+            return dict(items)
+
+    def careful(obj: dict[str, Any]) -> Activity:
         _unknown_keys(obj, _ACTIVITY_KEYS, "put other fields under `properties`")
         kind = _string(obj, "type", required=True) or ""
         if kind not in known_types:
@@ -223,22 +254,61 @@ def _activity_builder(known_types: frozenset[str]) -> Callable[[dict[str, Any]],
             )
         at = _time(obj, "at", required=True)
         assert at is not None
-        props = obj.get("properties")
+        owner = _string(obj, "owner_id")
         return Activity(
-            id=_string(obj, "id", required=True) or "",
-            contact_id=_string(obj, "contact_id", required=True) or "",
-            type=kind,
-            at=at,
-            owner_id=_string(obj, "owner_id"),
-            properties=_properties(obj) if props is not None else _EMPTY,
+            _string(obj, "id", required=True) or "",
+            _string(obj, "contact_id", required=True) or "",
+            types[kind],
+            at,
+            owner if owner is None else owners.setdefault(owner, owner),
+            project(_properties(obj)),
         )
+
+    def build(obj: dict[str, Any]) -> Activity:
+        if obj.keys() <= _ACTIVITY_KEYS:
+            aid = obj.get("id")
+            cid = obj.get("contact_id")
+            at = obj.get("at")
+            kind = types.get(obj.get("type"))  # type: ignore[arg-type]
+            owner = obj.get("owner_id")
+            props = obj.get("properties")
+            if (
+                kind is not None
+                and type(aid) is str
+                and aid
+                and type(cid) is str
+                and cid
+                and type(at) is str
+                and (owner is None or type(owner) is str)
+                and (props is None or type(props) is dict)
+            ):
+                try:
+                    ts = fromisoformat(at)
+                except ValueError:
+                    return careful(obj)
+                if ts.tzinfo is not None:
+                    if ts.tzinfo is not UTC:
+                        ts = ts.astimezone(UTC)
+                    if owner is not None:
+                        owner = owners.setdefault(owner, owner)
+                    return Activity(aid, contacts.get(cid, cid), kind, ts, owner, project(props))
+        return careful(obj)
 
     return build
 
 
-def load_activities(path: Path, known_types: frozenset[str]) -> Iterator[Activity]:
-    """Every activity of a file, in file order. Types must be built-in or declared in the rules."""
-    for _, activity in _read(path, _activity_builder(known_types)):
+def load_activities(
+    path: Path,
+    known_types: frozenset[str],
+    keep_properties: frozenset[str] | None = None,
+    contact_ids: dict[str, str] | None = None,
+) -> Iterator[Activity]:
+    """Every activity of a file, in file order. Types must be built-in or declared in the rules.
+
+    To save memory on large files: ``keep_properties`` drops the other keys of ``properties``,
+    and ``contact_ids`` (id to itself) lets activities share their contact's id string.
+    """
+    for _, activity in _read(path, _activity_builder(known_types, keep_properties, contact_ids)):
         yield activity
 
 

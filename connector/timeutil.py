@@ -22,7 +22,8 @@ def parse_ts(value: object) -> datetime:
         raise ValueError(f"`{value}` is not an ISO 8601 timestamp") from None
     if ts.tzinfo is None:
         raise ValueError(f"timestamp `{value}` has no offset; add `Z` for UTC or e.g. `+01:00`")
-    return ts
+    # One tzinfo for every timestamp: comparisons between them then skip utcoffset() calls.
+    return ts if ts.tzinfo is UTC else ts.astimezone(UTC)
 
 
 def format_ts(ts: datetime | None) -> str | None:

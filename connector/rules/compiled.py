@@ -113,6 +113,7 @@ class Rules:
     actions: tuple[ActionRule, ...]
     reason_labels: dict[str, str]
     reason_lookup: dict[str, str] = field(repr=False)
+    activity_fields: frozenset[str] = frozenset()  # the activity properties any rule reads
 
     @property
     def activity_types(self) -> frozenset[str]:

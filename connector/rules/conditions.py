@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import difflib
 import re
+from operator import attrgetter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from connector.errors import Problem
-from connector.model import Activity
+from connector.model import CONTACT_FIELDS, Activity
 from connector.rules.yamlsource import Path_, YamlSource
 
 __all__ = [
@@ -53,8 +54,18 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str:
     return f"; did you mean `{close[0]}`?" if close else ""
 
 
-def _missing(value: Any) -> bool:
-    return value is None or value == "" or value == []
+def _getter(name: str, on_activity: bool) -> Callable[[Any], Any]:
+    """Reads ``name``: a canonical contact field or ``properties`` key; for an activity, its
+    ``owner_id`` or a ``properties`` key."""
+    if on_activity:
+        if name == "owner_id":
+            return attrgetter("owner_id")
+        return lambda a: a.properties.get(name)
+    if name == "stage":
+        return lambda c: c.stage or "lead"
+    if name in CONTACT_FIELDS:
+        return attrgetter(name)
+    return lambda c: c.properties.get(name)
 
 
 def _is_number(value: Any) -> bool:
@@ -105,6 +116,7 @@ class ConditionCompiler:
     source: YamlSource
     activity_types: frozenset[str]
     problems: list[Problem]
+    activity_fields: set[str] = field(default_factory=set)  # what `where` reads of activities
 
     def _bad(self, path: Path_, message: str) -> None:
         self.problems.append(self.source.problem(path, message))
@@ -148,7 +160,9 @@ class ConditionCompiler:
             return lambda a: False
         kind = kinds[0]
         if kind == "field":
-            return self._field(cond, path, _FIELD_KEYS)
+            if isinstance(cond["field"], str):
+                self.activity_fields.add(cond["field"])
+            return self._field(cond, path, _FIELD_KEYS, on_activity=True)
         if kind == "not":
             self._only(cond, path, ("not",))
             inner = self.activity(cond["not"], (*path, "not"))
@@ -200,7 +214,9 @@ class ConditionCompiler:
         count = self.counter(kind, where, within)
         return lambda contact, history, now: count(history, now) >= min_count
 
-    def _field(self, cond: dict[str, Any], path: Path_, keys: Sequence[str]) -> Callable[[Record], bool]:
+    def _field(
+        self, cond: dict[str, Any], path: Path_, keys: Sequence[str], on_activity: bool = False
+    ) -> Callable[[Record], bool]:
         self._only(cond, path, keys)
         name = cond["field"]
         if not isinstance(name, str) or not name:
@@ -223,9 +239,21 @@ class ConditionCompiler:
                 absent_ok = absent_ok and op in ("ne", "not_in")
                 tests.append(_field_test(op, value))
 
+        get = _getter(name, on_activity)
+        if len(tests) == 1:
+            only = tests[0]
+
+            def test_one(record: Record) -> bool:
+                value = get(record)
+                if value is None or value == "" or value == []:
+                    return absent_ok
+                return only(value)
+
+            return test_one
+
         def test(record: Record) -> bool:
-            value = record.get(name)
-            if _missing(value):
+            value = get(record)
+            if value is None or value == "" or value == []:
                 return absent_ok
             return all(t(value) for t in tests)
 

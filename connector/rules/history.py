@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from operator import attrgetter
 
 from connector.model import Activity
 
 __all__ = ["History", "is_connection"]
 
 _NONE: tuple[Activity, ...] = ()
+_CHRONOLOGICAL = attrgetter("at", "id")
 
 
 def is_connection(activity: Activity) -> bool:
@@ -31,16 +33,16 @@ class History:
         contact_types: frozenset[str],
         sales_types: frozenset[str],
     ) -> None:
-        unique: dict[str, Activity] = {}
-        for activity in activities:
-            if activity.at <= now:
-                unique[activity.id] = activity
-            else:
-                unique.pop(activity.id, None)  # a later version moved it into the future
-        ordered = sorted(unique.values(), key=lambda a: (a.at, a.id))
+        # A repeated id is one activity: the last one read wins, wherever it moved in time.
+        unique = {a.id: a for a in activities}
+        ordered = sorted([a for a in unique.values() if a.at <= now], key=_CHRONOLOGICAL)
         by_type: dict[str, list[Activity]] = {}
         for activity in ordered:
-            by_type.setdefault(activity.type, []).append(activity)
+            bucket = by_type.get(activity.type)
+            if bucket is None:
+                by_type[activity.type] = [activity]
+            else:
+                bucket.append(activity)
         self._by_type = by_type
         self.last_contact_done: datetime | None = None
         touches: list[Activity] = []
@@ -51,7 +53,7 @@ class History:
                     self.last_contact_done = last
             elif kind in sales_types:
                 touches.extend(items)
-        touches.sort(key=lambda a: (a.at, a.id))
+        touches.sort(key=_CHRONOLOGICAL)
         self.touches: list[Activity] = touches
 
     def of_type(self, kind: str) -> Sequence[Activity]:

@@ -180,6 +180,7 @@ class _Compiler:
             actions=self._actions(),
             reason_labels=self._reason_labels(),
             reason_lookup=self._reason_lookup(),
+            activity_fields=frozenset({*self.conditions.activity_fields, "outcome"}),
         )
         if self.problems:
             raise RulesError(self.problems)
