@@ -51,8 +51,13 @@ def main() -> None:
 @click.option("--owners", type=_FILE, default=None, help="owners.jsonl (without it nobody is routed)")
 @click.option("--now", "now_text", required=True, help="The decision time, e.g. 2026-11-23T10:00:00Z")
 @click.option("--out", type=_FILE, default=None, help="Write decisions here instead of standard output.")
-@click.option("--explain", "explain_id", default=None, metavar="ID",
-              help="Print one contact's decision for a person instead of the decisions.")  # fmt: skip
+@click.option(
+    "--explain",
+    "explain_id",
+    default=None,
+    metavar="ID",
+    help="Print one contact's decision for a person instead of the decisions.",
+)
 def evaluate_command(
     rules_path: Path,
     contacts: Path,

@@ -58,8 +58,13 @@ class Action:
 
     def to_json(self) -> dict[str, Any]:
         if self.type == "task":
-            return {"type": "task", "key": self.key, "title": self.title,
-                    "owner_id": self.owner_id, "due_at": format_ts(self.due_at)}  # fmt: skip
+            return {
+                "type": "task",
+                "key": self.key,
+                "title": self.title,
+                "owner_id": self.owner_id,
+                "due_at": format_ts(self.due_at),
+            }
         return {"type": "notify", "key": self.key, "to": self.to, "owner_id": self.owner_id}
 
 

@@ -96,8 +96,9 @@ def _evaluate(
 
     stats = RunStats()
     notes: list[str] = []
-    decisions = decide_all(rules, contacts, activities_of, owners, now, explain=explain,
-                           notes=notes, stats=stats)  # fmt: skip
+    decisions = decide_all(
+        rules, contacts, activities_of, owners, now, explain=explain, notes=notes, stats=stats
+    )
     return Evaluation(decisions, skipped, stats.unknown_reasons, notes)
 
 

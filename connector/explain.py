@@ -11,16 +11,25 @@ from connector.timeutil import format_ts
 __all__ = ["render_explanation"]
 
 # Which part of the explanation each kind of note belongs to; score notes are the breakdown.
-_SECTIONS = {"score": "score", "stage": "stage", "sql": "stage", "reason": "stage",
-             "owner": "owner", "sla": "sla", "action": "action"}  # fmt: skip
+_SECTIONS = {
+    "score": "score",
+    "stage": "stage",
+    "sql": "stage",
+    "reason": "stage",
+    "owner": "owner",
+    "sla": "sla",
+    "action": "action",
+}
 
 
 def render_explanation(decision: Decision, notes: list[str], rules: Rules, now: datetime) -> str:
     d = decision
     lines = [f"Contact {d.contact_id} at {format_ts(now)} under {rules.file}", ""]
-    lines.append(f"Score {number(d.score)} = fit {number(d.fit_score)} + engagement "
-                 f"{number(d.engagement_score)} + decay {number(d.decay)}"
-                 + (f", floor {rules.floor:g}" if rules.floor is not None else ""))  # fmt: skip
+    lines.append(
+        f"Score {number(d.score)} = fit {number(d.fit_score)} + engagement "
+        f"{number(d.engagement_score)} + decay {number(d.decay)}"
+        + (f", floor {rules.floor:g}" if rules.floor is not None else "")
+    )
     if d.breakdown:
         for rule, points in d.breakdown:
             lines.append(f"  {number(points):+} {rule}")
@@ -37,9 +46,12 @@ def render_explanation(decision: Decision, notes: list[str], rules: Rules, now: 
     lines.append(f"Owner {d.owner_id or '-'} (routing: {d.routing})")
     lines += [f"  {t}" for t in grouped.get("owner", [])]
     sla = d.sla
-    lines.append(f"SLA {sla.status}" + (f", due {format_ts(sla.due_at)}" if sla.due_at else "")
-                 + (f", first touch {format_ts(sla.first_touch_at)}" if sla.first_touch_at else "")
-                 + f", {sla.attempts} attempt(s)")  # fmt: skip
+    lines.append(
+        f"SLA {sla.status}"
+        + (f", due {format_ts(sla.due_at)}" if sla.due_at else "")
+        + (f", first touch {format_ts(sla.first_touch_at)}" if sla.first_touch_at else "")
+        + f", {sla.attempts} attempt(s)"
+    )
     lines += [f"  {t}" for t in grouped.get("sla", [])]
     if d.sla.status == "none" and not grouped.get("sla"):
         lines.append("  no SLA clock: only MQL and SQL contacts with an owner have one")

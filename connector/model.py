@@ -22,10 +22,19 @@ STAGES = ("lead", "mql", "sql", "opportunity", "customer", "nurture", "disqualif
 
 CONTACT_ACTIVITY_TYPES = frozenset(
     {
-        "page_view", "form_submission", "content_download", "webinar_attended", "demo_request",
-        "email_open", "email_click", "email_reply", "meeting_booked", "unsubscribe", "email_bounce",
+        "page_view",
+        "form_submission",
+        "content_download",
+        "webinar_attended",
+        "demo_request",
+        "email_open",
+        "email_click",
+        "email_reply",
+        "meeting_booked",
+        "unsubscribe",
+        "email_bounce",
     }
-)  # fmt: skip
+)
 SALES_ACTIVITY_TYPES = frozenset({"call", "email_sent", "meeting"})
 BUILTIN_ACTIVITY_TYPES = CONTACT_ACTIVITY_TYPES | SALES_ACTIVITY_TYPES
 
@@ -49,10 +58,28 @@ BUILTIN_REASONS: dict[str, str] = {
 
 # Canonical contact fields a condition may name (anything else is a key of `properties`).
 CONTACT_FIELDS = (
-    "id", "email", "first_name", "last_name", "title", "company", "industry", "country", "city",
-    "lead_source", "domain", "employees", "created_at", "stage", "stage_changed_at", "score",
-    "owner_id", "disqualification_reason", "mql_at", "sql_at", "assigned_at",
-)  # fmt: skip
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "title",
+    "company",
+    "industry",
+    "country",
+    "city",
+    "lead_source",
+    "domain",
+    "employees",
+    "created_at",
+    "stage",
+    "stage_changed_at",
+    "score",
+    "owner_id",
+    "disqualification_reason",
+    "mql_at",
+    "sql_at",
+    "assigned_at",
+)
 
 
 @dataclass(slots=True)

@@ -9,15 +9,24 @@ from connector.rules.schema import Commitments
 
 __all__ = ["Plan", "make_plan"]
 
+_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+
+def _whole(x: float) -> int:
+    """Round up: a plan that needs 208.3 leads needs 209 (the epsilon absorbs float noise)."""
+    return math.ceil(x - 1e-9)
+
 
 @dataclass(frozen=True)
 class Plan:
     """Leads needed for the quota, per month and per quarter, against the marketing commitment.
 
-    ``sales_quota`` is read as a yearly quota (the unit a revenue contract is signed for).
+    customers = quota / average deal; leads = customers / lead-to-customer rate. The quota is
+    for ``period`` (``commitments.quota_period``, a quarter unless the rules say otherwise).
     """
 
     quota: float
+    period: str
     average_deal: float
     rate: float
     committed_per_month: float | None
@@ -32,44 +41,39 @@ class Plan:
 
     @property
     def leads_per_month(self) -> float:
-        return self.leads / 12
+        return self.leads / _MONTHS[self.period]
 
     @property
     def leads_per_quarter(self) -> float:
-        return self.leads / 4
+        return self.leads_per_month * 3
 
     @property
-    def covers(self) -> bool | None:
+    def shortfall_per_month(self) -> float | None:
+        """Leads a month the commitment lacks (negative: to spare), or None without one."""
         if self.committed_per_month is None:
             return None
-        return self.committed_per_month >= math.ceil(self.leads_per_month - 1e-9)
+        return _whole(self.leads_per_month) - self.committed_per_month
 
     def render(self) -> str:
-        def n(x: float) -> str:
-            return f"{math.ceil(x - 1e-9):,}"
-
         lines = [
-            f"Sales quota (a year)          {self.quota:,.0f}",
-            f"Average deal                  {self.average_deal:,.0f}",
-            f"Customers needed              {n(self.customers)}   = quota / average deal",
-            f"Lead-to-customer rate         {self.rate:.2%}",
-            f"Leads needed                  {n(self.leads)}   = customers / rate",
+            f"Sales quota (a {self.period}){' ' * (9 - len(self.period))}{self.quota:>14,.0f}",
+            f"Average deal                {self.average_deal:>14,.0f}",
+            f"Customers needed            {_whole(self.customers):>14,}   = quota / average deal",
+            f"Lead-to-customer rate       {self.rate:>14.2%}",
+            f"Leads needed                {_whole(self.leads):>14,}   = customers / rate",
             "",
-            "                     needed   committed",
-            f"  per month      {n(self.leads_per_month):>10}  {self._committed(1):>10}",
-            f"  per quarter    {n(self.leads_per_quarter):>10}  {self._committed(3):>10}",
+            "                  leads needed   marketing commits",
+            f"  per month      {_whole(self.leads_per_month):>12,}   {self._committed(1):>17}",
+            f"  per quarter    {_whole(self.leads_per_quarter):>12,}   {self._committed(3):>17}",
             "",
         ]
-        if self.covers is None:
-            lines.append("No `marketing_mqls_per_month` in the rules: nothing to compare.")
-        elif self.covers:
-            spare = self.committed_per_month - math.ceil(self.leads_per_month - 1e-9)  # type: ignore[operator]
-            lines.append(f"The marketing commitment covers the quota ({spare:,.0f} leads a month to spare).")
+        short = self.shortfall_per_month
+        if short is None:
+            lines.append("No `commitments.marketing_mqls_per_month` in the rules: nothing to compare.")
+        elif short <= 0:
+            lines.append(f"The marketing commitment covers the quota ({-short:,.0f} leads a month to spare).")
         else:
-            short = math.ceil(self.leads_per_month - 1e-9) - self.committed_per_month  # type: ignore[operator]
-            lines.append(
-                f"The marketing commitment does NOT cover the quota: {short:,.0f} leads a month short."
-            )
+            lines.append(f"The marketing commitment does NOT cover the quota: {short:,.0f} leads a month short.")
         return "\n".join(lines)
 
     def _committed(self, months: int) -> str:
@@ -87,4 +91,6 @@ def make_plan(commitments: Commitments | None) -> Plan | list[str]:
     if missing:
         return missing
     assert c.sales_quota and c.average_deal and c.lead_to_customer_rate
-    return Plan(c.sales_quota, c.average_deal, c.lead_to_customer_rate, c.marketing_mqls_per_month)
+    return Plan(
+        c.sales_quota, c.quota_period, c.average_deal, c.lead_to_customer_rate, c.marketing_mqls_per_month
+    )

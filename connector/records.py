@@ -28,14 +28,23 @@ MAX_PROBLEMS = 50  # a file that is wrong throughout would otherwise print a scr
 T = TypeVar("T")
 
 _CONTACT_STRINGS = (
-    "email", "first_name", "last_name", "title", "company", "industry", "country", "city",
-    "lead_source", "domain", "owner_id", "disqualification_reason",
-)  # fmt: skip
+    "email",
+    "first_name",
+    "last_name",
+    "title",
+    "company",
+    "industry",
+    "country",
+    "city",
+    "lead_source",
+    "domain",
+    "owner_id",
+    "disqualification_reason",
+)
 _CONTACT_TIMES = ("stage_changed_at", "mql_at", "sql_at", "assigned_at")
 _CONTACT_KEYS = frozenset(
-    ("id", "created_at", "employees", "stage", "score", "properties", *_CONTACT_STRINGS,
-     *_CONTACT_TIMES)
-)  # fmt: skip
+    ("id", "created_at", "employees", "stage", "score", "properties", *_CONTACT_STRINGS, *_CONTACT_TIMES)
+)
 _ACTIVITY_KEYS = frozenset(("id", "contact_id", "type", "at", "owner_id", "properties"))
 _OWNER_KEYS = frozenset(("id", "name", "email", "active", "teams", "capacity_per_day"))
 

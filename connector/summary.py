@@ -44,8 +44,9 @@ def summarize(rules: Rules, source: YamlSource) -> str:
     for f in m.scoring.fit:
         out.append(f"  fit         {_pts(f.points):>5}  {f.name}: {_cond(f.if_)}")
     for e in m.scoring.engagement:
-        what = _cond({"activity": e.activity, "where": e.where, "min_count": e.min_count,
-                      "within_days": e.within_days})  # fmt: skip
+        what = _cond(
+            {"activity": e.activity, "where": e.where, "min_count": e.min_count, "within_days": e.within_days}
+        )
         per = f" each, max {e.max_points:g}" if e.per else ""
         out.append(f"  engagement  {_pts(e.points):>5}  {e.name}: {what}{per}")
     if m.scoring.decay:
@@ -72,8 +73,10 @@ def summarize(rules: Rules, source: YamlSource) -> str:
             b = s.business_hours
             hours = f"{','.join(b.days)} {b.from_}-{b.to}"
         out.append("SLA")
-        out.append(f"  first touch within {s.first_touch_within or '-'} ({hours}"
-                   f"{', ' + str(len(s.holidays)) + ' holidays' if s.holidays else ''})")  # fmt: skip
+        out.append(
+            f"  first touch within {s.first_touch_within or '-'} ({hours}"
+            f"{', ' + str(len(s.holidays)) + ' holidays' if s.holidays else ''})"
+        )
         if s.attempts:
             out.append(f"  {s.attempts} attempts, then {s.on_exhausted.stage} ({s.on_exhausted.reason})")
         if s.archive_after_inactive_days:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from operator import attrgetter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any, Protocol
 
 from connector.errors import Problem

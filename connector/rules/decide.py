@@ -44,7 +44,7 @@ class _Work:
     score: Score
     previous: str
     stage: str
-    reason: str | None
+    disqualification_reason: str | None
     reason_known: bool
     mql_at: datetime | None
     sql_at: datetime | None
@@ -108,10 +108,17 @@ def decide_all(
     for contact in contacts:
         history = History(activities_of(contact.id), now, rules.contact_types, rules.sales_types)
         written = last_written.get(contact.id) if last_written else None
-        work = _first_steps(rules, contact, history, now, manual_fields(rules, contact, written),
-                            notes if explain == contact.id else None)  # fmt: skip
-        if stats is not None and not work.reason_known and work.reason is not None:
-            stats.unknown_reasons[work.reason] = stats.unknown_reasons.get(work.reason, 0) + 1
+        work = _first_steps(
+            rules,
+            contact,
+            history,
+            now,
+            manual_fields(rules, contact, written),
+            notes if explain == contact.id else None,
+        )
+        if stats is not None and not work.reason_known:
+            raw = (contact.disqualification_reason or "").strip()
+            stats.unknown_reasons[raw] = stats.unknown_reasons.get(raw, 0) + 1
         if work.stage in _ROUTED:
             waiting.append(work)
         else:
@@ -137,8 +144,21 @@ def _first_steps(
     score = score_contact(rules, contact, history, now)
     reason, known = rules.reason_code(contact.disqualification_reason)
     previous = contact.stage or "lead"
-    w = _Work(contact, history, score, previous, previous, reason, known, contact.mql_at,
-              contact.sql_at, contact.owner_id, contact.assigned_at, pinned, notes)  # fmt: skip
+    w = _Work(
+        contact,
+        history,
+        score,
+        previous,
+        previous,
+        reason,
+        known,
+        contact.mql_at,
+        contact.sql_at,
+        contact.owner_id,
+        contact.assigned_at,
+        pinned,
+        notes,
+    )
     _explain_score(w, rules)
     if not known:
         w.note(f"reason: `{reason}` matches no reason code or label; kept as it is")
@@ -151,7 +171,7 @@ def _first_steps(
     for code, test in rules.disqualify:
         if test(contact, history, now):
             if w.set("stage", "disqualified"):
-                w.set("reason", code)
+                w.set("disqualification_reason", code)
                 w.note(f"stage: disqualified by the `{code}` rule")
             return w
     sql = rules.sql
@@ -160,12 +180,16 @@ def _first_steps(
         if len(held) >= sql.require:
             if w.set("stage", "sql"):
                 w.sql_at = now
-                w.set("reason", None)
-                w.note(f"stage: sql, {len(held)} of {len(sql.criteria)} BANT criteria hold"
-                       f" ({', '.join(held)}); {sql.require} required")  # fmt: skip
+                w.set("disqualification_reason", None)
+                w.note(
+                    f"stage: sql, {len(held)} of {len(sql.criteria)} BANT criteria hold"
+                    f" ({', '.join(held)}); {sql.require} required"
+                )
             return w
-        w.note(f"sql: {len(held)} of {len(sql.criteria)} BANT criteria hold ({', '.join(held) or 'none'}); "
-               f"{sql.require} required")  # fmt: skip
+        w.note(
+            f"sql: {len(held)} of {len(sql.criteria)} BANT criteria hold ({', '.join(held) or 'none'}); "
+            f"{sql.require} required"
+        )
     _mql_step(rules, w, now)
     return w
 
@@ -193,7 +217,7 @@ def _mql_step(rules: Rules, w: _Work, now: datetime) -> None:
     if reaches and eligible:
         if w.set("stage", "mql"):
             w.mql_at = now
-            w.set("reason", None)
+            w.set("disqualification_reason", None)
             w.note(f"stage: mql, score {bar}")
     elif eligible:
         w.note(f"stage: {w.previous} stays, score {bar}")
@@ -222,8 +246,10 @@ def _route(rules: Rules, w: _Work, router: Router, have_owners: bool, now: datet
     if owner is not None:
         w.owner_id = owner
         w.assigned_at = now
-        w.note(f"owner: {owner} by {how.replace(':', ' ')}"
-               + ("" if how != "account_match" else f" (domain {w.contact.domain})"))  # fmt: skip
+        w.note(
+            f"owner: {owner} by {how.replace(':', ' ')}"
+            + ("" if how != "account_match" else f" (domain {w.contact.domain})")
+        )
     else:
         # An inactive owner with nobody to replace them stays on the record: better than none.
         w.note("owner: unassigned; no eligible owner (inactive, or at capacity today)")
@@ -240,16 +266,18 @@ def _last_steps(rules: Rules, w: _Work, now: datetime) -> Decision:
         elif rules.sla.first_touch is not None:
             amount, unit = rules.sla.first_touch
             hours = "business hours" if rules.sla.business_hours else "the clock (24/7)"
-            w.note(f"sla: clock starts {format_ts(start)}; first touch due {amount}{unit} later by"
-                   f" {hours}, at {format_ts(sla.due_at)}")  # fmt: skip
+            w.note(
+                f"sla: clock starts {format_ts(start)}; first touch due {amount}{unit} later by"
+                f" {hours}, at {format_ts(sla.due_at)}"
+            )
         if exhausted and w.set("stage", rules.sla.exhausted_stage):
-            w.set("reason", rules.sla.exhausted_reason)
+            w.set("disqualification_reason", rules.sla.exhausted_reason)
             w.note(f"stage: {w.stage}, {sla.attempts} touches without a connected call or meeting")
     archive = rules.sla.archive_after_inactive_days if rules.sla else None
     if archive is not None and w.stage in ("mql", "nurture"):
         idle = idle_days(w.contact, w.history, now)
         if idle >= archive and w.set("stage", "nurture"):
-            w.set("reason", "inactive")
+            w.set("disqualification_reason", "inactive")
             w.note(f"stage: nurture, inactive for {idle} days (archive after {archive})")
     actions = _actions(rules, w, due_at(rules.sla, start), now)
     return _record(rules, w, sla, actions)
@@ -291,7 +319,7 @@ def _record(rules: Rules, w: _Work, sla: SlaState, actions: list[Action]) -> Dec
         name
         for name, old, new in (
             ("assigned_at", c.assigned_at, w.assigned_at),
-            ("disqualification_reason", before_reason, w.reason),
+            ("disqualification_reason", before_reason, w.disqualification_reason),
             ("mql_at", c.mql_at, w.mql_at),
             ("owner_id", c.owner_id, w.owner_id),
             ("score", None if c.score is None else round(c.score, 6), round(s.total, 6)),
@@ -314,7 +342,7 @@ def _record(rules: Rules, w: _Work, sla: SlaState, actions: list[Action]) -> Dec
         owner_id=w.owner_id,
         assigned_at=w.assigned_at,
         routing=w.routing,
-        disqualification_reason=w.reason,
+        disqualification_reason=w.disqualification_reason,
         sla=sla,
         actions=actions,
         changed=changed,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import types
 import typing
@@ -52,8 +53,31 @@ def rules_from_source(source: YamlSource) -> Rules:
     try:
         model = schema.RulesFile.model_validate(source.data)
     except ValidationError as exc:
-        raise RulesError([_shape_problem(source, err) for err in exc.errors()]) from None
+        problems = [_shape_problem(source, err) for err in exc.errors()]
+        raise RulesError(problems + _meaning_despite(source, exc)) from None
     return _Compiler(source, model).compile()
+
+
+def _meaning_despite(source: YamlSource, exc: ValidationError) -> list[Problem]:
+    """The problems of meaning too, when the only shape problems are unknown keys.
+
+    A person fixing a file wants every problem at once, not the regex error after the typo.
+    """
+    errors = exc.errors()
+    if any(err["type"] != "extra_forbidden" for err in errors):
+        return []
+    data = copy.deepcopy(source.data)
+    for err in errors:
+        *parents, key = err["loc"]
+        holder = data
+        for part in parents:
+            holder = holder[part]
+        holder.pop(key, None)
+    try:
+        _Compiler(source, schema.RulesFile.model_validate(data)).compile()
+    except (RulesError, ValidationError) as more:
+        return more.problems if isinstance(more, RulesError) else []
+    return []
 
 
 # -- shape errors ---------------------------------------------------------------------------
@@ -90,8 +114,9 @@ def _shape_problem(source: YamlSource, err: Any) -> Problem:
         got = err.get("input")
         message = f"`{where}` must be {expected}, got {got!r}"
     elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        sign = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
-                "less_than": "<"}[kind]  # fmt: skip
+        sign = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[
+            kind
+        ]
         bound = next(iter(err.get("ctx", {}).values()), "")
         message = f"`{where}` must be {sign} {bound}, got {err.get('input')!r}"
     elif kind == "too_short":
@@ -190,8 +215,11 @@ class _Compiler:
         try:
             return ZoneInfo(self.model.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            self.bad(("timezone",), f"unknown time zone `{self.model.timezone}`; use an IANA name"
-                     " such as Europe/Madrid or America/New_York")  # fmt: skip
+            self.bad(
+                ("timezone",),
+                f"unknown time zone `{self.model.timezone}`; use an IANA name"
+                " such as Europe/Madrid or America/New_York",
+            )
             return ZoneInfo("UTC")
 
     def _activity_types(self) -> None:
@@ -213,8 +241,11 @@ class _Compiler:
 
     def _reason(self, code: str, path: Path_) -> None:
         if code not in self.reason_codes:
-            self.bad(path, f"unknown reason code `{code}`{did_you_mean(code, sorted(self.reason_codes))}"
-                     "; add it under `reasons` to define it")  # fmt: skip
+            self.bad(
+                path,
+                f"unknown reason code `{code}`{did_you_mean(code, sorted(self.reason_codes))}"
+                "; add it under `reasons` to define it",
+            )
 
     def _reason_labels(self) -> dict[str, str]:
         labels = dict(BUILTIN_REASONS)
@@ -284,8 +315,9 @@ class _Compiler:
             for name, cond in sql.bant.items()
         )
         if not criteria:
-            self.bad(("stages", "sql", "bant"), "`bant` needs at least one of budget, authority,"
-                     " need, timeline")  # fmt: skip
+            self.bad(
+                ("stages", "sql", "bant"), "`bant` needs at least one of budget, authority, need, timeline"
+            )
         require = sql.require if sql.require is not None else len(criteria)
         if require > len(criteria):
             self.bad(
@@ -374,8 +406,11 @@ class _Compiler:
             weights = pool.weights or {}
             for owner in weights:
                 if owner not in pool.owners:
-                    self.bad((*path, "weights", owner), f"weight for `{owner}`, who is not in pool "
-                             f"`{pool.name}`{did_you_mean(owner, pool.owners)}")  # fmt: skip
+                    self.bad(
+                        (*path, "weights", owner),
+                        f"weight for `{owner}`, who is not in pool "
+                        f"`{pool.name}`{did_you_mean(owner, pool.owners)}",
+                    )
             if weights and pool.strategy != "weighted":
                 self.bad((*path, "weights"), "`weights` only apply with `strategy: weighted`")
             test = None
@@ -401,9 +436,12 @@ class _Compiler:
             if trigger not in _STAGE_TRIGGERS:
                 known = sorted(self.contact_types | self.sales_types)
                 if trigger not in known:
-                    self.bad((*path, "trigger"), f"unknown trigger `{trigger}`"
-                             f"{did_you_mean(trigger, [*_STAGE_TRIGGERS, *known])}; use stage_mql,"
-                             " stage_sql or an activity type")  # fmt: skip
+                    self.bad(
+                        (*path, "trigger"),
+                        f"unknown trigger `{trigger}`"
+                        f"{did_you_mean(trigger, [*_STAGE_TRIGGERS, *known])}; use stage_mql,"
+                        " stage_sql or an activity type",
+                    )
                 activity_type = trigger
             where = None
             if action.where is not None:

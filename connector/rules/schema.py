@@ -121,6 +121,7 @@ class ReasonSpec(_Model):
 
 class Commitments(_Model):
     marketing_mqls_per_month: PositiveFloat | None = None
+    quota_period: Literal["month", "quarter", "year"] = "quarter"
     sales_quota: PositiveFloat | None = None
     average_deal: PositiveFloat | None = None
     lead_to_customer_rate: float | None = Field(default=None, gt=0, le=1)

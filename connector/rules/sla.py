@@ -11,8 +11,9 @@ from connector.rules.history import History, is_connection
 __all__ = ["clock_start", "due_at", "sla_state"]
 
 
-def clock_start(contact_mql_at: datetime | None, sql_at: datetime | None,
-                stage_changed_at: datetime | None) -> datetime | None:  # fmt: skip
+def clock_start(
+    contact_mql_at: datetime | None, sql_at: datetime | None, stage_changed_at: datetime | None
+) -> datetime | None:
     """The SLA clock starts at ``mql_at``, else ``sql_at``, else ``stage_changed_at``."""
     return contact_mql_at or sql_at or stage_changed_at
 

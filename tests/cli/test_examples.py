@@ -27,9 +27,19 @@ def test_every_playbook_has_a_data_set():
 @pytest.mark.parametrize("name", NAMES)
 def test_playbook_decides_as_computed_by_hand(name: str) -> None:
     data = EXAMPLES / "data" / name
-    args = ["evaluate", "--rules", str(EXAMPLES / "rules" / f"{name}.yaml"),
-            "--contacts", str(data / "contacts.jsonl"), "--activities", str(data / "activities.jsonl"),
-            "--owners", str(data / "owners.jsonl"), "--now", (data / "now.txt").read_text().strip()]  # fmt: skip
+    args = [
+        "evaluate",
+        "--rules",
+        str(EXAMPLES / "rules" / f"{name}.yaml"),
+        "--contacts",
+        str(data / "contacts.jsonl"),
+        "--activities",
+        str(data / "activities.jsonl"),
+        "--owners",
+        str(data / "owners.jsonl"),
+        "--now",
+        (data / "now.txt").read_text().strip(),
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     got = [json.loads(line) for line in result.stdout.splitlines()]
