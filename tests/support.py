@@ -61,12 +61,27 @@ def decide_objects(
         act = activity_from_json(a, r.activity_types)
         grouped.setdefault(act.contact_id, []).append(act)
     owner_map = None if owners is None else {o["id"]: owner_from_json(o) for o in owners}
-    return decide_all(r, parsed, lambda cid: grouped.get(cid, []), owner_map, parse_ts(now),
-                      last_written=last_written, routing_state=routing_state, explain=explain,
-                      notes=notes, stats=stats)  # fmt: skip
+    return decide_all(
+        r,
+        parsed,
+        lambda cid: grouped.get(cid, []),
+        owner_map,
+        parse_ts(now),
+        last_written=last_written,
+        routing_state=routing_state,
+        explain=explain,
+        notes=notes,
+        stats=stats,
+    )
 
 
-def decide(r: Rules, contacts: list[dict[str, Any]], activities: list[dict[str, Any]] | None = None,
-           owners: list[dict[str, Any]] | None = None, now: str = NOW, **kw: Any) -> dict[str, dict[str, Any]]:  # fmt: skip
+def decide(
+    r: Rules,
+    contacts: list[dict[str, Any]],
+    activities: list[dict[str, Any]] | None = None,
+    owners: list[dict[str, Any]] | None = None,
+    now: str = NOW,
+    **kw: Any,
+) -> dict[str, dict[str, Any]]:
     """Decisions as evaluate's JSON, by contact id."""
     return {d.contact_id: d.to_json() for d in decide_objects(r, contacts, activities, owners, now, **kw)}
