@@ -53,46 +53,51 @@ class _Bad(ValueError):
     """One field of one record is wrong."""
 
 
-def _read(path: Path, build: Callable[[dict[str, Any]], T]) -> Iterator[tuple[int, T]]:
-    """Yield (line number, record) for each non-blank line; raise RecordsError at the end."""
+def _read(path: Path, build: Callable[[Any], T]) -> Iterator[tuple[int, T]]:
+    """Yield (line number, record) for each non-blank line; raise RecordsError at the end.
+
+    ``build`` gets whatever JSON value the line holds and raises ``_Bad`` for anything wrong.
+    The loop is the hot path of a large run, so blank lines are found only when JSON fails.
+    """
     name = str(path)
     problems: list[Problem] = []
     bad_lines = 0
+    loads = orjson.loads
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise RecordsError([Problem(name, 0, f"cannot read the file: {exc.strerror}")]) from None
     with handle:
         for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
             try:
-                obj = orjson.loads(raw)
+                record = build(loads(raw))
             except orjson.JSONDecodeError as exc:
+                if not raw.strip():
+                    continue
                 message = f"not valid JSON ({exc.msg}); each line must be one JSON object"
                 if number == 1 and raw.lstrip().startswith(b"["):
                     message = "a JSON array; write one JSON object per line (JSON Lines)"
-                bad_lines += 1
-                if len(problems) < MAX_PROBLEMS:
-                    problems.append(Problem(name, number, message))
-                continue
-            try:
-                if not isinstance(obj, dict):
-                    raise _Bad(f"expected a JSON object, got {type(obj).__name__}")
-                record = build(obj)
             except _Bad as exc:
-                bad_lines += 1
-                if len(problems) < MAX_PROBLEMS:
-                    problems.append(Problem(name, number, str(exc)))
+                message = str(exc)
+            else:
+                if not problems:
+                    yield number, record
                 continue
-            if not problems:
-                yield number, record
+            bad_lines += 1
+            if len(problems) < MAX_PROBLEMS:
+                problems.append(Problem(name, number, message))
     if problems:
         if bad_lines > len(problems):
             last = problems[-1]
             more = bad_lines - len(problems)
             problems.append(Problem(name, last.line, f"... and {more} more bad lines after this"))
         raise RecordsError(problems)
+
+
+def _object(obj: Any) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise _Bad(f"expected a JSON object, got {type(obj).__name__}")
+    return obj
 
 
 def _unknown_keys(obj: dict[str, Any], allowed: frozenset[str], hint: str) -> None:
@@ -138,7 +143,8 @@ def _properties(obj: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-def _contact(obj: dict[str, Any]) -> Contact:
+def _contact(obj: Any) -> Contact:
+    obj = _object(obj)
     _unknown_keys(obj, _CONTACT_KEYS, "put custom fields under `properties`")
     employees = obj.get("employees")
     if employees is not None and (
@@ -167,7 +173,8 @@ def _contact(obj: dict[str, Any]) -> Contact:
     )
 
 
-def _owner(obj: dict[str, Any]) -> Owner:
+def _owner(obj: Any) -> Owner:
+    obj = _object(obj)
     _unknown_keys(obj, _OWNER_KEYS, f"an owner has only {', '.join(sorted(_OWNER_KEYS))}")
     active = obj.get("active", True)
     if active is None:
@@ -238,22 +245,27 @@ def _activity_builder(
     fromisoformat = datetime.fromisoformat
 
     shared: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+    wanted = tuple(sorted(keep)) if keep is not None else ()
 
     def project(props: dict[str, Any] | None) -> dict[str, Any]:
         if not props:
             return _EMPTY
         if keep is None:
             return props
-        items = tuple((k, props[k]) for k in keep if k in props)
+        items = tuple([(k, props[k]) for k in wanted if k in props])
         if not items:
             return _EMPTY
         # Activities mostly repeat a few values ({"url": "/pricing"}): share one read-only dict.
         try:
-            return shared.setdefault(items, dict(items))
+            found = shared.get(items)
         except TypeError:  # an unhashable value (a list, an object): keep its own copy
             return dict(items)
+        if found is None:
+            found = shared[items] = dict(items)
+        return found
 
-    def careful(obj: dict[str, Any]) -> Activity:
+    def careful(obj: Any) -> Activity:
+        obj = _object(obj)
         _unknown_keys(obj, _ACTIVITY_KEYS, "put other fields under `properties`")
         kind = _string(obj, "type", required=True) or ""
         if kind not in known_types:
@@ -264,44 +276,44 @@ def _activity_builder(
         at = _time(obj, "at", required=True)
         assert at is not None
         owner = _string(obj, "owner_id")
+        cid = _string(obj, "contact_id", required=True) or ""
         return Activity(
             _string(obj, "id", required=True) or "",
-            _string(obj, "contact_id", required=True) or "",
+            contacts.get(cid, cid),
             types[kind],
             at,
             owner if owner is None else owners.setdefault(owner, owner),
             project(_properties(obj)),
         )
 
-    def build(obj: dict[str, Any]) -> Activity:
-        if obj.keys() <= _ACTIVITY_KEYS:
-            aid = obj.get("id")
-            cid = obj.get("contact_id")
-            at = obj.get("at")
-            kind = types.get(obj.get("type"))  # type: ignore[arg-type]
-            owner = obj.get("owner_id")
-            props = obj.get("properties")
-            if (
-                kind is not None
-                and type(aid) is str
-                and aid
-                and type(cid) is str
-                and cid
-                and type(at) is str
-                and (owner is None or type(owner) is str)
-                and (props is None or type(props) is dict)
-            ):
-                try:
-                    ts = fromisoformat(at)
-                except ValueError:
-                    return careful(obj)
-                if ts.tzinfo is not None:
-                    if ts.tzinfo is not UTC:
-                        ts = ts.astimezone(UTC)
-                    if owner is not None:
-                        owner = owners.setdefault(owner, owner)
-                    return Activity(aid, contacts.get(cid, cid), kind, ts, owner, project(props))
-        return careful(obj)
+    def build(obj: Any) -> Activity:
+        # The fast path: any surprise (a missing key, a wrong type) goes to `careful`, which
+        # either accepts the line after all or names what is wrong with it.
+        try:
+            aid = obj["id"]
+            cid = obj["contact_id"]
+            kind = types[obj["type"]]
+            ts = fromisoformat(obj["at"])
+        except (KeyError, TypeError, ValueError, IndexError):
+            return careful(obj)
+        owner = obj.get("owner_id")
+        props = obj.get("properties")
+        if (
+            ts.tzinfo is None
+            or type(aid) is not str
+            or type(cid) is not str
+            or not aid
+            or not cid
+            or not obj.keys() <= _ACTIVITY_KEYS
+            or (owner is not None and type(owner) is not str)
+            or (props is not None and type(props) is not dict)
+        ):
+            return careful(obj)
+        if ts.tzinfo is not UTC:
+            ts = ts.astimezone(UTC)
+        if owner is not None:
+            owner = owners.setdefault(owner, owner)
+        return Activity(aid, contacts.get(cid, cid), kind, ts, owner, project(props))
 
     return build
 

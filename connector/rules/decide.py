@@ -230,8 +230,10 @@ def _route(rules: Rules, w: _Work, router: Router, have_owners: bool, now: datet
         w.note(f"owner: {w.owner_id} kept (an active owner is always kept)")
         return
     if "owner_id" in w.pinned:
+        # Routing would replace this owner, but a person chose them: keep, and say so.
         w.routing = "kept" if w.owner_id else "unassigned"
-        w.note(f"owner: a person set it to {w.owner_id!r} in the CRM; kept, not routed")
+        w.conflicts.append(Conflict("owner_id", w.owner_id, None))
+        w.note(f"owner: a person set {w.owner_id!r} in the CRM; kept, not routed (conflict)")
         return
     if not have_owners:
         w.routing = "unassigned"

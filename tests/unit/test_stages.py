@@ -393,3 +393,25 @@ class TestManualChangesWin:
         )
         assert (d.stage, d.disqualification_reason) == ("disqualified", "no_budget")
         assert [(x.crm_value, x.wanted) for x in d.conflicts] == [("no_budget", "competitor")]
+
+
+class TestManualOwnerConflict:
+    """An owner a person set stays even when routing would replace them, and it is a conflict."""
+
+    def test_inactive_owner_set_by_a_person_is_kept_as_a_conflict(self):
+        from connector.decision import LastWritten
+        from tests.support import decide_objects
+
+        r = rules("""
+            scoring:
+              fit: [{name: all, if: {field: title, present: true}, points: 100}]
+            stages:
+              mql: {score_at_least: 100}
+            routing:
+              pools: [{name: p, owners: [u1, u2]}]
+        """)
+        c = contact(title="CEO", stage="mql", mql_at="2026-11-20T10:00:00Z", owner_id="u3")
+        owners = [{"id": "u1"}, {"id": "u2"}, {"id": "u3", "active": False}]
+        [d] = decide_objects(r, [c], [], owners, last_written={"c1": LastWritten(values={"owner_id": "u1"})})
+        assert (d.owner_id, d.routing) == ("u3", "kept")
+        assert [(x.field, x.crm_value) for x in d.conflicts] == [("owner_id", "u3")]
