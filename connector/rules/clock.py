@@ -7,6 +7,7 @@ business hours every moment of a non-holiday day is open.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -52,6 +53,7 @@ class Calendar:
             day += timedelta(days=1)
         raise ValueError("the business calendar has no open time")
 
+    @functools.lru_cache(maxsize=8192)  # noqa: B019 - calendars live as long as their rules
     def add(self, start: datetime, amount: int, unit: str) -> datetime:
         """``start`` plus ``amount`` minutes/hours (open time) or days (open days)."""
         moment = self.next_open(start.astimezone(UTC))

@@ -39,7 +39,7 @@ class Record(Protocol):
 
 
 class History(Protocol):
-    """A contact's activities at or before ``now``, by type, oldest first."""
+    """A contact's activities at or before ``now``, by type, in no particular order."""
 
     def of_type(self, kind: str) -> Sequence[Activity]: ...
 
@@ -91,9 +91,9 @@ def _field_test(op: str, expected: Any) -> Callable[[Any], bool]:
         needle = expected
 
         def contains(v: Any) -> bool:
-            if isinstance(v, list):
-                return needle in v
-            return isinstance(v, str) and isinstance(needle, str) and needle in v
+            if type(v) is str:
+                return isinstance(needle, str) and needle in v
+            return isinstance(v, list) and needle in v
 
         return contains
     if op == "matches":
@@ -240,6 +240,16 @@ class ConditionCompiler:
                 tests.append(_field_test(op, value))
 
         get = _getter(name, on_activity)
+        if len(tests) == 1 and on_activity and name != "owner_id":
+            only = tests[0]
+
+            def test_property(record: Any) -> bool:
+                value = record.properties.get(name)
+                if value is None or value == "" or value == []:
+                    return absent_ok
+                return only(value)
+
+            return test_property
         if len(tests) == 1:
             only = tests[0]
 

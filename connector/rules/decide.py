@@ -14,7 +14,7 @@ from typing import Any
 from connector.decision import Action, Conflict, Decision, LastWritten, SlaState
 from connector.model import Activity, Contact, Owner
 from connector.rules.compiled import PoolRule, Rules
-from connector.rules.history import History
+from connector.rules.history import CHRONOLOGICAL, History
 from connector.rules.routing import Router, RoutingState
 from connector.rules.scoring import Score, idle_days, score_contact
 from connector.rules.sla import clock_start, due_at, sla_state
@@ -281,11 +281,11 @@ def _last_steps(rules: Rules, w: _Work, now: datetime) -> Decision:
         if idle >= archive and w.set("stage", "nurture"):
             w.set("disqualification_reason", "inactive")
             w.note(f"stage: nurture, inactive for {idle} days (archive after {archive})")
-    actions = _actions(rules, w, due_at(rules.sla, start), now)
+    actions = _actions(rules, w, start, now)
     return _record(rules, w, sla, actions)
 
 
-def _actions(rules: Rules, w: _Work, sla_due: datetime | None, now: datetime) -> list[Action]:
+def _actions(rules: Rules, w: _Work, sla_start: datetime | None, now: datetime) -> list[Action]:
     """Step 11: tasks and notifications, each with a key the daemon does once, ever."""
     if w.stage in (*_FROZEN, "disqualified") or not rules.actions:
         return []
@@ -299,7 +299,7 @@ def _actions(rules: Rules, w: _Work, sla_due: datetime | None, now: datetime) ->
             if w.stage == target and w.previous != target and stamp is not None:
                 fired.append((format_ts(stamp) or "", stamp))
         else:
-            for a in w.history.of_type(rule.activity_type):
+            for a in sorted(w.history.of_type(rule.activity_type), key=CHRONOLOGICAL):
                 if now - _DAY < a.at and (rule.where is None or rule.where(a)):
                     fired.append((a.id, a.at))
         for suffix, at in fired:
@@ -307,7 +307,10 @@ def _actions(rules: Rules, w: _Work, sla_due: datetime | None, now: datetime) ->
             if rule.notify is not None:
                 out.append(Action("notify", key, w.owner_id, to=rule.notify))
             else:
-                due = sla_due if rule.due_in is None else at + duration_delta(*rule.due_in)
+                if rule.due_in is None:
+                    due = due_at(rules.sla, sla_start)
+                else:
+                    due = at + duration_delta(*rule.due_in)
                 out.append(Action("task", key, w.owner_id, title=rule.task_title, due_at=due))
             w.note(f"action: {key}")
     return out
