@@ -90,11 +90,33 @@ def fmt(ts: int, offset_min: int = 0) -> str:
 
 VENDOR = "https://www.acme-revenue.example"
 
-FREE_MAIL = ["gmail.com", "hotmail.com", "yahoo.com", "outlook.com", "gmx.de", "orange.fr",
-             "yahoo.es", "icloud.com", "proton.me"]  # fmt: skip
+FREE_MAIL = [
+    "gmail.com",
+    "hotmail.com",
+    "yahoo.com",
+    "outlook.com",
+    "gmx.de",
+    "orange.fr",
+    "yahoo.es",
+    "icloud.com",
+    "proton.me",
+]
 
-COUNTRIES = weighted([("US", 30), ("ES", 18), ("GB", 14), ("DE", 12), ("FR", 11), ("IT", 4),
-                      ("NL", 3), ("MX", 3), ("PT", 2), ("IE", 2), ("CA", 1)])  # fmt: skip
+COUNTRIES = weighted(
+    [
+        ("US", 30),
+        ("ES", 18),
+        ("GB", 14),
+        ("DE", 12),
+        ("FR", 11),
+        ("IT", 4),
+        ("NL", 3),
+        ("MX", 3),
+        ("PT", 2),
+        ("IE", 2),
+        ("CA", 1),
+    ]
+)
 CITIES = {
     "US": ["New York", "San Francisco", "Austin", "Chicago", "Boston", "Seattle"],
     "ES": ["Madrid", "Barcelona", "Valencia", "Sevilla", "Bilbao", "Málaga"],
@@ -109,120 +131,428 @@ CITIES = {
     "CA": ["Toronto", "Vancouver", "Montréal"],
 }
 # The offset (minutes) some exports use for this country's contacts, winter time.
-OFFSETS = {"US": -300, "MX": -360, "CA": -300, "ES": 60, "DE": 60, "FR": 60, "IT": 60,
-           "NL": 60, "GB": 0, "IE": 0, "PT": 0}  # fmt: skip
-TLDS = {"US": ".com", "ES": ".es", "GB": ".co.uk", "DE": ".de", "FR": ".fr", "IT": ".it",
-        "NL": ".nl", "MX": ".com.mx", "PT": ".pt", "IE": ".ie", "CA": ".ca"}  # fmt: skip
+OFFSETS = {
+    "US": -300,
+    "MX": -360,
+    "CA": -300,
+    "ES": 60,
+    "DE": 60,
+    "FR": 60,
+    "IT": 60,
+    "NL": 60,
+    "GB": 0,
+    "IE": 0,
+    "PT": 0,
+}
+TLDS = {
+    "US": ".com",
+    "ES": ".es",
+    "GB": ".co.uk",
+    "DE": ".de",
+    "FR": ".fr",
+    "IT": ".it",
+    "NL": ".nl",
+    "MX": ".com.mx",
+    "PT": ".pt",
+    "IE": ".ie",
+    "CA": ".ca",
+}
 
 FIRST = {
-    "en": ["James", "Mary", "John", "Patricia", "Robert", "Jennifer", "Michael", "Linda", "David",
-           "Sarah", "Emma", "Oliver", "Sophie", "Daniel", "Olivia", "Liam", "Chloe", "Ryan"],
-    "es": ["María", "José", "Lucía", "Javier", "Carmen", "Pablo", "Laura", "Sergio", "Ana",
-           "Alejandro", "Marta", "Diego", "Elena", "Íñigo", "Nuria", "Andrés"],
+    "en": [
+        "James",
+        "Mary",
+        "John",
+        "Patricia",
+        "Robert",
+        "Jennifer",
+        "Michael",
+        "Linda",
+        "David",
+        "Sarah",
+        "Emma",
+        "Oliver",
+        "Sophie",
+        "Daniel",
+        "Olivia",
+        "Liam",
+        "Chloe",
+        "Ryan",
+    ],
+    "es": [
+        "María",
+        "José",
+        "Lucía",
+        "Javier",
+        "Carmen",
+        "Pablo",
+        "Laura",
+        "Sergio",
+        "Ana",
+        "Alejandro",
+        "Marta",
+        "Diego",
+        "Elena",
+        "Íñigo",
+        "Nuria",
+        "Andrés",
+    ],
     "de": ["Lukas", "Anna", "Jonas", "Lea", "Felix", "Hannah", "Maximilian", "Jürgen", "Katrin"],
     "fr": ["Camille", "Louis", "Chloé", "Hugo", "Léa", "Antoine", "Manon", "Théo", "Inès"],
     "it": ["Giulia", "Marco", "Francesca", "Luca", "Chiara", "Matteo"],
-}  # fmt: skip
+}
 LAST = {
-    "en": ["Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Taylor", "Clarke",
-           "Walker", "O'Brien", "Murphy", "Wilson", "Evans", "Wright", "Hughes"],
-    "es": ["García", "Martínez", "López", "Sánchez", "Pérez", "Gómez", "Fernández", "Ruiz",
-           "Díaz", "Moreno", "Muñoz", "Álvarez", "Romero", "Navarro", "de la Fuente"],
+    "en": [
+        "Smith",
+        "Johnson",
+        "Williams",
+        "Brown",
+        "Jones",
+        "Miller",
+        "Davis",
+        "Taylor",
+        "Clarke",
+        "Walker",
+        "O'Brien",
+        "Murphy",
+        "Wilson",
+        "Evans",
+        "Wright",
+        "Hughes",
+    ],
+    "es": [
+        "García",
+        "Martínez",
+        "López",
+        "Sánchez",
+        "Pérez",
+        "Gómez",
+        "Fernández",
+        "Ruiz",
+        "Díaz",
+        "Moreno",
+        "Muñoz",
+        "Álvarez",
+        "Romero",
+        "Navarro",
+        "de la Fuente",
+    ],
     "de": ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker"],
     "fr": ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Petit", "Durand", "Leroy"],
     "it": ["Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano"],
-}  # fmt: skip
-LANG = {"US": "en", "GB": "en", "IE": "en", "CA": "en", "ES": "es", "MX": "es", "PT": "es",
-        "DE": "de", "NL": "de", "FR": "fr", "IT": "it"}  # fmt: skip
+}
+LANG = {
+    "US": "en",
+    "GB": "en",
+    "IE": "en",
+    "CA": "en",
+    "ES": "es",
+    "MX": "es",
+    "PT": "es",
+    "DE": "de",
+    "NL": "de",
+    "FR": "fr",
+    "IT": "it",
+}
 ASCII = str.maketrans("áéíóúñüöäçèàìòÁÉÍÓÚÑÜÖÄ'ßë", "aeiounuoaceaioAEIOUNUOA_se")
 
-TITLES = weighted([
-    ("CEO", 3), ("Founder & CEO", 1), ("CTO", 2), ("CFO", 1.5), ("COO", 1), ("VP Sales", 2),
-    ("VP of Marketing", 2), ("IT Director", 3), ("Director of Operations", 2),
-    ("Director General", 1), ("Director de Marketing", 1), ("Directeur Commercial", 1),
-    ("Geschäftsführer", 1), ("Head of IT", 2), ("Head of Growth", 1.5), ("Marketing Manager", 6),
-    ("Sales Manager", 5), ("IT Manager", 4), ("Procurement Manager", 2), ("HR Manager", 2),
-    ("Office Manager", 2), ("Responsable IT", 1), ("Account Executive", 3),
-    ("Software Engineer", 6), ("Developer", 4), ("Data Analyst", 3), ("Consultant", 4),
-    ("Marketing Assistant", 3), ("SDR", 2), ("Project Manager", 4), ("Teacher", 1),
-    ("Freelancer", 2), ("Student", 3), ("Estudiante", 1), ("PhD Student", 0.5), ("Intern", 1.5),
-    (None, 8),
-])  # fmt: skip
-DEPARTMENT_BY_WORD = [("IT", "IT"), ("CTO", "IT"), ("Software", "Engineering"),
-                      ("Developer", "Engineering"), ("Data", "Engineering"),
-                      ("Marketing", "Marketing"), ("Growth", "Marketing"), ("Sales", "Sales"),
-                      ("Commercial", "Sales"), ("Account", "Sales"), ("SDR", "Sales"),
-                      ("CFO", "Finance"), ("Procurement", "Procurement"), ("HR", "HR"),
-                      ("Operations", "Operations"), ("COO", "Operations"), ("CEO", "Executive"),
-                      ("General", "Executive"), ("Geschäftsführer", "Executive")]  # fmt: skip
+TITLES = weighted(
+    [
+        ("CEO", 3),
+        ("Founder & CEO", 1),
+        ("CTO", 2),
+        ("CFO", 1.5),
+        ("COO", 1),
+        ("VP Sales", 2),
+        ("VP of Marketing", 2),
+        ("IT Director", 3),
+        ("Director of Operations", 2),
+        ("Director General", 1),
+        ("Director de Marketing", 1),
+        ("Directeur Commercial", 1),
+        ("Geschäftsführer", 1),
+        ("Head of IT", 2),
+        ("Head of Growth", 1.5),
+        ("Marketing Manager", 6),
+        ("Sales Manager", 5),
+        ("IT Manager", 4),
+        ("Procurement Manager", 2),
+        ("HR Manager", 2),
+        ("Office Manager", 2),
+        ("Responsable IT", 1),
+        ("Account Executive", 3),
+        ("Software Engineer", 6),
+        ("Developer", 4),
+        ("Data Analyst", 3),
+        ("Consultant", 4),
+        ("Marketing Assistant", 3),
+        ("SDR", 2),
+        ("Project Manager", 4),
+        ("Teacher", 1),
+        ("Freelancer", 2),
+        ("Student", 3),
+        ("Estudiante", 1),
+        ("PhD Student", 0.5),
+        ("Intern", 1.5),
+        (None, 8),
+    ]
+)
+DEPARTMENT_BY_WORD = [
+    ("IT", "IT"),
+    ("CTO", "IT"),
+    ("Software", "Engineering"),
+    ("Developer", "Engineering"),
+    ("Data", "Engineering"),
+    ("Marketing", "Marketing"),
+    ("Growth", "Marketing"),
+    ("Sales", "Sales"),
+    ("Commercial", "Sales"),
+    ("Account", "Sales"),
+    ("SDR", "Sales"),
+    ("CFO", "Finance"),
+    ("Procurement", "Procurement"),
+    ("HR", "HR"),
+    ("Operations", "Operations"),
+    ("COO", "Operations"),
+    ("CEO", "Executive"),
+    ("General", "Executive"),
+    ("Geschäftsführer", "Executive"),
+]
 DEPARTMENTS = ["IT", "Marketing", "Sales", "Finance", "Operations", "HR", "Engineering"]
 
-INDUSTRIES = ["Software", "Manufacturing", "Retail", "Financial Services", "Healthcare",
-              "Education", "Logistics", "Telecommunications", "Real Estate", "Hospitality",
-              "Professional Services", "Media", "Energy", "Public Sector", "Automotive"]  # fmt: skip
-SYL_A = ["Nova", "Blue", "Iber", "Alpen", "Quanta", "Terra", "Lumi", "Vertex", "Atlas", "Orbi",
-         "Sol", "Nord", "Casa", "Data", "Green", "Bright", "Helio", "Kraft", "Mare", "Red",
-         "Silver", "Vita", "Zen", "Omni", "Pixel", "Cloud", "Stone", "River", "Polar", "Astra"]  # fmt: skip
-SYL_B = ["tech", "soft", "logix", "ware", "net", "works", "labs", "mind", "path", "forge",
-         "link", "wave", "hub", "sys", "core", "line", "grid", "bit", "scale", "point"]  # fmt: skip
-SUFFIX = {"US": ["Inc.", "LLC", "Corp."], "ES": ["S.L.", "S.A."], "GB": ["Ltd", "plc"],
-          "DE": ["GmbH", "AG"], "FR": ["SAS", "SA"], "IT": ["S.r.l.", "S.p.A."], "NL": ["B.V."],
-          "MX": ["S.A. de C.V."], "PT": ["Lda."], "IE": ["Ltd"], "CA": ["Inc."]}  # fmt: skip
+INDUSTRIES = [
+    "Software",
+    "Manufacturing",
+    "Retail",
+    "Financial Services",
+    "Healthcare",
+    "Education",
+    "Logistics",
+    "Telecommunications",
+    "Real Estate",
+    "Hospitality",
+    "Professional Services",
+    "Media",
+    "Energy",
+    "Public Sector",
+    "Automotive",
+]
+SYL_A = [
+    "Nova",
+    "Blue",
+    "Iber",
+    "Alpen",
+    "Quanta",
+    "Terra",
+    "Lumi",
+    "Vertex",
+    "Atlas",
+    "Orbi",
+    "Sol",
+    "Nord",
+    "Casa",
+    "Data",
+    "Green",
+    "Bright",
+    "Helio",
+    "Kraft",
+    "Mare",
+    "Red",
+    "Silver",
+    "Vita",
+    "Zen",
+    "Omni",
+    "Pixel",
+    "Cloud",
+    "Stone",
+    "River",
+    "Polar",
+    "Astra",
+]
+SYL_B = [
+    "tech",
+    "soft",
+    "logix",
+    "ware",
+    "net",
+    "works",
+    "labs",
+    "mind",
+    "path",
+    "forge",
+    "link",
+    "wave",
+    "hub",
+    "sys",
+    "core",
+    "line",
+    "grid",
+    "bit",
+    "scale",
+    "point",
+]
+SUFFIX = {
+    "US": ["Inc.", "LLC", "Corp."],
+    "ES": ["S.L.", "S.A."],
+    "GB": ["Ltd", "plc"],
+    "DE": ["GmbH", "AG"],
+    "FR": ["SAS", "SA"],
+    "IT": ["S.r.l.", "S.p.A."],
+    "NL": ["B.V."],
+    "MX": ["S.A. de C.V."],
+    "PT": ["Lda."],
+    "IE": ["Ltd"],
+    "CA": ["Inc."],
+}
 
-LEAD_SOURCES = weighted([("organic_search", 25), ("paid_search", 15), ("linkedin", 10),
-                         ("webinar", 8), ("referral", 7), ("event", 6), ("list_import", 6),
-                         ("direct", 10), ("partner", 3), (None, 10)])  # fmt: skip
-STAGES = weighted([("lead", 44), (None, 24), ("mql", 8), ("sql", 4), ("nurture", 6),
-                   ("opportunity", 3), ("customer", 4), ("disqualified", 7)])  # fmt: skip
-DQ_REASONS = weighted([("student", 3), ("competitor", 1), ("bad_contact_info", 2),
-                       ("no_budget", 3), ("not_decision_maker", 2), ("no_need", 2),
-                       ("spam", 1), ("duplicate", 1)])  # fmt: skip
-NURTURE_REASONS = weighted([("no_response", 4), ("bad_timing", 3), ("inactive", 3),
-                            ("no_budget", 1), (None, 2)])  # fmt: skip
+LEAD_SOURCES = weighted(
+    [
+        ("organic_search", 25),
+        ("paid_search", 15),
+        ("linkedin", 10),
+        ("webinar", 8),
+        ("referral", 7),
+        ("event", 6),
+        ("list_import", 6),
+        ("direct", 10),
+        ("partner", 3),
+        (None, 10),
+    ]
+)
+STAGES = weighted(
+    [
+        ("lead", 44),
+        (None, 24),
+        ("mql", 8),
+        ("sql", 4),
+        ("nurture", 6),
+        ("opportunity", 3),
+        ("customer", 4),
+        ("disqualified", 7),
+    ]
+)
+DQ_REASONS = weighted(
+    [
+        ("student", 3),
+        ("competitor", 1),
+        ("bad_contact_info", 2),
+        ("no_budget", 3),
+        ("not_decision_maker", 2),
+        ("no_need", 2),
+        ("spam", 1),
+        ("duplicate", 1),
+    ]
+)
+NURTURE_REASONS = weighted(
+    [("no_response", 4), ("bad_timing", 3), ("inactive", 3), ("no_budget", 1), (None, 2)]
+)
 
 BUDGET = weighted([("approved", 15), ("estimating", 25), ("none", 30), (None, 30)])
-ROLE = weighted([("economic_buyer", 10), ("decision_maker", 15), ("influencer", 35),
-                 (None, 40)])  # fmt: skip
-TIMELINE = weighted([("this_quarter", 15), ("next_quarter", 20), ("next_year", 25),
-                     (None, 40)])  # fmt: skip
-NEEDS = ["Replace spreadsheets for pipeline tracking", "Lead routing across 3 sales teams",
-         "Automate MQL handoff to sales", "Consolidate two CRMs after an acquisition",
-         "Faster first touch on inbound demo requests", "Better reporting for the board",
-         "Necesitamos priorizar leads entrantes", "Mehr Transparenz im Vertrieb"]  # fmt: skip
+ROLE = weighted([("economic_buyer", 10), ("decision_maker", 15), ("influencer", 35), (None, 40)])
+TIMELINE = weighted([("this_quarter", 15), ("next_quarter", 20), ("next_year", 25), (None, 40)])
+NEEDS = [
+    "Replace spreadsheets for pipeline tracking",
+    "Lead routing across 3 sales teams",
+    "Automate MQL handoff to sales",
+    "Consolidate two CRMs after an acquisition",
+    "Faster first touch on inbound demo requests",
+    "Better reporting for the board",
+    "Necesitamos priorizar leads entrantes",
+    "Mehr Transparenz im Vertrieb",
+]
 
 # Activity types: (type, weight for an owned/worked contact, weight for an unowned one).
 ACTIVITY_WEIGHTS = [
-    ("page_view", 38, 44), ("email_open", 15, 17), ("email_click", 6, 7),
-    ("form_submission", 3.5, 4), ("content_download", 5, 5.5), ("webinar_attended", 2, 2),
-    ("demo_request", 1, 1), ("email_reply", 2, 1), ("meeting_booked", 1, 0.6),
-    ("unsubscribe", 0.3, 0.35), ("email_bounce", 0.4, 0.5),
-    ("call", 12, 1.2), ("email_sent", 11, 1.2), ("meeting", 2.5, 0.2),
-]  # fmt: skip
+    ("page_view", 38, 44),
+    ("email_open", 15, 17),
+    ("email_click", 6, 7),
+    ("form_submission", 3.5, 4),
+    ("content_download", 5, 5.5),
+    ("webinar_attended", 2, 2),
+    ("demo_request", 1, 1),
+    ("email_reply", 2, 1),
+    ("meeting_booked", 1, 0.6),
+    ("unsubscribe", 0.3, 0.35),
+    ("email_bounce", 0.4, 0.5),
+    ("call", 12, 1.2),
+    ("email_sent", 11, 1.2),
+    ("meeting", 2.5, 0.2),
+]
 SALES_TYPES = frozenset({"call", "email_sent", "meeting"})
 PICK_OWNED = weighted([(t, w) for t, w, _ in ACTIVITY_WEIGHTS])
 PICK_UNOWNED = weighted([(t, w) for t, _, w in ACTIVITY_WEIGHTS])
 
-PAGES = ["/", "/product", "/features/lead-scoring", "/features/routing", "/integrations/hubspot",
-         "/integrations/salesforce", "/customers", "/blog/what-is-an-mql",
-         "/blog/bant-in-2027", "/blog/sla-between-marketing-and-sales", "/docs/getting-started",
-         "/about", "/careers", "/contact", "/es/", "/de/"]  # fmt: skip
+PAGES = [
+    "/",
+    "/product",
+    "/features/lead-scoring",
+    "/features/routing",
+    "/integrations/hubspot",
+    "/integrations/salesforce",
+    "/customers",
+    "/blog/what-is-an-mql",
+    "/blog/bant-in-2027",
+    "/blog/sla-between-marketing-and-sales",
+    "/docs/getting-started",
+    "/about",
+    "/careers",
+    "/contact",
+    "/es/",
+    "/de/",
+]
 PRICING = ["/pricing", "/pricing", "/pricing?plan=team", "/pricing#enterprise", "/es/pricing"]
-FORMS = weighted([("contact_us", 3), ("newsletter", 5), ("trial_signup", 2),
-                  ("webinar_registration", 3), ("gated_content", 4)])  # fmt: skip
-ASSETS = weighted([("case_study", 3), ("ebook", 3), ("whitepaper", 2), ("guide", 2),
-                   ("checklist", 1)])  # fmt: skip
-OUTCOMES = weighted([("connected", 30), ("no_answer", 40), ("voicemail", 25),
-                     ("wrong_number", 5)])  # fmt: skip
-CAMPAIGNS = ["nl-2026-09", "nl-2026-10", "nl-2026-11", "webinar-invite-q4", "nurture-bant-1",
-             "nurture-bant-2", "product-launch-routing", "black-friday-2026"]  # fmt: skip
-SUBJECTS = ["Quick question", "Following up on your demo request", "Re: pricing",
-            "Resources you asked for", "Intro call?"]  # fmt: skip
+FORMS = weighted(
+    [
+        ("contact_us", 3),
+        ("newsletter", 5),
+        ("trial_signup", 2),
+        ("webinar_registration", 3),
+        ("gated_content", 4),
+    ]
+)
+ASSETS = weighted([("case_study", 3), ("ebook", 3), ("whitepaper", 2), ("guide", 2), ("checklist", 1)])
+OUTCOMES = weighted([("connected", 30), ("no_answer", 40), ("voicemail", 25), ("wrong_number", 5)])
+CAMPAIGNS = [
+    "nl-2026-09",
+    "nl-2026-10",
+    "nl-2026-11",
+    "webinar-invite-q4",
+    "nurture-bant-1",
+    "nurture-bant-2",
+    "product-launch-routing",
+    "black-friday-2026",
+]
+SUBJECTS = [
+    "Quick question",
+    "Following up on your demo request",
+    "Re: pricing",
+    "Resources you asked for",
+    "Intro call?",
+]
 WEBINARS = ["lead-scoring-101", "revops-sla-masterclass", "crm-hygiene", "forecasting-2027"]
 
-OWNER_NAMES = ["Ana Ruiz", "Ben Carter", "Clara Vogel", "David Sanz", "Eva Laurent",
-               "Frank Miller", "Gloria Ortega", "Hugo Petit", "Irene Costa", "Jack Murphy",
-               "Karin Weiss", "Luis Navarro", "Marie Dubois", "Nick Evans", "Olga Ramos",
-               "Paul Wright", "Quique Gil", "Rosa Blanco", "Sam Hughes", "Tina Moreau"]  # fmt: skip
+OWNER_NAMES = [
+    "Ana Ruiz",
+    "Ben Carter",
+    "Clara Vogel",
+    "David Sanz",
+    "Eva Laurent",
+    "Frank Miller",
+    "Gloria Ortega",
+    "Hugo Petit",
+    "Irene Costa",
+    "Jack Murphy",
+    "Karin Weiss",
+    "Luis Navarro",
+    "Marie Dubois",
+    "Nick Evans",
+    "Olga Ramos",
+    "Paul Wright",
+    "Quique Gil",
+    "Rosa Blanco",
+    "Sam Hughes",
+    "Tina Moreau",
+]
 
 
 # --------------------------------------------------------------------------- owners
@@ -234,14 +564,16 @@ def owners(n: int = 20) -> list[dict[str, Any]]:
         name = OWNER_NAMES[(i - 1) % len(OWNER_NAMES)]
         team = "enterprise" if i <= 6 else "smb" if i <= 14 else "inbound"
         region = "emea" if i % 3 else "americas"
-        out.append({
-            "id": f"u{i}",
-            "name": name,
-            "email": name.lower().translate(ASCII).replace(" ", ".") + "@acme-revenue.example",
-            "active": i <= n - 2,  # the last two have left the company
-            "teams": [team, region],
-            "capacity_per_day": [None, None, 40, None, 25, None, 60][i % 7],
-        })  # fmt: skip
+        out.append(
+            {
+                "id": f"u{i}",
+                "name": name,
+                "email": name.lower().translate(ASCII).replace(" ", ".") + "@acme-revenue.example",
+                "active": i <= n - 2,  # the last two have left the company
+                "teams": [team, region],
+                "capacity_per_day": [None, None, 40, None, 25, None, 60][i % 7],
+            }
+        )
     return out
 
 
@@ -284,9 +616,17 @@ class Generator:
                 account_owner = rng.choice(self.all_owner_ids[-2:])  # an owner who has left
             else:
                 account_owner = None
-            out.append((name, domain, max(1, employees) if employees else employees,
-                        rng.choice(INDUSTRIES), country, rng.choice(CITIES[country]),
-                        account_owner))  # fmt: skip
+            out.append(
+                (
+                    name,
+                    domain,
+                    max(1, employees) if employees else employees,
+                    rng.choice(INDUSTRIES),
+                    country,
+                    rng.choice(CITIES[country]),
+                    account_owner,
+                )
+            )
         return out
 
     # -- contacts -------------------------------------------------------------------
@@ -408,8 +748,7 @@ class Generator:
             yield contact, owner_id, created, pick
 
     # -- activities -----------------------------------------------------------------
-    def activities(self, cid: str, owner_id: str | None, created: int, pick: Any,
-                   seq: int) -> Any:  # fmt: skip
+    def activities(self, cid: str, owner_id: str | None, created: int, pick: Any, seq: int) -> Any:
         """Yield this contact's activity dicts; ``seq`` numbers their ids."""
         rng = self.rng
         rand = rng.random
@@ -454,9 +793,10 @@ class Generator:
                 props = {"form": "demo", "url": VENDOR + "/demo"}
             elif kind == "call":
                 outcome = OUTCOMES(rand)
-                props = {"outcome": outcome,
-                         "duration_s": randint(60, 1800) if outcome == "connected"
-                         else randint(0, 40)}  # fmt: skip
+                props = {
+                    "outcome": outcome,
+                    "duration_s": randint(60, 1800) if outcome == "connected" else randint(0, 40),
+                }
                 touch_owner = True
             elif kind == "email_sent":
                 props = {"subject": rng.choice(SUBJECTS)}
@@ -472,8 +812,9 @@ class Generator:
                 props = {}
             if touch_owner:
                 # Mostly the contact's owner; sometimes a colleague covered, or nobody is owner yet.
-                touch_owner = (owner_id if owner_id is not None and rand() < 0.9
-                               else rng.choice(self.all_owner_ids))  # fmt: skip
+                touch_owner = (
+                    owner_id if owner_id is not None and rand() < 0.9 else rng.choice(self.all_owner_ids)
+                )
             else:
                 touch_owner = None
             yield {
@@ -486,9 +827,15 @@ class Generator:
             }
 
 
-def generate(contacts: int, per_contact: int, out: Path, seed: int = 1,
-             now: str = DEFAULT_NOW, duplicate_rate: float = 0.005,
-             quiet: bool = False) -> dict[str, int]:  # fmt: skip
+def generate(
+    contacts: int,
+    per_contact: int,
+    out: Path,
+    seed: int = 1,
+    now: str = DEFAULT_NOW,
+    duplicate_rate: float = 0.005,
+    quiet: bool = False,
+) -> dict[str, int]:
     """Write the three files into ``out``; return line counts."""
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -504,8 +851,10 @@ def generate(contacts: int, per_contact: int, out: Path, seed: int = 1,
     nbuckets = max(1, min(256, -(-total // 40_000)))  # ~40k lines (~10 MB) per bucket
     n_acts = n_dups = 0
     with tempfile.TemporaryDirectory(prefix=".shuffle-", dir=out) as tmp:
-        buckets = [open(os.path.join(tmp, f"{b:03d}"), "wb", buffering=1 << 18)  # noqa: SIM115
-                   for b in range(nbuckets)]  # fmt: skip
+        buckets = [
+            open(os.path.join(tmp, f"{b:03d}"), "wb", buffering=1 << 18)  # noqa: SIM115
+            for b in range(nbuckets)
+        ]
         try:
             with (out / "contacts.jsonl").open("wb", buffering=1 << 20) as cf:
                 seq = 1
@@ -531,21 +880,29 @@ def generate(contacts: int, per_contact: int, out: Path, seed: int = 1,
                 os.unlink(path)
                 rng.shuffle(lines)
                 af.writelines(lines)
-    counts = {"contacts": contacts, "activities": n_acts, "duplicate_lines": n_dups,
-              "activity_lines": n_acts + n_dups, "owners": len(gen.owners)}  # fmt: skip
+    counts = {
+        "contacts": contacts,
+        "activities": n_acts,
+        "duplicate_lines": n_dups,
+        "activity_lines": n_acts + n_dups,
+        "owners": len(gen.owners),
+    }
     if not quiet:
         secs = time.perf_counter() - t0
-        size = sum((out / f).stat().st_size for f in
-                   ("contacts.jsonl", "activities.jsonl", "owners.jsonl"))  # fmt: skip
-        print(f"wrote {out}: {contacts:,} contacts, {n_acts:,} activities "
-              f"(+{n_dups:,} repeated lines), {len(gen.owners)} owners; "
-              f"{size / 2**20:,.1f} MiB in {secs:.1f} s", file=sys.stderr)  # fmt: skip
+        size = sum((out / f).stat().st_size for f in ("contacts.jsonl", "activities.jsonl", "owners.jsonl"))
+        print(
+            f"wrote {out}: {contacts:,} contacts, {n_acts:,} activities "
+            f"(+{n_dups:,} repeated lines), {len(gen.owners)} owners; "
+            f"{size / 2**20:,.1f} MiB in {secs:.1f} s",
+            file=sys.stderr,
+        )
     return counts
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--contacts", type=int, default=100_000)
     p.add_argument("--activities-per-contact", type=int, default=20)
     p.add_argument("--out", type=Path, required=True, help="directory to write the files into")

@@ -64,8 +64,9 @@ def count_activities(path: Path) -> tuple[int, int]:
     Done in a child so this process stays small: Linux charges the parent's high-water RSS at
     fork/exec time to the child's ``ru_maxrss``.
     """
-    out = subprocess.run([sys.executable, "-c", _COUNT, str(path)], check=True,
-                         capture_output=True, text=True).stdout.split()  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", _COUNT, str(path)], check=True, capture_output=True, text=True
+    ).stdout.split()
     return int(out[0]), int(out[1])
 
 
@@ -99,8 +100,9 @@ def run_once(cmd: list[str], cpu: int) -> tuple[float, int, int, str]:
 
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=err, preexec_fn=preexec)  # fmt: skip
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, preexec_fn=preexec
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         secs = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)  # we reaped it, not Popen
@@ -121,14 +123,20 @@ def cpu_model() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    p.add_argument("--rules", action="append",
-                   help="rules file (repeatable; default: "
-                        + " and ".join(DEFAULT_RULES) + ")")  # fmt: skip
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                   help="directory with contacts.jsonl, activities.jsonl, owners.jsonl "
-                        "(default bench/out/data)")  # fmt: skip
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--rules",
+        action="append",
+        help="rules file (repeatable; default: " + " and ".join(DEFAULT_RULES) + ")",
+    )
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="directory with contacts.jsonl, activities.jsonl, owners.jsonl (default bench/out/data)",
+    )
     p.add_argument("--now", default=DEFAULT_NOW, help=f"default {DEFAULT_NOW}")
     p.add_argument("--repeat", type=int, default=1, help="runs per rules file; the best is shown")
     p.add_argument(
@@ -148,12 +156,24 @@ def main(argv: list[str] | None = None) -> int:
     data: Path = a.data
     missing = [f for f in FILES if not (data / f).exists()]
     if missing and a.generate:
-        print(f"generating {a.contacts:,} x {a.activities_per_contact} into {data} ...",
-              file=sys.stderr)  # fmt: skip
-        subprocess.run([sys.executable, str(HERE / "generate.py"), "--contacts", str(a.contacts),
-                        "--activities-per-contact", str(a.activities_per_contact),
-                        "--seed", str(a.seed), "--now", a.now, "--out", str(data)],
-                       check=True)  # fmt: skip
+        print(f"generating {a.contacts:,} x {a.activities_per_contact} into {data} ...", file=sys.stderr)
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "generate.py"),
+                "--contacts",
+                str(a.contacts),
+                "--activities-per-contact",
+                str(a.activities_per_contact),
+                "--seed",
+                str(a.seed),
+                "--now",
+                a.now,
+                "--out",
+                str(data),
+            ],
+            check=True,
+        )
     elif missing:
         p.error(f"{data} lacks {', '.join(missing)}; pass --generate or run bench/generate.py")
 
@@ -168,19 +188,33 @@ def main(argv: list[str] | None = None) -> int:
     contacts = count_lines(data / "contacts.jsonl")
     act_lines, activities = count_activities(data / "activities.jsonl")
     cpu = pick_cpu() if a.cpu is None else a.cpu
-    print(f"# {cpu_model()}, pinned to CPU {cpu}; Python {platform.python_version()}; "
-          f"{contacts:,} contacts, {activities:,} activities ({act_lines:,} lines); "
-          f"best of {a.repeat}", file=sys.stderr)  # fmt: skip
+    print(
+        f"# {cpu_model()}, pinned to CPU {cpu}; Python {platform.python_version()}; "
+        f"{contacts:,} contacts, {activities:,} activities ({act_lines:,} lines); "
+        f"best of {a.repeat}",
+        file=sys.stderr,
+    )
 
     print("| rules | contacts | activities | seconds | contacts/s | peak RSS MiB |")
     print("|---|---:|---:|---:|---:|---:|")
     failed = False
     for rules in rules_files:
-        cmd = [str(leadsync), "evaluate", "--rules", str(rules),
-               "--contacts", str(data / "contacts.jsonl"),
-               "--activities", str(data / "activities.jsonl"),
-               "--owners", str(data / "owners.jsonl"),
-               "--now", a.now, "--out", os.devnull]  # fmt: skip
+        cmd = [
+            str(leadsync),
+            "evaluate",
+            "--rules",
+            str(rules),
+            "--contacts",
+            str(data / "contacts.jsonl"),
+            "--activities",
+            str(data / "activities.jsonl"),
+            "--owners",
+            str(data / "owners.jsonl"),
+            "--now",
+            a.now,
+            "--out",
+            os.devnull,
+        ]
         best = None
         peak = 0
         for _ in range(max(1, a.repeat)):
@@ -195,11 +229,16 @@ def main(argv: list[str] | None = None) -> int:
             continue
         rate = contacts / best
         mib = peak / 1024
-        print(f"| `{rules.name}` | {contacts:,} | {activities:,} | {best:.2f} | {rate:,.0f} "
-              f"| {mib:,.0f} |", flush=True)  # fmt: skip
+        print(
+            f"| `{rules.name}` | {contacts:,} | {activities:,} | {best:.2f} | {rate:,.0f} | {mib:,.0f} |",
+            flush=True,
+        )
         ok = rate >= TARGET_RATE and mib < TARGET_RSS_MIB
-        print(f"#   {rules.name}: {'meets' if ok else 'MISSES'} the target "
-              f"(>= {TARGET_RATE:,} contacts/s, < {TARGET_RSS_MIB} MiB)", file=sys.stderr)  # fmt: skip
+        print(
+            f"#   {rules.name}: {'meets' if ok else 'MISSES'} the target "
+            f"(>= {TARGET_RATE:,} contacts/s, < {TARGET_RSS_MIB} MiB)",
+            file=sys.stderr,
+        )
     return 1 if failed else 0
 
 

@@ -73,7 +73,7 @@ class Plan:
         elif short <= 0:
             lines.append(f"The marketing commitment covers the quota ({-short:,.0f} leads a month to spare).")
         else:
-            lines.append(f"The marketing commitment does NOT cover the quota: {short:,.0f} leads a month short.")
+            lines.append(f"The marketing commitment does NOT cover the quota: {short:,.0f} a month short.")
         return "\n".join(lines)
 
     def _committed(self, months: int) -> str:
