@@ -11,6 +11,8 @@ __all__ = [
     "BUILTIN_REASONS",
     "CONTACT_ACTIVITY_TYPES",
     "CONTACT_FIELDS",
+    "CONTACT_TEXT_FIELDS",
+    "CONTACT_TIME_FIELDS",
     "SALES_ACTIVITY_TYPES",
     "STAGES",
     "Activity",
@@ -55,6 +57,23 @@ BUILTIN_REASONS: dict[str, str] = {
     "spam": "Spam",
     "duplicate": "Duplicate",
 }
+
+# The text fields of a contact (CONTRACT.md §1), in the order the contract lists them.
+CONTACT_TEXT_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "title",
+    "company",
+    "industry",
+    "country",
+    "city",
+    "lead_source",
+    "domain",
+    "owner_id",
+    "disqualification_reason",
+)
+CONTACT_TIME_FIELDS = ("stage_changed_at", "mql_at", "sql_at", "assigned_at")
 
 # Canonical contact fields a condition may name (anything else is a key of `properties`).
 CONTACT_FIELDS = (

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import orjson
 
 from connector.errors import Problem, RecordsError
-from connector.model import STAGES, Activity, Contact, Owner
+from connector.model import CONTACT_TEXT_FIELDS, CONTACT_TIME_FIELDS, STAGES, Activity, Contact, Owner
 from connector.timeutil import parse_ts
 
 __all__ = [
@@ -27,21 +27,8 @@ MAX_PROBLEMS = 50  # a file that is wrong throughout would otherwise print a scr
 
 T = TypeVar("T")
 
-_CONTACT_STRINGS = (
-    "email",
-    "first_name",
-    "last_name",
-    "title",
-    "company",
-    "industry",
-    "country",
-    "city",
-    "lead_source",
-    "domain",
-    "owner_id",
-    "disqualification_reason",
-)
-_CONTACT_TIMES = ("stage_changed_at", "mql_at", "sql_at", "assigned_at")
+_CONTACT_STRINGS = CONTACT_TEXT_FIELDS
+_CONTACT_TIMES = CONTACT_TIME_FIELDS
 _CONTACT_KEYS = frozenset(
     ("id", "created_at", "employees", "stage", "score", "properties", *_CONTACT_STRINGS, *_CONTACT_TIMES)
 )

@@ -6,25 +6,11 @@ condition holds, so ``fit_score == 1`` means "holds" and ``0`` means "does not h
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.support import activity, contact, decide, rules
-
-NOW_DT = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
-
-
-def ago(days: float = 0, hours: float = 0, seconds: float = 0) -> str:
-    """A timestamp that long before NOW (negative: after NOW)."""
-    ts = NOW_DT - timedelta(days=days, hours=hours, seconds=seconds)
-    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def table(rows: list[tuple[Any, ...]]) -> list[Any]:
-    """pytest params from rows whose first item is the test id."""
-    return [pytest.param(*row[1:], id=row[0]) for row in rows]
+from tests.support import activity, ago, contact, decide, rules, table
 
 
 def holds(cond: str, c: dict[str, Any], acts: list[dict[str, Any]] | None = None, extra: str = "") -> bool:

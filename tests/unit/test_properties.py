@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.support import decide, decide_objects, rules
+from tests.support import NOW_DT, decide, decide_objects, rules
 
-NOW_DT = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
 SETTINGS = settings(max_examples=75, deadline=None)
 
 RULES = rules("""

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.support import activity, contact, decide, rules
-
-NOW_DT = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
-
-
-def ago(days: float = 0, hours: float = 0, seconds: float = 0) -> str:
-    """A timestamp that long before NOW (negative: after NOW)."""
-    ts = NOW_DT - timedelta(days=days, hours=hours, seconds=seconds)
-    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def table(rows: list[tuple[Any, ...]]) -> list[Any]:
-    """pytest params from rows whose first item is the test id."""
-    return [pytest.param(*row[1:], id=row[0]) for row in rows]
+from tests.support import activity, ago, contact, decide, rules, table
 
 
 def one(

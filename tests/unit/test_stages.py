@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from connector.decision import LastWritten
 from connector.rules.decide import RunStats
-from tests.support import NOW, activity, contact, decide, decide_objects, rules
+from tests.support import NOW, activity, ago, contact, decide, decide_objects, rules, table
 
-NOW_DT = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
 EARLIER = "2026-10-01T08:00:00Z"
-
-
-def ago(days: float = 0, hours: float = 0, seconds: float = 0) -> str:
-    """A timestamp that long before NOW (negative: after NOW)."""
-    ts = NOW_DT - timedelta(days=days, hours=hours, seconds=seconds)
-    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def table(rows: list[tuple[Any, ...]]) -> list[Any]:
-    """pytest params from rows whose first item is the test id."""
-    return [pytest.param(*row[1:], id=row[0]) for row in rows]
 
 
 # CEO (40) + demo (60) = 100 = the MQL bar; a page view is worth 10.
