@@ -1,9 +1,19 @@
-"""Every error leadsync raises, in one tree.
+"""Every error leadsync raises, in one tree, and what the sync loop does with each.
 
     LeadsyncError                 base; never raised itself
-    └── InputError                bad input: refuse to start, exit 2, every problem as FILE:LINE
-        ├── RulesError            the rules file does not validate
-        └── RecordsError          a JSON Lines file (contacts, activities, owners) is bad
+    ├── InputError                bad input: refuse to start, exit 2, every problem as FILE:LINE
+    │   ├── RulesError            the rules file does not validate
+    │   ├── RecordsError          a JSON Lines file (contacts, activities, owners) is bad
+    │   └── ConfigError           the daemon's config or a mapping file is bad
+    └── CrmError                  a CRM call failed (carries url, status and the CRM's own body)
+        ├── AuthError             401/403: stop this connection's job loudly; never retried
+        ├── RetryableError        worth retrying with backoff (tenacity, in connector.sync.retry)
+        │   ├── RateLimited       429 within a short window: wait `retry_after` seconds
+        │   └── TransientError    5xx, a dropped connection, a timeout
+        └── QuotaExhausted        the daily quota is gone: stop cleanly until `resume_at`
+
+A rejected record is not an exception: ``write_contacts`` returns it as a result, and the loop
+keeps it as a dead letter with the CRM's error text.
 
 An ``InputError`` carries all the problems found, not just the first, so that a person can
 fix a file in one pass.
@@ -12,8 +22,22 @@ fix a file in one pass.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-__all__ = ["InputError", "LeadsyncError", "Problem", "RecordsError", "RulesError"]
+__all__ = [
+    "AuthError",
+    "ConfigError",
+    "CrmError",
+    "InputError",
+    "LeadsyncError",
+    "Problem",
+    "QuotaExhausted",
+    "RateLimited",
+    "RecordsError",
+    "RetryableError",
+    "RulesError",
+    "TransientError",
+]
 
 
 @dataclass(frozen=True, order=True)
@@ -46,3 +70,46 @@ class RulesError(InputError):
 
 class RecordsError(InputError):
     """A contacts, activities or owners file has a bad line."""
+
+
+class ConfigError(InputError):
+    """The daemon's configuration or a CRM mapping file does not validate."""
+
+
+class CrmError(LeadsyncError):
+    """A CRM call failed. ``body`` is the CRM's own error text, kept for dead letters."""
+
+    def __init__(self, message: str, *, status: int | None = None, url: str | None = None,
+                 body: str | None = None) -> None:  # fmt: skip
+        super().__init__(message)
+        self.status = status
+        self.url = url
+        self.body = body
+
+
+class AuthError(CrmError):
+    """The credentials are missing, wrong, expired or lack a scope. Never retried."""
+
+
+class RetryableError(CrmError):
+    """A failure worth retrying after ``retry_after`` seconds (None: the policy's backoff)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class RateLimited(RetryableError):
+    """The CRM's short-window rate limit was hit (HubSpot: TEN_SECONDLY_ROLLING, SECONDLY)."""
+
+
+class TransientError(RetryableError):
+    """A 5xx, a timeout or a dropped connection."""
+
+
+class QuotaExhausted(CrmError):
+    """The daily API quota is used up: the job stops cleanly and resumes at ``resume_at``."""
+
+    def __init__(self, message: str, *, resume_at: datetime | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.resume_at = resume_at

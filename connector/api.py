@@ -1,0 +1,180 @@
+"""All an adapter may import: the canonical model, the ``CrmAdapter`` protocol, errors, pages.
+
+An adapter turns one CRM's API into canonical records and back. It never decides anything:
+the core reads through it, decides with the rules engine, and writes through it. Built-in
+adapters register under the ``leadsync.adapters`` entry-point group exactly as third-party ones
+do (see ``connector.registry``).
+
+Cursors are opaque strings the adapter makes and reads back: the core stores them and passes
+them in again; a page's cursor resumes *after* that page. Pages come oldest change first. The
+core tolerates overlap (it dedupes by id), never a gap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+
+from connector.errors import (
+    AuthError,
+    ConfigError,
+    CrmError,
+    QuotaExhausted,
+    RateLimited,
+    RetryableError,
+    TransientError,
+)
+from connector.model import Activity, Contact, Owner
+from connector.sync.retry import RetryPolicy, with_retries
+
+__all__ = [
+    "WRITABLE_FIELDS",
+    "Activity",
+    "AuthError",
+    "CheckReport",
+    "ConfigError",
+    "Contact",
+    "ContactChange",
+    "CrmAdapter",
+    "CrmError",
+    "Owner",
+    "Page",
+    "QuotaExhausted",
+    "RateLimited",
+    "RetryPolicy",
+    "RetryableError",
+    "TaskRequest",
+    "TaskResult",
+    "TransientError",
+    "WriteResult",
+    "with_retries",
+]
+
+T = TypeVar("T")
+
+# The canonical fields leadsync writes back, by name. Values: stage (a stage name),
+# disqualification_reason (a reason code; the adapter writes its label), owner_id, score
+# (number), score_breakdown (text such as "demo +50; pricing_3x +30"), sla_status, sla_due_at,
+# mql_at, sql_at, assigned_at (datetimes or None). None clears the field in the CRM.
+WRITABLE_FIELDS = (
+    "stage",
+    "disqualification_reason",
+    "owner_id",
+    "score",
+    "score_breakdown",
+    "sla_status",
+    "sla_due_at",
+    "mql_at",
+    "sql_at",
+    "assigned_at",
+)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """Some records, and the cursor that resumes after them (None: nothing to resume from)."""
+
+    records: list[T]
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class ContactChange:
+    """New values for some writable fields of one contact.
+
+    ``current`` holds what the CRM held when leadsync read it (same field names), so an adapter
+    can take the CRM's detours, such as HubSpot's clear-then-set to move a stage backwards.
+    """
+
+    contact_id: str
+    values: Mapping[str, Any]
+    current: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The outcome for one contact of a write. A rejected record is a result, not an exception.
+
+    ``retryable`` says whether sending it again later may succeed (a lock, a conflict), as
+    opposed to a record the CRM refuses as it is (a validation rule, a deleted contact).
+    """
+
+    contact_id: str
+    ok: bool
+    error: str | None = None
+    retryable: bool = False
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """A task for a sales rep, created once per ``key`` ever."""
+
+    key: str
+    contact_id: str
+    owner_id: str | None
+    title: str
+    due_at: datetime | None
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """The CRM id of the task for ``key`` (created now or found from before), or the error."""
+
+    key: str
+    crm_id: str | None
+    created: bool = False
+    error: str | None = None
+
+
+@dataclass
+class CheckReport:
+    """What ``leadsync check`` prints: who we are in the CRM and what is missing."""
+
+    ok: bool
+    account: str = ""
+    missing_scopes: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+
+
+@runtime_checkable
+class CrmAdapter(Protocol):
+    """One CRM connection, as the sync loop uses it. Every method may raise a ``CrmError``."""
+
+    name: str
+
+    def check(self) -> CheckReport:
+        """Verify the credentials and the scopes or permissions leadsync needs."""
+        ...
+
+    def read_contacts(self, cursor: str | None) -> Iterator[Page[Contact]]:
+        """Contacts changed since ``cursor`` (None: all of them), oldest change first."""
+        ...
+
+    def read_activities(self, contact_ids: Sequence[str]) -> list[Activity]:
+        """Every activity of these contacts that the CRM exposes (the engine needs all of it)."""
+        ...
+
+    def read_owners(self) -> list[Owner]:
+        """Every owner, inactive ones included (``active: false``)."""
+        ...
+
+    def write_contacts(self, changes: Sequence[ContactChange]) -> list[WriteResult]:
+        """Apply the changes in as few calls as the CRM allows; one result per change."""
+        ...
+
+    def create_task(self, task: TaskRequest) -> TaskResult:
+        """Create the task unless one with ``task.key`` exists already (then return that one)."""
+        ...
+
+    def last_changed(
+        self, contact_ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, datetime]]:
+        """When the CRM last changed each of these writable fields, per contact (if it knows)."""
+        ...
+
+    def setup(self, reason_labels: Mapping[str, str]) -> list[str]:
+        """Create, idempotently, whatever the CRM needs to hold leadsync's fields; say what."""
+        ...
