@@ -79,8 +79,9 @@ class ConfigError(InputError):
 class CrmError(LeadsyncError):
     """A CRM call failed. ``body`` is the CRM's own error text, kept for dead letters."""
 
-    def __init__(self, message: str, *, status: int | None = None, url: str | None = None,
-                 body: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, message: str, *, status: int | None = None, url: str | None = None, body: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.url = url

@@ -16,11 +16,14 @@ from connector.timeutil import parse_ts
 __all__ = [
     "MAX_PROBLEMS",
     "activity_from_json",
+    "activity_to_json",
     "contact_from_json",
+    "contact_to_json",
     "load_activities",
     "load_contacts",
     "load_owners",
     "owner_from_json",
+    "owner_to_json",
 ]
 
 MAX_PROBLEMS = 50  # a file that is wrong throughout would otherwise print a screen per line
@@ -343,3 +346,50 @@ def owner_from_json(obj: dict[str, Any]) -> Owner:
 def activity_from_json(obj: dict[str, Any], known_types: frozenset[str]) -> Activity:
     """One activity from its JSON object."""
     return _one(_activity_builder(known_types), obj, "activity")
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return None if ts is None else ts.isoformat()
+
+
+def contact_to_json(contact: Contact) -> dict[str, Any]:
+    """A contact as the JSON object ``contact_from_json`` reads back (timestamps kept exact)."""
+    out: dict[str, Any] = {"id": contact.id, "created_at": _iso(contact.created_at)}
+    for name in (*CONTACT_TEXT_FIELDS, "employees", "stage", "score"):
+        value = getattr(contact, name)
+        if value is not None:
+            out[name] = value
+    for name in CONTACT_TIME_FIELDS:
+        value = getattr(contact, name)
+        if value is not None:
+            out[name] = _iso(value)
+    if contact.properties:
+        out["properties"] = contact.properties
+    return out
+
+
+def activity_to_json(activity: Activity) -> dict[str, Any]:
+    """An activity as the JSON object ``activity_from_json`` reads back."""
+    out: dict[str, Any] = {
+        "id": activity.id,
+        "contact_id": activity.contact_id,
+        "type": activity.type,
+        "at": _iso(activity.at),
+    }
+    if activity.owner_id is not None:
+        out["owner_id"] = activity.owner_id
+    if activity.properties:
+        out["properties"] = activity.properties
+    return out
+
+
+def owner_to_json(owner: Owner) -> dict[str, Any]:
+    """An owner as the JSON object ``owner_from_json`` reads back."""
+    return {
+        "id": owner.id,
+        "name": owner.name,
+        "email": owner.email,
+        "active": owner.active,
+        "teams": owner.teams,
+        "capacity_per_day": owner.capacity_per_day,
+    }

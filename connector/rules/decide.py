@@ -15,7 +15,7 @@ from connector.decision import Action, Conflict, Decision, LastWritten, SlaState
 from connector.model import Activity, Contact, Owner
 from connector.rules.compiled import PoolRule, Rules
 from connector.rules.history import CHRONOLOGICAL, History
-from connector.rules.routing import Router, RoutingState
+from connector.rules.routing import Router, RoutingIndex, RoutingState
 from connector.rules.scoring import Score, idle_days, score_contact
 from connector.rules.sla import clock_start, due_at, sla_state
 from connector.timeutil import duration_delta, format_ts
@@ -93,6 +93,7 @@ def decide_all(
     *,
     last_written: Mapping[str, LastWritten] | None = None,
     routing_state: RoutingState | None = None,
+    routing_index: RoutingIndex | None = None,
     explain: str | None = None,
     notes: list[str] | None = None,
     stats: RunStats | None = None,
@@ -101,6 +102,8 @@ def decide_all(
 
     ``activities_of(id)`` gives a contact's activities in any order (it is called once per
     contact). ``explain`` names a contact whose reasoning is appended to ``notes``.
+    ``routing_index`` knows every contact routing may look at (account match, capacity); by
+    default, the contacts decided here. Routing updates it and ``routing_state``.
     """
     contacts = sorted(contacts, key=lambda c: c.id)
     decisions: dict[str, Decision] = {}
@@ -124,7 +127,8 @@ def decide_all(
         else:
             decisions[contact.id] = _last_steps(rules, work, now)
     if waiting:
-        router = Router(contacts, owners or {}, now, rules.calendar.tz, routing_state or RoutingState())
+        index = routing_index or RoutingIndex.of(contacts, rules.calendar.tz)
+        router = Router(index, owners or {}, now, routing_state or RoutingState())
         waiting.sort(key=lambda w: (w.mql_at or w.sql_at or now, w.contact.id))
         for work in waiting:
             _route(rules, work, router, owners is not None, now)

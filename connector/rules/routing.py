@@ -7,15 +7,16 @@ each pool live in ``RoutingState``: ``evaluate`` starts them fresh, the daemon k
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import bisect
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from connector.model import Contact, Owner
 from connector.rules.compiled import PoolRule
 
-__all__ = ["FREE_MAIL_DOMAINS", "Router", "RoutingState"]
+__all__ = ["FREE_MAIL_DOMAINS", "Router", "RoutingIndex", "RoutingState"]
 
 # Addresses at these domains say nothing about the company, so they never account-match.
 FREE_MAIL_DOMAINS = frozenset(
@@ -75,31 +76,82 @@ class RoutingState:
     current_weights: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
+class RoutingIndex:
+    """What routing needs to know of every contact: its owner now, when it was assigned, and
+    its company domain. The daemon keeps one for a whole run and updates it page by page."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self.current_owner: dict[str, str | None] = {}
+        self._placed: dict[str, tuple[str, datetime]] = {}  # id -> (domain, created_at)
+        self._by_domain: dict[str, list[tuple[datetime, str]]] = {}
+        self._assigned: dict[str, tuple[str, date]] = {}  # id -> (owner, local day of assigned_at)
+        self._per_day: dict[tuple[str, date], int] = {}
+
+    @classmethod
+    def of(cls, contacts: Iterable[Contact], tz: ZoneInfo) -> RoutingIndex:
+        index = cls(tz)
+        for c in contacts:
+            index.upsert(c.id, c.domain, c.created_at, c.owner_id, c.assigned_at)
+        return index
+
+    def upsert(
+        self,
+        contact_id: str,
+        domain: str | None,
+        created_at: datetime,
+        owner_id: str | None,
+        assigned_at: datetime | None,
+    ) -> None:
+        """Add a contact, or bring it up to date."""
+        self.current_owner[contact_id] = owner_id
+        placed = self._placed.pop(contact_id, None)
+        if placed is not None:
+            group = self._by_domain[placed[0]]
+            group.remove((placed[1], contact_id))
+        if domain and domain not in FREE_MAIL_DOMAINS:
+            self._placed[contact_id] = (domain, created_at)
+            bisect.insort(self._by_domain.setdefault(domain, []), (created_at, contact_id))
+        self._set_assigned(contact_id, owner_id, assigned_at)
+
+    def _set_assigned(self, contact_id: str, owner_id: str | None, assigned_at: datetime | None) -> None:
+        before = self._assigned.pop(contact_id, None)
+        if before is not None:
+            self._per_day[before] -= 1
+        if owner_id and assigned_at is not None:
+            key = (owner_id, assigned_at.astimezone(self.tz).date())
+            self._assigned[contact_id] = key
+            self._per_day[key] = self._per_day.get(key, 0) + 1
+
+    def assigned_on(self, owner_id: str, day: date) -> int:
+        """How many contacts ``owner_id`` was assigned on ``day`` (local to the rules)."""
+        return self._per_day.get((owner_id, day), 0)
+
+    def same_domain(self, domain: str) -> list[tuple[datetime, str]]:
+        """(created_at, id) of the contacts at ``domain``, earliest first."""
+        return self._by_domain.get(domain, [])
+
+    def assign(self, contact_id: str, owner_id: str, at: datetime) -> None:
+        """Record an assignment made now, for capacity and later account matches."""
+        self.current_owner[contact_id] = owner_id
+        self._set_assigned(contact_id, owner_id, at)
+
+
 class Router:
-    """Routes contacts of one run; owners assigned earlier in the run count for later ones."""
+    """Routes the contacts of one decision run over an index of every known contact."""
 
     def __init__(
         self,
-        contacts: list[Contact],
+        index: RoutingIndex,
         owners: Mapping[str, Owner],
         now: datetime,
-        tz: ZoneInfo,
         state: RoutingState,
     ) -> None:
+        self.index = index
         self.owners = owners
         self.state = state
-        self.today = now.astimezone(tz).date()
-        self.tz = tz
-        self.current_owner: dict[str, str | None] = {c.id: c.owner_id for c in contacts}
-        self.assigned_today: dict[str, int] = {}
-        self.by_domain: dict[str, list[Contact]] = {}
-        for c in contacts:
-            if c.owner_id and c.assigned_at and c.assigned_at.astimezone(tz).date() == self.today:
-                self.assigned_today[c.owner_id] = self.assigned_today.get(c.owner_id, 0) + 1
-            if c.domain and c.domain not in FREE_MAIL_DOMAINS:
-                self.by_domain.setdefault(c.domain, []).append(c)
-        for group in self.by_domain.values():
-            group.sort(key=lambda c: (c.created_at, c.id))
+        self.now = now
+        self.today = now.astimezone(index.tz).date()
 
     def is_active(self, owner_id: str | None) -> bool:
         """An owner missing from the owners file counts as active."""
@@ -112,7 +164,7 @@ class Router:
         owner = self.owners.get(owner_id)
         if owner is None or owner.capacity_per_day is None:
             return True
-        return self.assigned_today.get(owner_id, 0) < owner.capacity_per_day
+        return self.index.assigned_on(owner_id, self.today) < owner.capacity_per_day
 
     def _eligible(self, owner_id: str) -> bool:
         return self.is_active(owner_id) and self._has_capacity(owner_id)
@@ -121,9 +173,9 @@ class Router:
         """The active owner of the earliest-created other contact at the same company domain."""
         if not contact.domain or contact.domain in FREE_MAIL_DOMAINS:
             return None
-        for other in self.by_domain.get(contact.domain, ()):
-            owner = self.current_owner.get(other.id)
-            if other.id != contact.id and self.is_active(owner):
+        for _, other in self.index.same_domain(contact.domain):
+            owner = self.index.current_owner.get(other)
+            if other != contact.id and self.is_active(owner):
                 return owner
         return None
 
@@ -158,9 +210,7 @@ class Router:
         return best
 
     def assign(self, contact: Contact, owner_id: str) -> None:
-        """Record an assignment made now, for capacity and later account matches."""
-        self.current_owner[contact.id] = owner_id
-        self.assigned_today[owner_id] = self.assigned_today.get(owner_id, 0) + 1
+        self.index.assign(contact.id, owner_id, self.now)
 
     def route(
         self,
