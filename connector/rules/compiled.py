@@ -35,6 +35,8 @@ class FitRule:
 @dataclass(frozen=True)
 class EngagementRule:
     name: str
+    activity_type: str
+    window_days: int | None
     count: Counter
     points: float
     min_count: int

@@ -97,11 +97,13 @@ def decide_all(
     explain: str | None = None,
     notes: list[str] | None = None,
     stats: RunStats | None = None,
+    histories: dict[str, History] | None = None,
 ) -> list[Decision]:
     """Decide every contact at ``now``; the result is in order of contact id.
 
     ``activities_of(id)`` gives a contact's activities in any order (it is called once per
     contact). ``explain`` names a contact whose reasoning is appended to ``notes``.
+    ``histories``, when given, receives each contact's ``History`` (the daemon needs it after).
     ``routing_index`` knows every contact routing may look at (account match, capacity); by
     default, the contacts decided here. Routing updates it and ``routing_state``.
     """
@@ -110,6 +112,8 @@ def decide_all(
     waiting: list[_Work] = []
     for contact in contacts:
         history = History(activities_of(contact.id), now, rules.contact_types, rules.sales_types)
+        if histories is not None:
+            histories[contact.id] = history
         written = last_written.get(contact.id) if last_written else None
         work = _first_steps(
             rules,

@@ -289,6 +289,8 @@ class _Compiler:
             engagement.append(
                 EngagementRule(
                     name=e.name,
+                    activity_type=kind,
+                    window_days=e.within_days,
                     count=self.conditions.counter(kind, where, e.within_days),
                     points=e.points,
                     min_count=e.min_count,

@@ -36,7 +36,7 @@ class RetryPolicy:
     ) -> None:
         self.attempts = attempts
         self.max_seconds = max_seconds
-        self._backoff = wait_exponential_jitter(initial=initial, max=maximum)
+        self._backoff = wait_exponential_jitter(multiplier=initial, max=maximum)
         self.sleep = sleep
 
     def _wait(self, state: RetryCallState) -> float:

@@ -1,0 +1,447 @@
+"""One sync run of one connection: read → decide → plan → (outbox + cursor) → write.
+
+Crash safety comes from the order of durable steps. A page's contacts, its pending writes and
+actions, and the cursor after it are committed in ONE transaction; only then does anything go to
+the CRM, from the outbox. A run killed at any point restarts by flushing the outbox, so no write
+is lost, no cursor passes unwritten work, and a task is created once per key (the outbox holds
+the key, and the adapter finds a task it created before a crash instead of creating another).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from connector.api import ContactChange, CrmAdapter, TaskRequest
+from connector.decision import Action, LastWritten
+from connector.model import Activity, Contact, Owner
+from connector.records import (
+    activity_from_json,
+    activity_to_json,
+    contact_from_json,
+    contact_to_json,
+    owner_from_json,
+    owner_to_json,
+)
+from connector.rules.compiled import Rules
+from connector.rules.decide import decide_all
+from connector.rules.history import History
+from connector.rules.horizon import next_change_at
+from connector.rules.routing import RoutingIndex, RoutingState
+from connector.sync.plan import (
+    ContactPlan,
+    current_values,
+    desired_values,
+    diff,
+    from_json_values,
+    to_json_values,
+)
+from connector.sync.schema import ContactRow
+from connector.sync.state import StateStore
+
+__all__ = ["MAX_WRITE_ATTEMPTS", "RunResult", "SyncJob"]
+
+MAX_WRITE_ATTEMPTS = 5  # a record the CRM keeps refusing as "try again" becomes a dead letter
+_PINNABLE = ("stage", "owner_id", "disqualification_reason")
+
+
+@dataclass
+class RunResult:
+    """What one run did, for logs, ``leadsync status`` and the demo."""
+
+    run_id: str
+    status: str = "ok"
+    counts: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    plans: list[ContactPlan] = field(default_factory=list)
+    error: str | None = None
+
+    def add(self, name: str, n: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + n
+
+
+class SyncJob:
+    """Everything one connection needs for a run; one instance may run many times."""
+
+    def __init__(
+        self,
+        name: str,
+        adapter: CrmAdapter,
+        rules: Rules,
+        store: StateStore,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        batch_size: int = 100,
+        stop: threading.Event | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.adapter = adapter
+        self.rules = rules
+        self.store = store
+        self.clock = clock
+        self.batch_size = batch_size
+        self.stop = stop or threading.Event()
+        self.progress = progress
+        self.log = structlog.get_logger("leadsync.sync").bind(connection=name)
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def run(self, *, dry_run: bool = False, keep_plans: bool = False) -> RunResult:
+        """One run: flush what a crash left, read what changed, sweep what time changed."""
+        now = self.clock()
+        result = RunResult(run_id=uuid.uuid4().hex[:12])
+        log = self.log.bind(run_id=result.run_id, dry_run=dry_run)
+        started = time.perf_counter()
+        if not dry_run:
+            self.store.start_run(result.run_id, self.name, "sync", now)
+        log.info("run_started", now=now.isoformat())
+        try:
+            if not dry_run:
+                self._flush(result, now)
+            owners = self._owners(dry_run)
+            index = self._index()
+            routing = self._routing_state()
+            touched: set[str] = set()
+            for page_contacts, cursor in self._pages(result):
+                plans = self._decide(page_contacts, None, owners, index, routing, now, result)
+                touched.update(c.id for c in page_contacts)
+                self._commit(plans, routing, cursor, now, result, dry_run, keep_plans)
+                if self.progress:
+                    self.progress(len(touched))
+                if self.stop.is_set():
+                    log.info("stop_requested", after_contacts=len(touched))
+                    break
+            if not self.stop.is_set():
+                self._sweep(touched, owners, index, routing, now, result, dry_run, keep_plans)
+        except Exception as exc:
+            result.status = "failed"
+            result.error = f"{type(exc).__name__}: {exc}"
+            log.error("run_failed", error=result.error)
+            if not dry_run:
+                self._finish(result, started)
+            raise
+        result.status = "stopped" if self.stop.is_set() else "ok"
+        if not dry_run:
+            self._finish(result, started)
+        log.info("run_finished", status=result.status, **result.counts)
+        return result
+
+    def _finish(self, result: RunResult, started: float) -> None:
+        result.timings["seconds"] = round(time.perf_counter() - started, 3)
+        self.store.finish_run(result.run_id, result.status, result.counts, result.timings, result.error)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _owners(self, dry_run: bool) -> dict[str, Owner]:
+        owners = self.adapter.read_owners()
+        if not dry_run:
+            with self.store.transaction() as s:
+                self.store.save_owners(s, self.name, [owner_to_json(o) for o in owners])
+        return {o.id: o for o in owners}
+
+    def _index(self) -> RoutingIndex:
+        index = RoutingIndex(self.rules.calendar.tz)
+        for cid, domain, created_at, owner_id, assigned_at in self.store.routing_index_rows(self.name):
+            index.upsert(cid, domain, created_at, owner_id, assigned_at)
+        return index
+
+    def _routing_state(self) -> RoutingState:
+        state = RoutingState()
+        for pool, saved in self.store.routing_state(self.name).items():
+            if "next_index" in saved:
+                state.next_index[pool] = int(saved["next_index"])
+            if "current_weights" in saved:
+                state.current_weights[pool] = {k: float(v) for k, v in saved["current_weights"].items()}
+        return state
+
+    def _pages(self, result: RunResult) -> Iterator[tuple[list[Contact], str | None]]:
+        cursor = self.store.cursor(self.name)
+        for page in self.adapter.read_contacts(cursor):
+            unique = {c.id: c for c in page.records}  # pages may overlap; the last read wins
+            result.add("contacts_read", len(unique))
+            yield list(unique.values()), page.cursor
+
+    # -- deciding -----------------------------------------------------------------------------
+
+    def _decide(
+        self,
+        contacts: list[Contact],
+        stored_activities: dict[str, list[Activity]] | None,
+        owners: dict[str, Owner],
+        index: RoutingIndex,
+        routing: RoutingState,
+        now: datetime,
+        result: RunResult,
+    ) -> list[ContactPlan]:
+        ids = [c.id for c in contacts]
+        if stored_activities is None:
+            grouped: dict[str, list[Activity]] = {cid: [] for cid in ids}
+            for activity in self.adapter.read_activities(ids):
+                if activity.contact_id in grouped:
+                    grouped[activity.contact_id].append(activity)
+            result.add("activities_read", sum(len(v) for v in grouped.values()))
+        else:
+            grouped = stored_activities
+        written = self.store.written(self.name, ids)
+        last_written = {
+            cid: LastWritten({f: v for f, (v, _) in fields.items() if f in _PINNABLE}, None)
+            for cid, fields in written.items()
+        }
+        for c in contacts:
+            index.upsert(c.id, c.domain, c.created_at, c.owner_id, c.assigned_at)
+        histories: dict[str, History] = {}
+        decisions = decide_all(
+            self.rules,
+            contacts,
+            lambda cid: grouped.get(cid, []),
+            owners or None,
+            now,
+            last_written=last_written,
+            routing_state=routing,
+            routing_index=index,
+            histories=histories,
+        )
+        by_id = {c.id: c for c in contacts}
+        plans = []
+        known = self.store.known_action_keys(self.name, [a.key for d in decisions for a in d.actions])
+        for decision in decisions:
+            contact = by_id[decision.contact_id]
+            current = current_values(self.rules, contact, written.get(contact.id, {}))
+            change = diff(desired_values(decision), current)
+            plans.append(
+                ContactPlan(
+                    contact=contact,
+                    activities=[activity_to_json(a) for a in grouped.get(contact.id, [])],
+                    decision=decision,
+                    current=current,
+                    change=change,
+                    actions=[a for a in decision.actions if a.key not in known],
+                    recheck_at=next_change_at(self.rules, contact, histories[contact.id], decision, now),
+                )
+            )
+        result.add("contacts_decided", len(plans))
+        return plans
+
+    # -- committing and writing ---------------------------------------------------------------
+
+    def _commit(
+        self,
+        plans: list[ContactPlan],
+        routing: RoutingState,
+        cursor: str | None,
+        now: datetime,
+        result: RunResult,
+        dry_run: bool,
+        keep_plans: bool,
+    ) -> None:
+        """The page's durable step: snapshots, outbox, actions and cursor in one transaction."""
+        changed = [p for p in plans if p.change]
+        actions = sum(len(p.actions) for p in plans)
+        result.add("contacts_changed", len(changed))
+        result.add("actions_planned", actions)
+        if keep_plans or dry_run:
+            result.plans.extend(plans)
+        if dry_run:
+            return
+        with self.store.transaction() as s:
+            for plan in plans:
+                self.store.save_contact(s, _row(self.name, plan, now))
+                if plan.change:
+                    self.store.enqueue_write(
+                        s,
+                        self.name,
+                        plan.contact.id,
+                        to_json_values(plan.change),
+                        to_json_values(plan.current),
+                        now,
+                    )
+                for action in plan.actions:
+                    self.store.enqueue_action(
+                        s, self.name, action.key, plan.contact.id, action.type, _action_payload(action), now
+                    )
+                for conflict in plan.decision.conflicts:
+                    result.add("conflicts")
+                    self.store.record_conflict(
+                        s,
+                        self.name,
+                        plan.contact.id,
+                        conflict.field,
+                        conflict.crm_value,
+                        conflict.wanted,
+                        now,
+                    )
+            self.store.save_routing_state(s, self.name, _routing_json(routing))
+            self.store.set_cursor(s, self.name, cursor)
+        self._flush(result, now)
+
+    def _flush(self, result: RunResult, now: datetime) -> None:
+        """Send the outbox to the CRM: contact writes in batches, then tasks, each once."""
+        seen: set[int] = set()
+        while True:
+            rows = [
+                r
+                for r in self.store.pending_writes(self.name, self.batch_size + len(seen))
+                if r.id not in seen
+            ]
+            rows = rows[: self.batch_size]
+            if not rows:
+                break
+            seen.update(r.id for r in rows)
+            changes = [
+                ContactChange(r.contact_id, from_json_values(r.values), from_json_values(r.current))
+                for r in rows
+            ]
+            results = {w.contact_id: w for w in self.adapter.write_contacts(changes)}
+            with self.store.transaction() as s:
+                for row in rows:
+                    outcome = results.get(row.contact_id)
+                    live = s.merge(row)
+                    if outcome is not None and outcome.ok:
+                        live.status = "done"
+                        live.updated_at = now
+                        self.store.record_written(s, self.name, row.contact_id, row.values, now)
+                        _apply_written(s, self.name, row.contact_id, row.values)
+                        result.add("contacts_written")
+                        continue
+                    error = outcome.error if outcome else "the CRM returned no result for this record"
+                    live.attempts += 1
+                    live.last_error = error
+                    if outcome is not None and outcome.retryable and live.attempts < MAX_WRITE_ATTEMPTS:
+                        result.add("writes_retry_later")
+                        continue
+                    live.status = "dead"
+                    self.store.dead_letter(
+                        s, self.name, "write", row.contact_id, None, row.values, error or "rejected", now
+                    )
+                    result.add("dead_letters")
+                    self.log.warning("write_rejected", contact_id=row.contact_id, error=error)
+        self._flush_actions(result, now)
+
+    def _flush_actions(self, result: RunResult, now: datetime) -> None:
+        while rows := self.store.pending_actions(self.name, self.batch_size):
+            for row in rows:
+                p = row.payload
+                title = p.get("title") or f"leadsync: notify {p.get('to')} ({row.key.split(':', 1)[0]})"
+                due = from_json_values({"sla_due_at": p.get("due_at")})["sla_due_at"]
+                outcome = self.adapter.create_task(
+                    TaskRequest(
+                        key=row.key,
+                        contact_id=row.contact_id,
+                        owner_id=p.get("owner_id"),
+                        title=title,
+                        due_at=due,
+                        body=f"leadsync action {row.key}",
+                    )
+                )
+                with self.store.transaction() as s:
+                    live = s.merge(row)
+                    if outcome.crm_id is not None:
+                        live.status, live.crm_id, live.done_at = "done", outcome.crm_id, now
+                        result.add("tasks_created" if outcome.created else "tasks_found")
+                    else:
+                        live.status, live.last_error = "dead", outcome.error
+                        self.store.dead_letter(
+                            s, self.name, "task", row.contact_id, row.key, p, outcome.error or "rejected", now
+                        )
+                        result.add("dead_letters")
+
+    # -- time-driven changes ------------------------------------------------------------------
+
+    def _sweep(
+        self,
+        touched: set[str],
+        owners: dict[str, Owner],
+        index: RoutingIndex,
+        routing: RoutingState,
+        now: datetime,
+        result: RunResult,
+        dry_run: bool,
+        keep_plans: bool,
+    ) -> None:
+        """Re-decide, from state, the contacts nobody touched whose decision time has changed."""
+        due = self.store.due_contact_ids(self.name, now, touched)
+        result.add("contacts_swept", len(due))
+        for start in range(0, len(due), 500):
+            rows = self.store.contacts(self.name, due[start : start + 500])
+            contacts = [contact_from_json(r.record) for r in rows.values()]
+            known_types = self.rules.activity_types
+            stored = {
+                cid: [a for a in (_activity(x, known_types) for x in r.activities) if a is not None]
+                for cid, r in rows.items()
+            }
+            plans = self._decide(contacts, stored, owners, index, routing, now, result)
+            self._commit(plans, routing, None, now, result, dry_run, keep_plans)
+
+
+def _activity(obj: dict[str, Any], known: frozenset[str]) -> Activity | None:
+    """A stored activity; one whose type the rules no longer declare is left out."""
+    return activity_from_json(obj, known) if obj.get("type") in known else None
+
+
+def _row(connection: str, plan: ContactPlan, now: datetime) -> ContactRow:
+    c = plan.contact
+    d = plan.decision
+    return ContactRow(
+        connection=connection,
+        contact_id=c.id,
+        record=contact_to_json(c),
+        activities=plan.activities,
+        read_at=now,
+        recheck_at=plan.recheck_at,
+        stage=d.stage,
+        sla_status=d.sla.status,
+        domain=c.domain,
+        created_at=c.created_at,
+        owner_id=d.owner_id,
+        assigned_at=d.assigned_at,
+    )
+
+
+def _apply_written(s: Any, connection: str, contact_id: str, values: dict[str, Any]) -> None:
+    """What leadsync wrote is now what the CRM holds: keep the snapshot in step."""
+    row = s.get(ContactRow, (connection, contact_id))
+    if row is None:
+        return
+    record = dict(row.record)
+    properties = dict(record.get("properties") or {})
+    for name, value in values.items():
+        if name in ("score_breakdown", "sla_status", "sla_due_at"):
+            properties[name] = value
+        elif value is None:
+            record.pop(name, None)
+        else:
+            record[name] = value
+    record["properties"] = properties
+    row.record = record
+
+
+def _action_payload(action: Action) -> dict[str, Any]:
+    return {
+        "type": action.type,
+        "title": action.title,
+        "owner_id": action.owner_id,
+        "due_at": action.due_at.isoformat() if action.due_at else None,
+        "to": action.to,
+    }
+
+
+def _routing_json(state: RoutingState) -> dict[str, dict[str, Any]]:
+    pools: dict[str, dict[str, Any]] = {}
+    for pool, index in state.next_index.items():
+        pools.setdefault(pool, {})["next_index"] = index
+    for pool, weights in state.current_weights.items():
+        pools.setdefault(pool, {})["current_weights"] = weights
+    return pools
+
+
+def owners_from_store(store: StateStore, connection: str) -> dict[str, Owner]:
+    """The owners as last read (for commands that must not call the CRM)."""
+    return {o["id"]: owner_from_json(o) for o in store.owners(connection)}

@@ -1,0 +1,45 @@
+"""The state store on both backends: SQLite in a temp dir, and PostgreSQL at 127.0.0.1:5432."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from connector.sync.state import StateStore, open_store
+
+PG_URL = os.environ.get("LEADSYNC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _reset_pg(url: str) -> None:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty state store URL on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state.db'}"
+        return
+    try:
+        _reset_pg(PG_URL)
+    except Exception as exc:  # the brief says: PostgreSQL runs here; say how to start it
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_URL} ({exc}); start it with "
+            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
+        )
+    yield PG_URL
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[StateStore]:
+    s = open_store(store_url)
+    yield s
+    s.close()
