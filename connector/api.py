@@ -153,6 +153,10 @@ class CrmAdapter(Protocol):
         """Contacts changed since ``cursor`` (None: all of them), oldest change first."""
         ...
 
+    def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
+        """These contacts as the CRM holds them now (unknown ids are left out)."""
+        ...
+
     def read_activities(self, contact_ids: Sequence[str]) -> list[Activity]:
         """Every activity of these contacts that the CRM exposes (the engine needs all of it)."""
         ...

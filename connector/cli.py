@@ -111,3 +111,12 @@ def plan_command(rules_path: Path) -> None:
         names = ", ".join(f"`commitments.{n}`" for n in plan)
         _fail(InputError([Problem(str(rules_path), line, f"`plan` needs {names} in the rules file")]))
     click.echo(plan.render())
+
+
+def _register_daemon_commands() -> None:
+    from connector.commands import register
+
+    register(main)
+
+
+_register_daemon_commands()

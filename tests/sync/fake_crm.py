@@ -79,6 +79,10 @@ class FakeCrm:
             chunk = changed[start : start + self.page_size]
             yield Page([self.contacts[cid] for _, cid in chunk], str(chunk[-1][0]))
 
+    def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
+        self._call("get_contacts")
+        return [self.contacts[c] for c in contact_ids if c in self.contacts]
+
     def read_activities(self, contact_ids: Sequence[str]) -> list[Activity]:
         self._call("read_activities")
         wanted = set(contact_ids)
@@ -124,3 +128,12 @@ class FakeCrm:
 
     def setup(self, reason_labels: Mapping[str, str]) -> list[str]:
         return ["nothing to set up"]
+
+
+# Fake CRMs by name, so that a config file can point at one: `adapter: tests.sync.fake_crm:from_options`.
+REGISTRY: dict[str, FakeCrm] = {}
+
+
+def from_options(options: Mapping[str, Any]) -> FakeCrm:
+    """The adapter factory of the fake CRM (``options: {crm: NAME}``)."""
+    return REGISTRY[str(options.get("crm", "default"))]

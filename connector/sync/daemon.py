@@ -1,0 +1,133 @@
+"""``leadsync run``: one APScheduler job per connection, one instance at a time, coalesced.
+
+SIGTERM or SIGINT asks every running job to finish its current batch, then the daemon exits 0.
+An auth failure stops that connection's job loudly (the others go on); a used-up daily quota
+pauses it until the CRM's quota resets; any other CRM failure is retried at the next interval.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from connector.errors import AuthError, CrmError, QuotaExhausted
+from connector.registry import adapter_factory
+from connector.rules.loader import load_rules
+from connector.settings import Connection, Settings
+from connector.sync.loop import RunResult, SyncJob
+from connector.sync.state import StateStore
+
+__all__ = ["Daemon", "build_job"]
+
+log = structlog.get_logger("leadsync.daemon")
+
+
+def build_job(
+    connection: Connection,
+    store: StateStore,
+    stop: threading.Event | None = None,
+    clock: Callable[[], datetime] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SyncJob:
+    """A ready ``SyncJob``: rules loaded and validated, adapter made from its entry point."""
+    rules = load_rules(connection.rules)
+    adapter = adapter_factory(connection.adapter)(connection.adapter_options())
+    kwargs: dict[str, Any] = {"batch_size": connection.batch_size, "stop": stop, "progress": progress}
+    if clock is not None:
+        kwargs["clock"] = clock
+    return SyncJob(connection.name, adapter, rules, store, **kwargs)
+
+
+class Daemon:
+    """Runs every connection on its interval until told to stop (or after ``cycles`` runs)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: StateStore,
+        cycles: int | None = None,
+        on_result: Callable[[str, RunResult], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.cycles = cycles
+        self.on_result = on_result
+        self.stop = threading.Event()
+        self.jobs = {c.name: build_job(c, store, self.stop) for c in settings.connections}
+        self.runs: dict[str, int] = {name: 0 for name in self.jobs}
+        self.failed: set[str] = set()
+        self.scheduler = BackgroundScheduler(timezone=UTC)
+
+    def request_stop(self, *_: Any) -> None:
+        if not self.stop.is_set():
+            log.info("stop_requested", detail="finishing the current batch")
+        self.stop.set()
+
+    def serve(self) -> int:
+        """Block until stopped; the exit status."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self.request_stop)
+        for c in self.settings.connections:
+            self.scheduler.add_job(
+                self._run,
+                IntervalTrigger(seconds=c.interval_seconds),
+                args=[c.name],
+                id=c.name,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC),
+            )
+        self.scheduler.start()
+        log.info("daemon_started", connections=list(self.jobs), state=_safe_url(self.settings.state))
+        self.stop.wait()
+        self.scheduler.shutdown(wait=True)
+        log.info("daemon_stopped")
+        return 1 if self.failed and len(self.failed) == len(self.jobs) else 0
+
+    def _run(self, name: str) -> None:
+        if self.stop.is_set():
+            return
+        try:
+            result = self.jobs[name].run()
+            if self.on_result:
+                self.on_result(name, result)
+        except QuotaExhausted as exc:
+            resume = exc.resume_at or datetime.now(UTC)
+            log.warning("daily_quota_exhausted", connection=name, resume_at=resume.isoformat())
+            self.scheduler.modify_job(name, next_run_time=resume)
+        except AuthError as exc:
+            log.error(
+                "auth_failed",
+                connection=name,
+                error=str(exc),
+                action="this connection's job is stopped; "
+                "fix the credentials and restart (leadsync check says what is missing)",
+            )
+            self.failed.add(name)
+            self.scheduler.pause_job(name)
+            if len(self.failed) == len(self.jobs):
+                self.stop.set()
+        except CrmError as exc:
+            log.error("run_failed", connection=name, error=str(exc), action="retried at the next interval")
+        except Exception:
+            log.exception("run_crashed", connection=name)
+        finally:
+            self.runs[name] += 1
+            if self.cycles is not None and all(n >= self.cycles for n in self.runs.values()):
+                self.stop.set()
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else url
+    return url
