@@ -3,37 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from connector.model import Activity, Contact, Owner
+from connector.rules.loader import load_rules
 from connector.sync.loop import SyncJob
 from connector.sync.state import StateStore, open_store
-from tests.support import rules
 from tests.sync.fake_crm import Crash, FakeCrm
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Monday 11:00 in Madrid
 
-RULES = rules("""
-    timezone: Europe/Madrid
-    scoring:
-      fit:
-        - {name: ceo, if: {field: title, matches: "(?i)ceo"}, points: 30}
-        - {name: student, if: {field: title, matches: "(?i)student"}, points: -50}
-      engagement:
-        - {name: demo, activity: demo_request, points: 80}
-    stages:
-      mql: {score_at_least: 100}
-    disqualify:
-      - {reason: student, if: {field: title, matches: "(?i)student"}}
-    sla:
-      first_touch_within: 2h
-      business_hours: {days: [mon, tue, wed, thu, fri], from: "09:00", to: "18:00"}
-    routing:
-      pools: [{name: all, owners: [u1, u2]}]
-    actions:
-      - {trigger: demo_request, task: {title: "Call now: demo requested", due_in: 15m}}
-      - {trigger: stage_mql, task: {title: "First touch (SLA)", due_in: sla}}
-""")
+RULES = load_rules(Path(__file__).with_name("rules.yaml"))
 
 
 def contact(cid: str, title: str, **kw: Any) -> Contact:

@@ -1,0 +1,126 @@
+"""The daemon's commands against the in-memory CRM: config errors, dry run, sync, status, run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import structlog
+from click.testing import CliRunner
+
+from connector.cli import main
+from connector.logging import configure_logging, scrub
+from tests.sync import fake_crm
+from tests.sync.test_loop import crm
+
+RULES = Path(__file__).resolve().parents[1] / "sync" / "rules.yaml"
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Iterator[Path]:
+    fake_crm.REGISTRY["cli"] = crm()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES.read_text())
+    path = tmp_path / "leadsync.yaml"
+    path.write_text(
+        "state: sqlite:///state.db\n"
+        "log: {level: warning, format: json}\n"
+        "connections:\n"
+        "  - name: fake\n"
+        "    adapter: tests.sync.fake_crm:from_options\n"
+        "    rules: rules.yaml\n"
+        "    every: 1m\n"
+        "    token_env: LEADSYNC_TEST_TOKEN\n"
+        "    options: {crm: cli}\n"
+    )
+    yield path
+    fake_crm.REGISTRY.pop("cli", None)
+
+
+@pytest.fixture(autouse=True)
+def token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEADSYNC_TEST_TOKEN", "pat-na1-SECRET-123")
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+class TestConfigErrors:
+    """A bad config file is refused with FILE:LINE before anything runs."""
+
+    def test_unknown_key_and_bad_interval(self, config: Path) -> None:
+        config.write_text(
+            config.read_text().replace("every: 1m", "every: often").replace("rules:", "ruless:")
+        )
+        code, out, err = invoke("sync", "--config", str(config))
+        assert code == 2 and out == ""
+        assert f"{config}:" in err and "ruless" in err
+
+    def test_missing_token_variable(self, config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delenv("LEADSYNC_TEST_TOKEN")
+        code, _, err = invoke("sync", "--config", str(config))
+        assert code == 2 and "LEADSYNC_TEST_TOKEN is not set" in err
+
+
+class TestDryRun:
+    """A dry run prints the plan per contact and field, and writes nothing anywhere."""
+
+    def test_plan_printed_nothing_written(self, config: Path) -> None:
+        fake = fake_crm.REGISTRY["cli"]
+        code, out, _ = invoke("sync", "--config", str(config), "--dry-run", "--now", "2026-11-23T10:00:00Z")
+        assert code == 0
+        assert "c0 (c0@co0.com): lead -> mql" in out
+        assert "  owner_id: - -> u1" in out
+        assert '+ task "Call now: demo requested"' in out
+        assert fake.write_calls == 0
+        code, out, _ = invoke("status", "--config", str(config))
+        assert "none yet" in out
+
+
+class TestSyncAndStatus:
+    """sync writes back; status reads runs, backlog and SLA counts from the state."""
+
+    def test_sync_then_status(self, config: Path) -> None:
+        fake = fake_crm.REGISTRY["cli"]
+        code, out, _ = invoke("sync", "--once", "--config", str(config), "--now", "2026-11-23T10:00:00Z")
+        assert code == 0, out
+        assert "fake: ok; 7 read" in out
+        assert fake.contacts["c0"].stage == "mql"
+        code, out, _ = invoke("status", "--config", str(config))
+        assert code == 0
+        assert "7 contacts known" in out and "mql 4" in out and "pending 4" in out
+        assert "backlog: 0 writes, 0 actions" in out
+
+    def test_run_for_two_cycles(self, config: Path) -> None:
+        fake = fake_crm.REGISTRY["cli"]
+        code, _, _ = invoke("run", "--config", str(config), "--cycles", "2")
+        assert code == 0
+        assert fake.calls["read_owners"] == 2  # two runs (on the real clock, the demos lie ahead)
+        code, out, _ = invoke("status", "--config", str(config))
+        assert "7 contacts known" in out and out.count(" ok ") == 2
+
+
+class TestSecretsNeverLogged:
+    """Keys that name secrets and tokens inside text are masked in every log line."""
+
+    def test_scrub(self) -> None:
+        event = {
+            "event": "x",
+            "token": "pat-na1-abc",
+            "headers": {"Authorization": "Bearer abc"},
+            "detail": "401 for Bearer pat-na1-abc at https://h/?hapikey=zzz",
+        }
+        out = scrub(None, "info", dict(event))
+        text = json.dumps(out)
+        assert "abc" not in text and "zzz" not in text
+
+    def test_a_sync_logs_no_token(self, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        configure_logging("debug", "json")
+        structlog.get_logger("t").info("connecting", token="pat-na1-SECRET-123", url="https://x")
+        invoke("sync", "--config", str(config))
+        captured = capsys.readouterr()
+        assert "SECRET-123" not in captured.err + captured.out
