@@ -5,6 +5,9 @@ the core reads through it, decides with the rules engine, and writes through it.
 adapters register under the ``leadsync.adapters`` entry-point group exactly as third-party ones
 do (see ``connector.registry``).
 
+It also re-exports what an adapter needs to validate its own mapping file the way rules files
+are validated (``load_yaml``, ``YamlSource``, ``Problem``): FILE:LINE errors everywhere.
+
 Cursors are opaque strings the adapter makes and reads back: the core stores them and passes
 them in again; a page's cursor resumes *after* that page. Pages come oldest change first. The
 core tolerates overlap (it dedupes by id), never a gap.
@@ -21,15 +24,20 @@ from connector.errors import (
     AuthError,
     ConfigError,
     CrmError,
+    Problem,
     QuotaExhausted,
     RateLimited,
     RetryableError,
+    RulesError,
     TransientError,
 )
-from connector.model import Activity, Contact, Owner
+from connector.model import BUILTIN_ACTIVITY_TYPES, STAGES, Activity, Contact, Owner
+from connector.rules.yamlsource import Path_, YamlSource, load_yaml
 from connector.sync.retry import RetryPolicy, with_retries
 
 __all__ = [
+    "BUILTIN_ACTIVITY_TYPES",
+    "STAGES",
     "WRITABLE_FIELDS",
     "Activity",
     "AuthError",
@@ -41,14 +49,19 @@ __all__ = [
     "CrmError",
     "Owner",
     "Page",
+    "Path_",
+    "Problem",
     "QuotaExhausted",
     "RateLimited",
     "RetryPolicy",
     "RetryableError",
+    "RulesError",
     "TaskRequest",
     "TaskResult",
     "TransientError",
     "WriteResult",
+    "YamlSource",
+    "load_yaml",
     "with_retries",
 ]
 

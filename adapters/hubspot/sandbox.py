@@ -21,6 +21,7 @@ query language), ``sandbox_schema`` (properties), ``sandbox_data`` (seeding).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -224,6 +225,22 @@ class HubSpotSandbox:
 
     def reset_stats(self) -> None:
         self.app.stats.reset()
+
+
+@contextlib.contextmanager
+def demo_portal(contacts: int = 300, seed: int = 7) -> Iterator[dict[str, Any]]:
+    """A running sandbox for ``leadsync demo`` (entry point ``leadsync.sandboxes: hubspot``).
+
+    Yields the adapter name, its options and a line describing the portal.
+    """
+    with HubSpotSandbox(port=0, seed=seed, contacts=contacts, owners=6) as sb:
+        yield {
+            "adapter": "hubspot",
+            "options": {"base_url": sb.url, "token": sb.token, "account_timezone": "Europe/Madrid"},
+            "describe": f"a local HubSpot sandbox at {sb.url} ({contacts} contacts, 6 owners)",
+            "owners": [str(o["id"]) for o in sb.owners if not o.get("archived")],
+            "sandbox": sb,
+        }
 
 
 def _parser() -> argparse.ArgumentParser:

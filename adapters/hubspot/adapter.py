@@ -1,0 +1,273 @@
+"""``HubSpotAdapter``: leadsync's ``CrmAdapter`` for HubSpot, and ``from_options``, its entry point.
+
+Registered as ``leadsync.adapters: hubspot = adapters.hubspot.adapter:from_options``. The options:
+
+    base_url          https://api.hubapi.com (a sandbox or mock in tests)
+    token             a service key / private-app token (str or SecretStr); or `token_file`,
+                      or the environment variable `token_env` (default HUBSPOT_TOKEN)
+    mapping           path of the mapping file (default: the packaged mappings/hubspot.yaml)
+    account_timezone  the HubSpot account's time zone, for the daily quota's reset (UTC)
+    batch_size        contacts per batch update, at most 100 (100)
+    rate_per_10s      calls per 10 s for the burst limit (190; Free/Starter portals: 100)
+    search_per_s      CRM search calls per second (5)
+    retry             a connector.api.RetryPolicy (the default policy when absent)
+    timeout           seconds per HTTP request (30)
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import structlog
+
+from connector.api import (
+    Activity,
+    CheckReport,
+    ConfigError,
+    Contact,
+    ContactChange,
+    CrmError,
+    Owner,
+    Page,
+    RetryPolicy,
+    TaskRequest,
+    TaskResult,
+    WriteResult,
+)
+
+from .activities import ActivityReader
+from .auth import token_from_options
+from .client import JSON, HubSpotClient
+from .convert import DEFAULT_LIFECYCLE_ORDER, contact_from_record, parse_ts, to_ms
+from .mapping import HISTORY, HubSpotMapping, problem
+from .mapping_check import load_mapping
+from .paging import MODIFIED, SearchCursor, paginate, search_pages
+from .ratelimit import RateLimiter
+from .schema import check_access, run_setup
+from .tasks import TaskWriter
+from .writes import ContactWriter
+
+__all__ = ["HubSpotAdapter", "from_options"]
+
+HISTORY_BATCH = 50  # batch read with propertiesWithHistory takes at most 50 inputs
+log = structlog.get_logger("leadsync.hubspot")
+
+OPTIONS = (
+    "base_url",
+    "token",
+    "token_file",
+    "token_env",
+    "mapping",
+    "account_timezone",
+    "batch_size",
+    "rate_per_10s",
+    "search_per_s",
+    "retry",
+    "timeout",
+)
+
+
+class HubSpotAdapter:
+    """One HubSpot portal, read and written in canonical records."""
+
+    name = "hubspot"
+
+    def __init__(
+        self,
+        client: HubSpotClient,
+        mapping: HubSpotMapping,
+        *,
+        batch_size: int = 100,
+        account_timezone: str = "UTC",
+    ) -> None:
+        self.client = client
+        self.mapping = mapping
+        self.batch_size = batch_size
+        self.account_timezone = account_timezone
+        self._activities = ActivityReader(client, mapping.activities)
+        self._tasks = TaskWriter(client)
+        self._order: tuple[str, ...] | None = None
+
+    def __repr__(self) -> str:
+        return f"HubSpotAdapter(base_url={self.client.base_url!r}, mapping={self.mapping.file!r})"
+
+    def check(self) -> CheckReport:
+        return check_access(self.client, self.account_timezone)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def read_contacts(self, cursor: str | None) -> Iterator[Page[Contact]]:
+        try:
+            start = SearchCursor.decode(cursor) if cursor else None
+        except ValueError as exc:
+            raise CrmError(f"{exc}; the stored cursor was not made by this adapter") from None
+        props = tuple(self.mapping.contact_properties())
+        pages = search_pages(lambda req: self.client.search("contacts", req), props, start, _modified_ms)
+        for records, page_cursor in pages:
+            contacts = [contact_from_record(r, self.mapping) for r in records]
+            self._stage_dates_from_history(contacts)
+            log.info("page_read", records=len(contacts), cursor=page_cursor.encode())
+            yield Page(contacts, page_cursor.encode())
+
+    def _stage_dates_from_history(self, contacts: list[Contact]) -> None:
+        """``stage_changed_at`` for stages held as lifecycle stage + lead status: when either changed."""
+        wanted = [c for c in contacts if c.stage and self.mapping.stages[c.stage].changed_at == HISTORY]
+        if not wanted:
+            return
+        props = [self.mapping.lifecycle_property, self.mapping.lead_status_property]
+        changed = self._history([c.id for c in wanted], props)
+        for c in wanted:
+            stamps = [changed.get(c.id, {}).get(p) for p in props]
+            c.stage_changed_at = max((s for s in stamps if s), default=None)
+
+    def _history(self, ids: Sequence[str], props: Sequence[str]) -> dict[str, dict[str, datetime]]:
+        """contact id → property → when its current value was set (newest history entry)."""
+        out: dict[str, dict[str, datetime]] = {}
+        for start in range(0, len(ids), HISTORY_BATCH):
+            batch = ids[start : start + HISTORY_BATCH]
+            for record in self.client.batch_read("contacts", batch, props, history=props):
+                history: Mapping[str, Any] = record.get("propertiesWithHistory") or {}
+                latest: dict[str, datetime] = {}
+                for prop, entries in history.items():
+                    stamps = [parse_ts(e.get("timestamp")) for e in entries or [] if isinstance(e, dict)]
+                    newest = max((s for s in stamps if s), default=None)
+                    if newest:
+                        latest[prop] = newest
+                out[str(record.get("id"))] = latest
+        return out
+
+    def read_activities(self, contact_ids: Sequence[str]) -> list[Activity]:
+        return self._activities.read(contact_ids)
+
+    def read_owners(self) -> list[Owner]:
+        owners: dict[str, Owner] = {}
+        for archived in (False, True):
+
+            def fetch(after: str | None, archived: bool = archived) -> tuple[list[JSON], str | None]:
+                body = self.client.owners_page(after, archived)
+                token = ((body.get("paging") or {}).get("next") or {}).get("after")
+                return list(body.get("results") or []), (str(token) if token else None)
+
+            for page in paginate(fetch, "owners archived" if archived else "owners"):
+                for raw in page:
+                    owner = _owner(raw, active=not archived)
+                    owners.setdefault(owner.id, owner)  # an active listing wins
+        log.info("owners_read", owners=len(owners), inactive=sum(not o.active for o in owners.values()))
+        return sorted(owners.values(), key=lambda o: o.id)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def lifecycle_order(self) -> tuple[str, ...]:
+        """The portal's lifecycle stages in forward order (its options' displayOrder)."""
+        if self._order is None:
+            prop = self.client.get_property("contacts", self.mapping.lifecycle_property)
+            options = sorted((prop or {}).get("options") or [], key=lambda o: o.get("displayOrder", 0))
+            self._order = tuple(str(o["value"]) for o in options if "value" in o) or DEFAULT_LIFECYCLE_ORDER
+        return self._order
+
+    def write_contacts(self, changes: Sequence[ContactChange]) -> list[WriteResult]:
+        if not changes:
+            return []
+        writer = ContactWriter(self.client, self.mapping, self.lifecycle_order(), self.batch_size)
+        return writer.write(changes)
+
+    def create_task(self, task: TaskRequest) -> TaskResult:
+        return self._tasks.create(task)
+
+    def last_changed(
+        self, contact_ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, datetime]]:
+        by_field: dict[str, list[str]] = {}
+        for f in fields:
+            if f == "stage":
+                by_field[f] = [self.mapping.lifecycle_property, self.mapping.lead_status_property]
+            elif f in self.mapping.fields:
+                by_field[f] = [self.mapping.fields[f].property]
+        props = sorted({p for ps in by_field.values() for p in ps})
+        if not props or not contact_ids:
+            return {}
+        history = self._history(list(dict.fromkeys(contact_ids)), props)
+        out: dict[str, dict[str, datetime]] = {}
+        for cid, latest in history.items():
+            per_field = {
+                f: max((latest[p] for p in ps if p in latest), default=None) for f, ps in by_field.items()
+            }
+            out[cid] = {f: ts for f, ts in per_field.items() if ts is not None}
+        return out
+
+    def setup(self, reason_labels: Mapping[str, str]) -> list[str]:
+        return run_setup(self.client, self.mapping, reason_labels)
+
+
+def _modified_ms(record: JSON) -> int:
+    props = record.get("properties") or {}
+    ts = parse_ts(props.get(MODIFIED)) or parse_ts(record.get("updatedAt"))
+    if ts is None:
+        raise CrmError(f"HubSpot contact {record.get('id')} came without {MODIFIED}")
+    return to_ms(ts)
+
+
+def _owner(raw: JSON, *, active: bool) -> Owner:
+    first, last = raw.get("firstName") or "", raw.get("lastName") or ""
+    name = f"{first} {last}".strip() or raw.get("email") or None
+    teams = [str(t.get("name") or t.get("id")) for t in raw.get("teams") or [] if isinstance(t, dict)]
+    return Owner(
+        id=str(raw["id"]),
+        name=name,
+        email=raw.get("email") or None,
+        active=active and not raw.get("archived", False),
+        teams=teams,
+    )
+
+
+def from_options(options: Mapping[str, Any]) -> HubSpotAdapter:
+    """Build the adapter from a connection's options (see the module docstring)."""
+    where = "hubspot options"
+    problems = [
+        problem(where, 0, f"unknown option `{k}`{_hint(str(k))}") for k in options if k not in OPTIONS
+    ]
+    base_url = str(options.get("base_url") or "https://api.hubapi.com")
+    if not base_url.startswith(("https://", "http://")):
+        problems.append(problem(where, 0, f"`base_url` must be an http(s) URL, not {base_url!r}"))
+    zone = str(options.get("account_timezone") or "UTC")
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            problem(where, 0, f"unknown time zone `{zone}` in `account_timezone`; use an IANA name")
+        )
+        tz = ZoneInfo("UTC")
+    ints = {}
+    for key, default, low, high in (("batch_size", 100, 1, 100), ("rate_per_10s", 190, 1, 10_000),
+                                    ("search_per_s", 5, 1, 1_000)):  # fmt: skip
+        value = options.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            problems.append(problem(where, 0, f"`{key}` must be a whole number from {low} to {high}"))
+            value = default
+        ints[key] = value
+    retry = options.get("retry")
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        problems.append(problem(where, 0, "`retry` must be a connector.api.RetryPolicy"))
+        retry = None
+    timeout = options.get("timeout", 30.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        problems.append(problem(where, 0, "`timeout` must be a positive number of seconds"))
+        timeout = 30.0
+    if problems:
+        raise ConfigError(problems)
+    token = token_from_options(options)
+    mapping = load_mapping(options.get("mapping"))
+    limiter = RateLimiter(ints["rate_per_10s"], 10.0, ints["search_per_s"])
+    client = HubSpotClient(
+        base_url, token, limiter=limiter, retry=retry, account_timezone=tz, timeout=float(timeout)
+    )
+    return HubSpotAdapter(client, mapping, batch_size=ints["batch_size"], account_timezone=zone)
+
+
+def _hint(key: str) -> str:
+    close = difflib.get_close_matches(key, OPTIONS, n=1, cutoff=0.6)
+    return f"; did you mean `{close[0]}`?" if close else ""

@@ -1,0 +1,229 @@
+"""HubSpot contact records ⇄ canonical contacts and writable values, through the mapping.
+
+HubSpot sends every property value as text: datetimes as ISO 8601 (``…T10:00:00.000Z``) or epoch
+milliseconds, numbers as decimal text, multi-select values joined by ``;``, and ``""`` or null for
+unset. leadsync writes datetimes as ISO 8601 UTC with milliseconds and clears with ``""``
+(https://developers.hubspot.com/docs/api/crm/properties).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from connector.api import Contact, ContactChange
+
+from .mapping import HubSpotMapping, StageMap
+
+__all__ = [
+    "DEFAULT_LIFECYCLE_ORDER",
+    "PlannedWrite",
+    "contact_from_record",
+    "format_ts",
+    "parse_ts",
+    "plan_write",
+    "to_ms",
+]
+
+# HubSpot's default lifecycle stages in their forward order (a portal may add or reorder; the
+# adapter reads the real order from the property's options when it can).
+DEFAULT_LIFECYCLE_ORDER = (
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "other",
+)
+_RANGE = re.compile(r"^\s*(\d[\d,]*)\s*(?:[-–+]|$)")
+
+
+def parse_ts(value: Any) -> datetime | None:
+    """A HubSpot datetime or date value as an aware UTC datetime (None when empty or unreadable)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+    try:
+        ts = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            return None
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def to_ms(ts: datetime) -> int:
+    """Epoch milliseconds of an aware datetime."""
+    return int(ts.timestamp() * 1000)
+
+
+def format_ts(ts: datetime) -> str:
+    """HubSpot's datetime text: UTC, milliseconds, ``Z``."""
+    utc = ts.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def domain_of(website: str | None) -> str | None:
+    """``acme.com`` from ``https://www.acme.com/about`` (None when empty)."""
+    if not website:
+        return None
+    host = re.sub(r"^[a-z][a-z0-9+.-]*://", "", website.strip().lower())
+    host = host.split("/", 1)[0].split("?", 1)[0].split(":", 1)[0]
+    host = host.removeprefix("www.")
+    return host or None
+
+
+def employees_of(value: Any) -> int | None:
+    """A head count from a number or a range such as ``500-1000`` or ``1000+`` (its lower end)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    match = _RANGE.match(str(value))
+    return int(match.group(1).replace(",", "")) if match else None
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def contact_from_record(record: Mapping[str, Any], mapping: HubSpotMapping) -> Contact:
+    """The canonical contact for one HubSpot contact record (``stage_changed_at`` from its date)."""
+    props: Mapping[str, Any] = record.get("properties") or {}
+    fields = mapping.fields
+
+    def raw(name: str) -> str | None:
+        fm = fields.get(name)
+        value = props.get(fm.property) if fm else None
+        return None if value in (None, "") else str(value)
+
+    def value(name: str) -> Any:
+        fm = fields.get(name)
+        return fm.read(raw(name)) if fm else None
+
+    def text(name: str) -> str | None:
+        v = value(name)
+        return None if v is None else str(v)
+
+    stage = mapping.stage_of(
+        props.get(mapping.lifecycle_property), props.get(mapping.lead_status_property) or None
+    )
+    stage_map = mapping.stages.get(stage) if stage else None
+    created = (
+        parse_ts(raw("created_at")) or parse_ts(record.get("createdAt")) or parse_ts(props.get("createdate"))
+    )
+    created = created or parse_ts(props.get("lastmodifieddate")) or datetime.fromtimestamp(0, tz=UTC)
+    extra = {name: fm.read(_text(props.get(fm.property))) for name, fm in mapping.properties.items()}
+    return Contact(
+        id=str(record.get("id") or props.get("hs_object_id")),
+        created_at=created,
+        email=text("email"),
+        first_name=text("first_name"),
+        last_name=text("last_name"),
+        title=text("title"),
+        company=text("company"),
+        industry=text("industry"),
+        country=text("country"),
+        city=text("city"),
+        lead_source=text("lead_source"),
+        domain=domain_of(text("domain")),
+        employees=employees_of(value("employees")),
+        stage=stage,
+        stage_changed_at=_stage_date(props, stage_map),
+        score=_number(value("score")),
+        owner_id=text("owner_id"),
+        disqualification_reason=text("disqualification_reason"),
+        mql_at=parse_ts(raw("mql_at")),
+        sql_at=parse_ts(raw("sql_at")),
+        assigned_at=parse_ts(raw("assigned_at")),
+        properties={k: v for k, v in extra.items() if v is not None},
+    )
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _stage_date(props: Mapping[str, Any], stage: StageMap | None) -> datetime | None:
+    if stage is None or not stage.changed_at or stage.changed_at == "history":
+        return None
+    return parse_ts(props.get(stage.changed_at))
+
+
+@dataclass(frozen=True)
+class PlannedWrite:
+    """The HubSpot properties for one change, and whether the lifecycle stage moves backwards."""
+
+    contact_id: str
+    properties: dict[str, str]
+    backward: bool = False
+    error: str | None = None
+
+
+def plan_write(change: ContactChange, mapping: HubSpotMapping, order: Sequence[str]) -> PlannedWrite:
+    """Translate one change; a value the mapping cannot hold becomes an error, not an exception."""
+    props: dict[str, str] = {}
+    backward = False
+    for name, value in change.values.items():
+        if name == "stage":
+            if value is None:
+                return PlannedWrite(change.contact_id, {}, error="leadsync never clears a stage")
+            new = mapping.stages.get(str(value))
+            if new is None:
+                return PlannedWrite(change.contact_id, {}, error=f"stage `{value}` is not in {mapping.file}")
+            current = mapping.stages.get(str(change.current.get("stage") or ""))
+            props[mapping.lifecycle_property] = new.lifecyclestage
+            if new.lead_status:
+                props[mapping.lead_status_property] = new.lead_status
+            elif current is not None and current.lead_status:
+                props[mapping.lead_status_property] = ""  # drop the nurture/disqualified marker
+            backward = _is_backward(current, new, order)
+            continue
+        fm = mapping.fields.get(name)
+        if fm is None:
+            return PlannedWrite(
+                change.contact_id, {}, error=f"field `{name}` is not mapped in {mapping.file}"
+            )
+        props[fm.property] = fm.write(_wire(name, value))
+    return PlannedWrite(change.contact_id, props, backward)
+
+
+def _is_backward(current: StageMap | None, new: StageMap, order: Sequence[str]) -> bool:
+    if current is None or current.lifecyclestage == new.lifecyclestage:
+        return False
+    for known in (order, DEFAULT_LIFECYCLE_ORDER):  # the portal's order, else HubSpot's default
+        if current.lifecyclestage in known and new.lifecyclestage in known:
+            return known.index(new.lifecyclestage) < known.index(current.lifecyclestage)
+    return False
+
+
+def _wire(name: str, value: Any) -> Any:
+    """A canonical value as HubSpot text: datetimes ISO UTC, whole numbers without ``.0``."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return format_ts(value)
+    if name.endswith("_at") and isinstance(value, str):
+        ts = parse_ts(value)
+        return format_ts(ts) if ts else value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value

@@ -1,0 +1,213 @@
+"""``setup``: create, idempotently, the properties leadsync writes; ``check``: the token's scopes.
+
+Setup reads each object type's property list once, creates the ``leadsync`` property group and
+whatever property is missing, and PATCHes the options of the reason and SLA enumerations when
+they changed (PATCH replaces the whole option list, so options no longer in the rules stay,
+hidden, for the contacts that still hold them). It also says which mapped HubSpot properties and
+lifecycle/lead-status options do not exist. A second run changes nothing and says so
+(https://developers.hubspot.com/docs/api/crm/properties).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import structlog
+
+from connector.api import AuthError, CheckReport, CrmError, QuotaExhausted
+
+from .client import HubSpotClient
+from .errors import JSON, missing_scopes, parse_json
+from .mapping import HubSpotMapping
+from .tasks import ACTION_KEY
+
+__all__ = ["GROUP", "SCOPE_PROBES", "SLA_STATUSES", "check_access", "run_setup"]
+
+GROUP = "leadsync"
+SLA_STATUSES = ("none", "pending", "met", "breached", "exhausted")
+log = structlog.get_logger("leadsync.hubspot.schema")
+
+# canonical writable field → (label, type, fieldType)
+_WRITABLE: dict[str, tuple[str, str, str]] = {
+    "score": ("leadsync score", "number", "number"),
+    "score_breakdown": ("leadsync score breakdown", "string", "textarea"),
+    "disqualification_reason": ("leadsync reason", "enumeration", "select"),
+    "sla_status": ("leadsync SLA status", "enumeration", "select"),
+    "sla_due_at": ("leadsync SLA due at", "datetime", "date"),
+    "mql_at": ("leadsync MQL at", "datetime", "date"),
+    "sql_at": ("leadsync SQL at", "datetime", "date"),
+    "assigned_at": ("leadsync assigned at", "datetime", "date"),
+}
+
+
+def run_setup(client: HubSpotClient, mapping: HubSpotMapping, reason_labels: Mapping[str, str]) -> list[str]:
+    """Create what is missing; one line per thing created, changed, already there or missing."""
+    lines: list[str] = []
+    contact_props = {p["name"]: p for p in client.list_properties("contacts")}
+    lines.append(_group(client, "contacts"))
+    wanted_options = {
+        "disqualification_reason": [(code, label) for code, label in reason_labels.items()],
+        "sla_status": [(s, s.capitalize()) for s in SLA_STATUSES],
+    }
+    for field, (label, ptype, ftype) in _WRITABLE.items():
+        name = mapping.fields[field].property
+        options = wanted_options.get(field, [])
+        existing = contact_props.get(name)
+        if existing is None:
+            spec = _spec(name, label, ptype, ftype, options)
+            client.create_property("contacts", spec)
+            lines.append(f"created contact property `{name}` ({ptype})")
+        elif options:
+            lines.append(_sync_options(client, existing, options))
+        else:
+            lines.append(f"contact property `{name}`: already there")
+    task_props = {p["name"]: p for p in client.list_properties("tasks")}
+    if ACTION_KEY in task_props:
+        lines.append(f"task property `{ACTION_KEY}`: already there")
+    else:
+        lines.append(_group(client, "tasks"))
+        client.create_property("tasks", _spec(ACTION_KEY, "leadsync action key", "string", "text", []))
+        lines.append(f"created task property `{ACTION_KEY}` (text)")
+    lines.extend(_mapped_problems(mapping, contact_props))
+    log.info("setup_done", lines=len(lines))
+    return lines
+
+
+def _group(client: HubSpotClient, object_type: str) -> str:
+    if client.get_group(object_type, GROUP) is not None:
+        return f"property group `{GROUP}` on {object_type}: already there"
+    client.create_group(object_type, GROUP, "leadsync")
+    return f"created property group `{GROUP}` on {object_type}"
+
+
+def _spec(name: str, label: str, ptype: str, ftype: str, options: list[tuple[str, str]]) -> JSON:
+    spec: JSON = {
+        "name": name,
+        "label": label,
+        "type": ptype,
+        "fieldType": ftype,
+        "groupName": GROUP,
+        "description": "Written by leadsync; a person's change is kept and reported as a conflict.",
+        "formField": False,
+    }
+    if options:
+        spec["options"] = [
+            {"label": label, "value": value, "displayOrder": i, "hidden": False}
+            for i, (value, label) in enumerate(options)
+        ]
+    return spec
+
+
+def _sync_options(client: HubSpotClient, existing: JSON, wanted: list[tuple[str, str]]) -> str:
+    """PATCH the options when a value is missing, relabelled, or hidden; keep old ones hidden."""
+    name = str(existing["name"])
+    current = {str(o["value"]): o for o in existing.get("options") or []}
+    new = [
+        {"label": label, "value": value, "displayOrder": i, "hidden": False}
+        for i, (value, label) in enumerate(wanted)
+    ]
+    wanted_values = {v for v, _ in wanted}
+    retired = [o for v, o in current.items() if v not in wanted_values]
+    kept = [
+        {
+            "label": o.get("label") or o["value"],
+            "value": o["value"],
+            "displayOrder": len(new) + i,
+            "hidden": True,
+        }
+        for i, o in enumerate(retired)
+    ]
+    added = [v for v, _ in wanted if v not in current]
+    relabelled = [v for v, label in wanted if v in current and current[v].get("label") != label]
+    shown = [v for v, _ in wanted if v in current and current[v].get("hidden")]
+    hidden = [str(o["value"]) for o in kept if not current[str(o["value"])].get("hidden")]
+    if not (added or relabelled or shown or hidden):
+        return f"contact property `{name}`: already there, options up to date"
+    client.update_options("contacts", name, new + kept)
+    parts = [
+        f"{what} {', '.join(values)}"
+        for what, values in (("added", added), ("relabelled", relabelled), ("shown", shown), ("hid", hidden))
+        if values
+    ]
+    return f"updated the options of contact property `{name}`: {'; '.join(parts)}"
+
+
+def _mapped_problems(mapping: HubSpotMapping, props: Mapping[str, JSON]) -> list[str]:
+    """Mapped properties and stage values that this portal does not have."""
+    lines = []
+    for fm in [*mapping.fields.values(), *mapping.properties.values()]:
+        if fm.property not in props and not fm.property.startswith("leadsync_"):
+            lines.append(
+                f"warning: contact property `{fm.property}` (mapped from `{fm.name}`) does not exist "
+                f"in HubSpot; create it or change {mapping.file}"
+            )
+    checks = [(mapping.lifecycle_property, s.lifecyclestage) for s in mapping.stages.values()]
+    checks += [
+        (mapping.lead_status_property, s.lead_status) for s in mapping.stages.values() if s.lead_status
+    ]
+    for prop, value in checks:
+        options = {str(o.get("value")) for o in (props.get(prop) or {}).get("options") or []}
+        if prop in props and value not in options:
+            lines.append(
+                f"warning: `{prop}` has no option `{value}`; add it in HubSpot or change {mapping.file}"
+            )
+    return lines
+
+
+# scope → (what leadsync needs it for, a cheap call that needs it)
+SCOPE_PROBES: dict[str, tuple[str, Callable[[HubSpotClient], Any]]] = {
+    "crm.objects.contacts.read": (
+        "read contacts, tasks, calls, meetings and notes",
+        lambda c: c.batch_read("contacts", [], []),
+    ),
+    "crm.objects.contacts.write": (
+        "write contacts and create tasks",
+        lambda c: c.batch_update("contacts", []),
+    ),
+    "crm.objects.owners.read": ("read owners", lambda c: c.owners_page(None, False, limit=1)),
+    "sales-email-read": ("read logged one-to-one emails", lambda c: c.batch_read("emails", [], [])),
+    # An invalid group (no name) is refused with a 400 after the scope check: nothing is created.
+    "crm.schemas.contacts.write": (
+        "create leadsync's properties (setup)",
+        lambda c: c.create_group("contacts", "", ""),
+    ),
+}
+
+
+def check_access(client: HubSpotClient, account_timezone: str) -> CheckReport:
+    """Try one cheap call per scope; name each scope HubSpot says is missing."""
+    report = CheckReport(ok=True)
+    for scope, (why, probe) in SCOPE_PROBES.items():
+        try:
+            probe(client)
+        except AuthError as exc:
+            if exc.status == 401:
+                return CheckReport(ok=False, details=[str(exc)])
+            missing = _scopes_in(exc) or [scope]
+            for s in missing:
+                if s not in report.missing_scopes:
+                    report.missing_scopes.append(s)
+            report.details.append(f"scope {', '.join(missing)}: MISSING — needed to {why}")
+            continue
+        except QuotaExhausted as exc:
+            return CheckReport(ok=False, details=[str(exc)])
+        except CrmError as exc:
+            if exc.status is None or exc.status >= 500 or exc.status == 429:
+                raise
+            # 400/404 to a probe still means the scope was granted.
+        report.details.append(f"scope {scope}: granted")
+    account = client.account_details() or {}
+    portal, zone = account.get("portalId"), account.get("timeZone")
+    report.account = f"HubSpot portal {portal}" if portal else f"HubSpot at {client.base_url}"
+    if zone and zone != account_timezone:
+        report.details.append(
+            f"the account's time zone is {zone} but `account_timezone` is {account_timezone}: "
+            "the daily quota resets at the account's midnight"
+        )
+    report.ok = not report.missing_scopes
+    return report
+
+
+def _scopes_in(exc: AuthError) -> list[str]:
+    return missing_scopes(parse_json(exc.body or ""))

@@ -1,0 +1,245 @@
+"""Contact write-back: batch updates of ≤100, one result per change, bad records isolated.
+
+- A 207 multi-status keeps HubSpot's error text for each failed record; the rest are written.
+- A whole-batch 400 fails every input. When the body names records (``context.ids``, or ids in
+  the message) those are failed with it and the others sent again; when it names none (HubSpot's
+  "Property values were not valid" does not), the batch is split in halves until the bad record
+  stands alone — at most about 2·log2(100) extra calls per bad record.
+- ``lifecyclestage`` only moves forward: a backward value is dropped without an error
+  (https://developers.hubspot.com/docs/api/crm/contacts). The records that move back are first
+  sent ``lifecyclestage: ""`` in their own call, then the full update; the stage is read back
+  afterwards, and a record whose stage HubSpot kept is reported as failed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+
+import structlog
+
+from connector.api import AuthError, ContactChange, CrmError, QuotaExhausted, RetryableError, WriteResult
+
+from .client import JSON, HubSpotClient
+from .convert import PlannedWrite, plan_write
+from .mapping import HubSpotMapping
+
+__all__ = ["ContactWriter"]
+
+log = structlog.get_logger("leadsync.hubspot.writes")
+_RETRYABLE_CATEGORIES = {"CONFLICT", "LOCKED", "RATE_LIMITS", "RATE_LIMIT", "INTERNAL_ERROR", "TIMEOUT"}
+Inputs = list[tuple[str, dict[str, str]]]
+
+
+class ContactWriter:
+    """Writes ``ContactChange``s to HubSpot contacts."""
+
+    def __init__(
+        self, client: HubSpotClient, mapping: HubSpotMapping, order: Sequence[str], batch_size: int = 100
+    ) -> None:
+        self.client = client
+        self.mapping = mapping
+        self.order = order
+        self.batch_size = max(1, min(100, batch_size))
+
+    def write(self, changes: Sequence[ContactChange]) -> list[WriteResult]:
+        planned = [plan_write(c, self.mapping, self.order) for c in _merged(changes)]
+        results: dict[str, WriteResult] = {}
+        todo: list[PlannedWrite] = []
+        for p in planned:
+            if p.error:
+                results[p.contact_id] = WriteResult(p.contact_id, ok=False, error=p.error)
+            elif not p.properties:
+                results[p.contact_id] = WriteResult(p.contact_id, ok=True)
+            else:
+                todo.append(p)
+        stopped: RetryableError | None = None
+        for start in range(0, len(todo), self.batch_size):
+            chunk = todo[start : start + self.batch_size]
+            if stopped is None:
+                try:
+                    results.update(self._chunk(chunk))
+                    continue
+                except RetryableError as exc:  # the retry policy gave up: HubSpot is down
+                    stopped = exc
+            for p in chunk:
+                results[p.contact_id] = WriteResult(
+                    p.contact_id, ok=False, error=str(stopped), retryable=True
+                )
+        ok = sum(r.ok for r in results.values())
+        log.info("contacts_written", changes=len(changes), ok=ok, failed=len(results) - ok)
+        return [results[c.contact_id] for c in changes]
+
+    def _chunk(self, chunk: Sequence[PlannedWrite]) -> dict[str, WriteResult]:
+        results: dict[str, WriteResult] = {}
+        lcs = self.mapping.lifecycle_property
+        clears: Inputs = [(p.contact_id, {lcs: ""}) for p in chunk if p.backward]
+        if clears:
+            for cid, failure in self._update(clears).items():
+                if failure:
+                    results[cid] = failure
+        inputs: Inputs = [(p.contact_id, p.properties) for p in chunk if p.contact_id not in results]
+        for cid, failure in self._update(inputs).items():
+            results[cid] = failure or WriteResult(cid, ok=True)
+        staged = {p.contact_id: p.properties[lcs] for p in chunk if lcs in p.properties}
+        staged = {cid: v for cid, v in staged.items() if results[cid].ok}
+        if staged:
+            results.update(self._verify_stage(staged))
+        return results
+
+    def _update(self, inputs: Inputs) -> dict[str, WriteResult | None]:
+        """Send one batch; per id: None when written, else the failure."""
+        if not inputs:
+            return {}
+        try:
+            status, body = self.client.batch_update("contacts", inputs)
+        except (AuthError, QuotaExhausted, RetryableError):
+            raise
+        except CrmError as exc:
+            return self._rejected(inputs, exc)
+        out: dict[str, WriteResult | None] = {cid: None for cid, _ in inputs}
+        if status != 207 and not body.get("errors"):
+            return out
+        written = {str(r.get("id")) for r in body.get("results") or []}
+        unplaced: list[str] = []
+        for err in body.get("errors") or []:
+            text = _error_text(err)
+            retryable = str(err.get("category") or "") in _RETRYABLE_CATEGORIES
+            named = _named_ids(err, set(out))
+            if not named:
+                unplaced.append(text)
+            for cid in named:
+                out[cid] = WriteResult(cid, ok=False, error=text, retryable=retryable)
+        if unplaced:  # errors HubSpot did not tie to a record: whatever it did not confirm failed
+            for cid in out:
+                if out[cid] is None and cid not in written:
+                    out[cid] = WriteResult(cid, ok=False, error="; ".join(unplaced), retryable=True)
+        return out
+
+    def _rejected(self, inputs: Inputs, exc: CrmError) -> dict[str, WriteResult | None]:
+        """A whole batch refused: fail the records HubSpot names, or bisect until it is clear."""
+        text = exc.body or str(exc)
+        if len(inputs) == 1:
+            cid = inputs[0][0]
+            return {cid: WriteResult(cid, ok=False, error=_body_text(text), retryable=_retryable(exc))}
+        data = _json(text)
+        named = _named_ids(data, {c for c, _ in inputs}) or _culprits(data, inputs)
+        if named:
+            log.info("batch_rejected_named", records=sorted(named), status=exc.status)
+            out: dict[str, WriteResult | None] = {
+                c: WriteResult(c, ok=False, error=_body_text(text), retryable=False) for c in named
+            }
+            out.update(self._update([i for i in inputs if i[0] not in named]))
+            return out
+        half = len(inputs) // 2
+        log.info("batch_rejected_bisect", size=len(inputs), status=exc.status)
+        return {**self._update(inputs[:half]), **self._update(inputs[half:])}
+
+    def _verify_stage(self, staged: Mapping[str, str]) -> dict[str, WriteResult]:
+        """Read the lifecycle stage back: HubSpot drops a backward move without an error."""
+        lcs = self.mapping.lifecycle_property
+        out: dict[str, WriteResult] = {}
+        ids = list(staged)
+        for start in range(0, len(ids), 100):
+            for record in self.client.batch_read("contacts", ids[start : start + 100], [lcs]):
+                cid = str(record.get("id"))
+                held = str((record.get("properties") or {}).get(lcs) or "")
+                if cid in staged and held != staged[cid]:
+                    text = (
+                        f"HubSpot kept lifecyclestage `{held}` instead of `{staged[cid]}`: the stage only "
+                        "moves forward, and the contact's stage changed since leadsync read it"
+                    )
+                    out[cid] = WriteResult(cid, ok=False, error=text, retryable=False)
+        return out
+
+
+def _merged(changes: Sequence[ContactChange]) -> list[ContactChange]:
+    """One change per contact (HubSpot refuses a batch that names an id twice); later values win."""
+    by_id: dict[str, ContactChange] = {}
+    for c in changes:
+        first = by_id.get(c.contact_id)
+        if first is None:
+            by_id[c.contact_id] = c
+        else:
+            by_id[c.contact_id] = ContactChange(c.contact_id, {**first.values, **c.values}, first.current)
+    return list(by_id.values())
+
+
+def _json(text: str) -> JSON:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {"message": text}
+    return data if isinstance(data, dict) else {}
+
+
+def _named_ids(err: JSON, ids: set[str]) -> set[str]:
+    """The input ids an error body names: ``context.ids``/``context.id``, nested errors, its message."""
+    found: set[str] = set()
+    contexts = [err.get("context") or {}] + [(e or {}).get("context") or {} for e in err.get("errors") or []]
+    for ctx in contexts:
+        if not isinstance(ctx, dict):
+            continue
+        for key in ("ids", "id", "objectIds", "objectId"):
+            value = ctx.get(key)
+            for item in value if isinstance(value, list) else [value] if value is not None else []:
+                found.add(str(item))
+    messages = [str(err.get("message") or "")] + [
+        str((e or {}).get("message") or "") for e in err.get("errors") or []
+    ]
+    for match in _ID_MENTION.finditer(" ".join(messages)):
+        found |= set(re.findall(r"\d+", match.group(1)))
+    return found & ids
+
+
+# "Duplicate IDs found in batch input: [123]", "object 123 does not exist", "contact ids 1, 2 …"
+_ID_MENTION = re.compile(r"(?i)\b(?:ids?|objects?|records?|contacts?)\b[^\d.]{0,30}?(\d+(?:\W{1,3}\d+)*)")
+_BAD_VALUE = re.compile(r"\s+(?:was|is)\s+not\b")
+_INVALID = re.compile(r"Property values were not valid: (\[.*\])", re.DOTALL)
+_EVERY_RECORD = {"PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE"}
+
+
+def _culprits(data: JSON, inputs: Inputs) -> set[str]:
+    """The inputs behind a "Property values were not valid" 400, from the properties it names.
+
+    A property that does not exist or is read-only fails every input that sends it; a bad value
+    (an option that does not exist, a number that is not one) fails the inputs sending that value.
+    """
+    match = _INVALID.search(str(data.get("message") or ""))
+    try:
+        problems = json.loads(match.group(1)) if match else []
+    except ValueError:
+        return set()
+    found: set[str] = set()
+    for item in problems if isinstance(problems, list) else []:
+        if not isinstance(item, dict) or not item.get("name"):
+            continue
+        name, message = str(item["name"]), str(item.get("message") or "")
+        for cid, props in inputs:
+            if name not in props:
+                continue
+            value = props[name]
+            head = _BAD_VALUE.split(message, maxsplit=1)
+            named_value = len(head) == 2 and head[0].strip().strip("\"'") == value
+            if item.get("error") in _EVERY_RECORD or (value and named_value):
+                found.add(cid)
+    return found
+
+
+def _error_text(err: JSON) -> str:
+    category = err.get("category") or err.get("subCategory") or "ERROR"
+    return f"{category}: {err.get('message') or json.dumps(err)[:500]}"
+
+
+def _body_text(text: str) -> str:
+    data = _json(text)
+    if data.get("message"):
+        return _error_text(data)
+    return text[:1000]
+
+
+def _retryable(exc: CrmError) -> bool:
+    return (
+        exc.status in (409, 423) or str(_json(exc.body or "").get("category") or "") in _RETRYABLE_CATEGORIES
+    )
