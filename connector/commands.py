@@ -249,5 +249,35 @@ def setup_command(config_path: Path, connection: str | None) -> None:
 
 
 def register(group: click.Group) -> None:
-    for command in (run_command, sync_command, status_command, explain_command, check_command, setup_command):
+    for command in (
+        run_command,
+        sync_command,
+        status_command,
+        explain_command,
+        check_command,
+        setup_command,
+        demo_command,
+    ):
         group.add_command(command)
+
+
+@click.command("demo")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Keep config, rules and state.db here (default: a new temporary folder).",
+)
+@click.option("--contacts", type=click.IntRange(10, 20000), default=300, show_default=True)
+@click.option("--cycles", type=click.IntRange(1, 50), default=3, show_default=True)
+@click.option("--crm", default="hubspot", show_default=True, help="Which installed sandbox to run.")
+def demo_command(folder: Path | None, contacts: int, cycles: int, crm: str) -> None:
+    """No account needed: a local CRM sandbox, the daemon for a few cycles, and what it wrote."""
+    from connector.demo import run_demo
+
+    configure_logging("warning", "console")
+    try:
+        sys.exit(run_demo(folder, contacts, cycles, crm, click.echo))
+    except InputError as error:
+        _fail(error)

@@ -17,6 +17,7 @@ never print.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,13 +26,24 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from connector.errors import ConfigError, Problem
 from connector.rules.conditions import did_you_mean
 from connector.rules.yamlsource import load_yaml
-from connector.timeutil import duration_delta, parse_duration
 
 __all__ = ["Connection", "LogSettings", "Settings", "load_settings"]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def interval_seconds(text: str) -> float:
+    """``30s``, ``5m``, ``1h`` or ``1d`` in seconds; raise ValueError otherwise."""
+    match = _INTERVAL.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"`{text}` is not an interval; write e.g. 30s, 5m or 1h")
+    return float(int(match.group(1)) * _SECONDS[match.group(2)])
 
 
 class LogSettings(_Model):
@@ -51,7 +63,7 @@ class Connection(_Model):
 
     @property
     def interval_seconds(self) -> float:
-        return duration_delta(*parse_duration(self.every)).total_seconds()
+        return interval_seconds(self.every)
 
     def token(self) -> SecretStr | None:
         """The CRM credential, from the environment variable or the file named in the config."""
@@ -130,7 +142,7 @@ def load_settings(path: Path) -> Settings:
     problems = []
     for i, c in enumerate(settings.connections):
         try:
-            parse_duration(c.every)
+            interval_seconds(c.every)
         except ValueError as exc:
             problems.append(source.problem(("connections", i, "every"), str(exc)))
         if c.token_env and c.token_file:
