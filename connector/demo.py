@@ -101,7 +101,7 @@ def _with_owners(text: str, owners: list[str]) -> str:
     for pool in (yaml.safe_load(text).get("routing") or {}).get("pools") or []:
         names += [o for o in pool.get("owners", []) if o not in names]
     for i, name in enumerate(names):
-        text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", owners[i % len(owners)], text)
+        text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", f'"{owners[i % len(owners)]}"', text)
     return text
 
 

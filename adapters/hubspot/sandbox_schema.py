@@ -163,6 +163,9 @@ def _contact_defs() -> list[PropertyDef]:
         PropertyDef(
             "hs_analytics_last_visit_timestamp", "datetime", ai, "Time of Last Session", read_only=True
         ),
+        PropertyDef(
+            "notes_last_updated", "datetime", "sales_properties", "Last Activity Date", read_only=True
+        ),
         PropertyDef("recent_conversion_event_name", "string", cv, "Recent Conversion", read_only=True),
         PropertyDef("recent_conversion_date", "datetime", cv, "Recent Conversion Date", read_only=True),
         PropertyDef("first_conversion_event_name", "string", cv, "First Conversion", read_only=True),

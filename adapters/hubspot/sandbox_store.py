@@ -151,9 +151,22 @@ class Store:
             _put(rec, f"hs_lifecyclestage_{stage}_date", stamp, stamp, "CALCULATED")
 
     def link(self, contact_id: int, otype: str, oid: int) -> None:
+        """Associate an engagement with a contact. Like HubSpot, logging it moves the contact's
+        "Last Activity Date" (``notes_last_updated``) and so its ``lastmodifieddate``."""
         with self.lock:
             self.links.setdefault(contact_id, {}).setdefault(otype, []).append(oid)
             self.back.setdefault((otype, oid), set()).add(contact_id)
+            contact = self.records["contacts"].get(contact_id)
+            engagement = self.records.get(otype, {}).get(oid)
+            if contact is None or engagement is None:
+                return
+            # Every stamp here is iso_from_ms's fixed format, so text order is time order.
+            logged = engagement.properties[_stamps(otype)[0]]
+            if logged > contact.properties.get("notes_last_updated", ""):
+                _put(contact, "notes_last_updated", logged, logged, "CALCULATED")
+                modified = _stamps("contacts")[1]
+                if logged > contact.properties[modified]:
+                    _put(contact, modified, logged, logged, "CALCULATED")
 
     def add_owner(self, owner: JSON) -> None:
         with self.lock:

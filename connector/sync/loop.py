@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,11 +45,13 @@ from connector.sync.plan import (
 )
 from connector.sync.schema import ContactRow
 from connector.sync.state import StateStore
+from connector.timeutil import parse_ts
 
 __all__ = ["MAX_WRITE_ATTEMPTS", "RunResult", "SyncJob"]
 
 MAX_WRITE_ATTEMPTS = 5  # a record the CRM keeps refusing as "try again" becomes a dead letter
 _PINNABLE = ("stage", "owner_id", "disqualification_reason")
+_OWN_FIELDS = ("score_breakdown", "sla_status", "sla_due_at")  # leadsync's, kept in a snapshot's properties
 
 
 @dataclass
@@ -111,9 +113,10 @@ class SyncJob:
             routing = self._routing_state()
             touched: set[str] = set()
             for page_contacts, cursor in self._pages(result):
-                plans = self._decide(page_contacts, None, owners, index, routing, now, result)
+                news, echoes = self._split_echoes(page_contacts)
+                plans = self._decide(news, None, owners, index, routing, now, result) if news else []
                 touched.update(c.id for c in page_contacts)
-                self._commit(plans, routing, cursor, now, result, dry_run, keep_plans)
+                self._commit(plans, routing, cursor, now, result, dry_run, keep_plans, echoes)
                 if self.progress:
                     self.progress(len(touched))
                 if self.stop.is_set():
@@ -168,6 +171,22 @@ class SyncJob:
             unique = {c.id: c for c in page.records}  # pages may overlap; the last read wins
             result.add("contacts_read", len(unique))
             yield list(unique.values()), page.cursor
+
+    def _split_echoes(self, contacts: list[Contact]) -> tuple[list[Contact], list[Contact]]:
+        """Contacts with news, and echoes: read again only because leadsync wrote to them.
+
+        An echo reads back exactly as leadsync last knew it (its snapshot, with leadsync's own
+        writes applied); deciding it again would change nothing that time alone does not, and the
+        sweep sees to time. Re-reading its activities is what makes echoes cost API calls.
+        """
+        known = self.store.contacts(self.name, [c.id for c in contacts])
+        news: list[Contact] = []
+        echoes: list[Contact] = []
+        for c in contacts:
+            row = known.get(c.id)
+            same = row is not None and _comparable(row.record) == _comparable(contact_to_json(c))
+            (echoes if same else news).append(c)
+        return news, echoes
 
     # -- deciding -----------------------------------------------------------------------------
 
@@ -241,6 +260,7 @@ class SyncJob:
         result: RunResult,
         dry_run: bool,
         keep_plans: bool,
+        echoes: Sequence[Contact] = (),
     ) -> None:
         """The page's durable step: snapshots, outbox, actions and cursor in one transaction."""
         changed = [p for p in plans if p.change]
@@ -251,7 +271,10 @@ class SyncJob:
             result.plans.extend(plans)
         if dry_run:
             return
+        result.add("echoes_skipped", len(echoes))
         with self.store.transaction() as s:
+            for echo in echoes:
+                _refresh_record(s, self.name, echo)
             for plan in plans:
                 self.store.save_contact(s, _row(self.name, plan, now))
                 if plan.change:
@@ -413,7 +436,7 @@ def _apply_written(s: Any, connection: str, contact_id: str, values: dict[str, A
     record = dict(row.record)
     properties = dict(record.get("properties") or {})
     for name, value in values.items():
-        if name in ("score_breakdown", "sla_status", "sla_due_at"):
+        if name in _OWN_FIELDS:
             properties[name] = value
         elif value is None:
             record.pop(name, None)
@@ -421,6 +444,38 @@ def _apply_written(s: Any, connection: str, contact_id: str, values: dict[str, A
             record[name] = value
     record["properties"] = properties
     row.record = record
+
+
+# Fields a CRM sets by itself when leadsync writes (HubSpot's "Became a ... date"), and precision
+# it drops: neither makes a contact news.
+_SELF_SET = ("stage_changed_at",)
+_TIMES = ("created_at", "mql_at", "sql_at", "assigned_at")
+
+
+def _comparable(record: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in record.items() if k not in _SELF_SET and v not in (None, "", {}, [])}
+    for name in _TIMES:
+        if isinstance(out.get(name), str):
+            out[name] = int(parse_ts(out[name]).timestamp())
+    if isinstance(out.get("score"), (int, float)):
+        out["score"] = round(float(out["score"]), 6)
+    props = {
+        k: v for k, v in (out.pop("properties", None) or {}).items() if k not in _OWN_FIELDS and v is not None
+    }
+    if props:
+        out["properties"] = props
+    return out
+
+
+def _refresh_record(s: Any, connection: str, contact: Contact) -> None:
+    """An echo's snapshot takes the CRM's record as read (its own dates included)."""
+    row = s.get(ContactRow, (connection, contact.id))
+    if row is not None:
+        record = contact_to_json(contact)
+        own = {k: v for k, v in (row.record.get("properties") or {}).items() if k in _OWN_FIELDS}
+        if own:
+            record["properties"] = {**(record.get("properties") or {}), **own}
+        row.record = record
 
 
 def _action_payload(action: Action) -> dict[str, Any]:

@@ -55,6 +55,14 @@ class FakeCrm:
     def person_sets(self, contact_id: str, **values: Any) -> None:
         self.put(replace(self.contacts[contact_id], **values))
 
+    def log(self, activity: Activity) -> None:
+        """Log an activity; like HubSpot's "Last Activity Date", the contact shows it."""
+        self.activities.append(activity)
+        contact = self.contacts[activity.contact_id]
+        self.put(
+            replace(contact, properties={**contact.properties, "last_activity_at": activity.at.isoformat()})
+        )
+
     def _call(self, name: str) -> None:
         self._calls_total += 1
         self.calls[name] = self.calls.get(name, 0) + 1

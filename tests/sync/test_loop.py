@@ -78,12 +78,29 @@ class TestOneRun:
         fake = crm()
         job(fake, store).run()
         before = fake.write_calls
-        second = job(fake, store).run()  # re-reads the contacts it wrote: nothing to change
+        reads = fake.calls["read_activities"]
+        second = job(fake, store).run()  # re-reads the contacts it wrote: echoes, skipped
         assert fake.write_calls == before
         assert second.counts.get("contacts_changed", 0) == 0
+        assert second.counts["echoes_skipped"] == 7
+        assert fake.calls["read_activities"] == reads
         third = job(fake, store).run()
         assert third.counts.get("contacts_read", 0) == 0
         assert fake.write_calls == before
+
+
+class TestEchoes:
+    """A contact read again only because leadsync wrote it is skipped; one with news is not."""
+
+    def test_a_logged_call_is_news(self, store: StateStore) -> None:
+        fake = crm()
+        job(fake, store).run()
+        assert fake.extra["c0"]["sla_status"] == "pending"
+        call = Activity("call1", "c0", "call", NOW + timedelta(minutes=20), "u1", {"outcome": "connected"})
+        fake.log(call)
+        result = job(fake, store, NOW + timedelta(minutes=30)).run()
+        assert result.counts["contacts_decided"] >= 1
+        assert fake.extra["c0"]["sla_status"] == "met"
 
 
 class TestManualChangesWin:
