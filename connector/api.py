@@ -130,6 +130,9 @@ class TaskRequest:
     title: str
     due_at: datetime | None
     body: str = ""
+    # False when leadsync has never tried this key before: the adapter may skip looking for a
+    # task created by an earlier attempt (one call instead of two). True after any attempt.
+    may_exist: bool = True
 
 
 @dataclass(frozen=True)

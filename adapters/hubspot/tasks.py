@@ -1,8 +1,9 @@
 """Tasks for sales reps, created once per action key.
 
 A task carries its key in the custom task property ``leadsync_action_key`` (``leadsync setup``
-creates it). Before creating, the adapter searches tasks by that key, so a run that crashed
-between creating a task and recording it does not create it again. It is associated to the
+creates it). When an earlier attempt may have created it (``TaskRequest.may_exist``), the adapter
+first searches tasks by that key, so a run that crashed between creating a task and recording
+it does not create it again. It is associated to the
 contact with HubSpot's task→contact association type 204 and assigned through
 ``hubspot_owner_id`` (https://developers.hubspot.com/docs/api/crm/tasks).
 
@@ -53,7 +54,7 @@ class TaskWriter:
         return str(matches[0]["id"]) if matches else None
 
     def create(self, task: TaskRequest) -> TaskResult:
-        existing = self.find(task.key)
+        existing = self.find(task.key) if task.may_exist else self._created.get(task.key)
         if existing:
             log.info("task_exists", key=task.key, task_id=existing)
             return TaskResult(task.key, existing, created=False)

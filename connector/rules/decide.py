@@ -325,6 +325,12 @@ def _actions(rules: Rules, w: _Work, sla_start: datetime | None, now: datetime) 
 
 
 def _record(rules: Rules, w: _Work, sla: SlaState, actions: list[Action]) -> Decision:
+    # Every field a person changed after leadsync wrote it is reported, whether or not this
+    # decision would have changed it again (CONTRACT.md §4: "kept and reported as a conflict").
+    reported = {x.field for x in w.conflicts}
+    for name in sorted(w.pinned - reported):
+        value = getattr(w, name)
+        w.conflicts.append(Conflict(name, value, value))
     c = w.contact
     s = w.score
     before_reason = rules.reason_code(c.disqualification_reason)[0]

@@ -351,6 +351,10 @@ class SyncJob:
     def _flush_actions(self, result: RunResult, now: datetime) -> None:
         while rows := self.store.pending_actions(self.name, self.batch_size):
             for row in rows:
+                # Count the attempt durably first: after a crash from here on, the adapter must
+                # look for a task this attempt may have created before creating one.
+                with self.store.transaction() as s:
+                    s.merge(row).attempts = row.attempts + 1
                 p = row.payload
                 title = p.get("title") or f"leadsync: notify {p.get('to')} ({row.key.split(':', 1)[0]})"
                 due = from_json_values({"sla_due_at": p.get("due_at")})["sla_due_at"]
@@ -362,10 +366,12 @@ class SyncJob:
                         title=title,
                         due_at=due,
                         body=f"leadsync action {row.key}",
+                        may_exist=row.attempts > 0,
                     )
                 )
                 with self.store.transaction() as s:
                     live = s.merge(row)
+                    live.attempts = row.attempts + 1
                     if outcome.crm_id is not None:
                         live.status, live.crm_id, live.done_at = "done", outcome.crm_id, now
                         result.add("tasks_created" if outcome.created else "tasks_found")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,24 @@ from sqlalchemy import create_engine, text
 from connector.sync.state import StateStore, open_store
 
 PG_URL = os.environ.get("LEADSYNC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def fresh_pg_url() -> str:
+    """A new, empty schema of its own (tests and test runs never share one), as a state URL."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    return f"{PG_URL}?options=-csearch_path%3D{schema}"
+
+
+def drop_pg_schema(url: str) -> None:
+    schema = url.rsplit("%3D", 1)[1]
+    engine = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    engine.dispose()
 
 
 def _reset_pg(url: str) -> None:
@@ -29,13 +48,14 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'state.db'}"
         return
     try:
-        _reset_pg(PG_URL)
+        url = fresh_pg_url()
     except Exception as exc:  # the brief says: PostgreSQL runs here; say how to start it
         pytest.fail(
             f"PostgreSQL is not reachable at {PG_URL} ({exc}); start it with "
             "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
         )
-    yield PG_URL
+    yield url
+    drop_pg_schema(url)
 
 
 @pytest.fixture

@@ -159,10 +159,10 @@ class TestCrashSafety:
         assert total_calls > 10
         for k in range(1, total_calls + 1):
             if store_url.startswith("postgresql"):
-                from tests.sync.conftest import _reset_pg
+                from tests.sync.conftest import fresh_pg_url
 
-                _reset_pg(store_url)
-                state = open_store(store_url)
+                url = fresh_pg_url()
+                state = open_store(url)
             else:
                 state = open_store(f"sqlite:///{tmp_path / f'crash{k}.db'}")
             fake = crm()
@@ -176,3 +176,7 @@ class TestCrashSafety:
             assert crashed
             assert crm_state(fake) == expected, f"crash at call {k}"
             state.close()
+            if store_url.startswith("postgresql"):
+                from tests.sync.conftest import drop_pg_schema
+
+                drop_pg_schema(url)

@@ -353,10 +353,11 @@ class TestManualChangesWin:
         assert [(x.field, x.crm_value, x.wanted) for x in d.conflicts] == [("stage", "sql", "disqualified")]
         assert "stage" not in d.changed and "disqualification_reason" not in d.changed
 
-    def test_person_set_sql_without_a_competing_decision_is_no_conflict(self) -> None:
+    def test_person_set_sql_is_reported_even_without_a_competing_decision(self) -> None:
         c = contact(stage="sql", sql_at=EARLIER)
         [d] = decide_objects(RULES, [c], last_written=written(stage="lead"))
-        assert (d.stage, d.conflicts) == ("sql", [])
+        assert d.stage == "sql"
+        assert [(x.field, x.crm_value, x.wanted) for x in d.conflicts] == [("stage", "sql", "sql")]
 
     @pytest.mark.parametrize(
         ("crm_stage", "last"),

@@ -1,0 +1,181 @@
+"""Crash safety with a real daemon process: `kill -9` at many points, then restart.
+
+Each run is ``leadsync sync`` in its own process against the HubSpot sandbox. The sandbox delays
+every request a little, so the test can kill the process while its k-th request is in flight:
+the sandbox still applies it, but the process never hears back — the nastiest place to die.
+After a restart, the CRM must look exactly as after an uninterrupted run: no lost write, no
+duplicate task, no cursor past unwritten work. On SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.hubspot.sandbox import HubSpotSandbox
+from connector.demo import _with_owners
+
+LEADSYNC = Path(sys.executable).with_name("leadsync")
+NOW = "2026-11-23T10:00:00Z"
+SEED, CONTACTS = 11, 60
+# Most leads become MQLs (a task each, routed round robin); some exhaust their attempts and move
+# back to nurture (HubSpot's clear-then-set); students are disqualified.
+RULES = """version: 1
+timezone: Europe/Madrid
+scoring:
+  fit:
+    - {name: has_title, if: {field: title, present: true}, points: 10}
+    - {name: student, if: {field: title, matches: "(?i)student"}, points: -50}
+  engagement:
+    - {name: calls, activity: call, points: 5, per: occurrence, max_points: 20}
+stages:
+  mql: {score_at_least: 10}
+disqualify:
+  - {reason: student, if: {field: title, matches: "(?i)student"}}
+sla: {first_touch_within: 2h, attempts: 2}
+routing:
+  account_match: true
+  pools: [{name: all, owners: [o1, o2, o3], strategy: round_robin}]
+actions:
+  - {trigger: stage_mql, task: {title: "First touch (SLA)", due_in: sla}}
+"""
+WRITTEN = ("lifecyclestage", "hs_lead_status", "hubspot_owner_id")
+
+
+def sandbox() -> HubSpotSandbox:
+    return HubSpotSandbox(
+        port=0, seed=SEED, contacts=CONTACTS, owners=5, now=datetime(2026, 11, 23, 10, tzinfo=UTC)
+    ).start()
+
+
+def write_config(folder: Path, sb: HubSpotSandbox, state: str) -> Path:
+    owners = [str(o["id"]) for o in sb.owners if not o.get("archived")]
+    (folder / "rules.yaml").write_text(_with_owners(RULES, owners))
+    config = folder / "leadsync.yaml"
+    config.write_text(
+        f"state: {state}\nlog: {{level: info, format: json}}\nconnections:\n"
+        f"  - name: hubspot\n    adapter: hubspot\n    rules: rules.yaml\n    token_env: KILL9_TOKEN\n"
+        f"    options: {{base_url: '{sb.url}', account_timezone: Europe/Madrid, batch_size: 10,\n"
+        "               rate_per_10s: 10000, search_per_s: 1000}\n"
+    )
+    done = subprocess.run(
+        [str(LEADSYNC), "setup", "--config", str(config)],
+        env=env(sb),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    sb.reset_stats()
+    return config
+
+
+def env(sb: HubSpotSandbox) -> dict[str, str]:
+    return {**os.environ, "KILL9_TOKEN": sb.token}
+
+
+def sync(config: Path, sb: HubSpotSandbox) -> None:
+    done = subprocess.run(
+        [str(LEADSYNC), "sync", "--config", str(config), "--now", NOW],
+        env=env(sb),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def crm_view(sb: HubSpotSandbox) -> dict[str, Any]:
+    """What people see in HubSpot: leadsync's fields per contact, and its tasks by key."""
+    contacts = {
+        cid: {k: v for k, v in rec.properties.items() if k in WRITTEN or k.startswith("leadsync_")}
+        for cid, rec in sb.contacts.items()
+    }
+    keys = [t.properties.get("leadsync_action_key") for t in sb.objects("tasks").values()]
+    keys = [k for k in keys if k]
+    assert len(keys) == len(set(keys)), "a task was created twice"
+    tasks = {
+        t.properties["leadsync_action_key"]: (
+            t.properties.get("hubspot_owner_id"),
+            t.properties.get("hs_task_subject"),
+        )
+        for t in sb.objects("tasks").values()
+        if t.properties.get("leadsync_action_key")
+    }
+    return {"contacts": contacts, "tasks": tasks}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], int]]:
+    """The CRM after uninterrupted runs, and how many requests the first run made."""
+    folder = tmp_path_factory.mktemp("reference")
+    sb = sandbox()
+    try:
+        config = write_config(folder, sb, "sqlite:///state.db")
+        sync(config, sb)
+        requests = sb.stats()["requests"]
+        sync(config, sb)
+        yield crm_view(sb), requests
+    finally:
+        sb.stop()
+
+
+def _state_url(backend: str, folder: Path) -> str:
+    if backend == "sqlite":
+        return "sqlite:///state.db"
+    from tests.sync.conftest import fresh_pg_url
+
+    return fresh_pg_url()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_kill_9_at_many_points_then_restart(
+    backend: str, reference: tuple[dict[str, Any], int], tmp_path: Path
+) -> None:
+    expected, requests = reference
+    assert requests > 20
+    # Kill points spread over the whole first run: reads, the first writes, tasks, the end.
+    points = sorted({2, *range(requests // 6, requests, max(1, requests // 6)), requests - 1})
+    for k in points:
+        folder = tmp_path / f"k{k}"
+        folder.mkdir()
+        sb = sandbox()
+        state = _state_url(backend, folder)
+        try:
+            config = write_config(folder, sb, state)
+            sb.set_faults(latency_ms=25)
+            log = (folder / "killed.log").open("w")
+            process = subprocess.Popen(
+                [str(LEADSYNC), "sync", "--config", str(config), "--now", NOW],
+                env=env(sb),
+                stdout=log,
+                stderr=log,
+            )
+            deadline = time.monotonic() + 60
+            while sb.stats()["requests"] < k and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.002)
+            killed = process.poll() is None
+            if killed:
+                os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+            log.close()
+            assert killed, f"the run ended before request {k}: {(folder / 'killed.log').read_text()[-3000:]}"
+            sb.clear_faults()
+            sync(config, sb)
+            sync(config, sb)
+            assert crm_view(sb) == expected, f"killed at request {k} of {requests} ({backend})"
+        finally:
+            sb.stop()
+            if backend == "postgresql":
+                from tests.sync.conftest import drop_pg_schema
+
+                drop_pg_schema(state)
