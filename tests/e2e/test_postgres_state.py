@@ -8,11 +8,9 @@ reports must be the same.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from tests.e2e.conftest import REFERENCE_CONTACTS, Outcome
 from tests.e2e.helpers import (
@@ -25,24 +23,12 @@ from tests.e2e.helpers import (
     write_config,
     written,
 )
-
-PG_URL = os.environ.get("LEADSYNC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _reset_pg(url: str) -> None:
-    """An empty ``public`` schema (as tests/sync/conftest.py does)."""
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    finally:
-        engine.dispose()
+from tests.sync.conftest import PG_URL, drop_pg_schema, fresh_pg_url
 
 
 def test_sync_and_resync_on_postgresql_match_sqlite(tmp_path: Path, reference: Outcome) -> None:
     try:
-        _reset_pg(PG_URL)
+        state = fresh_pg_url()  # a schema of its own: test runs never share one
     except Exception as exc:
         pytest.fail(
             f"PostgreSQL is not reachable at {PG_URL} ({exc}); start it with "
@@ -50,7 +36,7 @@ def test_sync_and_resync_on_postgresql_match_sqlite(tmp_path: Path, reference: O
         )
     sb = start_sandbox(contacts=REFERENCE_CONTACTS)
     try:
-        config = write_config(tmp_path, sb, state=PG_URL)
+        config = write_config(tmp_path, sb, state=state)
         setup_portal(sb, tmp_path / "rules.yaml")
         first = leadsync("sync", "--config", str(config), "--now", NOW_TEXT)
         assert first.code == 0, first.err[-3000:]
@@ -70,3 +56,4 @@ def test_sync_and_resync_on_postgresql_match_sqlite(tmp_path: Path, reference: O
         assert no_secret(first.text + again.text + status.text)
     finally:
         sb.stop()
+        drop_pg_schema(state)
