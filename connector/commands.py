@@ -17,7 +17,7 @@ from connector.rules.decide import decide_all
 from connector.rules.loader import load_rules
 from connector.settings import Settings, load_settings
 from connector.sync.daemon import Daemon, build_job
-from connector.sync.loop import RunResult, owners_from_store
+from connector.sync.loop import owners_from_store
 from connector.sync.plan import ContactPlan
 from connector.sync.state import StateStore, open_store
 from connector.timeutil import format_ts, parse_ts
@@ -104,17 +104,7 @@ def sync_command(
         click.echo("", err=True)
     if dry_run:
         click.echo(render_plan(result.plans))
-    click.echo(summary_line(conn.name, result), err=dry_run)
-
-
-def summary_line(name: str, result: RunResult) -> str:
-    c = result.counts
-    return (
-        f"{name}: {result.status}; {c.get('contacts_read', 0)} read, {c.get('contacts_swept', 0)} swept, "
-        f"{c.get('contacts_changed', 0)} changed, {c.get('contacts_written', 0)} written, "
-        f"{c.get('tasks_created', 0)} tasks, {c.get('dead_letters', 0)} dead letters, "
-        f"{c.get('conflicts', 0)} conflicts"
-    )
+    click.echo(result.summary(conn.name), err=dry_run)
 
 
 def render_plan(plans: list[ContactPlan]) -> str:

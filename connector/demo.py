@@ -74,13 +74,7 @@ def run_demo(folder: Path | None, contacts: int, cycles: int, crm: str, echo: Ca
             echo(f"  setup: {line}")
 
         def report(name: str, result: RunResult) -> None:
-            c = result.counts
-            echo(
-                f"  run {result.run_id}: read {c.get('contacts_read', 0)}, "
-                f"swept {c.get('contacts_swept', 0)}, wrote {c.get('contacts_written', 0)}, "
-                f"tasks {c.get('tasks_created', 0)}, "
-                f"dead letters {c.get('dead_letters', 0)}"
-            )
+            echo(f"  run {result.run_id}: {result.summary(name)}")
 
         echo(f"  running the daemon for {cycles} cycles...")
         Daemon(settings, store, cycles=cycles, on_result=report).serve()

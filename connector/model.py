@@ -78,26 +78,12 @@ CONTACT_TIME_FIELDS = ("stage_changed_at", "mql_at", "sql_at", "assigned_at")
 # Canonical contact fields a condition may name (anything else is a key of `properties`).
 CONTACT_FIELDS = (
     "id",
-    "email",
-    "first_name",
-    "last_name",
-    "title",
-    "company",
-    "industry",
-    "country",
-    "city",
-    "lead_source",
-    "domain",
+    *CONTACT_TEXT_FIELDS,
     "employees",
     "created_at",
     "stage",
-    "stage_changed_at",
     "score",
-    "owner_id",
-    "disqualification_reason",
-    "mql_at",
-    "sql_at",
-    "assigned_at",
+    *CONTACT_TIME_FIELDS,
 )
 
 

@@ -68,6 +68,17 @@ class RunResult:
     def add(self, name: str, n: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + n
 
+    def summary(self, connection: str) -> str:
+        """One line: ``hubspot: ok; 300 read, 0 swept, 12 changed, 12 written, 3 tasks, ...``."""
+        c = self.counts
+        return (
+            f"{connection}: {self.status}; {c.get('contacts_read', 0)} read, "
+            f"{c.get('contacts_swept', 0)} swept, "
+            f"{c.get('contacts_changed', 0)} changed, {c.get('contacts_written', 0)} written, "
+            f"{c.get('tasks_created', 0)} tasks, {c.get('dead_letters', 0)} dead letters, "
+            f"{c.get('conflicts', 0)} conflicts"
+        )
+
 
 class SyncJob:
     """Everything one connection needs for a run; one instance may run many times."""

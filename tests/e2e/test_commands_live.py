@@ -312,7 +312,7 @@ def test_demo_runs_two_cycles_and_prints_what_it_wrote(tmp_path: Path) -> None:
     run = leadsync("demo", "--dir", str(folder), "--contacts", "60", "--cycles", "2", token=None, timeout=60)
     assert run.code == 0, run.text[-3000:]
     assert "What leadsync wrote back" in run.out
-    assert len(re.findall(r"^  run \w+: read \d+", run.out, re.MULTILINE)) == 2
+    assert len(re.findall(r"^  run \w+: demo: ok; \d+ read", run.out, re.MULTILINE)) == 2
     assert "contacts decided: 60, written to the CRM: 60" in run.out
     assert "dead letters: 0" in run.out
     assert "Traceback" not in run.text
