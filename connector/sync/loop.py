@@ -23,7 +23,6 @@ from connector.api import ContactChange, CrmAdapter, TaskRequest
 from connector.decision import Action, LastWritten
 from connector.model import Activity, Contact, Owner
 from connector.records import (
-    activity_from_json,
     activity_to_json,
     contact_from_json,
     contact_to_json,
@@ -43,15 +42,13 @@ from connector.sync.plan import (
     from_json_values,
     to_json_values,
 )
-from connector.sync.schema import ContactRow
+from connector.sync.snapshot import apply_written, comparable, refresh_record, snapshot_row, stored_activity
 from connector.sync.state import StateStore
-from connector.timeutil import parse_ts
 
 __all__ = ["MAX_WRITE_ATTEMPTS", "RunResult", "SyncJob"]
 
 MAX_WRITE_ATTEMPTS = 5  # a record the CRM keeps refusing as "try again" becomes a dead letter
 _PINNABLE = ("stage", "owner_id", "disqualification_reason")
-_OWN_FIELDS = ("score_breakdown", "sla_status", "sla_due_at")  # leadsync's, kept in a snapshot's properties
 
 
 @dataclass
@@ -195,7 +192,7 @@ class SyncJob:
         echoes: list[Contact] = []
         for c in contacts:
             row = known.get(c.id)
-            same = row is not None and _comparable(row.record) == _comparable(contact_to_json(c))
+            same = row is not None and comparable(row.record) == comparable(contact_to_json(c))
             (echoes if same else news).append(c)
         return news, echoes
 
@@ -285,9 +282,9 @@ class SyncJob:
         result.add("echoes_skipped", len(echoes))
         with self.store.transaction() as s:
             for echo in echoes:
-                _refresh_record(s, self.name, echo)
+                refresh_record(s, self.name, echo)
             for plan in plans:
-                self.store.save_contact(s, _row(self.name, plan, now))
+                self.store.save_contact(s, snapshot_row(self.name, plan, now))
                 if plan.change:
                     self.store.enqueue_write(
                         s,
@@ -342,7 +339,7 @@ class SyncJob:
                         live.status = "done"
                         live.updated_at = now
                         self.store.record_written(s, self.name, row.contact_id, row.values, now)
-                        _apply_written(s, self.name, row.contact_id, row.values)
+                        apply_written(s, self.name, row.contact_id, row.values)
                         result.add("contacts_written")
                         continue
                     error = outcome.error if outcome else "the CRM returned no result for this record"
@@ -414,85 +411,11 @@ class SyncJob:
             contacts = [contact_from_json(r.record) for r in rows.values()]
             known_types = self.rules.activity_types
             stored = {
-                cid: [a for a in (_activity(x, known_types) for x in r.activities) if a is not None]
+                cid: [a for a in (stored_activity(x, known_types) for x in r.activities) if a is not None]
                 for cid, r in rows.items()
             }
             plans = self._decide(contacts, stored, owners, index, routing, now, result)
             self._commit(plans, routing, None, now, result, dry_run, keep_plans)
-
-
-def _activity(obj: dict[str, Any], known: frozenset[str]) -> Activity | None:
-    """A stored activity; one whose type the rules no longer declare is left out."""
-    return activity_from_json(obj, known) if obj.get("type") in known else None
-
-
-def _row(connection: str, plan: ContactPlan, now: datetime) -> ContactRow:
-    c = plan.contact
-    d = plan.decision
-    return ContactRow(
-        connection=connection,
-        contact_id=c.id,
-        record=contact_to_json(c),
-        activities=plan.activities,
-        read_at=now,
-        recheck_at=plan.recheck_at,
-        stage=d.stage,
-        sla_status=d.sla.status,
-        domain=c.domain,
-        created_at=c.created_at,
-        owner_id=d.owner_id,
-        assigned_at=d.assigned_at,
-    )
-
-
-def _apply_written(s: Any, connection: str, contact_id: str, values: dict[str, Any]) -> None:
-    """What leadsync wrote is now what the CRM holds: keep the snapshot in step."""
-    row = s.get(ContactRow, (connection, contact_id))
-    if row is None:
-        return
-    record = dict(row.record)
-    properties = dict(record.get("properties") or {})
-    for name, value in values.items():
-        if name in _OWN_FIELDS:
-            properties[name] = value
-        elif value is None:
-            record.pop(name, None)
-        else:
-            record[name] = value
-    record["properties"] = properties
-    row.record = record
-
-
-# Fields a CRM sets by itself when leadsync writes (HubSpot's "Became a ... date"), and precision
-# it drops: neither makes a contact news.
-_SELF_SET = ("stage_changed_at",)
-_TIMES = ("created_at", "mql_at", "sql_at", "assigned_at")
-
-
-def _comparable(record: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in record.items() if k not in _SELF_SET and v not in (None, "", {}, [])}
-    for name in _TIMES:
-        if isinstance(out.get(name), str):
-            out[name] = int(parse_ts(out[name]).timestamp())
-    if isinstance(out.get("score"), (int, float)):
-        out["score"] = round(float(out["score"]), 6)
-    props = {
-        k: v for k, v in (out.pop("properties", None) or {}).items() if k not in _OWN_FIELDS and v is not None
-    }
-    if props:
-        out["properties"] = props
-    return out
-
-
-def _refresh_record(s: Any, connection: str, contact: Contact) -> None:
-    """An echo's snapshot takes the CRM's record as read (its own dates included)."""
-    row = s.get(ContactRow, (connection, contact.id))
-    if row is not None:
-        record = contact_to_json(contact)
-        own = {k: v for k, v in (row.record.get("properties") or {}).items() if k in _OWN_FIELDS}
-        if own:
-            record["properties"] = {**(record.get("properties") or {}), **own}
-        row.record = record
 
 
 def _action_payload(action: Action) -> dict[str, Any]:
