@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""A 20,000-contact HubSpot backfill against the sandbox's rate limit: requests/s as a share of the ceiling.
+
+    python bench/sync_backfill.py [--contacts 20000] [--rules R.yaml] [--seed 1] [--unthrottled]
+
+Starts the HubSpot sandbox in its own process (127.0.0.1; it stands in for HubSpot, so its CPU is
+not the sync's) with its default limits: 190 requests per rolling 10 s per token, searches
+counting toward them, and 5 searches per second. Runs ``leadsync setup``, waits for the 10-second
+window to empty, then times one ``SyncJob`` backfill on a fresh SQLite state with the adapter's
+default limiter (190/10 s, 5 searches/s).
+
+The ceiling is computed from the run's own request mix: in T seconds, the burst window admits at
+most 190·(⌊T/10⌋+1) requests (a full window at t = 0, 10, 20, ...), and the search window admits at
+most 5·(⌊T⌋+1) searches, which, with searches a fraction f of all requests, caps requests at
+5·(⌊T⌋+1)/f. The lower of the two is the ceiling; its rate is min(19/s, 5/s ÷ f). The share is
+accepted requests ÷ ceiling (a request the sandbox answered 429 is not counted: it used no budget).
+
+``--unthrottled`` lifts the limits on both sides (sandbox and adapter): the rate the sync loop
+reaches by itself, the diagnostic for a share below target.
+
+Prints a Markdown row on standard output, and on standard error the progress and where the
+wall time went: client-side limiter waits, 429 waits, HTTP requests (split into this process's CPU
+and waiting for the sandbox), the state store (SQLAlchemy and SQLite), and the rest of the loop.
+Target: at least 90% of the ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import syncbench as sb
+
+TARGET_SHARE = 0.90
+BURST, WINDOW_S, SEARCH_PER_S = 190, 10.0, 5
+STORE_METHODS = (
+    "cursor",
+    "contacts",
+    "due_contact_ids",
+    "routing_index_rows",
+    "written",
+    "pending_writes",
+    "known_action_keys",
+    "pending_actions",
+    "owners",
+    "routing_state",
+    "start_run",
+    "finish_run",
+)
+
+
+class Clocks:
+    """Wall and CPU seconds by bucket, from wrappers around the adapter's client and the store."""
+
+    def __init__(self) -> None:
+        self.wall: Counter[str] = Counter()
+        self.count: Counter[str] = Counter()
+        self.endpoint_wait: Counter[str] = Counter()
+        self.endpoint_calls: Counter[str] = Counter()
+        self._depth = 0
+
+    def retry_sleep(self, seconds: float) -> None:
+        self.wall["429 and retry waits"] += seconds
+        self.count["retries"] += 1
+        time.sleep(seconds)
+
+    def attach(self, job: Any) -> None:
+        client, limiter = job.adapter.client, job.adapter.client.limiter
+        acquire, call = limiter.acquire, client.call
+
+        def timed_acquire(*, search: bool = False) -> None:
+            now = time.monotonic()
+            by_search = search and limiter.search.wait(now) >= limiter.burst.wait(now)
+            t = time.perf_counter()
+            acquire(search=search)
+            waited = time.perf_counter() - t
+            self.wall["client limiter waits"] += waited
+            self.wall[
+                "  of which the 5 searches/s window" if by_search else "  of which the 190/10 s window"
+            ] += waited
+
+        def timed_call(method: str, path: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            t, c = time.perf_counter(), time.thread_time()
+            waits = self.wall["client limiter waits"] + self.wall["429 and retry waits"]
+            try:
+                return call(method, path, fn, *args, **kwargs)
+            finally:
+                wall, cpu = time.perf_counter() - t, time.thread_time() - c
+                waited = self.wall["client limiter waits"] + self.wall["429 and retry waits"] - waits
+                self.wall["HTTP: this process's CPU (client, JSON)"] += cpu
+                self.wall["HTTP: waiting for the sandbox"] += max(0.0, wall - cpu - waited)
+                self.count["calls"] += 1
+                endpoint = f"{method} {_template(path)}"
+                self.endpoint_wait[endpoint] += max(0.0, wall - cpu - waited)
+                self.endpoint_calls[endpoint] += 1
+
+        limiter.acquire, client.call = timed_acquire, timed_call
+        store = job.store
+        for name in STORE_METHODS:
+            setattr(store, name, self._timed(getattr(store, name)))
+        transaction = store.transaction
+
+        @contextlib.contextmanager
+        def timed_transaction() -> Iterator[Any]:
+            t = time.perf_counter()
+            self._depth += 1
+            try:
+                with transaction() as s:
+                    yield s
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self.wall["state store (SQLAlchemy, SQLite)"] += time.perf_counter() - t
+
+        store.transaction = timed_transaction
+
+    def _timed(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            self._depth += 1
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self.wall["state store (SQLAlchemy, SQLite)"] += time.perf_counter() - t
+
+        return run
+
+
+def _template(path: str) -> str:
+    """``/crm/v3/properties/contacts/lifecyclestage`` → ``.../{name}``; other paths as they are."""
+    return re.sub(r"^(/crm/v3/properties/\w+/)\w+$", r"\1{name}", path)
+
+
+def ceiling(seconds: float, requests: int, searches: int, burst: int, search_per_s: int) -> tuple[int, float]:
+    """(most requests the limits admit in ``seconds`` with this mix, the ceiling's rate per s)."""
+    by_burst = burst * (math.floor(seconds / WINDOW_S) + 1)
+    share = searches / requests if requests else 0.0
+    by_search = search_per_s * (math.floor(seconds) + 1) / share if share else math.inf
+    rate = min(burst / WINDOW_S, search_per_s / share if share else math.inf)
+    return int(min(by_burst, by_search)), rate
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--contacts", type=int, default=20_000, help="contacts in the portal (default 20000)")
+    p.add_argument("--rules", default=sb.DEFAULT_RULES, help=f"default {sb.DEFAULT_RULES}")
+    p.add_argument("--seed", type=int, default=1, help="the sandbox's data seed (default 1)")
+    p.add_argument("--now", default=sb.DEFAULT_NOW, help=f"the portal's time at start ({sb.DEFAULT_NOW})")
+    p.add_argument("--unthrottled", action="store_true", help="lift the rate limits on both sides")
+    p.add_argument("--every", type=int, default=2000, help="progress line every N contacts (2000)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary state folder")
+    a = p.parse_args(argv)
+
+    from connector.api import RetryPolicy
+
+    sb.quiet_logs()
+    rules = sb.resolve(a.rules)
+    folder = sb.scratch("leadsync-bench-backfill-", keep=a.keep)
+    limits = sb.UNLIMITED if a.unthrottled else None
+    mode = "limits lifted (diagnostic)" if a.unthrottled else "default limits"
+    print(f"# {sb.machine()}; {a.contacts:,} contacts (seed {a.seed}), {rules.name}, {mode}", file=sys.stderr)
+    t = time.perf_counter()
+    with sb.SandboxProcess(contacts=a.contacts, seed=a.seed, now=a.now, limits=limits) as portal:
+        print(f"# sandbox seeded in {time.perf_counter() - t:.1f} s: {portal.limits()}", file=sys.stderr)
+        playbook = sb.prepare(portal.url, rules, folder)
+        if not a.unthrottled:
+            time.sleep(WINDOW_S + 0.5)  # setup's calls leave the 10-second window
+        portal.reset_stats()
+        clocks = Clocks()
+        started = time.perf_counter()
+        shown = [0]
+
+        def progress(touched: int) -> None:
+            if touched >= shown[0] + a.every:
+                shown[0] = touched - touched % a.every
+                secs = time.perf_counter() - started
+                calls = clocks.count["calls"]
+                print(
+                    f"#   {secs:6.1f} s: {touched:,} contacts read, {calls:,} calls ({calls / secs:.1f}/s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+        job = sb.make_job(
+            portal.url,
+            playbook,
+            f"sqlite:///{folder}/state.db",
+            portal.clock,
+            fast=a.unthrottled,
+            progress=progress,
+            retry=RetryPolicy(sleep=clocks.retry_sleep),
+        )
+        clocks.attach(job)
+        cpu0 = time.process_time()
+        started = time.perf_counter()
+        result = job.run()
+        seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu0
+        stats = portal.stats()
+        sandbox_rss = portal.peak_rss_mib()
+        job.store.close()
+
+    limited = sum(stats["rate_limited"].values())
+    accepted = stats["requests"] - limited
+    searches = sum(n for e, n in stats["by_endpoint"].items() if e.endswith("/search"))
+    searches -= stats["rate_limited"].get("SECONDLY", 0)
+    burst = BURST if not a.unthrottled else sb.UNLIMITED["ten_second_max"]
+    per_s = SEARCH_PER_S if not a.unthrottled else sb.UNLIMITED["search_per_second"]
+    most, rate = ceiling(seconds, accepted, searches, burst, per_s)
+    share = accepted / most
+    contacts = a.contacts
+
+    print(f"# run: {dict(result.counts)}", file=sys.stderr)
+    print(
+        f"# requests: {stats['requests']:,} sent, {limited:,} answered 429 {stats['rate_limited']}, "
+        f"{accepted:,} accepted, of them {searches:,} searches ({searches / accepted:.1%}); "
+        f"ceiling for {seconds:.1f} s: {most:,} requests ({rate:.2f}/s)",
+        file=sys.stderr,
+    )
+    print(f"# by endpoint: {stats['by_endpoint']}", file=sys.stderr)
+    print(f"# where the {seconds:.1f} s went (this process: {cpu:.1f} s CPU):", file=sys.stderr)
+    accounted = 0.0
+    for bucket, secs in clocks.wall.most_common():
+        if bucket.startswith(" "):
+            continue
+        accounted += secs
+        print(f"#   {bucket:45s} {secs:7.1f} s  {secs / seconds:6.1%}", file=sys.stderr)
+    for bucket in ("  of which the 190/10 s window", "  of which the 5 searches/s window"):
+        secs = clocks.wall[bucket]
+        print(f"#   {bucket:45s} {secs:7.1f} s  {secs / seconds:6.1%}", file=sys.stderr)
+    rest = seconds - accounted
+    print(f"#   {'the rest of the loop (decide, plan, convert)':45s} {rest:7.1f} s  {rest / seconds:6.1%}",
+          file=sys.stderr)  # fmt: skip
+    print(f"#   ({clocks.count['retries']} retries; sandbox peak RSS {sandbox_rss:.0f} MiB)", file=sys.stderr)
+    print("# waiting for the sandbox, by endpoint (calls, seconds, mean ms):", file=sys.stderr)
+    for endpoint, secs in clocks.endpoint_wait.most_common():
+        n = clocks.endpoint_calls[endpoint]
+        print(f"#   {endpoint:60s} {n:5,} {secs:7.1f} s {1000 * secs / n:7.1f} ms", file=sys.stderr)
+    print(
+        f"# target (>= {TARGET_SHARE:.0%} of the ceiling): {'met' if share >= TARGET_SHARE else 'NOT met'}",
+        file=sys.stderr,
+    )
+
+    print(
+        "| limits | contacts | seconds | requests | requests/s | ceiling/s | share of ceiling | contacts/s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    ceiling_text = f"{rate:.2f}" if not a.unthrottled else "–"
+    share_text = f"**{share:.0%}**" if not a.unthrottled else "–"
+    print(
+        f"| {mode} | {contacts:,} | {seconds:.1f} | {accepted:,} | {accepted / seconds:.2f} | {ceiling_text} "
+        f"| {share_text} | {contacts / seconds:.1f} |"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

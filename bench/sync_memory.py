@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Peak RSS of a 100,000-contact HubSpot backfill, measured on the sync's own process.
+
+    python bench/sync_memory.py [--contacts 100000] [--rules R.yaml] [--seed 1]
+
+This measures memory, not rate. At the sandbox's default limit (190 requests per 10 s) a
+100,000-contact backfill would take about 15 minutes of waiting alone, so the sandbox's limits
+are lifted (``ten_second_max`` 10,000,000, ``search_per_second`` 1,000,000) and the adapter's
+limiter raised to its maximum (10,000 per 10 s, 1,000 searches/s). The data and the calls are
+those of a normal backfill.
+
+Three processes, so that nothing but the sync is counted:
+
+- this one (the harness) imports only the standard library: Linux charges a parent's
+  high-water RSS at fork/exec to the child's ``ru_maxrss``, so the harness stays small;
+- the HubSpot sandbox, seeded with the contacts, in a child of its own (127.0.0.1);
+- the sync, ``sync_memory.py --child``: ``leadsync setup`` then one ``SyncJob`` backfill on a
+  fresh SQLite state (a file, as the daemon uses). Its peak RSS is ``ru_maxrss`` from
+  ``os.wait4()`` on that process (KiB on Linux, shown in MiB).
+
+Prints a Markdown row on standard output; progress, the sync's RSS after start-up and setup (its
+floor), and the sandbox's own peak on standard error. Target: under 500 MB (477 MiB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import syncbench as sb
+
+TARGET_MB = 500
+
+
+def child(url: str, rules: Path, folder: Path, now: str, t0: float, every: int) -> int:
+    """The measured process: setup, then one backfill; a JSON line on standard output.
+
+    The sync's clock is the portal's: ``now`` at the monotonic instant ``t0`` the harness took
+    when it started the sandbox (Linux's monotonic clock is one for all processes).
+    """
+    sb.quiet_logs()
+    playbook = sb.prepare(url, rules, folder)
+    floor_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = sb.parse_now(now)
+    shown = [0]
+
+    def progress(touched: int) -> None:
+        if touched >= shown[0] + every:
+            shown[0] = touched - touched % every
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            secs = time.monotonic() - started
+            print(f"#   {secs:6.1f} s: {touched:,} contacts read, peak RSS so far {rss:.0f} MiB",
+                  file=sys.stderr, flush=True)  # fmt: skip
+
+    from datetime import timedelta
+
+    job = sb.make_job(
+        url,
+        playbook,
+        f"sqlite:///{folder}/state.db",
+        lambda: start + timedelta(seconds=time.monotonic() - t0),
+        fast=True,
+        progress=progress,
+    )
+    started = time.monotonic()
+    result = job.run()
+    seconds = time.monotonic() - started
+    job.store.close()
+    out = {"seconds": seconds, "counts": result.counts, "floor_kib": floor_kib}
+    print(json.dumps(out), flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--contacts", type=int, default=100_000, help="contacts in the portal (default 100000)")
+    p.add_argument("--rules", default=sb.DEFAULT_RULES, help=f"default {sb.DEFAULT_RULES}")
+    p.add_argument("--seed", type=int, default=1, help="the sandbox's data seed (default 1)")
+    p.add_argument("--now", default=sb.DEFAULT_NOW, help=f"the portal's time at start ({sb.DEFAULT_NOW})")
+    p.add_argument("--every", type=int, default=10_000, help="progress line every N contacts (10000)")
+    p.add_argument("--child", metavar="URL", help=argparse.SUPPRESS)
+    p.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--t0", type=float, help=argparse.SUPPRESS)
+    p.add_argument("--keep", action="store_true", help="keep the temporary state folder")
+    a = p.parse_args(argv)
+    rules = sb.resolve(a.rules)
+    if a.child:
+        return child(a.child, rules, a.folder, a.now, a.t0, a.every)
+
+    folder = sb.scratch("leadsync-bench-memory-", keep=a.keep)
+    print(f"# {sb.machine()}; {a.contacts:,} contacts (seed {a.seed}), {rules.name}", file=sys.stderr)
+    t = time.perf_counter()
+    with sb.SandboxProcess(contacts=a.contacts, seed=a.seed, now=a.now, limits=sb.UNLIMITED) as portal:
+        print(f"# sandbox seeded in {time.perf_counter() - t:.1f} s, limits lifted", file=sys.stderr)
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", portal.url, "--folder", str(folder)]
+        cmd += ["--rules", str(rules), "--now", a.now, "--t0", repr(portal.t0), "--every", str(a.every)]
+        harness_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+        assert proc.stdout is not None
+        output = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        sandbox_mib = portal.peak_rss_mib()
+    if proc.returncode != 0:
+        print(f"# the sync failed (exit status {proc.returncode})", file=sys.stderr)
+        return 1
+    report = json.loads(output.decode().strip().splitlines()[-1])
+    peak_mib = usage.ru_maxrss / 1024
+    c = report["counts"]
+    contacts = a.contacts
+    print(f"# run: {c}", file=sys.stderr)
+    print(
+        f"# sync process: {wall:.1f} s from spawn to exit; RSS after start-up and setup "
+        f"{report['floor_kib'] / 1024:.0f} MiB; harness {harness_kib / 1024:.0f} MiB; "
+        f"sandbox peak {sandbox_mib:.0f} MiB (not counted)",
+        file=sys.stderr,
+    )
+    ok = peak_mib * 1024 * 1024 < TARGET_MB * 1000 * 1000
+    print(f"# target (under {TARGET_MB} MB): {'met' if ok else 'NOT met'}", file=sys.stderr)
+    print("| contacts | activities | seconds | contacts/s | peak RSS MiB |")
+    print("|---:|---:|---:|---:|---:|")
+    print(
+        f"| {contacts:,} | {c.get('activities_read', 0):,} | {report['seconds']:.0f} "
+        f"| {contacts / report['seconds']:.0f} | **{peak_mib:.0f}** |"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
