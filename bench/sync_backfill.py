@@ -153,10 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--contacts", type=int, default=20_000, help="contacts in the portal (default 20000)")
-    p.add_argument("--rules", default=sb.DEFAULT_RULES, help=f"default {sb.DEFAULT_RULES}")
-    p.add_argument("--seed", type=int, default=1, help="the sandbox's data seed (default 1)")
-    p.add_argument("--now", default=sb.DEFAULT_NOW, help=f"the portal's time at start ({sb.DEFAULT_NOW})")
+    sb.add_portal_args(p, 20_000)
     p.add_argument("--unthrottled", action="store_true", help="lift the rate limits on both sides")
     p.add_argument("--every", type=int, default=2000, help="progress line every N contacts (2000)")
     p.add_argument("--keep", action="store_true", help="keep the temporary state folder")

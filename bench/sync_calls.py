@@ -231,11 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--contacts", type=int, default=2000, help="contacts in the portal (default 2000)")
+    sb.add_portal_args(p, 2000)
     p.add_argument("--changed", type=int, default=1000, help="contacts edited before run 3 (default 1000)")
-    p.add_argument("--rules", default=sb.DEFAULT_RULES, help=f"default {sb.DEFAULT_RULES}")
-    p.add_argument("--seed", type=int, default=1, help="the sandbox's data seed (default 1)")
-    p.add_argument("--now", default=sb.DEFAULT_NOW, help=f"the portal's time at start ({sb.DEFAULT_NOW})")
     p.add_argument("--keep", action="store_true", help="keep the temporary state folder")
     a = p.parse_args(argv)
 

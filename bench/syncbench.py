@@ -13,6 +13,7 @@ adapter is pointed at its URL.
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import json
 import os
@@ -28,6 +29,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from run import cpu_model  # bench/run.py: stdlib only, safe to import
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -55,16 +58,6 @@ def quiet_logs() -> None:
     from connector.logging import configure_logging
 
     configure_logging("warning")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine() -> str:
@@ -213,3 +206,13 @@ def make_job(
 
 def fmt(n: float, digits: int = 0) -> str:
     return f"{n:,.{digits}f}"
+
+
+def add_portal_args(p: argparse.ArgumentParser, contacts: int) -> None:
+    """The options every sync benchmark takes: portal size, rules, data seed, the portal's time."""
+    p.add_argument(
+        "--contacts", type=int, default=contacts, help=f"contacts in the portal (default {contacts})"
+    )
+    p.add_argument("--rules", default=DEFAULT_RULES, help=f"default {DEFAULT_RULES}")
+    p.add_argument("--seed", type=int, default=1, help="the sandbox's data seed (default 1)")
+    p.add_argument("--now", default=DEFAULT_NOW, help=f"the portal's time at start ({DEFAULT_NOW})")
