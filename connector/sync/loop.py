@@ -68,8 +68,10 @@ class RunResult:
     def summary(self, connection: str) -> str:
         """One line: ``hubspot: ok; 300 read, 0 swept, 12 changed, 12 written, 3 tasks, ...``."""
         c = self.counts
+        echoes = c.get("echoes_skipped", 0)
+        own = f" ({echoes} of them its own writes, skipped)" if echoes else ""
         return (
-            f"{connection}: {self.status}; {c.get('contacts_read', 0)} read, "
+            f"{connection}: {self.status}; {c.get('contacts_read', 0)} read{own}, "
             f"{c.get('contacts_swept', 0)} swept, "
             f"{c.get('contacts_changed', 0)} changed, {c.get('contacts_written', 0)} written, "
             f"{c.get('tasks_created', 0)} tasks, {c.get('dead_letters', 0)} dead letters, "
