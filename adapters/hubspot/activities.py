@@ -5,6 +5,9 @@ call, each contact's own ``after`` when it has more than a page), then batch rea
 engagements (≤100 a call) — https://developers.hubspot.com/docs/api/crm/associations/associations-v4 .
 Then what HubSpot keeps on the contact itself: the last page seen and the first and most recent
 form conversions (https://knowledge.hubspot.com/properties/hubspots-default-contact-properties).
+Contact reads ask for those properties too (``signal_properties``) and hand the records over
+(``remember``), so contacts just read cost no second read; a contact not read that way (or read
+long ago) is batch-read for them.
 
 Activity ids are stable across reads: ``call:<call id>:<contact id>`` (an engagement logged on two
 contacts is one touch for each), ``view:<contact>:<epoch ms>`` and ``conv:<contact>:<epoch ms>``
@@ -13,6 +16,7 @@ contacts is one touch for each), ``view:<contact>:<epoch ms>`` and ``conv:<conta
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -30,6 +34,7 @@ __all__ = ["ASSOC_BATCH", "READ_BATCH", "ActivityReader"]
 
 ASSOC_BATCH = 1000
 READ_BATCH = 100
+REMEMBERED = 5_000  # contacts' signal properties kept between a contact read and the activity read
 ACTION_KEY = "leadsync_action_key"
 log = structlog.get_logger("leadsync.hubspot.activities")
 
@@ -82,6 +87,25 @@ class ActivityReader:
     def __init__(self, client: HubSpotClient, activities: ActivityMap) -> None:
         self.client = client
         self.map = activities
+        self._remembered: OrderedDict[str, JSON] = OrderedDict()
+
+    def signal_properties(self) -> tuple[str, ...]:
+        """The contact properties activities are made from (none when the mapping reads none)."""
+        return (
+            CONTACT_SIGNALS if self.map.page_view or self.map.conversion or self.map.conversion_rules else ()
+        )
+
+    def remember(self, records: Iterable[JSON]) -> None:
+        """Contact records just read with ``signal_properties``: the next ``read`` uses them once."""
+        if not self.signal_properties():
+            return
+        for record in records:
+            cid = str(record.get("id"))
+            props = record.get("properties") or {}
+            self._remembered.pop(cid, None)
+            self._remembered[cid] = {"id": cid, "properties": {k: props.get(k) for k in CONTACT_SIGNALS}}
+        while len(self._remembered) > REMEMBERED:
+            self._remembered.popitem(last=False)
 
     def types(self) -> list[str]:
         """The engagement types the mapping turns into activities."""
@@ -110,11 +134,14 @@ class ActivityReader:
                 for record in self.client.batch_read(kind, batch, props):
                     for activity in self.engagement(kind, record, contacts_of.get(str(record.get("id")), [])):
                         out[activity.id] = activity
-        if self.map.page_view or self.map.conversion or self.map.conversion_rules:
-            for batch in chunks(ids, READ_BATCH):
-                for record in self.client.batch_read("contacts", batch, CONTACT_SIGNALS):
-                    for activity in self.signals(record):
-                        out[activity.id] = activity
+        if self.signal_properties():
+            records = [r for r in (self._remembered.pop(c, None) for c in ids) if r is not None]
+            known = {str(r.get("id")) for r in records}
+            for batch in chunks([c for c in ids if c not in known], READ_BATCH):
+                records += self.client.batch_read("contacts", batch, CONTACT_SIGNALS)
+            for record in records:
+                for activity in self.signals(record):
+                    out[activity.id] = activity
         log.info("activities_read", contacts=len(ids), activities=len(out))
         return sorted(out.values(), key=lambda a: (a.at, a.id))
 

@@ -106,23 +106,29 @@ class HubSpotAdapter:
             start = SearchCursor.decode(cursor) if cursor else None
         except ValueError as exc:
             raise CrmError(f"{exc}; the stored cursor was not made by this adapter") from None
-        props = tuple(self.mapping.contact_properties())
+        props = self._read_properties()
         pages = search_pages(lambda req: self.client.search("contacts", req), props, start, _modified_ms)
         for records, page_cursor in pages:
             contacts = [contact_from_record(r, self.mapping) for r in records]
+            self._activities.remember(records)
             self._stage_dates_from_history(contacts)
             log.info("page_read", records=len(contacts), cursor=page_cursor.encode())
             yield Page(contacts, page_cursor.encode())
 
     def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
         """These contacts as HubSpot holds them now, by batch read (100 a call); unknown ids left out."""
-        props = tuple(self.mapping.contact_properties())
+        props = self._read_properties()
         contacts: list[Contact] = []
         for start in range(0, len(contact_ids), BATCH_READ):
             records = self.client.batch_read("contacts", contact_ids[start : start + BATCH_READ], props)
             contacts += [contact_from_record(r, self.mapping) for r in records]
+            self._activities.remember(records)
         self._stage_dates_from_history(contacts)
         return contacts
+
+    def _read_properties(self) -> tuple[str, ...]:
+        """The contact's mapped properties and those its page-view/conversion activities come from."""
+        return tuple(sorted({*self.mapping.contact_properties(), *self._activities.signal_properties()}))
 
     def _stage_dates_from_history(self, contacts: list[Contact]) -> None:
         """``stage_changed_at`` for stages held as lifecycle stage + lead status: when either changed."""

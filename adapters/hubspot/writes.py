@@ -7,8 +7,11 @@
   stands alone — at most about 2·log2(100) extra calls per bad record.
 - ``lifecyclestage`` only moves forward: a backward value is dropped without an error
   (https://developers.hubspot.com/docs/api/crm/contacts). The records that move back are first
-  sent ``lifecyclestage: ""`` in their own call, then the full update; the stage is read back
-  afterwards, and a record whose stage HubSpot kept is reported as failed.
+  sent ``lifecyclestage: ""`` in their own call, then the full update; their stage is read back
+  afterwards, and a record whose stage HubSpot kept is reported as failed. A forward move is not
+  read back: should a person have moved the stage further on since leadsync read it, HubSpot
+  keeps theirs, and the next read sees a stage leadsync did not write — a manual change, which
+  wins (CONTRACT §4) — at no extra call.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ class ContactWriter:
         inputs: Inputs = [(p.contact_id, p.properties) for p in chunk if p.contact_id not in results]
         for cid, failure in self._update(inputs).items():
             results[cid] = failure or WriteResult(cid, ok=True)
-        staged = {p.contact_id: p.properties[lcs] for p in chunk if lcs in p.properties}
+        staged = {p.contact_id: p.properties[lcs] for p in chunk if p.backward and lcs in p.properties}
         staged = {cid: v for cid, v in staged.items() if results[cid].ok}
         if staged:
             results.update(self._verify_stage(staged))
