@@ -156,7 +156,7 @@ class HubSpotClient:
             if policy == "TEN_SECONDLY_ROLLING":
                 retry_after = self.limiter.window_frees_in()
             elif policy == "SECONDLY" or "secondly limit" in body or (search and not policy):
-                retry_after = 1.0
+                retry_after = self.limiter.window_frees_in(search=True)
         return error_for(status, body, method, url, retry_after=retry_after, resume_at=self.next_midnight())
 
     def next_midnight(self) -> datetime:

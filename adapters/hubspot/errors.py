@@ -4,7 +4,7 @@
     403                          AuthError        names the missing scopes (category MISSING_SCOPES)
     429 policyName DAILY         QuotaExhausted   resume_at = next midnight in the account's zone
     429 TEN_SECONDLY_ROLLING     RateLimited      retry_after = until our window frees a slot
-    429 SECONDLY (search)        RateLimited      retry_after = 1 s
+    429 SECONDLY (search)        RateLimited      retry_after = until the search window frees a slot
     423 Locked / 477 Migrating   TransientError   retry_after = 2 s / Retry-After
     5xx, status 0, connection    TransientError   the retry policy's backoff
     other 4xx                    CrmError         with url, status and HubSpot's body
