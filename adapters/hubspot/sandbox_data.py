@@ -1,8 +1,7 @@
 """Deterministic, realistic seed data for the HubSpot sandbox: owners, contacts, engagements.
 
-Same ``seed`` and ``now`` → same portal, byte for byte. Contacts come from five countries (ES, FR,
-DE, US, GB), share company web domains (so account matching has something to match), some use
-free-mail addresses; job titles run from CEO and IT Director to Student; lifecycle stages are mostly
+Same ``seed`` and ``now`` → same portal, byte for byte. Contacts are ``adapters.sandboxkit.people``
+(five countries, shared company domains, some free mail, CEO to Student); lifecycle stages are mostly
 lead/subscriber/empty; BANT answers, web analytics and conversions are filled on some. Many
 contacts share a ``lastmodifieddate`` (bulk imports and workflow runs), so cursor tie-handling gets
 exercised. Engagements (calls with HubSpot's disposition GUIDs, emails both ways, meetings, notes,
@@ -12,12 +11,12 @@ tasks) fall in the last 120 days and are associated to their contact.
 from __future__ import annotations
 
 import random
-import unicodedata
 from datetime import datetime
 
 from adapters.hubspot.sandbox_common import iso_from_ms, ms_from_datetime
 from adapters.hubspot.sandbox_schema import LIFECYCLE
 from adapters.hubspot.sandbox_store import Store
+from adapters.sandboxkit.people import NEEDS, OWNER_NAMES, ascii_name, person, pick, weights, words
 
 __all__ = ["CALL_DISPOSITIONS", "seed_portal"]
 
@@ -33,82 +32,15 @@ CALL_DISPOSITIONS = {
 }
 
 
-def _table(text: str) -> list[list[str]]:
-    return [line.split("|") for line in text.strip().splitlines()]
-
-
-def _words(text: str, sep: str = " ") -> list[str]:
-    return text.split(sep)
-
-
-def _weights(text: str) -> list[tuple[str, int]]:
-    """``"a:3, b:1"`` as ``[("a", 3), ("b", 1)]`` (an empty name is allowed: ``":6"``)."""
-    return [(k.strip(), int(w)) for k, w in (item.rsplit(":", 1) for item in text.split(","))]
-
-
-# country | first names | last names | cities
-_PEOPLE = {
-    c: (first.split(), last.split(), cities.split(","))
-    for c, first, last, cities in _table("""
-ES|Laura Carlos Lucía Javier Marta Pablo Elena Sergio Ana Diego Víctor Sara|\
-García Martínez López Sánchez Pérez Gómez Fernández Ruiz Díaz Moreno Peña Quintana|\
-Madrid,Barcelona,Valencia,Sevilla,Zaragoza,Bilbao
-FR|Camille Louis Chloé Hugo Léa Julien Manon Nicolas Inès Théo|\
-Martin Bernard Dubois Thomas Robert Richard Petit Durand Lefèvre Moreau|\
-Paris,Lyon,Marseille,Toulouse,Lille
-DE|Anna Lukas Lena Jonas Laura Felix Mia Paul Jana Tobias|\
-Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Hoffmann Koch|\
-Berlin,München,Hamburg,Köln,Frankfurt am Main
-US|Emily Michael Sarah David Jessica James Ashley Robert Megan Tyler|\
-Smith Johnson Williams Brown Jones Miller Davis Wilson Anderson Clark|\
-New York,Austin,Chicago,San Francisco,Boston
-GB|Olivia Harry Amelia Oliver Isla George Ava Jack Freya Alfie|\
-Taylor Davies Evans Thomas Roberts Walker Wright Hughes Edwards Green|\
-London,Manchester,Bristol,Leeds,Edinburgh
-""")
-}
-# country | company | web domain (shared by its contacts) | industry | numemployees option
-_COMPANIES: dict[str, list[tuple[str, str, str, str]]] = {}
-for _c, _name, _domain, _industry, _size in _table("""
-ES|Grupo Hospitalario Levante|hospital-levante.es|Healthcare|1000+
-ES|Logitrans|logitrans.es|Logistics|100-500
-ES|Seguros Oeste|seguros-oeste.es|Insurance|500-1000
-ES|Textiles Serrano|textiles-serrano.es|Textile|100-500
-ES|Banco Meridiano|bancomeridiano.es|Financial Services|1000+
-ES|Clínicas Rubio|clinicas-rubio.es|Healthcare|50-100
-FR|Bâtiment Durand|durand-batiment.fr|Construction|100-500
-FR|Assurances Lumière|lumiere-assurances.fr|Insurance|1000+
-FR|Logiciels Moreau|moreau-logiciels.fr|Computer Software|25-50
-FR|Transports Petit|transports-petit.fr|Logistics|500-1000
-DE|Weber Maschinenbau|weber-maschinenbau.de|Machinery|1000+
-DE|Fischer Logistik|fischer-logistik.de|Logistics|100-500
-DE|Klinikum Nord|klinikum-nord.de|Healthcare|1000+
-DE|Becker Software|becker-software.de|Computer Software|50-100
-US|Northwind Analytics|northwind-analytics.com|Computer Software|100-500
-US|Acme Health Systems|acmehealth.com|Healthcare|1000+
-US|Bluebird Retail|bluebird-retail.com|Retail|500-1000
-US|Summit Capital|summitcapital.com|Financial Services|50-100
-GB|Thames Logistics|thames-logistics.co.uk|Logistics|100-500
-GB|Hughes & Wright Legal|hugheswright.co.uk|Legal Services|25-50
-GB|Albion Insurance|albion-insurance.co.uk|Insurance|1000+
-GB|Greenfield Energy|greenfield-energy.co.uk|Utilities|5-25
-"""):
-    _COMPANIES.setdefault(_c, []).append((_name, _domain, _industry, _size))
-_FREEMAIL = _words("gmail.com hotmail.com yahoo.com outlook.com gmx.de orange.fr hotmail.es")
-_TITLES = _weights(
-    "CEO:5, CTO:3, CFO:3, IT Director:6, Director de Sistemas:2, Head of IT:3, Marketing Manager:8, "
-    "Head of Marketing:4, Sales Manager:6, VP Sales:2, Procurement Manager:4, Operations Manager:5, "
-    "Software Engineer:6, Data Analyst:4, Consultant:4, Student:5, Intern:2, :6"
-)
-_STAGES = _weights(
+_STAGES = weights(
     "lead:38, subscriber:24, :14, marketingqualifiedlead:9, salesqualifiedlead:4, opportunity:5, customer:5, "
     "other:1"
 )
-_SOURCES = _weights(
+_SOURCES = weights(
     "ORGANIC_SEARCH:30, PAID_SEARCH:12, EMAIL_MARKETING:10, SOCIAL_MEDIA:8, REFERRALS:10, DIRECT_TRAFFIC:15, "
     "OFFLINE:10, PAID_SOCIAL:5"
 )
-_PAGES = _words(
+_PAGES = words(
     "/pricing /pricing / /product /blog/lead-scoring-guide /case-studies/logistics /integrations/hubspot "
     "/contact /webinars/pipeline-reviews /pricing?plan=enterprise"
 )
@@ -122,38 +54,18 @@ _EVENTS = [
     "Pricing request",
     "Free trial signup",
 ]
-_NEEDS = [
-    "Replace spreadsheets for pipeline reporting",
-    "Integrate marketing automation with the CRM",
-    "Consolidate three CRM vendors",
-    "Faster lead routing to sales",
-    "",
-]
-_DISPOSITION_W = _weights(
+_DISPOSITION_W = weights(
     "connected:35, no_answer:30, left_voicemail:15, busy:7, wrong_number:5, left_live_message:8"
-)
-_OWNER_NAMES = _words(
-    "María Ortega, Nicolás Ferrer, Óscar Lam, Paula Vidal, Hannah Brooks, Marc Lefèvre, Jonas Keller, "
-    "Grace Turner, Sofía Navarro, Liam Walsh, Emma Fischer, Noah Price",
-    ", ",
 )
 _TEAMS = [("101", "Enterprise"), ("102", "General"), ("103", "SMB")]
 _VENDOR_SITE = "https://www.leadsync-demo.com"
-
-
-def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
-    return rng.choices([v for v, _ in weighted], [w for _, w in weighted])[0]
-
-
-def _ascii(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower().replace(" ", "")
 
 
 def _owners(store: Store, rng: random.Random, count: int, now_ms: int) -> tuple[list[str], list[str]]:
     active: list[str] = []
     archived: list[str] = []
     for i in range(count):
-        first, last = _OWNER_NAMES[i % len(_OWNER_NAMES)].split()
+        first, last = OWNER_NAMES[i % len(OWNER_NAMES)].split()
         oid, user_id = str(41_500_001 + i * 7), 9_100_001 + i
         gone = count >= 4 and i >= count - 2  # the last two have left the company
         team_id, team = _TEAMS[i % len(_TEAMS)]
@@ -161,7 +73,7 @@ def _owners(store: Store, rng: random.Random, count: int, now_ms: int) -> tuple[
         store.add_owner(
             {
                 "id": oid,
-                "email": f"{_ascii(first)}.{_ascii(last)}@leadsync-demo.com",
+                "email": f"{ascii_name(first)}.{ascii_name(last)}@leadsync-demo.com",
                 "type": "PERSON",
                 "firstName": first,
                 "lastName": last,
@@ -178,29 +90,20 @@ def _owners(store: Store, rng: random.Random, count: int, now_ms: int) -> tuple[
 
 
 def _contact_values(rng: random.Random, emails: set[str], stage: str) -> dict[str, str]:
-    country = rng.choice(list(_PEOPLE))
-    firsts, lasts, cities = _PEOPLE[country]
-    first, last = rng.choice(firsts), rng.choice(lasts)
-    company, domain, industry, size = rng.choice(_COMPANIES[country])
-    free = rng.random() < 0.15
-    local = f"{_ascii(first)}.{_ascii(last)}"
-    email, n = f"{local}@{rng.choice(_FREEMAIL) if free else domain}", 2
-    while email in emails:
-        email, n = f"{local}{n}@{email.split('@')[1]}", n + 1
-    emails.add(email)
+    p = person(rng, emails)
     values = {
-        "email": email,
-        "firstname": first,
-        "lastname": last,
-        "jobtitle": _pick(rng, _TITLES),
-        "country": country,
-        "city": rng.choice(cities),
+        "email": p.email,
+        "firstname": p.first,
+        "lastname": p.last,
+        "jobtitle": p.title,
+        "country": p.country,
+        "city": p.city,
         "lifecyclestage": stage,
     }
-    if not free or rng.random() < 0.4:
-        values.update(company=company, industry=industry, numemployees=size)
-    if not free and rng.random() < 0.7:
-        values["website"] = f"https://www.{domain}"
+    if p.with_company:
+        values.update(company=p.company, industry=p.industry, numemployees=p.size)
+    if p.with_website:
+        values["website"] = f"https://www.{p.domain}"
     return values
 
 
@@ -210,7 +113,7 @@ def _engagement_stage(stage: str) -> int:
 
 
 def _analytics(rng: random.Random, values: dict[str, str], created: int, now_ms: int, stage: str) -> None:
-    values["hs_analytics_source"] = _pick(rng, _SOURCES)
+    values["hs_analytics_source"] = pick(rng, _SOURCES)
     if rng.random() < 0.7:
         values["hs_analytics_last_url"] = _VENDOR_SITE + rng.choice(_PAGES)
         values["hs_analytics_last_visit_timestamp"] = iso_from_ms(rng.randint(created, now_ms))
@@ -254,7 +157,7 @@ def _sales(
             buying_role=rng.choice(
                 ["economic_buyer", "technical_decision_maker", "decision_maker", "influencer", "end_user"]
             ),
-            need=rng.choice(_NEEDS),
+            need=rng.choice(NEEDS),
             timeline=rng.choice(["this_quarter", "next_quarter", "this_year", "no_timeline"]),
         )
 
@@ -277,10 +180,10 @@ def _engagements(
     for _ in range(count):
         ts = rng.randint(start, now_ms)
         owner = values.get("hubspot_owner_id") or (rng.choice(active) if active else "")
-        kind = _pick(rng, [("calls", 30), ("emails", 35), ("meetings", 10), ("notes", 15), ("tasks", 10)])
+        kind = pick(rng, [("calls", 30), ("emails", 35), ("meetings", 10), ("notes", 15), ("tasks", 10)])
         props = {"hs_timestamp": iso_from_ms(ts), "hubspot_owner_id": owner}
         if kind == "calls":
-            outcome = _pick(rng, _DISPOSITION_W)
+            outcome = pick(rng, _DISPOSITION_W)
             long = outcome == "connected"
             props.update(
                 hs_call_disposition=CALL_DISPOSITIONS[outcome],
@@ -290,7 +193,7 @@ def _engagements(
                 hs_call_title=f"Call with {first}",
             )
         elif kind == "emails":
-            direction = _pick(rng, [("EMAIL", 60), ("INCOMING_EMAIL", 35), ("FORWARDED_EMAIL", 5)])
+            direction = pick(rng, [("EMAIL", 60), ("INCOMING_EMAIL", 35), ("FORWARDED_EMAIL", 5)])
             bounced = direction == "EMAIL" and rng.random() < 0.03
             props.update(
                 hs_email_direction=direction,
@@ -298,7 +201,7 @@ def _engagements(
                 hs_email_subject=rng.choice(["Quick question", "Re: pricing", "Following up", "Demo"]),
             )
         elif kind == "meetings":
-            outcome = _pick(
+            outcome = pick(
                 rng,
                 [("COMPLETED", 70), ("NO_SHOW", 8), ("CANCELED", 7), ("RESCHEDULED", 5), ("SCHEDULED", 10)],
             )
@@ -348,7 +251,7 @@ def seed_portal(
         if i and rng.random() < 0.1:
             created_at[i] = created_at[i - 1]  # one import, one createdate
         created = created_at[i]
-        stage = _pick(rng, _STAGES)
+        stage = pick(rng, _STAGES)
         values = _contact_values(rng, emails, stage)
         _analytics(rng, values, created, now_ms, stage)
         _sales(rng, values, stage, pair)

@@ -9,14 +9,11 @@ counted and are never faulted: ``GET /__sandbox/stats``, ``POST /__sandbox/stats
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,6 +21,8 @@ from adapters.hubspot.sandbox_common import JSON, ApiError, error_body, new_corr
 from adapters.hubspot.sandbox_limits import FaultInjector, RateLimiter, Stats, TokenInfo, Tokens, server_error
 from adapters.hubspot.sandbox_links import associations, owner, owners_page
 from adapters.hubspot.sandbox_store import Store
+from adapters.sandboxkit.server import Dropped as _Dropped
+from adapters.sandboxkit.server import Request, Response, SandboxServer
 
 __all__ = ["Route", "SandboxApp", "SandboxServer"]
 
@@ -212,6 +211,7 @@ class SandboxApp:
     stats: Stats
     on_reset: Callable[[JSON], None]
     verbose: bool = False
+    server_name = "HubSpotSandbox/1"  # the Server header
 
     def match(self, method: str, path: str) -> tuple[Route, Params] | None:
         for route in ROUTES:
@@ -258,105 +258,65 @@ class SandboxApp:
             return 200, {"token": info.token, "scopes": None if info.scopes is None else sorted(info.scopes)}
         raise ApiError(404, "OBJECT_NOT_FOUND", f"No sandbox control endpoint {key}")
 
+    # -- the request pipeline (called by the shared server for every request) ------------------
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "HubSpotSandbox/1"
-    timeout = 60  # idle keep-alive connections end eventually
-    server: SandboxServer
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.app.verbose:
-            super().log_message(format, *args)
-
-    def _dispatch(self) -> None:
-        app = self.server.app
-        url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+    def respond(self, request: Request) -> Response:
+        url = urlsplit(request.target)
         headers: dict[str, str] = {}
         try:
             if url.path.startswith("/__sandbox/"):
-                status, body = app.control(self.command, url.path, _parse_json(raw))
+                status, body = self.control(request.method, url.path, _parse_json(request.body))
                 return self._send(status, body, {})
-            status, body, headers = self._api(app, url.path, parse_qs(url.query, keep_blank_values=True), raw)
+            query = parse_qs(url.query, keep_blank_values=True)
+            status, body, headers = self._api(request, url.path, query)
         except _Dropped:
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-            return
+            raise
         except ApiError as exc:
             status, body, headers = exc.status, exc.body(), exc.headers
         except Exception as exc:  # a sandbox bug must still answer, like HubSpot's 500
             status, body = 500, error_body("INTERNAL_ERROR", f"sandbox error: {exc!r}")
         if not url.path.startswith("/__sandbox/"):
-            app.stats.count("by_status", str(status))
-        self._send(status, body, headers)
+            self.stats.count("by_status", str(status))
+        return self._send(status, body, headers)
 
-    def _api(self, app: SandboxApp, path: str, query: Query, raw: bytes) -> tuple[int, Any, dict[str, str]]:
-        found = app.match(self.command, path)
-        endpoint = found[0].endpoint(found[1]) if found else f"{self.command} {path}"
-        app.stats.count("by_endpoint", endpoint)
-        app.stats.count("by_method", self.command)
-        plan = app.faults.plan(endpoint)
+    def _api(self, request: Request, path: str, query: Query) -> tuple[int, Any, dict[str, str]]:
+        found = self.match(request.method, path)
+        endpoint = found[0].endpoint(found[1]) if found else f"{request.method} {path}"
+        self.stats.count("by_endpoint", endpoint)
+        self.stats.count("by_method", request.method)
+        plan = self.faults.plan(endpoint)
         if plan.delay_s > 0:
-            app.stats.count("faults", "latency")
+            self.stats.count("faults", "latency")
             time.sleep(plan.delay_s)
         if plan.action == "drop":
-            app.stats.count("faults", "dropped")
+            self.stats.count("faults", "dropped")
             raise _Dropped
         if plan.action == "storm":
-            app.stats.count("faults", "storm")
-            raise app.limiter.storm_error()
+            self.stats.count("faults", "storm")
+            raise self.limiter.storm_error()
         if plan.action == "error":
-            app.stats.count("faults", "5xx")
+            self.stats.count("faults", "5xx")
             raise server_error(plan.status)
-        info = app.tokens.authenticate(self.headers.get("Authorization"))
+        info = self.tokens.authenticate(request.headers.get("Authorization"))
         if found is None:
-            raise ApiError(404, "OBJECT_NOT_FOUND", f"No endpoint {self.command} {path} in the sandbox")
+            raise ApiError(404, "OBJECT_NOT_FOUND", f"No endpoint {request.method} {path} in the sandbox")
         route, params = found
         Tokens.require(info, route.scopes(params))
         try:
-            rate_headers = app.limiter.check(info, route.search)
+            rate_headers = self.limiter.check(info, route.search)
         except ApiError as exc:
-            app.stats.count("rate_limited", str((exc.raw or {}).get("policyName", "")))
+            self.stats.count("rate_limited", str((exc.raw or {}).get("policyName", "")))
             raise
         try:
-            status, body = route.handler(app, params, query, _parse_json(raw), info)
+            status, body = route.handler(self, params, query, _parse_json(request.body), info)
         except ApiError as exc:
             exc.headers = {**rate_headers, **exc.headers}
             raise
         return status, body, rate_headers
 
-    def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("X-HubSpot-Correlation-Id", new_correlation_id())
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-
-class _Dropped(Exception):
-    """Close the connection without an answer."""
+    @staticmethod
+    def _send(status: int, body: Any, headers: dict[str, str]) -> Response:
+        return Response.json(status, body, {"X-HubSpot-Correlation-Id": new_correlation_id(), **headers})
 
 
 def _parse_json(raw: bytes) -> Any:
@@ -368,14 +328,3 @@ def _parse_json(raw: bytes) -> Any:
         raise validation_error(
             f"Invalid input JSON on line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
-
-
-class SandboxServer(ThreadingHTTPServer):
-    """A threading HTTP server on 127.0.0.1 that answers from a ``SandboxApp``."""
-
-    daemon_threads = True
-    block_on_close = False  # idle keep-alive connections must not hold up shutdown
-
-    def __init__(self, app: SandboxApp, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.app = app
-        super().__init__((host, port), _Handler)

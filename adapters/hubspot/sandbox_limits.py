@@ -6,23 +6,23 @@
   a rolling 10-second window per token (``TEN_SECONDLY_ROLLING``), CRM search per portal per second
   (``SECONDLY``), a daily budget per portal (``DAILY``); 429 bodies as HubSpot sends them, and
   ``X-HubSpot-RateLimit-*`` headers on every non-search response.
-- **Faults**: latency, 5xx at a rate or for the next N requests, 429 storms, dropped connections;
-  one seeded random stream, so a run with the same requests in the same order fails the same way.
+- **Faults** (``adapters.sandboxkit.faults``): latency, 5xx at a rate or for the next N requests,
+  429 storms, dropped connections; ``server_error`` gives a 5xx HubSpot's body.
 """
 
 from __future__ import annotations
 
-import random
-import re
 import threading
 import time
 import uuid
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.hubspot.sandbox_common import JSON, ApiError, new_correlation_id
+from adapters.sandboxkit.faults import FaultInjector, FaultPlan, Faults
+from adapters.sandboxkit.stats import Stats
 
 __all__ = [
     "FaultInjector",
@@ -190,31 +190,6 @@ def _prune(window: deque[float], cutoff: float) -> None:
         window.popleft()
 
 
-@dataclass
-class Faults:
-    """What to break. ``match`` (a regex on ``"METHOD /path"``) limits faults to some endpoints."""
-
-    latency_ms: float = 0.0
-    jitter_ms: float = 0.0
-    error_rate: float = 0.0
-    error_statuses: tuple[int, ...] = (502, 503, 504)
-    fail_next: int = 0
-    storm: int = 0
-    drop_rate: float = 0.0
-    drop_next: int = 0
-    match: str | None = None
-    seed: int = 0
-
-
-@dataclass
-class FaultPlan:
-    """What happens to one request: a delay, then nothing, a drop, a storm 429 or a 5xx."""
-
-    delay_s: float = 0.0
-    action: str | None = None  # "drop" | "storm" | "error"
-    status: int = 0
-
-
 _5XX = {
     500: ("INTERNAL_ERROR", "internal error"),
     502: (
@@ -229,86 +204,3 @@ _5XX = {
 def server_error(status: int) -> ApiError:
     category, message = _5XX.get(status, ("INTERNAL_ERROR", "internal error"))
     return ApiError(status, category, message)
-
-
-class FaultInjector:
-    def __init__(self, faults: Faults | None = None) -> None:
-        self._lock = threading.Lock()
-        self.faults = Faults()
-        self._rng = random.Random(0)
-        self.configure(reset=True, **asdict(faults or Faults()))
-
-    def configure(self, reset: bool = False, **changes: Any) -> Faults:
-        """Change some settings (``reset`` first restores the defaults); returns the new settings."""
-        known = {f.name for f in fields(Faults)}
-        unknown = sorted(set(changes) - known)
-        if unknown:
-            raise ValueError(f"unknown fault settings {unknown}; known: {sorted(known)}")
-        if "error_statuses" in changes:
-            changes["error_statuses"] = tuple(int(s) for s in changes["error_statuses"])
-        with self._lock:
-            base = Faults() if reset else self.faults
-            self.faults = replace(base, **changes)
-            if reset or "seed" in changes:
-                self._rng = random.Random(self.faults.seed)
-            if self.faults.match:
-                re.compile(self.faults.match)
-            return replace(self.faults)
-
-    def plan(self, endpoint: str) -> FaultPlan:
-        with self._lock:
-            f = self.faults
-            if f.match and not re.search(f.match, endpoint):
-                return FaultPlan()
-            # Always three draws per matching request, so outcomes depend only on the request order.
-            r_drop, r_err, r_jit = self._rng.random(), self._rng.random(), self._rng.random()
-            plan = FaultPlan(delay_s=(f.latency_ms + r_jit * f.jitter_ms) / 1000)
-            if f.drop_next > 0:
-                f.drop_next -= 1
-                plan.action = "drop"
-            elif r_drop < f.drop_rate:
-                plan.action = "drop"
-            elif f.storm > 0:
-                f.storm -= 1
-                plan.action = "storm"
-            elif f.fail_next > 0:
-                f.fail_next -= 1
-                plan.action, plan.status = "error", f.error_statuses[f.fail_next % len(f.error_statuses)]
-            elif r_err < f.error_rate:
-                pick = int(r_err / f.error_rate * len(f.error_statuses)) % len(f.error_statuses)
-                plan.action, plan.status = "error", f.error_statuses[pick]
-            return plan
-
-
-@dataclass
-class Stats:
-    """Request counts, for tests and benchmarks that count API calls."""
-
-    by_endpoint: Counter[str] = field(default_factory=Counter)
-    by_method: Counter[str] = field(default_factory=Counter)
-    by_status: Counter[str] = field(default_factory=Counter)
-    faults: Counter[str] = field(default_factory=Counter)
-    rate_limited: Counter[str] = field(default_factory=Counter)
-
-    def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-
-    def count(self, bucket: str, key: str) -> None:
-        with self._lock:
-            getattr(self, bucket)[key] += 1
-
-    def reset(self) -> None:
-        with self._lock:
-            for name in ("by_endpoint", "by_method", "by_status", "faults", "rate_limited"):
-                getattr(self, name).clear()
-
-    def snapshot(self) -> JSON:
-        with self._lock:
-            return {
-                "requests": sum(self.by_method.values()),
-                "by_endpoint": dict(sorted(self.by_endpoint.items())),
-                "by_method": dict(sorted(self.by_method.items())),
-                "by_status": dict(sorted(self.by_status.items())),
-                "faults": dict(sorted(self.faults.items())),
-                "rate_limited": dict(sorted(self.rate_limited.items())),
-            }

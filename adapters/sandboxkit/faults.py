@@ -1,0 +1,90 @@
+"""Fault injection shared by the sandboxes: latency, jitter, 5xx, storms, dropped connections.
+
+One seeded random stream, so a run with the same requests in the same order fails the same way.
+What a "storm" answers is the sandbox's choice (HubSpot: 429 ``TEN_SECONDLY_ROLLING``; Salesforce:
+503 ``SERVER_UNAVAILABLE``); this module only decides which request gets which fault.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+__all__ = ["FaultInjector", "FaultPlan", "Faults"]
+
+
+@dataclass
+class Faults:
+    """What to break. ``match`` (a regex on ``"METHOD /path"``) limits faults to some endpoints."""
+
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    error_rate: float = 0.0
+    error_statuses: tuple[int, ...] = (502, 503, 504)
+    fail_next: int = 0
+    storm: int = 0
+    drop_rate: float = 0.0
+    drop_next: int = 0
+    match: str | None = None
+    seed: int = 0
+
+
+@dataclass
+class FaultPlan:
+    """What happens to one request: a delay, then nothing, a drop, a storm or a 5xx."""
+
+    delay_s: float = 0.0
+    action: str | None = None  # "drop" | "storm" | "error"
+    status: int = 0
+
+
+class FaultInjector:
+    def __init__(self, faults: Faults | None = None) -> None:
+        self._lock = threading.Lock()
+        self.faults = Faults()
+        self._rng = random.Random(0)
+        self.configure(reset=True, **asdict(faults or Faults()))
+
+    def configure(self, reset: bool = False, **changes: Any) -> Faults:
+        """Change some settings (``reset`` first restores the defaults); returns the new settings."""
+        known = {f.name for f in fields(Faults)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"unknown fault settings {unknown}; known: {sorted(known)}")
+        if "error_statuses" in changes:
+            changes["error_statuses"] = tuple(int(s) for s in changes["error_statuses"])
+        with self._lock:
+            base = Faults() if reset else self.faults
+            self.faults = replace(base, **changes)
+            if reset or "seed" in changes:
+                self._rng = random.Random(self.faults.seed)
+            if self.faults.match:
+                re.compile(self.faults.match)
+            return replace(self.faults)
+
+    def plan(self, endpoint: str) -> FaultPlan:
+        with self._lock:
+            f = self.faults
+            if f.match and not re.search(f.match, endpoint):
+                return FaultPlan()
+            # Always three draws per matching request, so outcomes depend only on the request order.
+            r_drop, r_err, r_jit = self._rng.random(), self._rng.random(), self._rng.random()
+            plan = FaultPlan(delay_s=(f.latency_ms + r_jit * f.jitter_ms) / 1000)
+            if f.drop_next > 0:
+                f.drop_next -= 1
+                plan.action = "drop"
+            elif r_drop < f.drop_rate:
+                plan.action = "drop"
+            elif f.storm > 0:
+                f.storm -= 1
+                plan.action = "storm"
+            elif f.fail_next > 0:
+                f.fail_next -= 1
+                plan.action, plan.status = "error", f.error_statuses[f.fail_next % len(f.error_statuses)]
+            elif r_err < f.error_rate:
+                pick = int(r_err / f.error_rate * len(f.error_statuses)) % len(f.error_statuses)
+                plan.action, plan.status = "error", f.error_statuses[pick]
+            return plan
