@@ -7,7 +7,7 @@
   (``SECONDLY``), a daily budget per portal (``DAILY``); 429 bodies as HubSpot sends them, and
   ``X-HubSpot-RateLimit-*`` headers on every non-search response.
 - **Faults** (``adapters.sandboxkit.faults``): latency, 5xx at a rate or for the next N requests,
-  429 storms, dropped connections; ``server_error`` gives a 5xx HubSpot's body.
+  429 storms, dropped connections; ``server_error`` answers a 5xx with HubSpot's body.
 """
 
 from __future__ import annotations
