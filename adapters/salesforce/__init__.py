@@ -1,0 +1,1 @@
+"""The Salesforce adapter: Leads and Contacts through the REST API (simple-salesforce)."""
