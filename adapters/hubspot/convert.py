@@ -8,13 +8,13 @@ unset. leadsync writes datetimes as ISO 8601 UTC with milliseconds and clears wi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from connector.api import Contact, ContactChange
+from connector.values import domain_of, employees_of, parse_ts
 
 from .mapping import HubSpotMapping, StageMap
 
@@ -40,27 +40,6 @@ DEFAULT_LIFECYCLE_ORDER = (
     "evangelist",
     "other",
 )
-_RANGE = re.compile(r"^\s*(\d[\d,]*)\s*(?:[-–+]|$)")
-
-
-def parse_ts(value: Any) -> datetime | None:
-    """A HubSpot datetime or date value as an aware UTC datetime (None when empty or unreadable)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    text = str(value).strip()
-    if text.lstrip("-").isdigit():
-        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
-    try:
-        ts = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            return None
-        return datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def to_ms(ts: datetime) -> int:
@@ -72,28 +51,6 @@ def format_ts(ts: datetime) -> str:
     """HubSpot's datetime text: UTC, milliseconds, ``Z``."""
     utc = ts.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def domain_of(website: str | None) -> str | None:
-    """``acme.com`` from ``https://www.acme.com/about`` (None when empty)."""
-    if not website:
-        return None
-    host = re.sub(r"^[a-z][a-z0-9+.-]*://", "", website.strip().lower())
-    host = host.split("/", 1)[0].split("?", 1)[0].split(":", 1)[0]
-    host = host.removeprefix("www.")
-    return host or None
-
-
-def employees_of(value: Any) -> int | None:
-    """A head count from a number or a range such as ``500-1000`` or ``1000+`` (its lower end)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return int(value)
-    match = _RANGE.match(str(value))
-    return int(match.group(1).replace(",", "")) if match else None
 
 
 def _number(value: Any) -> float | None:
