@@ -87,10 +87,25 @@ WRITABLE_FIELDS = (
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    """Some records, and the cursor that resumes after them (None: nothing to resume from)."""
+    """Some records, and the cursor that resumes after them (None: nothing to resume from).
+
+    A CRM that knows more than "these records changed" says so with the other fields; a page may
+    carry only those (no records).
+    """
 
     records: list[T]
     cursor: str | None
+    # Records whose *activities* changed since the cursor, though the record itself may read the
+    # same as before: the loop never takes them for echoes of its own writes.
+    news: frozenset[str] = frozenset()
+    # Contacts the CRM deleted or merged away: leadsync forgets them and drops their pending work.
+    deleted: tuple[str, ...] = ()
+    # Contacts that became another record (a converted Salesforce Lead → its Contact), old id →
+    # new id: their state, written values, pending writes and task keys move to the new id.
+    moved: Mapping[str, str] = field(default_factory=dict)
+    # Set on the last page of a full re-read that began at this instant (the CRM could no longer
+    # list deletions): every contact leadsync knows but has not read since is gone.
+    reread_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +186,11 @@ class CrmAdapter(Protocol):
 
     def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
         """These contacts as the CRM holds them now (unknown ids are left out)."""
+        ...
+
+    def complete(self, contacts: list[Contact]) -> None:
+        """Fill in, in place, what ``read_contacts`` leaves out because it costs extra calls
+        (when the stage was set, from field history), for the contacts about to be decided."""
         ...
 
     def read_activities(self, contact_ids: Sequence[str]) -> list[Activity]:

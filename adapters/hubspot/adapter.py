@@ -126,6 +126,9 @@ class HubSpotAdapter:
         self._stage_dates_from_history(contacts)
         return contacts
 
+    def complete(self, contacts: list[Contact]) -> None:
+        self._stage_dates_from_history([c for c in contacts if c.stage_changed_at is None])
+
     def _read_properties(self) -> tuple[str, ...]:
         """The contact's mapped properties and those its page-view/conversion activities come from."""
         return tuple(sorted({*self.mapping.contact_properties(), *self._activities.signal_properties()}))
