@@ -1,0 +1,259 @@
+"""Reading what changed in an org: Leads and Contacts by ``SystemModstamp``, activity news, deletions.
+
+One run, given the cursor of the last:
+
+1. **Deletions** since the last run, per object, from ``sobjects/X/deleted`` (Salesforce keeps
+   about 15 days of them). When the cursor is older than ``earliestDateAvailable`` the log no
+   longer covers the gap: every object is read again from the start, and the read's last page
+   says so (``Page.reread_since``) — what leadsync knows but did not read again is gone.
+2. **Activity news**: Tasks, Events and Campaign Members changed since the last run, by
+   ``SystemModstamp``, name the leads and contacts whose activities moved; a new call does not
+   always change the lead itself (or changes it in a way that reads the same).
+3. **Records**: ``SELECT … FROM Lead WHERE SystemModstamp >= :since ORDER BY SystemModstamp, Id``,
+   ``SystemModstamp`` rather than ``LastModifiedDate`` because automation moves only the former;
+   ``since`` is the last record's stamp less an overlap (default 5 minutes) because a long
+   transaction commits with an earlier stamp than records already read. Records read again in the
+   overlap are echoes to the loop: no activity reads, no writes. A query is a snapshot, paged by
+   ``nextRecordsUrl``. A converted Lead is reported as moved to its ``ConvertedContactId``.
+4. Leads and contacts with activity news that step 3 did not return are read by Id.
+
+The cursor is ``sf1:`` and compact JSON: a watermark per object, the activity watermark with the
+activity records already seen inside the overlap, the deletions watermark, a full re-read's start.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from connector.api import Contact, CrmError, Page
+from connector.values import parse_ts
+
+from .client import JSON, SalesforceClient
+from .convert import contact_from_record, object_of
+from .mapping import SalesforceMapping
+
+__all__ = ["IN_CHUNK", "SfCursor", "fetch_by_id", "read_changes", "soql_list", "soql_ts"]
+
+IN_CHUNK = 300  # Ids per `IN (…)`: 300 × 21 characters keeps a query's URL far below 16 KB
+SEEN_CAP = 5_000
+log = structlog.get_logger("leadsync.salesforce.reads")
+
+
+def soql_ts(ts: datetime) -> str:
+    """A SOQL datetime literal (UTC, whole seconds, rounded down)."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def soql_list(values: Sequence[str]) -> str:
+    """``('a','b')`` with quotes and backslashes escaped."""
+    quoted = ("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values)
+    return "(" + ",".join(quoted) + ")"
+
+
+@dataclass
+class SfCursor:
+    objects: dict[str, str] = field(default_factory=dict)  # object → last SystemModstamp read
+    activities: str | None = None  # activity watermark
+    seen: list[str] = field(default_factory=list)  # "Id@stamp" of activity records in the overlap
+    deletions: str | None = None  # the end of the last deletions window
+    reread_since: str | None = None  # a full re-read under way, begun then
+
+    def encode(self) -> str:
+        data = {
+            "o": self.objects,
+            "a": self.activities,
+            "s": self.seen,
+            "d": self.deletions,
+            "r": self.reread_since,
+        }
+        return "sf1:" + json.dumps({k: v for k, v in data.items() if v}, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, text: str) -> SfCursor:
+        if not text.startswith("sf1:"):
+            raise ValueError(f"not a Salesforce cursor: {text[:40]!r}")
+        try:
+            data = json.loads(text[4:])
+            return cls(
+                dict(data.get("o") or {}),
+                data.get("a"),
+                list(data.get("s") or []),
+                data.get("d"),
+                data.get("r"),
+            )
+        except (ValueError, TypeError, AttributeError):
+            raise ValueError(f"not a Salesforce cursor: {text[:40]!r}") from None
+
+
+@dataclass
+class _Run:
+    client: SalesforceClient
+    mapping: SalesforceMapping
+    cursor: SfCursor
+    now: datetime
+    overlap: timedelta
+    batch_size: int
+    fetch: Callable[[Sequence[str]], list[Contact]]
+    yielded: set[str] = field(default_factory=set)
+
+
+def read_changes(
+    client: SalesforceClient,
+    mapping: SalesforceMapping,
+    cursor_text: str | None,
+    *,
+    now: datetime,
+    overlap: timedelta,
+    batch_size: int,
+    fetch: Callable[[Sequence[str]], list[Contact]],
+) -> Iterator[Page[Contact]]:
+    """The run's pages, oldest change first (see the module docstring)."""
+    try:
+        cursor = SfCursor.decode(cursor_text) if cursor_text else None
+    except ValueError as exc:
+        raise CrmError(f"{exc}; the stored cursor was not made by this adapter") from None
+    if cursor is None:  # the first read: everything, and activity news from now on
+        first = soql_ts(now)
+        cursor = SfCursor(activities=first, deletions=first)
+        run = _Run(client, mapping, cursor, now, overlap, batch_size, fetch)
+        yield from _records(run, frozenset())
+        return
+    run = _Run(client, mapping, cursor, now, overlap, batch_size, fetch)
+    deleted = _deletions(run)
+    if deleted:
+        yield Page([], cursor.encode(), deleted=tuple(deleted))
+    news = _activity_news(run)
+    yield from _records(run, news)
+    rest = sorted(news - run.yielded)
+    for start in range(0, len(rest), batch_size):
+        chunk = run.fetch(rest[start : start + batch_size])
+        yield Page(chunk, cursor.encode(), news=frozenset(c.id for c in chunk))
+
+
+def _deletions(run: _Run) -> list[str]:
+    """Ids deleted since the deletions watermark; on a gap, start a full re-read instead."""
+    c = run.cursor
+    since = parse_ts(c.deletions) or run.now
+    if run.now - since < timedelta(minutes=1):  # the resource wants windows of a minute or more
+        return []
+    out: list[str] = []
+    for obj in run.mapping.objects:
+        path = f"sobjects/{obj}/deleted/?start={soql_ts(since)}&end={soql_ts(run.now)}"
+        body: JSON = run.client.rest("GET", path) or {}
+        earliest = parse_ts(body.get("earliestDateAvailable"))
+        if earliest is not None and earliest > since:
+            log.warning(
+                "salesforce_deletions_gap", object=obj, since=soql_ts(since), earliest=soql_ts(earliest)
+            )
+            c.objects = {}
+            c.reread_since = c.reread_since or soql_ts(run.now)
+            c.deletions = soql_ts(run.now)
+            return []
+        out += [str(d.get("id")) for d in body.get("deletedRecords") or [] if d.get("id")]
+    c.deletions = soql_ts(run.now)
+    return out
+
+
+def _activity_news(run: _Run) -> frozenset[str]:
+    """Leads and contacts whose Tasks, Events or Campaign Members changed since the watermark."""
+    c = run.cursor
+    mark = parse_ts(c.activities) or run.now
+    since = soql_ts(mark - run.overlap)
+    seen = set(c.seen)
+    newest = mark
+    found: set[str] = set()
+    queries = [
+        ("Task", ("WhoId",)),
+        ("Event", ("WhoId",)),
+        ("CampaignMember", ("LeadId", "ContactId")),
+    ]
+    kept: list[str] = []
+    for sobject, links in queries:
+        soql = f"SELECT Id, SystemModstamp, {', '.join(links)} FROM {sobject} WHERE SystemModstamp >= {since}"
+        for page in run.client.query_pages(soql):
+            for record in page:
+                stamp = parse_ts(record.get("SystemModstamp")) or mark
+                key = f"{record.get('Id')}@{soql_ts(stamp)}"
+                newest = max(newest, stamp)
+                kept.append(key)
+                if key in seen:
+                    continue
+                for link in links:
+                    target = str(record.get(link) or "")
+                    if object_of(target) in run.mapping.objects:
+                        found.add(target)
+    c.activities = soql_ts(newest)
+    floor = soql_ts(newest - run.overlap)
+    c.seen = [k for k in kept if k.rsplit("@", 1)[1] >= floor][-SEEN_CAP:]
+    if found:
+        log.info("salesforce_activity_news", contacts=len(found))
+    return frozenset(found)
+
+
+def _records(run: _Run, news: frozenset[str]) -> Iterator[Page[Contact]]:
+    c = run.cursor
+    objects = list(run.mapping.objects)
+    for i, obj in enumerate(objects):
+        fields = ", ".join(run.mapping.objects[obj].select())
+        mark = parse_ts(c.objects.get(obj))
+        where = [] if mark is not None or obj != "Lead" else ["IsConverted = false"]
+        if mark is not None:
+            where.append(f"SystemModstamp >= {soql_ts(mark - run.overlap)}")
+        soql = f"SELECT {fields} FROM {obj}"
+        soql += f" WHERE {' AND '.join(where)}" if where else ""
+        soql += " ORDER BY SystemModstamp, Id"
+        last_object = i == len(objects) - 1
+        for records in run.client.query_pages(soql, batch_size=run.batch_size):
+            yield _page(run, obj, records, news)
+        if last_object and c.reread_since:
+            since = parse_ts(c.reread_since)
+            c.reread_since = None
+            yield Page([], c.encode(), reread_since=since)
+
+
+def _page(run: _Run, obj: str, records: list[JSON], news: frozenset[str]) -> Page[Contact]:
+    c = run.cursor
+    contacts: list[Contact] = []
+    moved: dict[str, str] = {}
+    deleted: list[str] = []
+    for record in records:
+        rid = str(record.get("Id"))
+        if record.get("IsConverted"):
+            target = str(record.get("ConvertedContactId") or "")
+            if target and "Contact" in run.mapping.objects:
+                moved[rid] = target
+            else:
+                deleted.append(rid)
+            continue
+        contacts.append(contact_from_record(record, run.mapping))
+    if records:
+        stamps = [parse_ts(r.get("SystemModstamp")) for r in records]
+        newest = max((s for s in stamps if s), default=None)
+        if newest is not None:
+            c.objects[obj] = soql_ts(max(newest, parse_ts(c.objects.get(obj)) or newest))
+    run.yielded.update(x.id for x in contacts)
+    page_news = frozenset(x.id for x in contacts if x.id in news)
+    return Page(contacts, c.encode(), news=page_news, deleted=tuple(deleted), moved=moved)
+
+
+def fetch_by_id(client: SalesforceClient, mapping: SalesforceMapping, ids: Sequence[str]) -> list[Contact]:
+    """These leads and contacts as Salesforce holds them now (converted leads and unknown ids left out)."""
+    out: list[Contact] = []
+    by_object: dict[str, list[str]] = {}
+    for rid in dict.fromkeys(ids):
+        obj = object_of(rid)
+        if obj in mapping.objects:
+            by_object.setdefault(str(obj), []).append(rid)
+    for obj, wanted in by_object.items():
+        fields = ", ".join(mapping.objects[obj].select())
+        for start in range(0, len(wanted), IN_CHUNK):
+            soql = f"SELECT {fields} FROM {obj} WHERE Id IN {soql_list(wanted[start : start + IN_CHUNK])}"
+            for record in client.query(soql):
+                if not record.get("IsConverted"):
+                    out.append(contact_from_record(record, mapping))
+    return out
