@@ -1,0 +1,274 @@
+"""``SalesforceAdapter``: leadsync's ``CrmAdapter`` for a Salesforce org, and ``from_options``.
+
+Registered as ``leadsync.adapters: salesforce = adapters.salesforce.adapter:from_options``. Options:
+
+    login_url         https://login.salesforce.com (https://test.salesforce.com for a sandbox org;
+                      the My Domain URL, https://acme.my.salesforce.com, for client_credentials)
+    auth              jwt (default) | client_credentials | password (legacy, warned about)
+    client_id         the connected app's Consumer Key
+    username          the integration user (jwt, password)
+    token             the flow's secret: the private key in PEM (jwt), the Consumer Secret
+                      (client_credentials), the password followed by the security token (password);
+                      from the connection's `token_env`/`token_file`, or `private_key_file` for jwt
+    client_secret_env the variable holding the Consumer Secret (password flow only)
+    audience          the JWT audience (default: login or test.salesforce.com, from login_url)
+    api_version       66.0
+    mapping           path of the mapping file (default: the packaged mappings/salesforce.yaml)
+    batch_size        records per sObject Collections call, at most 200 (200)
+    bulk_threshold    above this many changes in one flush, Bulk API 2.0 (2000)
+    query_batch       records per query batch, 200 to 2000 (2000)
+    api_budget        the share of the org's daily API requests leadsync stops at (0.8)
+    overlap_s         seconds each incremental read reaches back (300)
+    ca_file           a CA bundle to trust (a local sandbox's certificate)
+    retry, timeout    a connector.api.RetryPolicy; seconds per HTTP request (30)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import structlog
+from pydantic import SecretStr
+
+from connector.api import (
+    Activity,
+    CheckReport,
+    ConfigError,
+    Contact,
+    ContactChange,
+    Owner,
+    Page,
+    Problem,
+    RetryPolicy,
+    TaskRequest,
+    TaskResult,
+    WriteResult,
+)
+from connector.rules.conditions import did_you_mean
+
+from .activities import KEY_FIELD, ActivityReader
+from .auth import FLOWS, Credentials
+from .client import DEFAULT_API_VERSION, SalesforceClient
+from .history import History
+from .mapping import SalesforceMapping, load_mapping
+from .reads import fetch_by_id, read_changes
+from .schema import check_org, run_setup
+from .tasks import TaskWriter
+from .writes import ContactWriter
+
+__all__ = ["OPTIONS", "SalesforceAdapter", "from_options"]
+
+log = structlog.get_logger("leadsync.salesforce")
+OPTIONS = (
+    "login_url", "auth", "client_id", "username", "token", "token_file", "token_env", "private_key_file",
+    "client_secret_env", "audience", "api_version", "mapping", "batch_size", "bulk_threshold",
+    "query_batch", "api_budget", "overlap_s", "ca_file", "retry", "timeout",
+)  # fmt: skip
+
+_NUMBERS: tuple[tuple[str, float, float, float], ...] = (
+    ("batch_size", 200, 1, 200),
+    ("bulk_threshold", 2000, 1, 10_000_000),
+    ("query_batch", 2000, 200, 2000),
+    ("overlap_s", 300, 0, 86_400),
+    ("api_budget", 0.8, 0.01, 1.0),
+    ("timeout", 30.0, 0.1, 600.0),
+)
+
+
+class SalesforceAdapter:
+    """One Salesforce org, read and written in canonical records."""
+
+    name = "salesforce"
+
+    def __init__(
+        self,
+        client: SalesforceClient,
+        mapping: SalesforceMapping,
+        *,
+        batch_size: int = 200,
+        bulk_threshold: int = 2000,
+        query_batch: int = 2000,
+        overlap: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.client = client
+        self.mapping = mapping
+        self.query_batch = query_batch
+        self.overlap = overlap
+        self._task_fields: set[str] | None = None
+        self._zone: tzinfo | None = None
+        self._activities = ActivityReader(client, mapping.activities, self._has_task_key)
+        self._writer = ContactWriter(client, mapping, batch_size=batch_size, bulk_threshold=bulk_threshold)
+        self._history = History(client, mapping)
+
+    def __repr__(self) -> str:
+        return f"SalesforceAdapter({self.client!r}, mapping={self.mapping.file!r})"
+
+    def check(self) -> CheckReport:
+        return check_org(self.client, self.mapping)
+
+    def setup(self, reason_labels: Mapping[str, str]) -> list[str]:
+        lines = run_setup(self.client, self.mapping, reason_labels)
+        self._task_fields = None
+        return lines
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def read_contacts(self, cursor: str | None) -> Iterator[Page[Contact]]:
+        return read_changes(
+            self.client,
+            self.mapping,
+            cursor,
+            now=datetime.now(UTC),
+            overlap=self.overlap,
+            batch_size=self.query_batch,
+            fetch=self.get_contacts,
+        )
+
+    def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
+        return fetch_by_id(self.client, self.mapping, contact_ids)
+
+    def complete(self, contacts: list[Contact]) -> None:
+        self._history.stage_dates(contacts)
+
+    def read_activities(self, contact_ids: Sequence[str]) -> list[Activity]:
+        return self._activities.read(contact_ids)
+
+    def read_owners(self) -> list[Owner]:
+        owners = [
+            Owner(id=str(u["Id"]), name=u.get("Name"), email=u.get("Email"), active=bool(u.get("IsActive")))
+            for u in self.client.query(
+                "SELECT Id, Name, Email, IsActive FROM User WHERE UserType = 'Standard'"
+            )
+        ]
+        if self.mapping.queues:
+            for q in self.client.query("SELECT Id, Name FROM Group WHERE Type = 'Queue'"):
+                owners.append(Owner(id=str(q["Id"]), name=q.get("Name"), active=True, teams=["queue"]))
+        log.info("owners_read", owners=len(owners), inactive=sum(not o.active for o in owners))
+        return sorted(owners, key=lambda o: o.id)
+
+    def _has_task_key(self) -> bool:
+        if self._task_fields is None:
+            described = self.client.describe("Task") or {}
+            self._task_fields = {str(f.get("name")) for f in described.get("fields") or []}
+        return KEY_FIELD in self._task_fields
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def write_contacts(self, changes: Sequence[ContactChange]) -> list[WriteResult]:
+        return self._writer.write(changes) if changes else []
+
+    def create_task(self, task: TaskRequest) -> TaskResult:
+        return TaskWriter(self.client, self.org_zone()).create(task)
+
+    def org_zone(self) -> tzinfo:
+        """The org's default time zone (Setup › Company Information), for task due dates."""
+        if self._zone is None:
+            rows = self.client.query("SELECT TimeZoneSidKey FROM Organization")
+            name = str(rows[0].get("TimeZoneSidKey") or "UTC") if rows else "UTC"
+            try:
+                self._zone = ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                self._zone = UTC
+        return self._zone
+
+    def last_changed(
+        self, contact_ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, datetime]]:
+        return self._history.last_changed(contact_ids, fields)
+
+
+def from_options(options: Mapping[str, Any]) -> SalesforceAdapter:
+    """Build the adapter from a connection's options (see the module docstring)."""
+    where = "salesforce options"
+    problems = [
+        Problem(where, 0, f"unknown option `{k}`{did_you_mean(str(k), OPTIONS)}")
+        for k in options
+        if k not in OPTIONS
+    ]
+    login_url = str(options.get("login_url") or "https://login.salesforce.com").rstrip("/")
+    if not login_url.startswith(("https://", "http://")):
+        problems.append(Problem(where, 0, f"`login_url` must be an https URL, not {login_url!r}"))
+    flow = str(options.get("auth") or "jwt")
+    if flow not in FLOWS:
+        problems.append(Problem(where, 0, f"`auth` must be one of {', '.join(FLOWS)}, not {flow!r}"))
+        flow = "jwt"
+    client_id = str(options.get("client_id") or "")
+    if not client_id:
+        problems.append(Problem(where, 0, "`client_id` is required: the connected app's Consumer Key"))
+    username = options.get("username")
+    if flow in ("jwt", "password") and not username:
+        problems.append(
+            Problem(where, 0, f"`username` is required with `auth: {flow}` (the integration user)")
+        )
+    numbers = {}
+    for key, default, low, high in _NUMBERS:
+        value = options.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            problems.append(Problem(where, 0, f"`{key}` must be a number from {low} to {high}"))
+            value = default
+        numbers[key] = value
+    retry = options.get("retry")
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        problems.append(Problem(where, 0, "`retry` must be a connector.api.RetryPolicy"))
+        retry = None
+    secret = _secret(options, flow, problems)
+    client_secret = None
+    if flow == "password":
+        env = str(options.get("client_secret_env") or "SALESFORCE_CLIENT_SECRET")
+        value = os.environ.get(env, "").strip()
+        if not value:
+            problems.append(Problem(where, 0, f"`auth: password` needs the Consumer Secret in ${env}"))
+        client_secret = SecretStr(value)
+    if problems:
+        raise ConfigError(problems)
+    creds = Credentials(
+        flow,  # type: ignore[arg-type]
+        login_url,
+        client_id,
+        secret,
+        str(username) if username else None,
+        client_secret,
+        str(options["audience"]) if options.get("audience") else None,
+    )
+    client = SalesforceClient(
+        creds,
+        api_version=str(options.get("api_version") or DEFAULT_API_VERSION),
+        retry=retry,
+        timeout=float(numbers["timeout"]),
+        ca_file=str(options["ca_file"]) if options.get("ca_file") else None,
+        budget=float(numbers["api_budget"]),
+    )
+    return SalesforceAdapter(
+        client,
+        load_mapping(options.get("mapping")),
+        batch_size=int(numbers["batch_size"]),
+        bulk_threshold=int(numbers["bulk_threshold"]),
+        query_batch=int(numbers["query_batch"]),
+        overlap=timedelta(seconds=float(numbers["overlap_s"])),
+    )
+
+
+def _secret(options: Mapping[str, Any], flow: str, problems: list[Problem]) -> SecretStr:
+    raw = options.get("token")
+    if isinstance(raw, SecretStr):
+        raw = raw.get_secret_value()
+    if flow == "jwt" and options.get("private_key_file"):
+        path = Path(str(options["private_key_file"]))
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            problems.append(Problem(str(path), 0, f"cannot read the private key: {exc.strerror}"))
+    if not isinstance(raw, str) or not raw.strip():
+        what = {
+            "jwt": "the private key (PEM): `private_key_file`, or the connection's token_file/token_env",
+            "client_credentials": "the Consumer Secret in the connection's token_env or token_file",
+            "password": "the password followed by the security token in the connection's token_env",
+        }[flow]
+        problems.append(Problem("salesforce options", 0, f"no secret for `auth: {flow}`: give {what}"))
+        return SecretStr("")
+    return SecretStr(raw.strip())

@@ -1,0 +1,104 @@
+"""When fields changed, from Salesforce field history (``LeadHistory``, ``ContactHistory``).
+
+Field history exists only for the fields an admin tracks (Object Manager › Lead › Fields &
+Relationships › Set History Tracking; up to 20 per object). ``leadsync check`` says which of
+leadsync's are not tracked. Without history, ``stage_changed_at`` stays empty (the engine then
+times the stage from when leadsync first saw it) and ``last_changed`` knows nothing.
+Owner changes are tracked under the field name ``Owner``, not ``OwnerId``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import structlog
+
+from connector.api import Contact, CrmError
+from connector.values import parse_ts
+
+from .client import SalesforceClient
+from .convert import object_of
+from .mapping import HISTORY, SalesforceMapping
+from .reads import IN_CHUNK, soql_list
+
+__all__ = ["History"]
+
+log = structlog.get_logger("leadsync.salesforce.history")
+
+
+class History:
+    def __init__(self, client: SalesforceClient, mapping: SalesforceMapping) -> None:
+        self.client = client
+        self.mapping = mapping
+        self._unavailable: set[str] = set()
+
+    def _tracked_name(self, obj: str, canonical: str) -> str | None:
+        om = self.mapping.objects[obj]
+        if canonical == "stage":
+            return om.stage.field
+        if canonical == "owner_id":
+            return "Owner"
+        fm = om.fields.get(canonical)
+        return fm.field if fm is not None and fm.writable else None
+
+    def changed(self, obj: str, ids: Sequence[str], names: Sequence[str]) -> dict[str, dict[str, datetime]]:
+        """record id → history field name → when it last changed."""
+        out: dict[str, dict[str, datetime]] = {}
+        if obj in self._unavailable or not ids or not names:
+            return out
+        link = f"{obj}Id"
+        for start in range(0, len(ids), IN_CHUNK):
+            chunk = list(ids[start : start + IN_CHUNK])
+            soql = (
+                f"SELECT {link}, Field, CreatedDate FROM {obj}History "
+                f"WHERE {link} IN {soql_list(chunk)} AND Field IN {soql_list(list(names))}"
+            )
+            try:
+                rows = self.client.query(soql)
+            except CrmError as exc:
+                if exc.status == 400:  # history not tracked, or not visible to this user
+                    log.warning("salesforce_history_unavailable", object=obj, error=str(exc)[:300])
+                    self._unavailable.add(obj)
+                    return out
+                raise
+            for row in rows:
+                at = parse_ts(row.get("CreatedDate"))
+                rid, name = str(row.get(link) or ""), str(row.get("Field") or "")
+                if at is None or not rid:
+                    continue
+                fields = out.setdefault(rid, {})
+                if name not in fields or at > fields[name]:
+                    fields[name] = at
+        return out
+
+    def stage_dates(self, contacts: list[Contact]) -> None:
+        """``stage_changed_at`` from history, for objects whose stage is timed that way."""
+        by_object: dict[str, list[Contact]] = {}
+        for c in contacts:
+            obj = object_of(c.id)
+            if obj in self.mapping.objects and self.mapping.objects[obj].stage.changed_at == HISTORY:
+                by_object.setdefault(str(obj), []).append(c)
+        for obj, wanted in by_object.items():
+            name = self.mapping.objects[obj].stage.field
+            changed = self.changed(obj, [c.id for c in wanted], [name])
+            for c in wanted:
+                c.stage_changed_at = changed.get(c.id, {}).get(name) or c.stage_changed_at
+
+    def last_changed(
+        self, contact_ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, datetime]]:
+        out: dict[str, dict[str, datetime]] = {}
+        by_object: dict[str, list[str]] = {}
+        for cid in dict.fromkeys(contact_ids):
+            obj = object_of(cid)
+            if obj in self.mapping.objects:
+                by_object.setdefault(str(obj), []).append(cid)
+        for obj, ids in by_object.items():
+            names = {f: n for f in fields if (n := self._tracked_name(obj, f))}
+            changed = self.changed(obj, ids, sorted(set(names.values())))
+            for cid, stamps in changed.items():
+                per = {f: stamps[n] for f, n in names.items() if n in stamps}
+                if per:
+                    out[cid] = per
+        return out
