@@ -1,0 +1,153 @@
+"""``query`` and ``queryAll`` in the Salesforce sandbox: batches, ``nextRecordsUrl`` and locators.
+
+A query's result is a snapshot taken when it runs. Up to 2,000 records come back per batch
+(``Sforce-Query-Options: batchSize=n``, 200–2,000; 200 when more than one long text field is
+selected); the rest wait behind ``nextRecordsUrl`` (``/services/data/vNN.N/query/<locator>-<offset>``).
+A locator unused for 15 minutes of the sandbox clock, fully read, or pushed out by a user's 11th
+open query is gone: ``INVALID_QUERY_LOCATOR``
+(https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/api/sforce_api_calls_soql_changing_batch_size.htm).
+Tooling queries add ``size``, ``entityTypeName`` and ``queryLocator``, and refuse ``Metadata`` or
+``FullName`` for more than one row, as the Tooling API does.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from adapters.salesforce.sandbox_common import JSON, KEY_PREFIXES, IdFactory, SfError
+from adapters.salesforce.sandbox_query import run
+from adapters.salesforce.sandbox_routing import Call, Reply, Route, route
+
+__all__ = ["ROUTES", "Cursors"]
+
+DEFAULT_BATCH, MIN_BATCH, MAX_BATCH = 2000, 200, 2000
+LOCATOR_IDLE = timedelta(minutes=15)
+MAX_OPEN_PER_USER = 10
+
+
+@dataclass
+class _Cursor:
+    user_id: str
+    records: list[JSON]
+    batch: int
+    last_used: datetime
+
+
+class Cursors:
+    """Open query locators, per org."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: OrderedDict[str, _Cursor] = OrderedDict()
+        self._ids = IdFactory("RO")
+
+    def open(self, cursor: _Cursor) -> str:
+        with self._lock:
+            mine = [k for k, c in self._open.items() if c.user_id == cursor.user_id]
+            for key in mine[: max(0, len(mine) - MAX_OPEN_PER_USER + 1)]:
+                del self._open[key]
+            locator = self._ids.new(KEY_PREFIXES["QueryLocator"])
+            self._open[locator] = cursor
+            return locator
+
+    def take(self, locator: str, user_id: str, now: datetime) -> _Cursor:
+        with self._lock:
+            cursor = self._open.get(locator)
+            if cursor is not None and now - cursor.last_used > LOCATOR_IDLE:
+                del self._open[locator]
+                cursor = None
+            if cursor is None or cursor.user_id != user_id:
+                raise SfError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+            cursor.last_used = now
+            return cursor
+
+    def close(self, locator: str) -> None:
+        with self._lock:
+            self._open.pop(locator, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._open.clear()
+
+
+def _batch_size(call: Call, default: int) -> int:
+    header = call.request.headers.get("Sforce-Query-Options") or ""
+    m = re.search(r"batchSize\s*=\s*(\d+)", header, re.IGNORECASE)
+    return max(MIN_BATCH, min(MAX_BATCH, int(m.group(1)))) if m else default
+
+
+def _page(call: Call, locator: str, cursor: _Cursor, offset: int, total: int) -> JSON:
+    end = offset + cursor.batch
+    body: JSON = {
+        "totalSize": total,
+        "done": end >= len(cursor.records),
+        "records": cursor.records[offset:end],
+    }
+    if body["done"]:
+        call.app.cursors.close(locator)
+    else:
+        body["nextRecordsUrl"] = f"/services/data/v{call.version}/query/{locator}-{end}"
+    return body
+
+
+def _query(call: Call, deleted: bool = False, tooling: bool = False) -> Reply:
+    text = call.arg("q")
+    if text is None:
+        raise SfError(400, "MALFORMED_QUERY", "A query string is required (the q parameter)")
+    result = run(call.org, text, call.user_id, call.version, tooling=tooling, deleted=deleted)
+    # https://developer.salesforce.com/docs/atlas.en-us.api_tooling.meta/api_tooling/tooling_api_objects_customfield.htm
+    metadata = any(c.field.name in ("Metadata", "FullName") for c in result.columns)
+    if tooling and metadata and len(result.records) > 1:
+        raise SfError(
+            400,
+            "MALFORMED_QUERY",
+            "When retrieving results with Metadata or FullName fields, the query qualifications must "
+            f"specify no more than one row for retrieval. Result size: {len(result.records)}",
+        )
+    long_text = sum(1 for c in result.columns if c.field.type == "textarea" and c.field.length > 255)
+    batch = _batch_size(call, MIN_BATCH if long_text > 1 else DEFAULT_BATCH)
+    if long_text > 1:
+        batch = min(batch, MIN_BATCH)
+    cursor = _Cursor(call.user_id, result.records, batch, call.org.now())
+    if len(result.records) <= batch:
+        body: JSON = {"totalSize": result.total, "done": True, "records": result.records}
+    else:
+        locator = call.app.cursors.open(cursor)
+        body = _page(call, locator, cursor, 0, result.total)
+    if tooling:
+        body = {
+            "size": result.total,
+            "totalSize": result.total,
+            "done": body["done"],
+            "queryLocator": None,
+            "entityTypeName": result.obj.name,
+            "records": body["records"],
+            **({"nextRecordsUrl": body["nextRecordsUrl"]} if "nextRecordsUrl" in body else {}),
+        }
+    return 200, body
+
+
+def _more(call: Call) -> Reply:
+    locator, _, offset = call.params["locator"].rpartition("-")
+    if not locator or not offset.isdigit():
+        raise SfError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+    cursor = call.app.cursors.take(locator, call.user_id, call.org.now())
+    if int(offset) >= len(cursor.records):
+        raise SfError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+    cursor.batch = _batch_size(call, cursor.batch)
+    return 200, _page(call, locator, cursor, int(offset), len(cursor.records))
+
+
+_D = "/services/data/v{version}"
+ROUTES: list[Route] = [
+    route("GET", _D + "/query", _query),
+    route("GET", _D + "/queryAll", lambda c: _query(c, deleted=True)),
+    route("GET", _D + "/query/{locator}", _more),
+    route("GET", _D + "/queryAll/{locator}", _more),
+    route("GET", _D + "/tooling/query", lambda c: _query(c, tooling=True)),
+    route("GET", _D + "/tooling/query/{locator}", _more),
+]
