@@ -207,6 +207,7 @@ def demo_org(contacts: int = 300, seed: int = 7) -> Iterator[dict[str, Any]]:
                 "auth": "client_credentials",
                 "client_id": sb.credentials.client_id,
                 "token": sb.credentials.client_secret,
+                "ca_file": sb.ca_file,  # simple-salesforce calls https://: trust the sandbox's certificate
             },
             "describe": f"a local Salesforce sandbox at {sb.url} ({contacts} leads, {len(sb.users())} users)",
             "owners": owners,

@@ -320,7 +320,10 @@ class _Seeder:
                 if camp["Id"] in joined or camp["StartDate"] > ts.date():
                     continue
                 joined.add(camp["Id"])
-                label = rng.choice(labels[1:] + labels[1:] + labels[:1])
+                roll = rng.random()  # labels: default, responded, then others (a webinar's No Show)
+                label = (
+                    labels[1] if roll < 0.6 else labels[2] if roll < 0.75 and len(labels) > 2 else labels[0]
+                )
                 org.insert(
                     "CampaignMember",
                     {"CampaignId": camp["Id"], "LeadId": lead["Id"], "Status": label},

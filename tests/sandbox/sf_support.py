@@ -1,0 +1,68 @@
+"""Helpers for the Salesforce sandbox tests: a client over plain ``requests`` (127.0.0.1 only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from adapters.salesforce.sandbox import SalesforceSandbox
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+V = "65.0"
+
+
+def token(sb: SalesforceSandbox) -> str:
+    """A session from the client-credentials flow, as an adapter would get it."""
+    c = sb.credentials
+    form = {"grant_type": "client_credentials", "client_id": c.client_id, "client_secret": c.client_secret}
+    resp = requests.post(sb.url + "/services/oauth2/token", data=form, timeout=10)
+    assert resp.status_code == 200, resp.text
+    return str(resp.json()["access_token"])
+
+
+@dataclass
+class Api:
+    """``api.get("query", params={"q": ...})``: a ``requests.Response``; paths under /services/data/vNN.N/"""
+
+    sb: SalesforceSandbox
+    bearer: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def url(self, path: str) -> str:
+        return path if path.startswith("http") else f"{self.sb.url}/services/data/v{V}/{path.lstrip('/')}"
+
+    def call(self, method: str, path: str, **kw: Any) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.bearer}", **self.headers, **kw.pop("headers", {})}
+        return requests.request(method, self.url(path), headers=headers, timeout=10, **kw)
+
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.call("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> requests.Response:
+        return self.call("POST", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> requests.Response:
+        return self.call("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> requests.Response:
+        return self.call("DELETE", path, **kw)
+
+    def query(self, soql: str, **kw: Any) -> requests.Response:
+        return self.get("query", params={"q": soql}, **kw)
+
+    def records(self, soql: str) -> list[dict[str, Any]]:
+        resp = self.query(soql)
+        assert resp.status_code == 200, resp.text
+        return list(resp.json()["records"])
+
+
+def error_code(resp: requests.Response) -> str:
+    return str(resp.json()[0]["errorCode"])
+
+
+def open_leads(sb: SalesforceSandbox) -> list[dict[str, Any]]:
+    """Live, unconverted leads (Python values), in id order."""
+    return [r for r in sb.records("Lead").values() if not r["IsDeleted"] and not r["IsConverted"]]
