@@ -42,8 +42,15 @@ from connector.sync.plan import (
     from_json_values,
     to_json_values,
 )
-from connector.sync.snapshot import apply_written, comparable, refresh_record, snapshot_row, stored_activity
-from connector.sync.state import StateStore
+from connector.sync.snapshot import apply_written, comparable, refresh_records, snapshot_row, stored_activity
+from connector.sync.state import (
+    DeadLetter,
+    FailedWrite,
+    NewAction,
+    PendingWrite,
+    SeenConflict,
+    StateStore,
+)
 
 __all__ = ["MAX_WRITE_ATTEMPTS", "RunResult", "SyncJob"]
 
@@ -189,12 +196,12 @@ class SyncJob:
         writes applied); deciding it again would change nothing that time alone does not, and the
         sweep sees to time. Re-reading its activities is what makes echoes cost API calls.
         """
-        known = self.store.contacts(self.name, [c.id for c in contacts])
+        known = self.store.records(self.name, [c.id for c in contacts])
         news: list[Contact] = []
         echoes: list[Contact] = []
         for c in contacts:
-            row = known.get(c.id)
-            same = row is not None and comparable(row.record) == comparable(contact_to_json(c))
+            record = known.get(c.id)
+            same = record is not None and comparable(record) == comparable(contact_to_json(c))
             (echoes if same else news).append(c)
         return news, echoes
 
@@ -274,43 +281,32 @@ class SyncJob:
     ) -> None:
         """The page's durable step: snapshots, outbox, actions and cursor in one transaction."""
         changed = [p for p in plans if p.change]
-        actions = sum(len(p.actions) for p in plans)
+        actions = [
+            NewAction(a.key, p.contact.id, a.type, _action_payload(a)) for p in plans for a in p.actions
+        ]
+        conflicts = [
+            SeenConflict(p.contact.id, c.field, c.crm_value, c.wanted)
+            for p in plans
+            for c in p.decision.conflicts
+        ]
         result.add("contacts_changed", len(changed))
-        result.add("actions_planned", actions)
+        result.add("actions_planned", len(actions))
         if keep_plans or dry_run:
             result.plans.extend(plans)
         if dry_run:
             return
         result.add("echoes_skipped", len(echoes))
+        if conflicts:
+            result.add("conflicts", len(conflicts))
+        writes = [
+            PendingWrite(p.contact.id, to_json_values(p.change), to_json_values(p.current)) for p in changed
+        ]
         with self.store.transaction() as s:
-            for echo in echoes:
-                refresh_record(s, self.name, echo)
-            for plan in plans:
-                self.store.save_contact(s, snapshot_row(self.name, plan, now))
-                if plan.change:
-                    self.store.enqueue_write(
-                        s,
-                        self.name,
-                        plan.contact.id,
-                        to_json_values(plan.change),
-                        to_json_values(plan.current),
-                        now,
-                    )
-                for action in plan.actions:
-                    self.store.enqueue_action(
-                        s, self.name, action.key, plan.contact.id, action.type, _action_payload(action), now
-                    )
-                for conflict in plan.decision.conflicts:
-                    result.add("conflicts")
-                    self.store.record_conflict(
-                        s,
-                        self.name,
-                        plan.contact.id,
-                        conflict.field,
-                        conflict.crm_value,
-                        conflict.wanted,
-                        now,
-                    )
+            refresh_records(s, self.name, echoes)
+            self.store.save_contacts(s, [snapshot_row(self.name, p, now) for p in plans])
+            self.store.enqueue_writes(s, self.name, writes, now)
+            self.store.enqueue_actions(s, self.name, actions, now)
+            self.store.record_conflicts(s, self.name, conflicts, now)
             self.store.save_routing_state(s, self.name, _routing_json(routing))
             self.store.set_cursor(s, self.name, cursor)
         self._flush(result, now)
@@ -333,29 +329,33 @@ class SyncJob:
                 for r in rows
             ]
             results = {w.contact_id: w for w in self.adapter.write_contacts(changes)}
+            done: dict[str, dict[str, Any]] = {}
+            failed: list[FailedWrite] = []
+            dead: list[DeadLetter] = []
+            for row in rows:
+                outcome = results.get(row.contact_id)
+                if outcome is not None and outcome.ok:
+                    done.setdefault(row.contact_id, {}).update(row.values)
+                    continue
+                error = outcome.error if outcome else "the CRM returned no result for this record"
+                retry = outcome is not None and outcome.retryable and row.attempts + 1 < MAX_WRITE_ATTEMPTS
+                failed.append(FailedWrite(row.id, row.attempts + 1, error, dead=not retry))
+                if retry:
+                    continue
+                dead.append(DeadLetter("write", row.contact_id, None, row.values, error or "rejected"))
+                self.log.warning("write_rejected", contact_id=row.contact_id, error=error)
             with self.store.transaction() as s:
-                for row in rows:
-                    outcome = results.get(row.contact_id)
-                    live = s.merge(row)
-                    if outcome is not None and outcome.ok:
-                        live.status = "done"
-                        live.updated_at = now
-                        self.store.record_written(s, self.name, row.contact_id, row.values, now)
-                        apply_written(s, self.name, row.contact_id, row.values)
-                        result.add("contacts_written")
-                        continue
-                    error = outcome.error if outcome else "the CRM returned no result for this record"
-                    live.attempts += 1
-                    live.last_error = error
-                    if outcome is not None and outcome.retryable and live.attempts < MAX_WRITE_ATTEMPTS:
-                        result.add("writes_retry_later")
-                        continue
-                    live.status = "dead"
-                    self.store.dead_letter(
-                        s, self.name, "write", row.contact_id, None, row.values, error or "rejected", now
-                    )
-                    result.add("dead_letters")
-                    self.log.warning("write_rejected", contact_id=row.contact_id, error=error)
+                self.store.writes_done(s, [r.id for r in rows if r.contact_id in done], now)
+                self.store.record_written(s, self.name, done, now)
+                apply_written(s, self.name, done)
+                self.store.writes_failed(s, failed)
+                self.store.dead_letters(s, self.name, dead, now)
+            written = sum(1 for r in rows if r.contact_id in done)
+            for name, n in (("contacts_written", written), ("writes_retry_later", len(failed) - len(dead))):
+                if n:
+                    result.add(name, n)
+            if dead:
+                result.add("dead_letters", len(dead))
         self._flush_actions(result, now)
 
     def _flush_actions(self, result: RunResult, now: datetime) -> None:
@@ -363,8 +363,9 @@ class SyncJob:
             for row in rows:
                 # Count the attempt durably first: after a crash from here on, the adapter must
                 # look for a task this attempt may have created before creating one.
+                attempts = row.attempts + 1
                 with self.store.transaction() as s:
-                    s.merge(row).attempts = row.attempts + 1
+                    self.store.update_action(s, self.name, row.key, attempts=attempts)
                 p = row.payload
                 title = p.get("title") or f"leadsync: notify {p.get('to')} ({row.key.split(':', 1)[0]})"
                 due = from_json_values({"sla_due_at": p.get("due_at")})["sla_due_at"]
@@ -380,16 +381,17 @@ class SyncJob:
                     )
                 )
                 with self.store.transaction() as s:
-                    live = s.merge(row)
-                    live.attempts = row.attempts + 1
                     if outcome.crm_id is not None:
-                        live.status, live.crm_id, live.done_at = "done", outcome.crm_id, now
+                        self.store.update_action(
+                            s, self.name, row.key, status="done", crm_id=outcome.crm_id, done_at=now
+                        )
                         result.add("tasks_created" if outcome.created else "tasks_found")
                     else:
-                        live.status, live.last_error = "dead", outcome.error
-                        self.store.dead_letter(
-                            s, self.name, "task", row.contact_id, row.key, p, outcome.error or "rejected", now
+                        self.store.update_action(
+                            s, self.name, row.key, status="dead", last_error=outcome.error
                         )
+                        letter = DeadLetter("task", row.contact_id, row.key, p, outcome.error or "rejected")
+                        self.store.dead_letters(s, self.name, [letter], now)
                         result.add("dead_letters")
 
     # -- time-driven changes ------------------------------------------------------------------

@@ -8,16 +8,19 @@ wrote to it) from news.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from connector.model import Activity, Contact
 from connector.records import activity_from_json, contact_to_json
 from connector.sync.plan import ContactPlan
-from connector.sync.schema import ContactRow
+from connector.sync.state import StateStore
 from connector.timeutil import parse_ts
 
-__all__ = ["OWN_FIELDS", "apply_written", "comparable", "refresh_record", "snapshot_row", "stored_activity"]
+__all__ = ["OWN_FIELDS", "apply_written", "comparable", "refresh_records", "snapshot_row", "stored_activity"]
 
 OWN_FIELDS = ("score_breakdown", "sla_status", "sla_due_at")  # kept in a snapshot's properties
 
@@ -27,41 +30,45 @@ def stored_activity(obj: dict[str, Any], known: frozenset[str]) -> Activity | No
     return activity_from_json(obj, known) if obj.get("type") in known else None
 
 
-def snapshot_row(connection: str, plan: ContactPlan, now: datetime) -> ContactRow:
+def snapshot_row(connection: str, plan: ContactPlan, now: datetime) -> dict[str, Any]:
+    """The contact's row of the contacts table (for ``StateStore.save_contacts``)."""
     c = plan.contact
     d = plan.decision
-    return ContactRow(
-        connection=connection,
-        contact_id=c.id,
-        record=contact_to_json(c),
-        activities=plan.activities,
-        read_at=now,
-        recheck_at=plan.recheck_at,
-        stage=d.stage,
-        sla_status=d.sla.status,
-        domain=c.domain,
-        created_at=c.created_at,
-        owner_id=d.owner_id,
-        assigned_at=d.assigned_at,
-    )
+    return {
+        "connection": connection,
+        "contact_id": c.id,
+        "record": contact_to_json(c),
+        "activities": plan.activities,
+        "read_at": now,
+        "recheck_at": plan.recheck_at,
+        "stage": d.stage,
+        "sla_status": d.sla.status,
+        "domain": c.domain,
+        "created_at": c.created_at,
+        "owner_id": d.owner_id,
+        "assigned_at": d.assigned_at,
+    }
 
 
-def apply_written(s: Any, connection: str, contact_id: str, values: dict[str, Any]) -> None:
-    """What leadsync wrote is now what the CRM holds: keep the snapshot in step."""
-    row = s.get(ContactRow, (connection, contact_id))
-    if row is None:
-        return
-    record = dict(row.record)
-    properties = dict(record.get("properties") or {})
-    for name, value in values.items():
-        if name in OWN_FIELDS:
-            properties[name] = value
-        elif value is None:
-            record.pop(name, None)
-        else:
-            record[name] = value
-    record["properties"] = properties
-    row.record = record
+def apply_written(s: Session, connection: str, written: dict[str, dict[str, Any]]) -> None:
+    """Keep snapshots in step with what the CRM took from leadsync (per contact, the values).
+
+    Contacts with no snapshot are left out.
+    """
+    records = StateStore.records_in(s, connection, list(written))
+    for contact_id, record in records.items():
+        record = dict(record)
+        properties = dict(record.get("properties") or {})
+        for name, value in written[contact_id].items():
+            if name in OWN_FIELDS:
+                properties[name] = value
+            elif value is None:
+                record.pop(name, None)
+            else:
+                record[name] = value
+        record["properties"] = properties
+        records[contact_id] = record
+    StateStore.update_records(s, connection, records)
 
 
 # Fields a CRM sets by itself when leadsync writes (HubSpot's "Became a ... date"), and precision
@@ -85,12 +92,16 @@ def comparable(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def refresh_record(s: Any, connection: str, contact: Contact) -> None:
-    """An echo's snapshot takes the CRM's record as read (its own dates included)."""
-    row = s.get(ContactRow, (connection, contact.id))
-    if row is not None:
+def refresh_records(s: Session, connection: str, contacts: Sequence[Contact]) -> None:
+    """Echoes' snapshots take the CRM's record as read (its own dates included)."""
+    stored = StateStore.records_in(s, connection, [c.id for c in contacts])
+    fresh: dict[str, dict[str, Any]] = {}
+    for contact in contacts:
+        if contact.id not in stored:
+            continue
         record = contact_to_json(contact)
-        own = {k: v for k, v in (row.record.get("properties") or {}).items() if k in OWN_FIELDS}
+        own = {k: v for k, v in (stored[contact.id].get("properties") or {}).items() if k in OWN_FIELDS}
         if own:
             record["properties"] = {**(record.get("properties") or {}), **own}
-        row.record = record
+        fresh[contact.id] = record
+    StateStore.update_records(s, connection, fresh)

@@ -1,7 +1,10 @@
 """The durable state of the daemon: SQLite (``state.db``, WAL) by default, PostgreSQL by URL.
 
-Every method that changes more than one row takes a ``Session`` so that the sync loop can make
-one transaction of "these contacts, these pending writes and actions, and this cursor".
+Every method that changes rows takes a ``Session`` so that the sync loop can make one
+transaction of "these contacts, these pending writes and actions, and this cursor". They take
+a batch (a page's or a decision batch's rows) and write it set-based: one upsert, insert or
+update per table, executed for many rows, and reads as ``SELECT ... WHERE id IN (...)`` in
+chunks (``connector.sync.bulk``).
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.resources import files
-from typing import Any
+from typing import Any, NamedTuple
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from connector.sync.bulk import chunks as _chunks
+from connector.sync.bulk import update_rows, upsert
 from connector.sync.schema import (
     ActionRow,
     ConflictRow,
@@ -30,9 +35,63 @@ from connector.sync.schema import (
     WrittenRow,
 )
 
-__all__ = ["DEFAULT_URL", "StateStore", "open_store"]
+__all__ = [
+    "DEFAULT_URL",
+    "DeadLetter",
+    "FailedWrite",
+    "NewAction",
+    "PendingWrite",
+    "SeenConflict",
+    "StateStore",
+    "open_store",
+]
 
 DEFAULT_URL = "sqlite:///state.db"
+
+
+class PendingWrite(NamedTuple):
+    """A contact write to queue: the values to write, and the CRM's values before it (JSON)."""
+
+    contact_id: str
+    values: dict[str, Any]
+    current: dict[str, Any]
+
+
+class FailedWrite(NamedTuple):
+    """An outbox row the CRM did not take: its attempts so far, why, and whether to give up."""
+
+    id: int
+    attempts: int
+    error: str | None
+    dead: bool
+
+
+class NewAction(NamedTuple):
+    """An action to record under its key (``kind``: task or notify)."""
+
+    key: str
+    contact_id: str
+    kind: str
+    payload: dict[str, Any]
+
+
+class SeenConflict(NamedTuple):
+    """A field a person changed after leadsync wrote it: the CRM's value and leadsync's."""
+
+    contact_id: str
+    field: str
+    crm_value: Any
+    wanted: Any
+
+
+class DeadLetter(NamedTuple):
+    """A write (``kind`` write) or task (``kind`` task) the CRM refused, with its error text."""
+
+    kind: str
+    contact_id: str | None
+    key: str | None
+    payload: dict[str, Any]
+    error: str
 
 
 def _utc(ts: datetime | None) -> datetime | None:
@@ -105,23 +164,47 @@ class StateStore:
     def set_cursor(s: Session, connection: str, value: str | None, obj: str = "contacts") -> None:
         if value is None:
             return
-        s.merge(CursorRow(connection=connection, object=obj, value=value, updated_at=datetime.now(UTC)))
+        row = {"connection": connection, "object": obj, "value": value, "updated_at": datetime.now(UTC)}
+        upsert(s, CursorRow, [row])
 
     # -- contacts -----------------------------------------------------------------------------
 
     @staticmethod
-    def save_contact(s: Session, row: ContactRow) -> None:
-        s.merge(row)
+    def save_contacts(s: Session, rows: Sequence[dict[str, Any]]) -> None:
+        """Snapshots (rows of the contacts table, as dicts), inserted or replaced: one upsert."""
+        upsert(s, ContactRow, rows)
 
     def contacts(self, connection: str, ids: Sequence[str]) -> dict[str, ContactRow]:
         with self._sessions() as s:
             out: dict[str, ContactRow] = {}
-            for chunk in _chunks(list(ids), 500):
+            for chunk in _chunks(ids):
                 q = select(ContactRow).where(
                     ContactRow.connection == connection, ContactRow.contact_id.in_(chunk)
                 )
                 out.update({r.contact_id: r for r in s.scalars(q)})
             return out
+
+    def records(self, connection: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored record of each known contact among ``ids`` (its activities not read)."""
+        with self._sessions() as s:
+            return self.records_in(s, connection, ids)
+
+    @staticmethod
+    def records_in(s: Session, connection: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """``records``, inside a transaction."""
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(ids):
+            q = select(ContactRow.contact_id, ContactRow.record).where(
+                ContactRow.connection == connection, ContactRow.contact_id.in_(chunk)
+            )
+            out.update({cid: record for cid, record in s.execute(q)})
+        return out
+
+    @staticmethod
+    def update_records(s: Session, connection: str, records: dict[str, dict[str, Any]]) -> None:
+        """Replace the stored record of these (known) contacts: one UPDATE, executed for many."""
+        rows = [{"connection": connection, "contact_id": cid, "record": r} for cid, r in records.items()]
+        update_rows(s, ContactRow, rows)
 
     def due_contact_ids(self, connection: str, now: datetime, exclude: set[str]) -> list[str]:
         """Contacts whose decision time alone may have changed by ``now``."""
@@ -149,7 +232,7 @@ class StateStore:
         """Per contact, per field: (value leadsync last wrote, when)."""
         out: dict[str, dict[str, tuple[Any, datetime]]] = {}
         with self._sessions() as s:
-            for chunk in _chunks(list(ids), 500):
+            for chunk in _chunks(ids):
                 q = select(WrittenRow).where(
                     WrittenRow.connection == connection, WrittenRow.contact_id.in_(chunk)
                 )
@@ -158,66 +241,52 @@ class StateStore:
         return out
 
     @staticmethod
-    def record_written(
-        s: Session, connection: str, contact_id: str, values: dict[str, Any], at: datetime
-    ) -> None:
-        for name, value in values.items():
-            s.merge(
-                WrittenRow(
-                    connection=connection, contact_id=contact_id, field=name, value=value, written_at=at
-                )
-            )
+    def record_written(s: Session, connection: str, values: dict[str, dict[str, Any]], at: datetime) -> None:
+        """Per contact, the values the CRM confirmed: each field's last written value, upserted."""
+        rows = [
+            {"connection": connection, "contact_id": cid, "field": name, "value": value, "written_at": at}
+            for cid, fields in values.items()
+            for name, value in fields.items()
+        ]
+        upsert(s, WrittenRow, rows)
 
     @staticmethod
-    def record_conflict(
-        s: Session, connection: str, contact_id: str, name: str, crm_value: Any, wanted: Any, at: datetime
+    def record_conflicts(
+        s: Session, connection: str, conflicts: Sequence[SeenConflict], at: datetime
     ) -> None:
-        s.merge(
-            ConflictRow(
-                connection=connection,
-                contact_id=contact_id,
-                field=name,
-                crm_value=crm_value,
-                wanted=wanted,
-                seen_at=at,
-            )
-        )
+        """Fields a person changed after leadsync wrote them; the last sighting per field is kept."""
+        upsert(s, ConflictRow, [{"connection": connection, **c._asdict(), "seen_at": at} for c in conflicts])
 
     # -- outbox -------------------------------------------------------------------------------
 
     @staticmethod
-    def enqueue_write(
-        s: Session,
-        connection: str,
-        contact_id: str,
-        values: dict[str, Any],
-        current: dict[str, Any],
-        now: datetime,
-    ) -> None:
+    def enqueue_writes(s: Session, connection: str, writes: Sequence[PendingWrite], now: datetime) -> None:
         """One pending write per contact: a newer plan merges into the one still pending."""
-        q = select(OutboxRow).where(
-            OutboxRow.connection == connection,
-            OutboxRow.contact_id == contact_id,
-            OutboxRow.status == "pending",
-        )
-        row = s.scalars(q).first()
-        if row is None:
-            s.add(
-                OutboxRow(
-                    connection=connection,
-                    contact_id=contact_id,
-                    values=values,
-                    current=current,
-                    status="pending",
-                    attempts=0,
-                    created_at=now,
-                    updated_at=now,
+        merged: dict[str, PendingWrite] = {}
+        for w in writes:
+            old = merged.get(w.contact_id)
+            merged[w.contact_id] = w if old is None else _merge(old, w)
+        pending: dict[str, tuple[int, dict[str, Any], dict[str, Any]]] = {}
+        for chunk in _chunks(list(merged)):
+            q = (
+                select(OutboxRow.contact_id, OutboxRow.id, OutboxRow.values, OutboxRow.current)
+                .where(
+                    OutboxRow.connection == connection,
+                    OutboxRow.contact_id.in_(chunk),
+                    OutboxRow.status == "pending",
                 )
+                .order_by(OutboxRow.id.desc())  # should there be several, the oldest is merged into
             )
-        else:
-            row.values = {**row.values, **values}
-            row.current = {**current, **row.current}
-            row.updated_at = now
+            pending.update({cid: (row_id, values, current) for cid, row_id, values, current in s.execute(q)})
+        fresh = {"connection": connection, "status": "pending", "attempts": 0, "created_at": now}
+        new = [{**fresh, **w._asdict(), "updated_at": now} for cid, w in merged.items() if cid not in pending]
+        changed = []
+        for cid, (row_id, values, current) in pending.items():
+            w = _merge(PendingWrite(cid, values, current), merged[cid])
+            changed.append({"id": row_id, "values": w.values, "current": w.current, "updated_at": now})
+        if new:
+            s.execute(insert(OutboxRow), new)
+        update_rows(s, OutboxRow, changed)
 
     def pending_writes(self, connection: str, limit: int) -> list[OutboxRow]:
         with self._sessions() as s:
@@ -229,39 +298,46 @@ class StateStore:
             )
             return list(s.scalars(q))
 
+    @staticmethod
+    def writes_done(s: Session, ids: Sequence[int], now: datetime) -> None:
+        """Outbox rows the CRM confirmed."""
+        for chunk in _chunks(ids):
+            s.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(chunk))
+                .values(status="done", updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+
+    @staticmethod
+    def writes_failed(s: Session, failures: Sequence[FailedWrite]) -> None:
+        """Outbox rows the CRM refused: their attempts and error, and dead ones no longer pending."""
+        rows = [
+            {
+                "id": f.id,
+                "attempts": f.attempts,
+                "last_error": f.error,
+                "status": "dead" if f.dead else "pending",
+            }
+            for f in failures
+        ]
+        update_rows(s, OutboxRow, rows)
+
     # -- actions ------------------------------------------------------------------------------
 
     @staticmethod
-    def enqueue_action(
-        s: Session,
-        connection: str,
-        key: str,
-        contact_id: str,
-        kind: str,
-        payload: dict[str, Any],
-        now: datetime,
-    ) -> bool:
-        """Record an action key once, ever; False when it was known already."""
-        if s.get(ActionRow, (connection, key)) is not None:
-            return False
-        s.add(
-            ActionRow(
-                connection=connection,
-                key=key,
-                contact_id=contact_id,
-                kind=kind,
-                payload=payload,
-                status="pending",
-                attempts=0,
-                created_at=now,
-            )
-        )
-        return True
+    def enqueue_actions(s: Session, connection: str, actions: Sequence[NewAction], now: datetime) -> None:
+        """Record each action key once, ever: a key known already is left as it is."""
+        rows = [
+            {"connection": connection, **a._asdict(), "status": "pending", "attempts": 0, "created_at": now}
+            for a in actions
+        ]
+        upsert(s, ActionRow, rows, update=())
 
     def known_action_keys(self, connection: str, keys: Sequence[str]) -> set[str]:
         with self._sessions() as s:
             found: set[str] = set()
-            for chunk in _chunks(list(keys), 500):
+            for chunk in _chunks(keys):
                 q = select(ActionRow.key).where(ActionRow.connection == connection, ActionRow.key.in_(chunk))
                 found.update(s.scalars(q))
             return found
@@ -276,13 +352,19 @@ class StateStore:
             )
             return list(s.scalars(q))
 
+    @staticmethod
+    def update_action(s: Session, connection: str, key: str, **values: Any) -> None:
+        """Set these columns of one action (attempts, status, crm_id, last_error, done_at)."""
+        update_rows(s, ActionRow, [{"connection": connection, "key": key, **values}])
+
     # -- owners and routing -------------------------------------------------------------------
 
     @staticmethod
     def save_owners(s: Session, connection: str, owners: list[dict[str, Any]]) -> None:
         s.execute(delete(OwnerRow).where(OwnerRow.connection == connection))
-        for o in owners:
-            s.add(OwnerRow(connection=connection, owner_id=o["id"], record=o))
+        rows = {o["id"]: {"connection": connection, "owner_id": o["id"], "record": o} for o in owners}
+        if rows:
+            s.execute(insert(OwnerRow), list(rows.values()))
 
     def owners(self, connection: str) -> list[dict[str, Any]]:
         with self._sessions() as s:
@@ -295,8 +377,8 @@ class StateStore:
 
     @staticmethod
     def save_routing_state(s: Session, connection: str, pools: dict[str, dict[str, Any]]) -> None:
-        for pool, state in pools.items():
-            s.merge(RoutingRow(connection=connection, pool=pool, state=state))
+        rows = [{"connection": connection, "pool": pool, "state": state} for pool, state in pools.items()]
+        upsert(s, RoutingRow, rows)
 
     # -- runs and dead letters ----------------------------------------------------------------
 
@@ -332,27 +414,11 @@ class StateStore:
             )
 
     @staticmethod
-    def dead_letter(
-        s: Session,
-        connection: str,
-        kind: str,
-        contact_id: str | None,
-        key: str | None,
-        payload: dict[str, Any],
-        error: str,
-        now: datetime,
-    ) -> None:
-        s.add(
-            DeadLetterRow(
-                connection=connection,
-                kind=kind,
-                contact_id=contact_id,
-                key=key,
-                payload=payload,
-                error=error,
-                created_at=now,
-            )
-        )
+    def dead_letters(s: Session, connection: str, letters: Sequence[DeadLetter], now: datetime) -> None:
+        """Writes and tasks the CRM refused, with its own error text."""
+        rows = [{"connection": connection, **d._asdict(), "created_at": now} for d in letters]
+        if rows:
+            s.execute(insert(DeadLetterRow), rows)
 
     # -- status -------------------------------------------------------------------------------
 
@@ -417,6 +483,6 @@ class StateStore:
             return list(s.scalars(q))
 
 
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _merge(old: PendingWrite, new: PendingWrite) -> PendingWrite:
+    """A newer plan's values win; the CRM's values from before the first pending write stay."""
+    return PendingWrite(old.contact_id, {**old.values, **new.values}, {**new.current, **old.current})
