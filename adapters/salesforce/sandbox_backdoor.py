@@ -106,15 +106,16 @@ def convert_lead(
             at,
         )
         for otype in ("Task", "Event"):
-            for activity in list(org.rows(otype)):
+            for activity in org.related(lead["Id"], otype):
                 if activity["WhoId"] == lead["Id"]:
-                    moved = {"WhoId": contact["Id"], "WhatId": activity.get("WhatId") or account["Id"]}
-                    activity.update(moved)
+                    activity.update(WhoId=contact["Id"], WhatId=activity.get("WhatId") or account["Id"])
+                    org.relink(otype, activity, {"WhoId": lead["Id"]})
                     org.touch(activity, at)
                     org.rollup(otype, activity, at, {"WhoId": lead["Id"]})
-        for member in org.rows("CampaignMember"):
-            if member["LeadId"] == lead["Id"]:
+        for member in org.related(lead["Id"], "CampaignMember"):
+            if member["LeadId"] == lead["Id"] and not member["ContactId"]:
                 member["ContactId"] = contact["Id"]
+                org.relink("CampaignMember", member, {"LeadId": lead["Id"]})
                 org.touch(member, at)
         return {"ContactId": contact["Id"], "AccountId": account["Id"]}
 

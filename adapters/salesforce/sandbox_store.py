@@ -31,6 +31,7 @@ Record = dict[str, Any]
 DELETE_LOG_DAYS = 15
 _PREFIX_TYPE = {prefix: name for name, prefix in KEY_PREFIXES.items()}
 _ACTIVITY = ("Task", "Event")
+_PARENT_KEYS = {"Task": ("WhoId",), "Event": ("WhoId",), "CampaignMember": ("LeadId", "ContactId")}
 
 
 class Org:
@@ -55,6 +56,7 @@ class Org:
         self.locked: set[str] = set()
         self.lock_next = 0
         self.allow_metadata = True  # the API user has "Customize Application"
+        self.children: dict[str, set[str]] = {}  # lead/contact id → its tasks, events, memberships
 
     def now(self) -> datetime:
         return self.clock()
@@ -110,6 +112,7 @@ class Org:
                 if name in obj.fields:
                     rec[name] = by or self.admin_user or None
             self.tables[obj.name][rid] = rec
+            self.relink(obj.name, rec)
             self.derive(obj.name, rec, at)
             self.rollup(obj.name, rec, at)
             return rec
@@ -120,6 +123,7 @@ class Org:
             at = at or self.now()
             before = {k: rec.get(k) for k in ("WhoId", "LeadId", "ContactId")}
             rec.update(values)
+            self.relink(otype, rec, before)
             if "LastModifiedDate" in rec:
                 rec.update(LastModifiedDate=at, LastModifiedById=by)
             rec["SystemModstamp"] = at
@@ -161,6 +165,23 @@ class Org:
             if s["CampaignId"] == campaign_id and s["HasResponded"]
         }
 
+    def relink(self, otype: str, rec: Record, before: Record | None = None) -> None:
+        """Keep ``children`` right after an activity's or membership's lead or contact changed."""
+        for key in _PARENT_KEYS.get(otype, ()):
+            old, new = (before or {}).get(key), rec.get(key)
+            if old != new and old:
+                self.children.get(old, set()).discard(rec["Id"])
+            if new:
+                self.children.setdefault(new, set()).add(rec["Id"])
+
+    def related(self, parent_id: str, otype: str) -> list[Record]:
+        """The live and deleted ``otype`` records logged on a lead or contact."""
+        prefix = KEY_PREFIXES[otype]
+        table = self.tables[otype]
+        return [
+            table[i] for i in sorted(self.children.get(parent_id, ())) if i.startswith(prefix) and i in table
+        ]
+
     def rollup(self, otype: str, rec: Record, at: datetime, before: Record | None = None) -> None:
         """A lead's or contact's activity roll-up: ``LastActivityDate`` and its ``SystemModstamp``."""
         keys: tuple[str, ...]
@@ -183,12 +204,12 @@ class Org:
     def last_activity(self, who: str, now: datetime) -> date | None:
         """The latest closed task's date or past event's date logged on ``who``."""
         dates: list[date] = []
-        for t in self.rows("Task"):
-            if t["WhoId"] == who and t["IsClosed"]:
+        for t in self.related(who, "Task"):
+            if t["IsClosed"] and not t["IsDeleted"]:
                 done = t.get("CompletedDateTime")
                 dates.append(t.get("ActivityDate") or (done.date() if done else t["CreatedDate"].date()))
-        for e in self.rows("Event"):
-            if e["WhoId"] == who and e.get("StartDateTime") and e["StartDateTime"] <= now:
+        for e in self.related(who, "Event"):
+            if not e["IsDeleted"] and e.get("StartDateTime") and e["StartDateTime"] <= now:
                 dates.append(e["StartDateTime"].date())
         return max(dates) if dates else None
 
@@ -199,12 +220,10 @@ class Org:
         with self.lock:
             at = at or self.now()
             done = [self._delete_one(otype, rec, by, at, None)]
-            if otype in ("Lead", "Contact"):
-                key = "LeadId" if otype == "Lead" else "ContactId"
-                for child_type, field in (("Task", "WhoId"), ("Event", "WhoId"), ("CampaignMember", key)):
-                    for child in list(self.rows(child_type)):
-                        if child[field] == rec["Id"]:
-                            done.append(self._delete_one(child_type, child, by, at, rec["Id"]))
+            for child_type in ("Task", "Event", "CampaignMember") if otype in ("Lead", "Contact") else ():
+                for child in self.related(rec["Id"], child_type):
+                    if not child["IsDeleted"]:
+                        done.append(self._delete_one(child_type, child, by, at, rec["Id"]))
             self.rollup(otype, rec, at)
             return done
 
