@@ -199,7 +199,10 @@ def demo_org(contacts: int = 300, seed: int = 7) -> Iterator[dict[str, Any]]:
     the org.
     """
     with SalesforceSandbox(port=0, seed=seed, leads=contacts) as sb:
-        owners = [u["Id"] for u in sb.org.rows("User") if u["IsActive"] and u["Id"] != sb.org.api_user]
+        reps = sb.org.rows("User")
+        owners = [
+            u["Id"] for u in reps if u["IsActive"] and u["Id"] not in (sb.org.api_user, sb.org.admin_user)
+        ]
         yield {
             "adapter": "salesforce",
             "options": {

@@ -81,6 +81,7 @@ def _batch_size(call: Call, default: int) -> int:
 
 
 def _page(call: Call, locator: str, cursor: _Cursor, offset: int, total: int) -> JSON:
+    where = "tooling/query" if "/tooling/" in call.request.path else "query"
     end = offset + cursor.batch
     body: JSON = {
         "totalSize": total,
@@ -90,7 +91,7 @@ def _page(call: Call, locator: str, cursor: _Cursor, offset: int, total: int) ->
     if body["done"]:
         call.app.cursors.close(locator)
     else:
-        body["nextRecordsUrl"] = f"/services/data/v{call.version}/query/{locator}-{end}"
+        body["nextRecordsUrl"] = f"/services/data/v{call.version}/{where}/{locator}-{end}"
     return body
 
 

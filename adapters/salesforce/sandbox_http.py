@@ -168,7 +168,7 @@ class SalesforceApp:
             status, body = reply
             reply = Response.json(status, body, {}, JSON_TYPE)
         self.stats.count("by_status", str(reply.status))
-        if found is not None and found[0].kind == "data" and "Sforce-Limit-Info" not in headers:
+        if path.startswith("/services/data/") and "Sforce-Limit-Info" not in headers:
             headers["Sforce-Limit-Info"] = self.limits.header()
         return Response(reply.status, reply.body, {**reply.headers, **headers}, reply.content_type)
 
@@ -265,5 +265,6 @@ class SalesforceApp:
         if method == "GET" and rest.startswith("records/"):
             return 200, sb.records_json(rest.split("/", 1)[1])
         if method == "POST" and rest in sb.CONTROLS:
-            return 200, {"result": sb.control_result(getattr(sb, rest)(**body))}
+            args = body.pop("args", [])
+            return 200, {"result": sb.control_result(getattr(sb, rest)(*args, **body))}
         return 404, {"error": f"No sandbox control endpoint {key}", "methods": sorted(sb.CONTROLS)}

@@ -21,7 +21,7 @@ from adapters.salesforce.sandbox_writes import commit, find_by_external_id, pars
 
 __all__ = ["API_VERSIONS", "ROUTES", "record_json", "save_result"]
 
-API_VERSIONS = [f"{v}.0" for v in range(31, 67)]
+API_VERSIONS = [f"{v}.0" for v in range(31, 69)]  # 21.0-30.0 retired in Summer '25; 68.0 is Winter '27
 _WINDOW_DAYS = 30
 
 

@@ -235,8 +235,8 @@ class _Parser:
                 self.take()
                 q.fields.append(self.field_ref())
         self.expect_word("FROM")
-        if self.tok.kind != "ident" or self.tok.upper in _KEYWORDS:
-            raise self.error()
+        if self.tok.kind != "ident" or self.tok.upper in ("WHERE", "ORDER", "LIMIT", "OFFSET"):
+            raise self.error()  # "Group" is an object here, not the keyword
         q.sobject_pos, q.sobject = self.tok.pos, self.take().text
         if self.word("WHERE"):
             self.take()

@@ -302,11 +302,27 @@ class TestQuery:
         assert got == [r["Id"] for r in sorted(leads, key=lambda r: (r["SystemModstamp"], r["Id"]))][10:60]
         rated = ro_api.records("SELECT Rating, Id FROM Lead ORDER BY Rating DESC NULLS FIRST, Id")
         assert rated[0]["Rating"] is None and rated[-1]["Rating"] == "Cold"
-        assert (
-            ro_api.records("SELECT Rating FROM Lead ORDER BY Rating")[0]["Rating"] is None
-        )  # ASC: nulls first
+        ascending = ro_api.records("SELECT Rating FROM Lead ORDER BY Rating")
+        assert ascending[0]["Rating"] is None  # ASC: nulls first
         count = ro_api.query("SELECT COUNT() FROM Lead WHERE IsConverted = false").json()
         assert (count["totalSize"], count["records"]) == (sum(not r["IsConverted"] for r in leads), [])
+
+    def test_setup_objects_are_queryable(self, ro_api: Api) -> None:
+        soql = "SELECT ApiName, MasterLabel, IsDefault, IsConverted, SortOrder FROM LeadStatus"
+        statuses = ro_api.records(soql + " ORDER BY SortOrder")
+        assert [s["ApiName"] for s in statuses if s["IsConverted"]] == ["Closed - Converted"]
+        assert statuses[0]["IsDefault"] and statuses[0]["ApiName"] == "Open - Not Contacted"
+        org = ro_api.records("SELECT Id, Name, TimeZoneSidKey FROM Organization")
+        assert org[0]["TimeZoneSidKey"] == "Europe/Madrid" and org[0]["Id"].startswith("00D")
+        rules = ro_api.records(
+            "SELECT Id, Name FROM AssignmentRule WHERE SobjectType = 'Lead' AND Active = true"
+        )
+        queues = ro_api.records(
+            "SELECT Id, Name, DeveloperName FROM Group WHERE Type = 'Queue' ORDER BY Name"
+        )
+        assert len(rules) == 1 and [q["Name"] for q in queues] == ["Enterprise Leads", "Inbound Leads"]
+        users = ro_api.records("SELECT Name, Username, TimeZoneSidKey FROM User WHERE IsActive = false")
+        assert len(users) == 2 and all(u["Username"].endswith("@leadsync-demo.com") for u in users)
 
     def test_query_all_sees_the_recycle_bin(self, sf_ro: SalesforceSandbox, ro_api: Api) -> None:
         soql = "SELECT Id, IsDeleted FROM Lead WHERE IsDeleted = true"
@@ -489,6 +505,13 @@ class TestLimitsAndFaults:
         assert time.monotonic() - started >= 0.12
         assert sf_sb.stats()["faults"] == {"5xx": 2, "storm": 2, "dropped": 1, "latency": 1}
 
+    def test_an_optional_per_second_limit(self, sf_sb: SalesforceSandbox, sf_api: Api) -> None:
+        sf_sb.set_limits(per_second=3)
+        codes = [sf_api.get("limits").status_code for _ in range(5)]
+        assert codes[:3] == [200, 200, 200] and codes[3:] == [403, 403]
+        sf_sb.set_limits(per_second=0)
+        assert sf_api.get("limits").status_code == 200
+
     def test_http_controls(self, sf_sb: SalesforceSandbox, sf_api: Api) -> None:
         ctl = sf_sb.url + "/__sandbox"
         lead = next(r for r in sf_sb.records("Lead").values() if not r["IsConverted"] and not r["IsDeleted"])
@@ -508,6 +531,8 @@ class TestLimitsAndFaults:
         assert stats["requests"] == 0 and stats["api_usage"] == {"used": 0, "max": 100_000}
         requests.post(f"{ctl}/expire_sessions", json={}, timeout=10)
         assert sf_api.get("limits").status_code == 401
+        requests.post(f"{ctl}/reject_writes", json={"args": [lead["Id"]]}, timeout=10)
+        assert lead["Id"] in sf_sb.org.rejected
         unknown = requests.post(f"{ctl}/nope", json={}, timeout=10)
         assert unknown.status_code == 404 and "set_field" in unknown.json()["methods"]
         moved = requests.post(f"{ctl}/advance", json={"seconds": 60}, timeout=10).json()["result"]

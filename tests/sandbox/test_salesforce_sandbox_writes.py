@@ -155,6 +155,19 @@ class TestRecords:
         dupe = sf_api.patch(f"sobjects/Task/{second['Id']}", json={"Leadsync_Key__c": "run1-a"})
         assert error_code(dupe) == "DUPLICATE_VALUE"
 
+    def test_a_delete_takes_activities_along_and_undelete_restores(
+        self, sf_sb: SalesforceSandbox, sf_api: Api
+    ) -> None:
+        tasks = sf_sb.records("Task").values()
+        lead = next(r["Id"] for r in open_leads(sf_sb) if any(t["WhoId"] == r["Id"] for t in tasks))
+        mine = {t["Id"] for t in tasks if t["WhoId"] == lead}
+        assert sf_api.delete(f"sobjects/Lead/{lead}").status_code == 204
+        assert all(sf_sb.records("Task")[t]["IsDeleted"] for t in mine)
+        assert not sf_api.records(f"SELECT Id FROM Task WHERE WhoId = '{lead}'")
+        sf_sb.undelete(lead)
+        assert {r["Id"] for r in sf_api.records(f"SELECT Id FROM Task WHERE WhoId = '{lead}'")} == mine
+        assert sf_api.get(f"sobjects/Lead/{lead}").status_code == 200
+
     def test_deleted_and_updated_endpoints(self, sf_sb: SalesforceSandbox, sf_api: Api) -> None:
         lead = open_leads(sf_sb)[0]["Id"]
         assert sf_api.delete(f"sobjects/Lead/{lead}").status_code == 204
