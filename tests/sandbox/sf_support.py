@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
+from simple_salesforce import Salesforce
 
 from adapters.salesforce.sandbox import SalesforceSandbox
 
@@ -66,3 +67,50 @@ def error_code(resp: requests.Response) -> str:
 def open_leads(sb: SalesforceSandbox) -> list[dict[str, Any]]:
     """Live, unconverted leads (Python values), in id order."""
     return [r for r in sb.records("Lead").values() if not r["IsDeleted"] and not r["IsConverted"]]
+
+
+def sf_client(sb: SalesforceSandbox, bearer: str) -> Salesforce:
+    """simple-salesforce on a session from ``token``, over HTTPS trusting the sandbox's certificate."""
+    return Salesforce(instance_url=sb.url, session_id=bearer, version=V, session=sb.session())
+
+
+SCORE = {
+    "FullName": "Lead.Leadsync_Score__c",
+    "Metadata": {"label": "Leadsync Score", "type": "Number", "precision": 5, "scale": 0},
+}
+
+
+def lead_update(rid: str, **values: Any) -> dict[str, Any]:
+    return {"attributes": {"type": "Lead"}, "id": rid, **values}
+
+
+def errors(result: dict[str, Any]) -> list[str]:
+    return [e["statusCode"] for e in result["errors"]]
+
+
+def grant(api: Api, field: str, edit: bool = True, name: str = "Leadsync_Fields") -> None:
+    """What ``leadsync setup`` does after creating a field: a permission set, the field, the user."""
+    sb = api.sb
+    found = api.records(f"SELECT Id FROM PermissionSet WHERE Name = '{name}'")
+    if found:
+        pset = found[0]["Id"]
+    else:
+        pset = api.post(
+            "sobjects/PermissionSet", json={"Name": name, "Label": name.replace("_", " ")}
+        ).json()["id"]
+        user = sb.org.api_user
+        assert api.post(
+            "sobjects/PermissionSetAssignment", json={"AssigneeId": user, "PermissionSetId": pset}
+        ).ok
+    obj = field.split(".")[0]
+    body = {
+        "ParentId": pset,
+        "SobjectType": obj,
+        "Field": field,
+        "PermissionsRead": True,
+        "PermissionsEdit": edit,
+    }
+    resp = api.post(
+        "composite/sobjects", json={"records": [{"attributes": {"type": "FieldPermissions"}, **body}]}
+    )
+    assert resp.json()[0]["success"], resp.text
