@@ -165,7 +165,8 @@ def _step(
             return prepare(org, obj, None, values, actor), None
         if not rid:
             raise SfError(400, "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
-        if not valid_id(rid) or (org.find(rid) is not None and org.find(rid)[0] != obj.name):  # type: ignore[index]
+        found = org.find(rid) if valid_id(rid) else None
+        if not valid_id(rid) or (found is not None and found[0] != obj.name):
             raise SfError(400, "MALFORMED_ID", f"{obj.label} ID: id value of incorrect type: {rid}", ["Id"])
         rec = org.get(obj.name, rid)
         if rec is None:

@@ -153,6 +153,15 @@ class Org:
                 if rec.get("EndDateTime") is not None:
                     rec["DurationInMinutes"] = int((rec["EndDateTime"] - start).total_seconds() // 60)
         elif otype == "CampaignMember":
+            if not rec.get("Status"):  # the campaign's default member status
+                rec["Status"] = next(
+                    (
+                        s["Label"]
+                        for s in self.rows("CampaignMemberStatus")
+                        if s["CampaignId"] == rec.get("CampaignId") and s["IsDefault"]
+                    ),
+                    None,
+                )
             responded = rec.get("Status") in self.responded_statuses(rec.get("CampaignId"))
             if responded and not rec.get("HasResponded"):
                 rec["FirstRespondedDate"] = at.date()
