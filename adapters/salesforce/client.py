@@ -34,6 +34,7 @@ from connector.api import (
     TransientError,
     with_retries,
 )
+from connector.tls import trust_ca
 
 from .auth import Credentials, Session, sign_in
 
@@ -74,7 +75,7 @@ class SalesforceClient:
         self.budget = budget
         self.http = requests.Session()
         if ca_file:
-            self.http.verify = ca_file
+            trust_ca(self.http, ca_file)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._session: Session | None = None
         self._sf: Salesforce | None = None

@@ -13,11 +13,10 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import requests
-from requests import PreparedRequest, Response
-from requests.adapters import HTTPAdapter
+
+from connector.tls import trust_ca
 
 __all__ = ["TlsFiles", "self_signed", "server_context", "trusting_session"]
 
@@ -102,21 +101,5 @@ def _make() -> TlsFiles:
 
 
 def trusting_session(https_url: str, files: TlsFiles | None = None) -> requests.Session:
-    """A ``requests.Session`` that trusts the sandbox's certificate for ``https_url`` only.
-
-    ``Session.verify`` alone is not enough: requests prefers ``REQUESTS_CA_BUNDLE`` from the
-    environment over it, so the adapter mounted here sets ``verify`` on every request it sends.
-    """
-    session = requests.Session()
-    session.mount(https_url, _TrustAdapter((files or self_signed()).cert))
-    return session
-
-
-class _TrustAdapter(HTTPAdapter):
-    def __init__(self, ca_file: str) -> None:
-        super().__init__()
-        self.ca_file = ca_file
-
-    def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
-        kwargs["verify"] = self.ca_file
-        return super().send(request, **kwargs)
+    """A ``requests.Session`` that trusts the sandbox's certificate for ``https_url`` only."""
+    return trust_ca(requests.Session(), (files or self_signed()).cert, https_url)
