@@ -9,16 +9,20 @@ One run, given the cursor of the last:
 2. **Activity news**: Tasks, Events and Campaign Members changed since the last run, by
    ``SystemModstamp``, name the leads and contacts whose activities moved; a new call does not
    always change the lead itself (or changes it in a way that reads the same).
-3. **Records**: ``SELECT … FROM Lead WHERE SystemModstamp >= :since ORDER BY SystemModstamp, Id``,
-   ``SystemModstamp`` rather than ``LastModifiedDate`` because automation moves only the former;
-   ``since`` is the last record's stamp less an overlap (default 5 minutes) because a long
-   transaction commits with an earlier stamp than records already read. Records read again in the
-   overlap are echoes to the loop: no activity reads, no writes. A query is a snapshot, paged by
-   ``nextRecordsUrl``. A converted Lead is reported as moved to its ``ConvertedContactId``.
+3. **Records**: ``SELECT … FROM Lead WHERE … ORDER BY SystemModstamp, Id``, by ``SystemModstamp``
+   rather than ``LastModifiedDate`` because automation moves only the former. The cursor is
+   the last record read, ``(stamp, Id)``, and resuming is exact (``SystemModstamp > :stamp OR
+   (SystemModstamp = :stamp AND Id > :id)``; Salesforce keeps datetimes to the second) — except
+   near the present: a long transaction commits with a stamp earlier than records already read,
+   so when the last stamp is within the overlap (default 5 minutes) of when that read began, the
+   next read starts at the read's start less the overlap. Records read again there are echoes to
+   the loop: no activity reads, no writes. A query is a snapshot, paged by ``nextRecordsUrl``. A
+   converted Lead is reported as moved to its ``ConvertedContactId``.
 4. Leads and contacts with activity news that step 3 did not return are read by Id.
 
-The cursor is ``sf1:`` and compact JSON: a watermark per object, the activity watermark with the
-activity records already seen inside the overlap, the deletions watermark, a full re-read's start.
+The cursor is ``sf1:`` and compact JSON: the last record per object, when the read began, the
+activity watermark with the activity records already seen inside the overlap, the deletions
+watermark, and a full re-read's start.
 """
 
 from __future__ import annotations
@@ -57,7 +61,8 @@ def soql_list(values: Sequence[str]) -> str:
 
 @dataclass
 class SfCursor:
-    objects: dict[str, str] = field(default_factory=dict)  # object → last SystemModstamp read
+    objects: dict[str, list[str]] = field(default_factory=dict)  # object → [last stamp, its Id]
+    read_at: str | None = None  # when the read that made this cursor began
     activities: str | None = None  # activity watermark
     seen: list[str] = field(default_factory=list)  # "Id@stamp" of activity records in the overlap
     deletions: str | None = None  # the end of the last deletions window
@@ -66,6 +71,7 @@ class SfCursor:
     def encode(self) -> str:
         data = {
             "o": self.objects,
+            "q": self.read_at,
             "a": self.activities,
             "s": self.seen,
             "d": self.deletions,
@@ -79,12 +85,9 @@ class SfCursor:
             raise ValueError(f"not a Salesforce cursor: {text[:40]!r}")
         try:
             data = json.loads(text[4:])
+            objects = {str(k): [str(v[0]), str(v[1])] for k, v in (data.get("o") or {}).items()}
             return cls(
-                dict(data.get("o") or {}),
-                data.get("a"),
-                list(data.get("s") or []),
-                data.get("d"),
-                data.get("r"),
+                objects, data.get("q"), data.get("a"), list(data.get("s") or []), data.get("d"), data.get("r")
             )
         except (ValueError, TypeError, AttributeError):
             raise ValueError(f"not a Salesforce cursor: {text[:40]!r}") from None
@@ -124,11 +127,12 @@ def read_changes(
         yield from _records(run, frozenset())
         return
     run = _Run(client, mapping, cursor, now, overlap, batch_size, fetch)
+    previous_read = parse_ts(cursor.read_at)
     deleted = _deletions(run)
     if deleted:
         yield Page([], cursor.encode(), deleted=tuple(deleted))
     news = _activity_news(run)
-    yield from _records(run, news)
+    yield from _records(run, news, previous_read)
     rest = sorted(news - run.yielded)
     for start in range(0, len(rest), batch_size):
         chunk = run.fetch(rest[start : start + batch_size])
@@ -195,25 +199,39 @@ def _activity_news(run: _Run) -> frozenset[str]:
     return frozenset(found)
 
 
-def _records(run: _Run, news: frozenset[str]) -> Iterator[Page[Contact]]:
+def _records(
+    run: _Run, news: frozenset[str], previous_read: datetime | None = None
+) -> Iterator[Page[Contact]]:
     c = run.cursor
     objects = list(run.mapping.objects)
     for i, obj in enumerate(objects):
-        fields = ", ".join(run.mapping.objects[obj].select())
-        mark = parse_ts(c.objects.get(obj))
-        where = [] if mark is not None or obj != "Lead" else ["IsConverted = false"]
-        if mark is not None:
-            where.append(f"SystemModstamp >= {soql_ts(mark - run.overlap)}")
-        soql = f"SELECT {fields} FROM {obj}"
-        soql += f" WHERE {' AND '.join(where)}" if where else ""
+        soql = f"SELECT {', '.join(run.mapping.objects[obj].select())} FROM {obj}"
+        where = _since(c.objects.get(obj), previous_read, run.overlap)
+        if where is None and obj == "Lead":
+            where = "IsConverted = false"  # a first read: converted leads are their contacts now
+        soql += f" WHERE {where}" if where else ""
         soql += " ORDER BY SystemModstamp, Id"
-        last_object = i == len(objects) - 1
+        c.read_at = soql_ts(run.now)
         for records in run.client.query_pages(soql, batch_size=run.batch_size):
             yield _page(run, obj, records, news)
-        if last_object and c.reread_since:
+        if i == len(objects) - 1 and c.reread_since:
             since = parse_ts(c.reread_since)
             c.reread_since = None
             yield Page([], c.encode(), reread_since=since)
+
+
+def _since(mark: list[str] | None, previous_read: datetime | None, overlap: timedelta) -> str | None:
+    """The WHERE that resumes after ``mark``: exact, or from the overlap near the last read's start."""
+    if not mark:
+        return None
+    stamp = parse_ts(mark[0])
+    if stamp is None:
+        return None
+    floor = (previous_read or stamp) - overlap
+    if floor < stamp:
+        return f"SystemModstamp >= {soql_ts(floor)}"
+    ts = soql_ts(stamp)
+    return f"(SystemModstamp > {ts} OR (SystemModstamp = {ts} AND Id > {soql_list([mark[1]])[1:-1]}))"
 
 
 def _page(run: _Run, obj: str, records: list[JSON], news: frozenset[str]) -> Page[Contact]:
@@ -232,10 +250,10 @@ def _page(run: _Run, obj: str, records: list[JSON], news: frozenset[str]) -> Pag
             continue
         contacts.append(contact_from_record(record, run.mapping))
     if records:
-        stamps = [parse_ts(r.get("SystemModstamp")) for r in records]
-        newest = max((s for s in stamps if s), default=None)
-        if newest is not None:
-            c.objects[obj] = soql_ts(max(newest, parse_ts(c.objects.get(obj)) or newest))
+        last = records[-1]
+        stamp = parse_ts(last.get("SystemModstamp"))
+        if stamp is not None:
+            c.objects[obj] = [soql_ts(stamp), str(last.get("Id"))]
     run.yielded.update(x.id for x in contacts)
     page_news = frozenset(x.id for x in contacts if x.id in news)
     return Page(contacts, c.encode(), news=page_news, deleted=tuple(deleted), moved=moved)

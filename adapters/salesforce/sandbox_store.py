@@ -59,7 +59,8 @@ class Org:
         self.children: dict[str, set[str]] = {}  # lead/contact id → its tasks, events, memberships
 
     def now(self) -> datetime:
-        return self.clock()
+        # Salesforce keeps datetimes to the second (the API shows ``.000``): so does the sandbox.
+        return self.clock().replace(microsecond=0)
 
     # -- lookups -------------------------------------------------------------------------------
 

@@ -172,7 +172,12 @@ class TestActivities:
 
 class TestCursor:
     def test_round_trip(self) -> None:
-        c = SfCursor({"Lead": "2026-11-21T10:00:00Z"}, "2026-11-21T10:00:00Z", ["00T1@2026-11-21T09:59:00Z"])
+        c = SfCursor(
+            {"Lead": ["2026-11-21T10:00:00Z", "00Q1"]},
+            "2026-11-21T10:01:00Z",
+            "2026-11-21T10:00:00Z",
+            ["00T1@2026-11-21T09:59:00Z"],
+        )
         assert SfCursor.decode(c.encode()) == c
 
     def test_not_a_cursor(self) -> None:
