@@ -7,6 +7,8 @@
         adapter: hubspot                      # an installed leadsync.adapters entry point
         rules: rules.yaml                     # relative paths: from this file's folder
         every: 5m
+        batch_size: 100                       # contacts per write call to the CRM (1-1000)
+        decide_batch: 1000                    # contacts with news decided together (1-10000)
         token_env: HUBSPOT_TOKEN              # or token_file: /run/secrets/hubspot
         options: {account_timezone: Europe/Madrid}
 
@@ -26,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from connector.errors import ConfigError, Problem
 from connector.rules.conditions import did_you_mean
 from connector.rules.yamlsource import load_yaml
+from connector.sync.loop import DECIDE_BATCH
 
 __all__ = ["Connection", "LogSettings", "Settings", "load_settings"]
 
@@ -57,6 +60,9 @@ class Connection(_Model):
     rules: Path
     every: str = "5m"
     batch_size: int = Field(default=100, ge=1, le=1000)
+    # Contacts with news decided (and their activities read) together, and committed with the
+    # cursor in one transaction; more means fewer activity reads, a longer wait for the first write.
+    decide_batch: int = Field(default=DECIDE_BATCH, ge=1, le=10_000)
     token_env: str | None = None
     token_file: Path | None = None
     options: dict[str, Any] = {}

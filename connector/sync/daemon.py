@@ -39,7 +39,12 @@ def build_job(
     """A ready ``SyncJob``: rules loaded and validated, adapter made from its entry point."""
     rules = load_rules(connection.rules)
     adapter = adapter_factory(connection.adapter)(connection.adapter_options())
-    kwargs: dict[str, Any] = {"batch_size": connection.batch_size, "stop": stop, "progress": progress}
+    kwargs: dict[str, Any] = {
+        "batch_size": connection.batch_size,
+        "decide_batch": connection.decide_batch,
+        "stop": stop,
+        "progress": progress,
+    }
     if clock is not None:
         kwargs["clock"] = clock
     return SyncJob(connection.name, adapter, rules, store, **kwargs)

@@ -1,10 +1,16 @@
 """One sync run of one connection: read → decide → plan → (outbox + cursor) → write.
 
-Crash safety comes from the order of durable steps. A page's contacts, its pending writes and
-actions, and the cursor after it are committed in ONE transaction; only then does anything go to
-the CRM, from the outbox. A run killed at any point restarts by flushing the outbox, so no write
-is lost, no cursor passes unwritten work, and a task is created once per key (the outbox holds
-the key, and the adapter finds a task it created before a crash instead of creating another).
+Pages read are gathered into decision batches: whole pages, until a batch holds ``decide_batch``
+contacts with news (or as many echoes) or the read ends. A batch's activities are read in one
+call, its contacts decided together.
+
+Crash safety comes from the order of durable steps. A batch's contacts, its pending writes and
+actions, and the cursor after its last page are committed in ONE transaction; only then does
+anything go to the CRM, from the outbox. A run killed at any point restarts by flushing the
+outbox, so no write is lost, no cursor passes unwritten work, and a task is created once per key
+(the outbox holds the key, and the adapter finds a task it created before a crash instead of
+creating another). A stop request (SIGTERM) ends the batch being read at the page in hand; the
+run stops once that batch is committed and written.
 """
 
 from __future__ import annotations
@@ -52,7 +58,9 @@ from connector.sync.state import (
     StateStore,
 )
 
-__all__ = ["MAX_WRITE_ATTEMPTS", "RunResult", "SyncJob"]
+__all__ = ["DECIDE_BATCH", "MAX_WRITE_ATTEMPTS", "RunResult", "SyncJob"]
+
+DECIDE_BATCH = 1000  # contacts with news decided together: one activities read, one commit
 
 MAX_WRITE_ATTEMPTS = 5  # a record the CRM keeps refusing as "try again" becomes a dead letter
 _PINNABLE = ("stage", "owner_id", "disqualification_reason")
@@ -86,6 +94,27 @@ class RunResult:
         )
 
 
+@dataclass
+class _Batch:
+    """Contacts read on consecutive pages, by id (the last read wins), and the last page's cursor."""
+
+    news: dict[str, Contact] = field(default_factory=dict)
+    echoes: dict[str, Contact] = field(default_factory=dict)
+    cursor: str | None = None
+    pages: int = 0
+
+    def add(self, news: list[Contact], echoes: list[Contact], cursor: str | None) -> None:
+        for c in news:
+            self.echoes.pop(c.id, None)
+            self.news[c.id] = c
+        for c in echoes:
+            self.news.pop(c.id, None)
+            self.echoes[c.id] = c
+        if cursor is not None:  # a page without a cursor leaves the last one standing
+            self.cursor = cursor
+        self.pages += 1
+
+
 class SyncJob:
     """Everything one connection needs for a run; one instance may run many times."""
 
@@ -98,6 +127,7 @@ class SyncJob:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         batch_size: int = 100,
+        decide_batch: int = DECIDE_BATCH,
         stop: threading.Event | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> None:
@@ -106,7 +136,10 @@ class SyncJob:
         self.rules = rules
         self.store = store
         self.clock = clock
+        if decide_batch < 1:
+            raise ValueError(f"decide_batch must be at least 1, not {decide_batch}")
         self.batch_size = batch_size
+        self.decide_batch = decide_batch
         self.stop = stop or threading.Event()
         self.progress = progress
         self.log = structlog.get_logger("leadsync.sync").bind(connection=name)
@@ -129,13 +162,11 @@ class SyncJob:
             index = self._index()
             routing = self._routing_state()
             touched: set[str] = set()
-            for page_contacts, cursor in self._pages(result):
-                news, echoes = self._split_echoes(page_contacts)
+            for batch in self._batches(result, touched):
+                news = list(batch.news.values())
                 plans = self._decide(news, None, owners, index, routing, now, result) if news else []
-                touched.update(c.id for c in page_contacts)
-                self._commit(plans, routing, cursor, now, result, dry_run, keep_plans, echoes)
-                if self.progress:
-                    self.progress(len(touched))
+                echoes = list(batch.echoes.values())
+                self._commit(plans, routing, batch.cursor, now, result, dry_run, keep_plans, echoes)
                 if self.stop.is_set():
                     log.info("stop_requested", after_contacts=len(touched))
                     break
@@ -188,6 +219,26 @@ class SyncJob:
             unique = {c.id: c for c in page.records}  # pages may overlap; the last read wins
             result.add("contacts_read", len(unique))
             yield list(unique.values()), page.cursor
+
+    def _batches(self, result: RunResult, touched: set[str]) -> Iterator[_Batch]:
+        """Pages read, gathered into decision batches of whole pages.
+
+        A batch ends with the page that brings it to ``decide_batch`` contacts with news, or as
+        many echoes (so it never holds more than twice that and a page), with the read's last
+        page, or with the page in hand when a stop is requested.
+        """
+        batch = _Batch()
+        for contacts, cursor in self._pages(result):
+            batch.add(*self._split_echoes(contacts), cursor)
+            touched.update(c.id for c in contacts)
+            if self.progress:
+                self.progress(len(touched))
+            full = max(len(batch.news), len(batch.echoes)) >= self.decide_batch
+            if full or self.stop.is_set():
+                yield batch
+                batch = _Batch()
+        if batch.pages:
+            yield batch
 
     def _split_echoes(self, contacts: list[Contact]) -> tuple[list[Contact], list[Contact]]:
         """Contacts with news, and echoes: read again only because leadsync wrote to them.
@@ -279,7 +330,7 @@ class SyncJob:
         keep_plans: bool,
         echoes: Sequence[Contact] = (),
     ) -> None:
-        """The page's durable step: snapshots, outbox, actions and cursor in one transaction."""
+        """The batch's durable step: snapshots, outbox, actions and cursor in one transaction."""
         changed = [p for p in plans if p.change]
         actions = [
             NewAction(a.key, p.contact.id, a.type, _action_payload(a)) for p in plans for a in p.actions

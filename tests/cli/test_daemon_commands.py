@@ -60,6 +60,12 @@ class TestConfigErrors:
         assert code == 2 and out == ""
         assert f"{config}:" in err and "ruless" in err
 
+    def test_decide_batch_out_of_range(self, config: Path) -> None:
+        config.write_text(config.read_text().replace("every: 1m\n", "every: 1m\n    decide_batch: 0\n"))
+        code, out, err = invoke("sync", "--config", str(config))
+        assert code == 2 and out == ""
+        assert f"{config}:8:" in err and "decide_batch" in err and "greater than or equal to 1" in err
+
     def test_missing_token_variable(self, config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv("LEADSYNC_TEST_TOKEN")
         code, _, err = invoke("sync", "--config", str(config))
@@ -94,6 +100,13 @@ class TestSyncAndStatus:
         assert code == 0
         assert "7 contacts known" in out and "mql 4" in out and "pending 4" in out
         assert "backlog: 0 writes, 0 actions" in out
+
+    def test_decide_batch_from_the_config(self, config: Path) -> None:
+        config.write_text(config.read_text().replace("every: 1m\n", "every: 1m\n    decide_batch: 2\n"))
+        fake = fake_crm.REGISTRY["cli"]
+        code, out, _ = invoke("sync", "--config", str(config), "--now", "2026-11-23T10:00:00Z")
+        assert code == 0 and "fake: ok; 7 read" in out
+        assert fake.calls["read_activities"] == 3  # pages of 3: each page closes a batch of 2 or more
 
     def test_run_for_two_cycles(self, config: Path) -> None:
         fake = fake_crm.REGISTRY["cli"]

@@ -102,6 +102,7 @@ def write_config(
     state: str = "sqlite:///state.db",
     every: str = "1h",
     batch_size: int = 50,
+    decide_batch: int | None = None,
     level: str = "info",
     options: dict[str, Any] | None = None,
 ) -> Path:
@@ -117,21 +118,17 @@ def write_config(
         "timeout": 20,
         **(options or {}),
     }
-    config = {
-        "state": state,
-        "log": {"level": level, "format": "json"},
-        "connections": [
-            {
-                "name": "hs",
-                "adapter": "hubspot",
-                "rules": "rules.yaml",
-                "every": every,
-                "batch_size": batch_size,
-                "token_env": TOKEN_ENV,
-                "options": opts,
-            }
-        ],
+    connection: dict[str, Any] = {
+        "name": "hs",
+        "adapter": "hubspot",
+        "rules": "rules.yaml",
+        "every": every,
+        "batch_size": batch_size,
     }
+    if decide_batch is not None:
+        connection["decide_batch"] = decide_batch
+    connection.update(token_env=TOKEN_ENV, options=opts)
+    config = {"state": state, "log": {"level": level, "format": "json"}, "connections": [connection]}
     path = folder / "leadsync.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path

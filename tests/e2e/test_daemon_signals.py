@@ -1,10 +1,14 @@
-"""`leadsync run` as a real process: SIGTERM or SIGINT mid-backfill finishes the page and exits 0.
+"""`leadsync run` as a real process: SIGTERM or SIGINT mid-backfill finishes the batch and exits 0.
 
-The sandbox answers every request 30 ms late, so backfilling 300 contacts (pages of 200, each
-written in batches of 20) takes several seconds; the signal is sent once the first batch of the
-first page is written. The state must then hold whole pages only: every contact it knows has its
-write done (or pending) in the outbox, the CRM holds leadsync's values for exactly those contacts,
-and a later `leadsync sync` finishes the backfill with an empty backlog.
+The sandbox answers every request 30 ms late, so backfilling 300 contacts takes several seconds.
+Search pages hold 200 contacts; with `decide_batch: 150` a decision batch closes at the end of the
+first page that brings it to 150 contacts with news, so the backfill is two batches of whole pages
+(200, then 100), each committed with its cursor and then written in write calls of 20. (With the
+default of 1,000 the 300 contacts would be one batch, and the run would end before a signal.) The
+signal is sent once the first write call of the first batch is done. The state must then hold
+whole batches only: every contact it knows has its write done (or pending) in the outbox, the CRM
+holds leadsync's values for exactly those contacts, and a later `leadsync sync` finishes the
+backfill with an empty backlog.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ CONTACTS = 300
 def slow_portal(tmp_path: Path) -> Iterator[tuple[HubSpotSandbox, Path]]:
     sb = start_sandbox(contacts=CONTACTS, now=None, faults=Faults(latency_ms=30))
     try:
-        config = write_config(tmp_path, sb, batch_size=20)
+        config = write_config(tmp_path, sb, batch_size=20, decide_batch=150)
         setup_portal(sb, tmp_path / "rules.yaml")
         sb.reset_stats()
         yield sb, config
@@ -63,7 +67,7 @@ def _wait_for(path: Path, event: str, proc: subprocess.Popen[str], timeout: floa
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_signal_mid_backfill_finishes_the_page_and_exits_0(
+def test_signal_mid_backfill_finishes_the_batch_and_exits_0(
     slow_portal: tuple[HubSpotSandbox, Path], tmp_path: Path, signum: signal.Signals
 ) -> None:
     sb, config = slow_portal
@@ -100,10 +104,11 @@ def test_signal_mid_backfill_finishes_the_page_and_exits_0(
             runs = s.scalars(select(RunRow)).all()
             known = set(s.scalars(select(ContactRow.contact_id)))
             outbox = {r.contact_id: r.status for r in s.scalars(select(OutboxRow))}
-        # The signal came mid-backfill: the run stopped early, after whole pages.
+        # The signal came mid-backfill: the run stopped early, after the first batch (one whole
+        # search page of 200: a batch ends at a page's end, not at the 150th contact).
         assert [r.status for r in runs] == ["stopped"], [(r.status, r.error) for r in runs]
         assert 0 < len(known) < CONTACTS and len(known) % 200 == 0, len(known)
-        # No half-written page: every contact of a committed page has its write in the outbox
+        # No half-written batch: every contact of a committed batch has its write in the outbox
         # (sent, or pending for the next run), and nothing outside them was written or queued.
         assert set(outbox) == known
         assert set(outbox.values()) <= {"done", "pending"}

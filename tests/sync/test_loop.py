@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from connector.api import Page
 from connector.model import Activity, Contact, Owner
 from connector.rules.loader import load_rules
-from connector.sync.loop import SyncJob
+from connector.sync.loop import DECIDE_BATCH, SyncJob
 from connector.sync.state import StateStore, open_store
 from tests.sync.fake_crm import Crash, FakeCrm
 
@@ -36,8 +41,8 @@ def crm() -> FakeCrm:
     return fake
 
 
-def job(fake: FakeCrm, store: StateStore, now: datetime = NOW) -> SyncJob:
-    return SyncJob("test", fake, RULES, store, clock=lambda: now, batch_size=2)
+def job(fake: FakeCrm, store: StateStore, now: datetime = NOW, **kw: Any) -> SyncJob:
+    return SyncJob("test", fake, RULES, store, clock=lambda: now, batch_size=2, **kw)
 
 
 def crm_state(fake: FakeCrm) -> dict[str, Any]:
@@ -145,11 +150,113 @@ class TestTimeDrivenChanges:
         assert fake.extra["c0"]["sla_status"] == "breached"
 
 
+@dataclass
+class RecordingCrm(FakeCrm):
+    """The fake CRM, noting how many contacts each activities read asked for (or dying there);
+    ``overlap`` makes each page start with the previous page's last contact (as a re-anchored
+    search does)."""
+
+    activity_reads: list[int] = field(default_factory=list)
+    overlap: bool = False
+    crash_on_activities: bool = False
+
+    def read_activities(self, contact_ids: Sequence[str]) -> list[Activity]:
+        if self.crash_on_activities:
+            raise Crash("read_activities")
+        self.activity_reads.append(len(contact_ids))
+        return super().read_activities(contact_ids)
+
+    def read_contacts(self, cursor: str | None) -> Iterator[Page[Contact]]:
+        last: list[Contact] = []
+        for page in super().read_contacts(cursor):
+            yield Page(last + list(page.records), page.cursor) if self.overlap else page
+            last = list(page.records[-1:])
+
+
+def recording_crm(**kw: Any) -> RecordingCrm:
+    fake = RecordingCrm(**kw)
+    reference = crm()
+    fake.owners, fake.activities = reference.owners, reference.activities
+    for cid in sorted(reference.contacts):
+        fake.put(reference.contacts[cid])
+    return fake
+
+
+class TestDecisionBatches:
+    """Contacts with news are decided in batches of whole pages: one activities read a batch,
+    committed with the cursor of its last page. The batch size changes the reads, not the CRM."""
+
+    @pytest.mark.parametrize(
+        ("decide_batch", "reads"),
+        [(DECIDE_BATCH, [7]), (4, [6, 1]), (3, [3, 3, 1]), (1, [3, 3, 1])],
+    )
+    def test_activities_read_once_a_batch(
+        self, store: StateStore, decide_batch: int, reads: list[int]
+    ) -> None:
+        fake = recording_crm()  # 7 contacts, pages of 3
+        result = job(fake, store, decide_batch=decide_batch).run()
+        assert fake.activity_reads == reads
+        assert result.counts["contacts_read"] == 7 and result.counts["contacts_decided"] == 7
+        reference = crm()
+        job(reference, open_store("sqlite://")).run()
+        assert crm_state(fake) == crm_state(reference)
+
+    def test_a_contact_read_twice_is_decided_once(self, store: StateStore) -> None:
+        fake = recording_crm(overlap=True)
+        result = job(fake, store).run()
+        assert result.counts["contacts_read"] == 9  # pages of 3, 4 and 2
+        assert result.counts["contacts_decided"] == 7 and fake.activity_reads == [7]
+        reference = crm()
+        job(reference, open_store("sqlite://")).run()
+        assert crm_state(fake) == crm_state(reference)
+
+    def test_echoes_close_a_batch_too(self, store: StateStore) -> None:
+        """A run of echoes is committed in batches too: what a batch holds stays bounded."""
+        fake = recording_crm()
+        job(fake, store).run()
+        fake.person_sets("c3", title="CEO")  # news, read after the 6 others' echoes (2 pages)
+        after_echoes = str(max(m for cid, m in fake.modified.items() if cid != "c3"))
+        fake.crash_on_activities = True
+        with pytest.raises(Crash):
+            job(fake, store, decide_batch=4).run()
+        assert store.cursor("test") == after_echoes  # the echoes' batch was committed, c3's not
+        fake.crash_on_activities = False
+        result = job(fake, store, decide_batch=4).run()
+        assert result.counts["contacts_read"] == 1 and fake.activity_reads[1:] == [1]
+        assert fake.contacts["c3"].score == 30
+
+    def test_stop_ends_the_batch_at_the_page_in_hand(self, store: StateStore) -> None:
+        fake = recording_crm()
+        run = job(fake, store, decide_batch=DECIDE_BATCH)
+        read: list[int] = []
+
+        def progress(n: int) -> None:  # SIGTERM arrives while the first page is read
+            read.append(n)
+            run.stop.set()
+
+        run.progress = progress
+        result = run.run()
+        assert result.status == "stopped" and read == [3]
+        assert fake.activity_reads == [3]
+        assert sorted(store.contacts("test", list(fake.contacts))) == ["c0", "c1", "c2"]
+        assert store.status("test")["pending_writes"] == 0
+        assert store.cursor("test") == "3"
+        assert fake.contacts["c0"].stage == "mql" and fake.contacts["c3"].score is None
+        job(fake, store).run()
+        assert len(store.contacts("test", list(fake.contacts))) == 7
+
+    def test_decide_batch_must_be_positive(self, store: StateStore) -> None:
+        with pytest.raises(ValueError, match="decide_batch"):
+            job(crm(), store, decide_batch=0)
+
+
 class TestCrashSafety:
     """Killed at any CRM call and restarted, a run converges to the uninterrupted result:
-    no lost write, no duplicate task, no cursor past unwritten work."""
+    no lost write, no duplicate task, no cursor past unwritten work. With one decision batch
+    for the whole read, and with batches of whole pages (6 contacts, then 1)."""
 
-    def test_crash_at_every_call(self, store_url: str, tmp_path: Any) -> None:
+    @pytest.mark.parametrize("decide_batch", [DECIDE_BATCH, 4])
+    def test_crash_at_every_call(self, store_url: str, tmp_path: Any, decide_batch: int) -> None:
         reference = crm()
         ref_store = open_store(f"sqlite:///{tmp_path / 'ref.db'}")
         job(reference, ref_store).run()
@@ -170,7 +277,7 @@ class TestCrashSafety:
             crashed = False
             for _ in range(3):
                 try:
-                    job(fake, state).run()
+                    job(fake, state, decide_batch=decide_batch).run()
                 except Crash:
                     crashed = True
             assert crashed
