@@ -99,7 +99,7 @@ class Org:
         """A new record taken as given (defaults filled, derived fields set); no API rules."""
         with self.lock:
             obj = self.obj(otype)
-            at = at or self.now()
+            at = (at or self.now()).replace(microsecond=0)
             rec: Record = {}
             for f in obj.fields.values():
                 rec[f.name] = f.default if f.default is not None else (False if f.type == "boolean" else None)
@@ -121,7 +121,7 @@ class Org:
     def save(self, otype: str, rec: Record, values: Record, by: str, at: datetime | None = None) -> None:
         """A user's save: the values, the derived fields, the stamps, the roll-ups."""
         with self.lock:
-            at = at or self.now()
+            at = (at or self.now()).replace(microsecond=0)
             before = {k: rec.get(k) for k in ("WhoId", "LeadId", "ContactId")}
             rec.update(values)
             self.relink(otype, rec, before)
@@ -133,7 +133,7 @@ class Org:
 
     def touch(self, rec: Record, at: datetime | None = None) -> None:
         """Automation: a workflow or roll-up moved ``SystemModstamp`` and nothing a person sees."""
-        rec["SystemModstamp"] = at or self.now()
+        rec["SystemModstamp"] = (at or self.now()).replace(microsecond=0)
 
     def derive(self, otype: str, rec: Record, at: datetime) -> None:
         if otype in ("Lead", "Contact", "User"):
@@ -228,7 +228,7 @@ class Org:
     def delete(self, otype: str, rec: Record, by: str, at: datetime | None = None) -> list[str]:
         """Soft-delete with the lead's or contact's activities and memberships; the ids deleted."""
         with self.lock:
-            at = at or self.now()
+            at = (at or self.now()).replace(microsecond=0)
             done = [self._delete_one(otype, rec, by, at, None)]
             for child_type in ("Task", "Event", "CampaignMember") if otype in ("Lead", "Contact") else ():
                 for child in self.related(rec["Id"], child_type):
@@ -274,8 +274,8 @@ class Org:
             for name in [otype] if otype else list(self.tables):
                 self.purged_until[self.obj(name).name] = before
                 log = self.deleted_log.get(self.obj(name).name, [])
-                gone = {i for i, d in log if d < before}
-                self.deleted_log[self.obj(name).name] = [(i, d) for i, d in log if d >= before]
+                gone = {i for i, d in log if d <= before}
+                self.deleted_log[self.obj(name).name] = [(i, d) for i, d in log if d > before]
                 table = self.table(name)
                 for rid in gone:
                     if table.get(rid, {}).get("IsDeleted"):
