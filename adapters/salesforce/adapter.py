@@ -100,6 +100,7 @@ class SalesforceAdapter:
         self.query_batch = query_batch
         self.overlap = overlap
         self._task_fields: set[str] | None = None
+        self._fields: dict[str, list[str]] = {}
         self._zone: tzinfo | None = None
         self._activities = ActivityReader(client, mapping.activities, self._has_task_key)
         self._writer = ContactWriter(client, mapping, batch_size=batch_size, bulk_threshold=bulk_threshold)
@@ -114,6 +115,7 @@ class SalesforceAdapter:
     def setup(self, reason_labels: Mapping[str, str]) -> list[str]:
         lines = run_setup(self.client, self.mapping, reason_labels)
         self._task_fields = None
+        self._fields = {}
         return lines
 
     # -- reading --------------------------------------------------------------------------------
@@ -127,10 +129,27 @@ class SalesforceAdapter:
             overlap=self.overlap,
             batch_size=self.query_batch,
             fetch=self.get_contacts,
+            select=self.select,
         )
 
     def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
-        return fetch_by_id(self.client, self.mapping, contact_ids)
+        return fetch_by_id(self.client, self.mapping, contact_ids, self.select)
+
+    def select(self, sobject: str) -> list[str]:
+        """The mapped fields of ``sobject`` that exist in the org (before ``leadsync setup``,
+        leadsync's own do not; ``leadsync check`` lists what is missing)."""
+        if sobject not in self._fields:
+            described = self.client.describe(sobject) or {}
+            names = {str(f.get("name")) for f in described.get("fields") or []}
+            relations = {str(f.get("relationshipName")) for f in described.get("fields") or []}
+            wanted = self.mapping.objects[sobject].select()
+            kept = [f for f in wanted if (f.split(".")[0] in relations if "." in f else f in names)]
+            if len(kept) < len(wanted):
+                log.warning(
+                    "salesforce_fields_missing", object=sobject, fields=sorted(set(wanted) - set(kept))
+                )
+            self._fields[sobject] = kept
+        return self._fields[sobject]
 
     def complete(self, contacts: list[Contact]) -> None:
         self._history.stage_dates(contacts)

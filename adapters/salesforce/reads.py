@@ -102,6 +102,7 @@ class _Run:
     overlap: timedelta
     batch_size: int
     fetch: Callable[[Sequence[str]], list[Contact]]
+    select: Callable[[str], list[str]]
     yielded: set[str] = field(default_factory=set)
 
 
@@ -114,6 +115,7 @@ def read_changes(
     overlap: timedelta,
     batch_size: int,
     fetch: Callable[[Sequence[str]], list[Contact]],
+    select: Callable[[str], list[str]],
 ) -> Iterator[Page[Contact]]:
     """The run's pages, oldest change first (see the module docstring)."""
     try:
@@ -123,10 +125,10 @@ def read_changes(
     if cursor is None:  # the first read: everything, and activity news from now on
         first = soql_ts(now)
         cursor = SfCursor(activities=first, deletions=first)
-        run = _Run(client, mapping, cursor, now, overlap, batch_size, fetch)
+        run = _Run(client, mapping, cursor, now, overlap, batch_size, fetch, select)
         yield from _records(run, frozenset())
         return
-    run = _Run(client, mapping, cursor, now, overlap, batch_size, fetch)
+    run = _Run(client, mapping, cursor, now, overlap, batch_size, fetch, select)
     previous_read = parse_ts(cursor.read_at)
     deleted = _deletions(run)
     if deleted:
@@ -205,7 +207,7 @@ def _records(
     c = run.cursor
     objects = list(run.mapping.objects)
     for i, obj in enumerate(objects):
-        soql = f"SELECT {', '.join(run.mapping.objects[obj].select())} FROM {obj}"
+        soql = f"SELECT {', '.join(run.select(obj))} FROM {obj}"
         where = _since(c.objects.get(obj), previous_read, run.overlap)
         if where is None and obj == "Lead":
             where = "IsConverted = false"  # a first read: converted leads are their contacts now
@@ -259,7 +261,12 @@ def _page(run: _Run, obj: str, records: list[JSON], news: frozenset[str]) -> Pag
     return Page(contacts, c.encode(), news=page_news, deleted=tuple(deleted), moved=moved)
 
 
-def fetch_by_id(client: SalesforceClient, mapping: SalesforceMapping, ids: Sequence[str]) -> list[Contact]:
+def fetch_by_id(
+    client: SalesforceClient,
+    mapping: SalesforceMapping,
+    ids: Sequence[str],
+    select: Callable[[str], list[str]],
+) -> list[Contact]:
     """These leads and contacts as Salesforce holds them now (converted leads and unknown ids left out)."""
     out: list[Contact] = []
     by_object: dict[str, list[str]] = {}
@@ -268,7 +275,7 @@ def fetch_by_id(client: SalesforceClient, mapping: SalesforceMapping, ids: Seque
         if obj in mapping.objects:
             by_object.setdefault(str(obj), []).append(rid)
     for obj, wanted in by_object.items():
-        fields = ", ".join(mapping.objects[obj].select())
+        fields = ", ".join(select(obj))
         for start in range(0, len(wanted), IN_CHUNK):
             soql = f"SELECT {fields} FROM {obj} WHERE Id IN {soql_list(wanted[start : start + IN_CHUNK])}"
             for record in client.query(soql):

@@ -44,6 +44,8 @@ _TYPES: dict[str, tuple[str, dict[str, Any]]] = {
     "sql_at": ("DateTime", {}),
     "assigned_at": ("DateTime", {}),
 }
+# History is tracked for at most 20 fields an object: leadsync asks for three of them.
+_TRACKED = {"score", "disqualification_reason", "stage"}
 _LABELS = {
     "score": "leadsync Score",
     "score_breakdown": "leadsync Score Breakdown",
@@ -68,6 +70,7 @@ class FieldSpec:
     extra: Mapping[str, Any]
     values: tuple[tuple[str, str], ...] = ()  # picklist (API name, label)
     external_id: bool = False
+    track: bool = False  # field history tracking (for `last_changed` and stage dates)
 
     @property
     def full_name(self) -> str:
@@ -85,6 +88,8 @@ class FieldSpec:
             }
         if self.external_id:
             meta.update({"externalId": True, "unique": True, "caseSensitive": True, "length": 255})
+        if self.track:
+            meta["trackHistory"] = True
         meta["description"] = "Written by leadsync; see its README."
         return meta
 
@@ -109,17 +114,18 @@ def wanted_fields(mapping: SalesforceMapping, reason_labels: Mapping[str, str]) 
             if not api.endswith("__c"):
                 continue  # a standard field (Status, OwnerId): the org has it
             label = _LABELS.get(canonical, api)
+            track = canonical in _TRACKED
             if canonical == "disqualification_reason":
                 values = tuple(sorted(reason_labels.items()))
-                out.append(FieldSpec(obj, api, label, "Picklist", {}, values))
+                out.append(FieldSpec(obj, api, label, "Picklist", {}, values, track=track))
             elif canonical == "sla_status":
                 out.append(FieldSpec(obj, api, label, "Picklist", {}, tuple((v, v) for v in SLA_VALUES)))
             elif canonical == "stage":
                 values = tuple((v, v) for v in om.stage.stages.values())
-                out.append(FieldSpec(obj, api, label, "Picklist", {}, values))
+                out.append(FieldSpec(obj, api, label, "Picklist", {}, values, track=track))
             else:
                 kind, extra = _TYPES.get(canonical, ("Text", {"length": 255}))
-                out.append(FieldSpec(obj, api, label, kind, extra))
+                out.append(FieldSpec(obj, api, label, kind, extra, track=track))
     out.append(FieldSpec("Task", KEY_FIELD, "leadsync Action Key", "Text", {}, external_id=True))
     return out
 
@@ -143,7 +149,7 @@ def run_setup(
             elif spec.values:
                 lines.append(_sync_values(client, spec, found))
             else:
-                lines.append(f"{spec.full_name} exists")
+                lines.append(f"{spec.full_name} already there")
         lines += _grant(client, specs)
     except CrmError as exc:
         if isinstance(exc, QuotaExhausted) or exc.status not in (400, 403, 404):
@@ -158,6 +164,21 @@ def run_setup(
         ]
     lines += [f"MISSING: {p}" for p in _status_problems(client, mapping)]
     return lines
+
+
+def _create(client: SalesforceClient, spec: FieldSpec) -> str:
+    """Create one field, with history tracking where wanted and the object still has room for it."""
+    body = {"FullName": spec.full_name, "Metadata": spec.metadata()}
+    try:
+        client.rest("POST", "tooling/sobjects/CustomField", body)
+    except CrmError as exc:
+        if not spec.track or exc.status != 400 or "histor" not in (exc.body or "").lower():
+            raise
+        body["Metadata"] = {**spec.metadata(), "trackHistory": False}
+        client.rest("POST", "tooling/sobjects/CustomField", body)
+        return f"created {spec.full_name} ({spec.type}) without history tracking: {exc}"
+    tracked = ", history tracked" if spec.track else ""
+    return f"created {spec.full_name} ({spec.type}{tracked})"
 
 
 def _existing_fields(client: SalesforceClient, objects: set[str]) -> dict[str, str]:
@@ -181,7 +202,7 @@ def _sync_values(client: SalesforceClient, spec: FieldSpec, field_id: str) -> st
     have = {str(v.get("fullName")): str(v.get("label")) for v in definition}
     want = dict(spec.values)
     if all(have.get(k) == v for k, v in want.items()):
-        return f"{spec.full_name} exists with every value"
+        return f"{spec.full_name} already there with every value"
     merged = {**have, **want}
     meta["valueSet"] = {
         "restricted": True,
@@ -274,6 +295,8 @@ def check_org(client: SalesforceClient, mapping: SalesforceMapping) -> CheckRepo
         f"Salesforce {kind} {org.get('Name')} ({session.org_id}) as {user.get('Username') or session.user_id}"
     )
     missing: list[str] = []
+    ours = {s.full_name for s in wanted_fields(mapping, {})}
+    pending: list[str] = []
     for obj, om in mapping.objects.items():
         described = client.describe(obj)
         if described is None:
@@ -287,8 +310,10 @@ def check_org(client: SalesforceClient, mapping: SalesforceMapping) -> CheckRepo
             if "." in api:
                 if head not in relations:
                     missing.append(f"{obj}.{api}: no relationship `{head}`")
+            elif api not in fields and f"{obj}.{api}" in ours:
+                pending.append(f"{obj}.{api}")
             elif api not in fields:
-                missing.append(f"{obj}.{api}: MISSING (run `leadsync setup`, or fix the mapping)")
+                missing.append(f"{obj}.{api}: MISSING (create it, or fix the mapping)")
             elif api in written and not fields[api].get("updateable"):
                 missing.append(f"{obj}.{api}: not editable by this user (field-level security)")
         if not described.get("updateable"):
@@ -297,7 +322,7 @@ def check_org(client: SalesforceClient, mapping: SalesforceMapping) -> CheckRepo
     if not task.get("createable"):
         missing.append("Task: this user cannot create tasks")
     if KEY_FIELD not in {str(f.get("name")) for f in task.get("fields") or []}:
-        missing.append(f"Task.{KEY_FIELD}: MISSING (run `leadsync setup`)")
+        pending.append(f"Task.{KEY_FIELD}")
     missing += _status_problems(client, mapping)
     limits: JSON = client.rest("GET", "limits") or {}
     daily = limits.get("DailyApiRequests") or {}
@@ -307,6 +332,8 @@ def check_org(client: SalesforceClient, mapping: SalesforceMapping) -> CheckRepo
         report.details.append(
             f"daily API requests: {used:,} of {most:,} used; leadsync stops at {client.budget:.0%}"
         )
+    if pending:
+        report.details.append(f"not created yet, `leadsync setup` makes them: {', '.join(pending)}")
     report.details += missing
     report.missing_scopes = [m.split(":")[0] for m in missing]
     report.ok = not missing
