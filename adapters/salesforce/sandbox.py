@@ -6,7 +6,8 @@ Speaks OAuth 2.0 (client credentials, JWT bearer, password) and the legacy SOAP 
 Collections, Bulk API 2.0 ingest, Get Deleted/Updated, ``/limits`` and the Tooling API's
 CustomField, and enforces what a real org does to a sync daemon: sessions that expire, the daily
 API allowance (``Sforce-Limit-Info``), field-level security on new fields, the Lead assignment
-rule (unless ``Sforce-Auto-Assign: FALSE``), converted leads, validation rules and row locks.
+rule (unless ``Sforce-Auto-Assign: FALSE``), converted leads, validation rules and row locks, and
+keeps field history (``LeadHistory``, ``ContactHistory``) for the fields it tracks.
 In memory, one lock; HTTP and HTTPS on one port (simple-salesforce always builds ``https://``)::
 
     with SalesforceSandbox(seed=7, leads=300) as sb:
@@ -19,10 +20,10 @@ Command line: ``python -m adapters.salesforce.sandbox --port 8898 --leads 300``.
 ``sandbox_http`` (pipeline, login endpoints, controls), ``sandbox_rest`` / ``sandbox_cursors`` /
 ``sandbox_collections`` / ``sandbox_bulk`` / ``sandbox_tooling`` (endpoints), ``sandbox_auth``,
 ``sandbox_limits``, ``sandbox_soql`` + ``sandbox_query`` (SOQL), ``sandbox_store`` +
-``sandbox_writes`` + ``sandbox_values`` + ``sandbox_security`` (the org and its rules),
-``sandbox_model`` + ``sandbox_model_setup`` + ``sandbox_schema`` (objects and describe),
-``sandbox_data`` (seeding), ``sandbox_backdoor`` (conversion, manual edits), ``sandbox_control``
-(the back door's Python API, shared with ``/__sandbox``).
+``sandbox_writes`` + ``sandbox_values`` + ``sandbox_security`` + ``sandbox_history`` (the org and
+its rules), ``sandbox_model`` + ``sandbox_model_setup`` + ``sandbox_schema`` (objects and
+describe), ``sandbox_data`` (seeding), ``sandbox_backdoor`` (conversion, manual edits),
+``sandbox_control`` (the back door's Python API, shared with ``/__sandbox``).
 """
 
 from __future__ import annotations

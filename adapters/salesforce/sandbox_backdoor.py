@@ -6,8 +6,9 @@ Lead conversion as Salesforce does it
 company (an existing one with that name is reused), a Contact copying the person (name, e-mail,
 phone, title, source, country and city into the mailing address, owner) and every custom field
 that has the same API name on Contact; the lead becomes ``IsConverted`` with the converted status,
-``ConvertedDate`` and the new ids; its tasks and events move to the contact (and the account when
-they had no related-to) and its campaign memberships gain the contact.
+``ConvertedDate`` and the new ids (its field history gains a ``leadConverted`` row); its tasks and
+events move to the contact (and the account when they had no related-to) and its campaign
+memberships gain the contact.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.salesforce.sandbox_common import SfError
+from adapters.salesforce.sandbox_history import record_event
 from adapters.salesforce.sandbox_store import Org, Record
 
 __all__ = ["convert_lead", "edit"]
@@ -105,6 +107,7 @@ def convert_lead(
             by,
             at,
         )
+        record_event(org, "Lead", lead, "leadConverted", by, at)
         for otype in ("Task", "Event"):
             for activity in org.related(lead["Id"], otype):
                 if activity["WhoId"] == lead["Id"]:

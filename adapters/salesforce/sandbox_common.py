@@ -49,6 +49,8 @@ KEY_PREFIXES = {
     "FieldPermissions": "01P",
     "PermissionSetAssignment": "0Pa",
     "CustomField": "00N",
+    "LeadHistory": "017",  # every field history object shares 017
+    "ContactHistory": "017",
     "Job": "750",
     "QueryLocator": "01g",
 }

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.salesforce.sandbox_backdoor import convert_lead as _convert
 from adapters.salesforce.sandbox_backdoor import edit
 from adapters.salesforce.sandbox_common import JSON
+from adapters.salesforce.sandbox_history import set_tracked
 from adapters.salesforce.sandbox_limits import Limits
 from adapters.salesforce.sandbox_store import Record
 from adapters.salesforce.sandbox_values import check_value, from_json, to_json
@@ -53,6 +54,7 @@ class Controls:
             "set_metadata_access",
             "set_fls",
             "set_assignment",
+            "track_history",
             "set_soap_login",
             "set_bulk_delay",
             "clear_faults",
@@ -202,6 +204,22 @@ class Controls:
     def set_metadata_access(self, allow: bool) -> None:
         """Whether the API user has "Customize Application" (Tooling API writes)."""
         self.app.org.allow_metadata = allow
+
+    def track_history(self, otype: str, field: str, on: bool = True) -> list[str]:
+        """The admin turns field history tracking on (or off) for a field of Lead or Contact, as in
+        Set History Tracking; returns the object's tracked fields. More than 20 is an ``SfError``
+        (400 ``FIELD_INTEGRITY_EXCEPTION``), as Salesforce refuses it."""
+        org = self.app.org
+        with org.lock:
+            obj = org.obj(otype)
+            f = obj.field(field)
+            if f is None:
+                raise KeyError(f"{otype}.{field}")
+            if f.system:
+                raise ValueError(f"{obj.name}.{f.name} cannot be tracked")
+            if not set_tracked(org, obj.name, f.name, bool(on)):
+                raise ValueError(f"the sandbox keeps no field history for {obj.name}")
+            return list(org.tracked[obj.name])
 
     def set_assignment(self, owner_id: str | None) -> None:
         """Where the active Lead assignment rule sends leads (a queue or user id); None turns it off."""

@@ -8,8 +8,9 @@ statuses mostly open or working, owners mostly reps (new web leads sit in the qu
 rep who left), BANT answered on some, created over 18 months; imports and mass updates give many
 leads the same ``CreatedDate``/``LastModifiedDate``. In the last 120 days: calls with
 dispositions, emails (``TaskSubtype`` Email), follow-up tasks, meetings (Events) and campaign
-responses (a webinar attended, an ebook downloaded). About one lead in ten is already converted (a
-Contact at an Account) and a few are in the recycle bin.
+responses (a webinar attended, an ebook downloaded). Field history: each lead's ``created`` and,
+if not in the default status, the change to it at its last edit. About one lead in ten is already
+converted (a Contact at an Account) and a few are in the recycle bin.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from adapters.salesforce.sandbox_auth import Auth
 from adapters.salesforce.sandbox_backdoor import convert_lead
+from adapters.salesforce.sandbox_history import seeded_status_change
 from adapters.salesforce.sandbox_model import BANT
 from adapters.salesforce.sandbox_store import Org, Record
 from adapters.sandboxkit.people import (
@@ -385,6 +387,7 @@ def seed_org(
         lead.update(LastModifiedDate=modified, LastModifiedById=rng.choice([org.admin_user, *s.reps]))
         lead["SystemModstamp"] = max(modified, latest or modified)
         lead["LastActivityDate"] = org.last_activity(lead["Id"], s.now)
+        seeded_status_change(org, lead, names[0])
         roll = rng.random()
         if roll < 0.1 and status != "Closed - Not Converted":
             convert_lead(org, lead, at=max(lead["SystemModstamp"], s.ago(rng.uniform(0.5, 60))))

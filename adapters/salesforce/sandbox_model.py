@@ -1,8 +1,9 @@
 """The org's data model: the standard objects leadsync touches, with Salesforce's standard picklist
 values, plus the BANT custom fields the customer's admin made on Lead and Contact.
 
-Lead, Contact, Account, Task, Event, Campaign, CampaignMember(Status), the read-only setup objects
-(Organization, User, Group, LeadStatus, AssignmentRule), the permission objects (PermissionSet,
+Lead, Contact (and their field history, LeadHistory and ContactHistory: ``sandbox_history``),
+Account, Task, Event, Campaign, CampaignMember(Status), the read-only setup objects (Organization,
+User, Group, LeadStatus, AssignmentRule), the permission objects (PermissionSet,
 FieldPermissions, PermissionSetAssignment) and, for the Tooling API, CustomField. Field lists
 follow the object reference (https://developer.salesforce.com/docs/platform/object-reference/),
 trimmed to what a lead-scoring sync reads or writes.
@@ -10,6 +11,7 @@ trimmed to what a lead-scoring sync reads or writes.
 
 from __future__ import annotations
 
+from adapters.salesforce.sandbox_history import history_objects
 from adapters.salesforce.sandbox_model_setup import setup_objects
 from adapters.salesforce.sandbox_schema import (
     FieldDef,
@@ -319,10 +321,12 @@ def _members() -> list[ObjectDef]:
 def standard_schema(statuses: list[tuple[str, bool]]) -> Schema:
     """A fresh org's schema; ``statuses`` is LeadStatus as (ApiName, IsConverted), default first."""
     names = [s for s, _ in statuses]
+    lead, contact = _lead(names, names[0]), _contact()
     return Schema(
         [
-            _lead(names, names[0]),
-            _contact(),
+            lead,
+            contact,
+            *history_objects([lead, contact]),
             _account(),
             _task(),
             _event(),

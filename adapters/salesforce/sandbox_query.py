@@ -7,6 +7,8 @@ access, filters compared by value, ordering, and records shaped as the REST API 
   datetimes and dates compare as instants and days; date literals (``TODAY``, ``LAST_N_DAYS:n``)
   are days in the user's time zone.
 - ``ORDER BY`` puts nulls first ascending and last descending unless told; ``OFFSET`` stops at 2,000.
+- Field history (``LeadHistory``) follows field-level security on its parent: a row of a field the
+  user cannot see is left out.
 - A parent field comes back nested (``{"Owner": {"attributes": {...}, "Name": ...}}``), or
   ``null`` when the lookup is empty; a polymorphic lookup (Owner, Who, What) is Salesforce's
   ``Name`` object, with its short list of fields.
@@ -22,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from adapters.salesforce.sandbox_common import JSON, SfError, full_id, valid_id
+from adapters.salesforce.sandbox_history import HISTORY
 from adapters.salesforce.sandbox_schema import FieldDef, ObjectDef
 from adapters.salesforce.sandbox_soql import (
     Cond,
@@ -38,7 +41,7 @@ from adapters.salesforce.sandbox_store import Org, Record
 from adapters.salesforce.sandbox_values import to_json
 from adapters.salesforce.sandbox_writes import visible
 
-__all__ = ["MAX_OFFSET", "Column", "Result", "run"]
+__all__ = ["MAX_OFFSET", "Column", "Result", "history_shown", "run"]
 
 MAX_OFFSET = 2000
 # The fields of Salesforce's ``Name`` object: what a polymorphic lookup can reach.
@@ -286,6 +289,15 @@ def _always(rec: Record) -> bool:
     return True
 
 
+def history_shown(org: Org, obj: ObjectDef, user_id: str) -> Callable[[Record], bool]:
+    """Which rows of ``obj`` the user may see: for a history object, those of fields they can see."""
+    parent = next((p for p, (hist, _) in HISTORY.items() if hist == obj.name), None)
+    if parent is None:
+        return _always
+    seen = visible(org, org.obj(parent), user_id)
+    return lambda rec: rec.get("_field") is None or rec["_field"] in seen
+
+
 def _key(f: FieldDef, v: Any) -> Any:
     if v is None:
         return None
@@ -358,7 +370,9 @@ def run(
         r = _Run(org, text, user_id, tooling)
         obj = r.object(q)
         columns = [r.resolve(obj, ref) for ref in q.fields]
-        keep = r.predicate(obj, q.where) if q.where is not None else _always
+        where = r.predicate(obj, q.where) if q.where is not None else _always
+        shown = history_shown(org, obj, user_id)
+        keep = where if shown is _always else (lambda rec: shown(rec) and where(rec))
         order = []
         for item in q.order:
             col = r.resolve(obj, item.field)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from adapters.salesforce.sandbox_common import JSON, SfError, parse_datetime, sf_datetime
+from adapters.salesforce.sandbox_query import history_shown
 from adapters.salesforce.sandbox_routing import Call, Reply, Route, no_content, not_found, route
 from adapters.salesforce.sandbox_schema import ObjectDef
 from adapters.salesforce.sandbox_store import Record
@@ -117,6 +118,8 @@ def _get(call: Call) -> Reply:
     obj = call.sobject()
     with call.org.lock:
         rec = _live(call, obj, call.params["id"])
+        if not history_shown(call.org, obj, call.user_id)(rec):
+            raise not_found()
         names = [n.strip() for n in (call.arg("fields") or "").split(",") if n.strip()]
         return 200, record_json(call, obj, rec, names or None)
 
@@ -221,7 +224,8 @@ def _updated(call: Call) -> Reply:
     with call.org.lock:
         start, end = _window(call)
         start, end = start.replace(second=0, microsecond=0), end.replace(second=0, microsecond=0)
-        ids = [r["Id"] for r in call.org.rows(obj.name) if start <= r["SystemModstamp"] < end]
+        stamp = "SystemModstamp" if "SystemModstamp" in obj.fields else "CreatedDate"  # history: CreatedDate
+        ids = [r["Id"] for r in call.org.rows(obj.name) if start <= r[stamp] < end]
         return 200, {"ids": ids, "latestDateCovered": sf_datetime(end)}
 
 

@@ -36,6 +36,7 @@ _SOAP = {
     "double": "xsd:double",
     "datetime": "xsd:dateTime",
     "date": "xsd:date",
+    "anyType": "xsd:anyType",
 }
 TEXT_TYPES = {"string", "textarea", "picklist", "multipicklist", "email", "phone", "url", "combobox"}
 

@@ -10,8 +10,11 @@ What the org does on its own, as Salesforce does:
   campaign member has responded when its status is a responded one for its campaign;
 - a Task or Event logged on a lead or contact rolls up into its ``LastActivityDate`` and moves its
   ``SystemModstamp``, and so does a campaign membership;
+- a save of a tracked field that changed, a new record and a conversion add field history
+  (``sandbox_history``);
 - a delete sets ``IsDeleted`` (``queryAll`` still sees the row), takes the lead's or contact's
-  activities and memberships along, and is logged for ``sobjects/{type}/deleted`` for 15 days.
+  activities, memberships and field history along, and is logged for ``sobjects/{type}/deleted``
+  for 15 days.
 """
 
 from __future__ import annotations
@@ -22,6 +25,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from adapters.salesforce.sandbox_common import KEY_PREFIXES, IdFactory, full_id, valid_id
+from adapters.salesforce.sandbox_history import (
+    DEFAULT_TRACKED,
+    HISTORY,
+    history_of,
+    record_changes,
+    record_created,
+)
 from adapters.salesforce.sandbox_schema import ObjectDef, Schema
 from adapters.salesforce.sandbox_security import FieldAccess
 
@@ -29,9 +39,13 @@ __all__ = ["DELETE_LOG_DAYS", "Org", "Record"]
 
 Record = dict[str, Any]
 DELETE_LOG_DAYS = 15
-_PREFIX_TYPE = {prefix: name for name, prefix in KEY_PREFIXES.items()}
+_PREFIX_TYPES = {  # key prefix → the sObjects with it (every history object's is 017)
+    prefix: tuple(name for name, p in KEY_PREFIXES.items() if p == prefix) for prefix in KEY_PREFIXES.values()
+}
 _ACTIVITY = ("Task", "Event")
+_CHILDREN = ("Task", "Event", "CampaignMember")
 _PARENT_KEYS = {"Task": ("WhoId",), "Event": ("WhoId",), "CampaignMember": ("LeadId", "ContactId")}
+_PARENT_KEYS.update({hist: (link,) for hist, link in HISTORY.values()})
 
 
 class Org:
@@ -56,7 +70,11 @@ class Org:
         self.locked: set[str] = set()
         self.lock_next = 0
         self.allow_metadata = True  # the API user has "Customize Application"
-        self.children: dict[str, set[str]] = {}  # lead/contact id → its tasks, events, memberships
+        self.children: dict[str, set[str]] = {}  # lead/contact id → its activities, memberships, history
+        # object → the fields whose changes it records (at most 20), as Salesforce's admin set them
+        self.tracked: dict[str, list[str]] = {
+            name: list(fields) for name, fields in DEFAULT_TRACKED.items() if name in schema.objects
+        }
 
     def now(self) -> datetime:
         # Salesforce keeps datetimes to the second (the API shows ``.000``): so does the sandbox.
@@ -78,9 +96,11 @@ class Org:
         if not valid_id(rid):
             return None
         rid = full_id(rid)
-        otype = _PREFIX_TYPE.get(rid[:3])
-        rec = self.tables.get(otype or "", {}).get(rid)
-        return (otype, rec) if otype and rec is not None else None
+        for otype in _PREFIX_TYPES.get(rid[:3], ()):
+            rec = self.tables.get(otype, {}).get(rid)
+            if rec is not None:
+                return otype, rec
+        return None
 
     def get(self, otype: str, rid: Any) -> Record | None:
         found = self.find(rid)
@@ -116,6 +136,7 @@ class Org:
             self.relink(obj.name, rec)
             self.derive(obj.name, rec, at)
             self.rollup(obj.name, rec, at)
+            record_created(self, obj.name, rec, at)
             return rec
 
     def save(self, otype: str, rec: Record, values: Record, by: str, at: datetime | None = None) -> None:
@@ -123,12 +144,15 @@ class Org:
         with self.lock:
             at = (at or self.now()).replace(microsecond=0)
             before = {k: rec.get(k) for k in ("WhoId", "LeadId", "ContactId")}
+            tracked = {name: rec.get(name) for name in self.tracked.get(otype, ())}
             rec.update(values)
             self.relink(otype, rec, before)
             if "LastModifiedDate" in rec:
                 rec.update(LastModifiedDate=at, LastModifiedById=by)
             rec["SystemModstamp"] = at
             self.derive(otype, rec, at)
+            if tracked:
+                record_changes(self, otype, rec, tracked, by, at)
             self.rollup(otype, rec, at, before)
 
     def touch(self, rec: Record, at: datetime | None = None) -> None:
@@ -226,11 +250,12 @@ class Org:
     # -- deletes -------------------------------------------------------------------------------
 
     def delete(self, otype: str, rec: Record, by: str, at: datetime | None = None) -> list[str]:
-        """Soft-delete with the lead's or contact's activities and memberships; the ids deleted."""
+        """Soft-delete with the lead's or contact's activities, memberships and history; the ids deleted."""
         with self.lock:
             at = (at or self.now()).replace(microsecond=0)
             done = [self._delete_one(otype, rec, by, at, None)]
-            for child_type in ("Task", "Event", "CampaignMember") if otype in ("Lead", "Contact") else ():
+            hist = history_of(otype)  # a lead's or contact's
+            for child_type in (*_CHILDREN, hist) if hist else ():
                 for child in self.related(rec["Id"], child_type):
                     if not child["IsDeleted"]:
                         done.append(self._delete_one(child_type, child, by, at, rec["Id"]))
@@ -249,10 +274,11 @@ class Org:
         """Restore from the recycle bin, with what the delete took along."""
         with self.lock:
             at = self.now()
+            hist = history_of(otype)
             todo = [(otype, rec)] + [
                 (t, r)
-                for t in ("Task", "Event", "CampaignMember")
-                for r in self.table(t).values()
+                for t in ((*_CHILDREN, hist) if hist else ())
+                for r in self.related(rec["Id"], t)
                 if r.get("_deleted_with") == rec["Id"]
             ]
             for t, r in todo:

@@ -4,9 +4,11 @@ its fields (https://developer.salesforce.com/docs/atlas.en-us.api_tooling.meta/a
 ``POST tooling/sobjects/CustomField`` with ``{"FullName": "Lead.Leadsync_Score__c", "Metadata":
 {"label", "type", ...}}`` adds the field to the object (to describe and SOQL — for a user whose
 field-level security allows it, see ``sandbox_security``); ``GET``/``PATCH``/``DELETE
-tooling/sobjects/CustomField/{id}`` read it, replace its ``Metadata`` (new picklist values) or drop
-it. Types: Number (precision, scale), Text (length ≤ 255), LongTextArea (length, visibleLines),
-TextArea, DateTime, Date, Checkbox (defaultValue), Picklist (valueSet), Email, Phone, Url.
+tooling/sobjects/CustomField/{id}`` read it, replace its ``Metadata`` (new picklist values, field
+history tracking with ``trackHistory``: at most 20 fields an object, see ``sandbox_history``) or
+drop it (and its field history). Types: Number (precision, scale), Text (length ≤ 255),
+LongTextArea (length, visibleLines), TextArea, DateTime, Date, Checkbox (defaultValue), Picklist
+(valueSet), Email, Phone, Url.
 Without "Customize Application" (``allow_metadata=False``) every change is 403
 ``INSUFFICIENT_ACCESS_OR_READONLY``.
 """
@@ -17,6 +19,7 @@ import re
 from typing import Any
 
 from adapters.salesforce.sandbox_common import JSON, SfError
+from adapters.salesforce.sandbox_history import drop_field, set_tracked
 from adapters.salesforce.sandbox_routing import Call, Reply, Route, no_content, not_found, route
 from adapters.salesforce.sandbox_schema import FieldDef, picklist
 from adapters.salesforce.sandbox_store import Org, Record
@@ -127,6 +130,7 @@ def add_custom_field(org: Org, full_name: str, meta: JSON, fls: bool = True, by:
                 400, "DUPLICATE_DEVELOPER_NAME", f"There is already a field named {developer} on {obj.name}."
             )
         f = field_from_metadata(name, meta, fls)
+        set_tracked(org, obj.name, f.name, bool(meta.get("trackHistory")))  # 400 past 20 tracked fields
         obj.add_field(f)
         for rec in org.table(obj.name).values():
             rec.setdefault(f.name, f.default if f.type == "boolean" else None)
@@ -145,10 +149,10 @@ def add_custom_field(org: Org, full_name: str, meta: JSON, fls: bool = True, by:
 
 def _full_metadata(meta: JSON) -> JSON:
     keys = ["label", "type", "description", "inlineHelpText", "required", "externalId", "unique"]
-    keys += ["precision", "scale", "length", "visibleLines", "defaultValue", "valueSet"]
+    keys += ["precision", "scale", "length", "visibleLines", "defaultValue", "valueSet", "trackHistory"]
     out: JSON = {k: meta.get(k) for k in keys}
     out.update({k: v for k, v in meta.items() if k not in out})
-    for flag in ("required", "externalId"):
+    for flag in ("required", "externalId", "trackHistory"):
         out[flag] = bool(out[flag])
     return out
 
@@ -197,6 +201,7 @@ def _update(call: Call) -> Reply:
     new = field_from_metadata(old.name, body["Metadata"], old.fls)
     if new.type != old.type:
         raise _integrity(f"Cannot change the type of {rec['FullName']} from {old.type} to {new.type} here")
+    set_tracked(call.org, obj.name, old.name, bool(body["Metadata"].get("trackHistory")))
     obj.add_field(new)
     call.org.save("CustomField", rec, {"Metadata": _full_metadata(body["Metadata"])}, call.user_id)
     return no_content()
@@ -208,6 +213,7 @@ def _delete(call: Call) -> Reply:
     obj = call.org.obj(rec["TableEnumOrId"])
     name = rec["FullName"].split(".", 1)[1]
     obj.remove_field(name)
+    drop_field(call.org, obj.name, name)
     for row in call.org.table(obj.name).values():
         row.pop(name, None)
     del call.org.tables["CustomField"][rec["Id"]]
