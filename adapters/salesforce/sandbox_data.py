@@ -383,9 +383,9 @@ def seed_org(
             rng.choice(later)
             if later and rng.random() < 0.45
             else created[i] + (s.now - created[i]) * rng.random()
-        )
+        ).replace(microsecond=0)  # Salesforce's stamps are to the second
         lead.update(LastModifiedDate=modified, LastModifiedById=rng.choice([org.admin_user, *s.reps]))
-        lead["SystemModstamp"] = max(modified, latest or modified)
+        lead["SystemModstamp"] = max(modified, latest or modified).replace(microsecond=0)
         lead["LastActivityDate"] = org.last_activity(lead["Id"], s.now)
         seeded_status_change(org, lead, names[0])
         roll = rng.random()
