@@ -112,7 +112,7 @@ def history_objects(parents: Iterable[ObjectDef]) -> list[ObjectDef]:
     return out
 
 
-def too_many_tracked(otype: str) -> SfError:
+def too_many_tracked() -> SfError:
     """What Salesforce answers when a 21st field of an object would be tracked."""
     return SfError(400, "FIELD_INTEGRITY_EXCEPTION", _TOO_MANY)
 
@@ -129,7 +129,7 @@ def set_tracked(org: Org, otype: str, name: str, on: bool) -> bool:
     tracked = org.tracked.setdefault(obj.name, [])
     if on and name not in tracked:
         if len(tracked) >= MAX_TRACKED:
-            raise too_many_tracked(obj.name)
+            raise too_many_tracked()
         tracked.append(name)
     elif not on and name in tracked:
         tracked.remove(name)
@@ -204,16 +204,9 @@ def record_changes(org: Org, otype: str, rec: Record, before: Record, by: str, a
         old, new = before[f.name], rec.get(f.name)
         row = {"Field": _name(f), "_field": f.name, "DataType": _DATA_TYPES.get(f.type, "Text")}
         _add(org, otype, rec, {**row, "OldValue": _value(f, old), "NewValue": _value(f, new)}, by, at)
-        if f.type == "reference":  # the names, as the History related list shows them
-            names = [(org.find(v) or ("", {}))[1].get("Name") if v else None for v in (old, new)]
-            _add(
-                org,
-                otype,
-                rec,
-                {**row, "DataType": "Text", "OldValue": names[0], "NewValue": names[1]},
-                by,
-                at,
-            )
+        if f.type == "reference":  # and the names, as the History related list shows them
+            was, now = ((org.find(v) or ("", {}))[1].get("Name") if v else None for v in (old, new))
+            _add(org, otype, rec, {**row, "DataType": "Text", "OldValue": was, "NewValue": now}, by, at)
 
 
 def seeded_status_change(org: Org, lead: Record, default: str) -> None:
