@@ -103,9 +103,11 @@ class Page(Generic[T]):
     # Contacts that became another record (a converted Salesforce Lead → its Contact), old id →
     # new id: their state, written values, pending writes and task keys move to the new id.
     moved: Mapping[str, str] = field(default_factory=dict)
-    # Set on the last page of a full re-read that began at this instant (the CRM could no longer
-    # list deletions): every contact leadsync knows but has not read since is gone.
-    reread_since: datetime | None = None
+    # A full re-read (the CRM could no longer list deletions) is under way: every page of it says
+    # so, and its last page says it is done — every contact leadsync knows but did not read since
+    # the re-read began is gone.
+    reread: bool = False
+    reread_done: bool = False
 
 
 @dataclass(frozen=True)

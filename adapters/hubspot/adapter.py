@@ -111,7 +111,6 @@ class HubSpotAdapter:
         for records, page_cursor in pages:
             contacts = [contact_from_record(r, self.mapping) for r in records]
             self._activities.remember(records)
-            self._stage_dates_from_history(contacts)
             log.info("page_read", records=len(contacts), cursor=page_cursor.encode())
             yield Page(contacts, page_cursor.encode())
 

@@ -5,7 +5,7 @@ One run, given the cursor of the last:
 1. **Deletions** since the last run, per object, from ``sobjects/X/deleted`` (Salesforce keeps
    about 15 days of them). When the cursor is older than ``earliestDateAvailable`` the log no
    longer covers the gap: every object is read again from the start, and the read's last page
-   says so (``Page.reread_since``) — what leadsync knows but did not read again is gone.
+   says so (``Page.reread``, ``reread_done``) — what leadsync knows but did not read again is gone.
 2. **Activity news**: Tasks, Events and Campaign Members changed since the last run, by
    ``SystemModstamp``, name the leads and contacts whose activities moved; a new call does not
    always change the lead itself (or changes it in a way that reads the same).
@@ -217,9 +217,8 @@ def _records(
         for records in run.client.query_pages(soql, batch_size=run.batch_size):
             yield _page(run, obj, records, news)
         if i == len(objects) - 1 and c.reread_since:
-            since = parse_ts(c.reread_since)
             c.reread_since = None
-            yield Page([], c.encode(), reread_since=since)
+            yield Page([], c.encode(), reread=True, reread_done=True)
 
 
 def _since(mark: list[str] | None, previous_read: datetime | None, overlap: timedelta) -> str | None:
@@ -258,7 +257,8 @@ def _page(run: _Run, obj: str, records: list[JSON], news: frozenset[str]) -> Pag
             c.objects[obj] = [soql_ts(stamp), str(last.get("Id"))]
     run.yielded.update(x.id for x in contacts)
     page_news = frozenset(x.id for x in contacts if x.id in news)
-    return Page(contacts, c.encode(), news=page_news, deleted=tuple(deleted), moved=moved)
+    reread = c.reread_since is not None
+    return Page(contacts, c.encode(), news=page_news, deleted=tuple(deleted), moved=moved, reread=reread)
 
 
 def fetch_by_id(

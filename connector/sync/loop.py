@@ -19,13 +19,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-from connector.api import ContactChange, CrmAdapter, TaskRequest
+from connector.api import ContactChange, CrmAdapter, Page, TaskRequest
 from connector.decision import Action, LastWritten
 from connector.model import Activity, Contact, Owner
 from connector.records import (
@@ -40,6 +40,7 @@ from connector.rules.decide import decide_all
 from connector.rules.history import History
 from connector.rules.horizon import next_change_at
 from connector.rules.routing import RoutingIndex, RoutingState
+from connector.sync import identity
 from connector.sync.plan import (
     ContactPlan,
     current_values,
@@ -102,6 +103,7 @@ class _Batch:
     echoes: dict[str, Contact] = field(default_factory=dict)
     cursor: str | None = None
     pages: int = 0
+    reread_done: bool = False
 
     def add(self, news: list[Contact], echoes: list[Contact], cursor: str | None) -> None:
         for c in news:
@@ -162,11 +164,14 @@ class SyncJob:
             index = self._index()
             routing = self._routing_state()
             touched: set[str] = set()
-            for batch in self._batches(result, touched):
+            for batch in self._batches(result, touched, now, dry_run):
                 news = list(batch.news.values())
                 plans = self._decide(news, None, owners, index, routing, now, result) if news else []
                 echoes = list(batch.echoes.values())
                 self._commit(plans, routing, batch.cursor, now, result, dry_run, keep_plans, echoes)
+                if batch.reread_done and not dry_run:
+                    with self.store.transaction() as s:
+                        result.add("contacts_deleted", len(identity.finish_reread(s, self.name)))
                 if self.stop.is_set():
                     log.info("stop_requested", after_contacts=len(touched))
                     break
@@ -213,14 +218,22 @@ class SyncJob:
                 state.current_weights[pool] = {k: float(v) for k, v in saved["current_weights"].items()}
         return state
 
-    def _pages(self, result: RunResult) -> Iterator[tuple[list[Contact], str | None]]:
+    def _pages(self, result: RunResult, now: datetime, dry_run: bool) -> Iterator[Page[Contact]]:
         cursor = self.store.cursor(self.name)
         for page in self.adapter.read_contacts(cursor):
             unique = {c.id: c for c in page.records}  # pages may overlap; the last read wins
             result.add("contacts_read", len(unique))
-            yield list(unique.values()), page.cursor
+            if not dry_run and (page.moved or page.deleted or page.reread):
+                with self.store.transaction() as s:
+                    result.add("contacts_moved", identity.move(s, self.name, page.moved))
+                    result.add("contacts_deleted", identity.forget(s, self.name, page.deleted))
+                    if page.reread:
+                        identity.start_reread(s, self.name, now)
+            yield replace(page, records=list(unique.values()))
 
-    def _batches(self, result: RunResult, touched: set[str]) -> Iterator[_Batch]:
+    def _batches(
+        self, result: RunResult, touched: set[str], now: datetime, dry_run: bool
+    ) -> Iterator[_Batch]:
         """Pages read, gathered into decision batches of whole pages.
 
         A batch ends with the page that brings it to ``decide_batch`` contacts with news, or as
@@ -228,31 +241,39 @@ class SyncJob:
         page, or with the page in hand when a stop is requested.
         """
         batch = _Batch()
-        for contacts, cursor in self._pages(result):
-            batch.add(*self._split_echoes(contacts), cursor)
-            touched.update(c.id for c in contacts)
+        for page in self._pages(result, now, dry_run):
+            batch.add(*self._split_echoes(page.records, page.news), page.cursor)
+            batch.reread_done = page.reread_done
+            touched.update(c.id for c in page.records)
             if self.progress:
                 self.progress(len(touched))
             full = max(len(batch.news), len(batch.echoes)) >= self.decide_batch
-            if full or self.stop.is_set():
+            if full or self.stop.is_set() or page.reread_done:
                 yield batch
                 batch = _Batch()
         if batch.pages:
             yield batch
 
-    def _split_echoes(self, contacts: list[Contact]) -> tuple[list[Contact], list[Contact]]:
+    def _split_echoes(
+        self, contacts: list[Contact], activity_news: frozenset[str] = frozenset()
+    ) -> tuple[list[Contact], list[Contact]]:
         """Contacts with news, and echoes: read again only because leadsync wrote to them.
 
         An echo reads back exactly as leadsync last knew it (its snapshot, with leadsync's own
         writes applied); deciding it again would change nothing that time alone does not, and the
-        sweep sees to time. Re-reading its activities is what makes echoes cost API calls.
+        sweep sees to time. Re-reading its activities is what makes echoes cost API calls. A
+        contact whose activities the CRM says changed is never an echo.
         """
         known = self.store.records(self.name, [c.id for c in contacts])
         news: list[Contact] = []
         echoes: list[Contact] = []
         for c in contacts:
             record = known.get(c.id)
-            same = record is not None and comparable(record) == comparable(contact_to_json(c))
+            same = (
+                record is not None
+                and c.id not in activity_news
+                and comparable(record) == comparable(contact_to_json(c))
+            )
             (echoes if same else news).append(c)
         return news, echoes
 
@@ -270,6 +291,7 @@ class SyncJob:
     ) -> list[ContactPlan]:
         ids = [c.id for c in contacts]
         if stored_activities is None:
+            self.adapter.complete(contacts)
             grouped: dict[str, list[Activity]] = {cid: [] for cid in ids}
             for activity in self.adapter.read_activities(ids):
                 if activity.contact_id in grouped:
@@ -353,7 +375,7 @@ class SyncJob:
             PendingWrite(p.contact.id, to_json_values(p.change), to_json_values(p.current)) for p in changed
         ]
         with self.store.transaction() as s:
-            refresh_records(s, self.name, echoes)
+            refresh_records(s, self.name, echoes, now)
             self.store.save_contacts(s, [snapshot_row(self.name, p, now) for p in plans])
             self.store.enqueue_writes(s, self.name, writes, now)
             self.store.enqueue_actions(s, self.name, actions, now)

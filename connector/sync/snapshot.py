@@ -92,16 +92,23 @@ def comparable(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def refresh_records(s: Session, connection: str, contacts: Sequence[Contact]) -> None:
-    """Echoes' snapshots take the CRM's record as read (its own dates included)."""
+def refresh_records(s: Session, connection: str, contacts: Sequence[Contact], now: datetime) -> None:
+    """Echoes' snapshots take the CRM's record as read (its own dates included), read at ``now``.
+
+    What the CRM reports only at extra cost (``stage_changed_at``, see ``CrmAdapter.complete``)
+    and did not report this time is kept from the snapshot.
+    """
     stored = StateStore.records_in(s, connection, [c.id for c in contacts])
     fresh: dict[str, dict[str, Any]] = {}
     for contact in contacts:
         if contact.id not in stored:
             continue
+        before = stored[contact.id]
         record = contact_to_json(contact)
-        own = {k: v for k, v in (stored[contact.id].get("properties") or {}).items() if k in OWN_FIELDS}
+        own = {k: v for k, v in (before.get("properties") or {}).items() if k in OWN_FIELDS}
         if own:
             record["properties"] = {**(record.get("properties") or {}), **own}
+        if record.get("stage_changed_at") is None and before.get("stage_changed_at"):
+            record["stage_changed_at"] = before["stage_changed_at"]
         fresh[contact.id] = record
-    StateStore.update_records(s, connection, fresh)
+    StateStore.update_records(s, connection, fresh, read_at=now)

@@ -201,9 +201,16 @@ class StateStore:
         return out
 
     @staticmethod
-    def update_records(s: Session, connection: str, records: dict[str, dict[str, Any]]) -> None:
+    def update_records(
+        s: Session, connection: str, records: dict[str, dict[str, Any]], read_at: datetime | None = None
+    ) -> None:
         """Replace the stored record of these (known) contacts: one UPDATE, executed for many."""
-        rows = [{"connection": connection, "contact_id": cid, "record": r} for cid, r in records.items()]
+        rows: list[dict[str, Any]] = [
+            {"connection": connection, "contact_id": cid, "record": r} for cid, r in records.items()
+        ]
+        if read_at is not None:
+            for row in rows:
+                row["read_at"] = read_at
         update_rows(s, ContactRow, rows)
 
     def due_contact_ids(self, connection: str, now: datetime, exclude: set[str]) -> list[str]:

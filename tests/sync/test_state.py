@@ -67,10 +67,19 @@ class TestContacts:
             store.save_contacts(s, [snapshot("c1", record={"id": "c1", "properties": own})])
         read = contact("c1", "CTO")
         with store.transaction() as s:
-            refresh_records(s, "t", [read, contact("c2", "CEO")])
+            refresh_records(s, "t", [read, contact("c2", "CEO")], NOW + timedelta(minutes=5))
         record = store.records("t", ["c1", "c2"])
         assert list(record) == ["c1"]
         assert record["c1"]["title"] == "CTO" and record["c1"]["properties"] == own
+        assert store.contacts("t", ["c1"])["c1"].read_at.replace(tzinfo=UTC) == NOW + timedelta(minutes=5)
+
+    def test_refresh_keeps_a_stage_date_the_read_left_out(self, store: StateStore) -> None:
+        when = "2026-11-01T09:00:00+00:00"
+        with store.transaction() as s:
+            store.save_contacts(s, [snapshot("c1", record={"id": "c1", "stage_changed_at": when})])
+        with store.transaction() as s:
+            refresh_records(s, "t", [contact("c1", "CTO")], NOW)
+        assert store.records("t", ["c1"])["c1"]["stage_changed_at"] == when
 
     def test_apply_written(self, store: StateStore) -> None:
         with store.transaction() as s:
