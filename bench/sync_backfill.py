@@ -43,6 +43,7 @@ BURST, WINDOW_S, SEARCH_PER_S = 190, 10.0, 5
 STORE_METHODS = (
     "cursor",
     "contacts",
+    "records",
     "due_contact_ids",
     "routing_index_rows",
     "written",

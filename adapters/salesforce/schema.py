@@ -172,7 +172,8 @@ def _create(client: SalesforceClient, spec: FieldSpec) -> str:
     try:
         client.rest("POST", "tooling/sobjects/CustomField", body)
     except CrmError as exc:
-        if not spec.track or exc.status != 400 or "histor" not in (exc.body or "").lower():
+        body_text = (exc.body or "").lower()
+        if not spec.track or exc.status != 400 or "fields to track" not in body_text:
             raise
         body["Metadata"] = {**spec.metadata(), "trackHistory": False}
         client.rest("POST", "tooling/sobjects/CustomField", body)

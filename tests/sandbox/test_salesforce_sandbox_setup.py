@@ -56,9 +56,13 @@ class TestBulk:
         )
         assert put.status_code == 201
         employees = sf_sb.records("Lead")[leads[0]]["NumberOfEmployees"]
-        closed = sf_api.patch(f"jobs/ingest/{job['id']}", json={"state": "UploadComplete"})
-        assert closed.json()["state"] == "UploadComplete"
-        info = self._wait(sf_api, job["id"])
+        sf_sb.set_bulk_delay(0.5)  # long enough to see InProgress however busy the machine is
+        try:
+            closed = sf_api.patch(f"jobs/ingest/{job['id']}", json={"state": "UploadComplete"})
+            assert closed.json()["state"] == "UploadComplete"
+            info = self._wait(sf_api, job["id"])
+        finally:
+            sf_sb.set_bulk_delay(0.05)
         assert "InProgress" in info["seen"] and (
             info["numberRecordsProcessed"],
             info["numberRecordsFailed"],
