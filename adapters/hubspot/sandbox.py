@@ -184,13 +184,16 @@ class HubSpotSandbox:
             rec = self.contacts[str(contact_id)]
             if name == "lifecyclestage":  # a person may move a stage back in the UI
                 rec.properties.pop(name, None)
+                store.touched(rec, name)
             store.set_values(rec, values, store.now_ms(), source_type, source_id)
 
     def reject_writes(self, *contact_ids: str | int, reject: bool = True) -> None:
         """Make API writes to these contacts fail per record (207 in a batch, 400 alone)."""
         with self.store.lock:
             for cid in contact_ids:
-                self.contacts[str(cid)].properties[REJECT_FLAG] = "true" if reject else "false"
+                rec = self.contacts[str(cid)]
+                rec.properties[REJECT_FLAG] = "true" if reject else "false"
+                self.store.touched(rec, REJECT_FLAG)
 
     # -- tokens, faults, limits, stats ---------------------------------------------------------
 

@@ -272,5 +272,6 @@ def seed_portal(
         stamp = iso_from_ms(modified)
         rec.properties["lastmodifieddate"] = stamp
         rec.history["lastmodifieddate"] = [{"value": stamp, "timestamp": stamp, "sourceType": "CALCULATED"}]
+        store.touched(rec, "lastmodifieddate")
         if engagements:
             _engagements(store, rng, rec.id, values, created, now_ms, pair[0])

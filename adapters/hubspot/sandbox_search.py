@@ -4,6 +4,12 @@ Rules from HubSpot's search guide (https://developers.hubspot.com/docs/api/crm/s
 200 results per page, ``after`` is an integer offset, paging past 10,000 results is a 400, filter
 groups are ORed and filters inside a group ANDed (≤5 groups, ≤6 per group, ≤18 in all), one sort,
 date values are epoch milliseconds. Ties under the sort keep ``hs_object_id`` order.
+
+A query whose filter groups are ranges of one property (``EQ``, ``GT``, ``GTE``, ``LT``, ``LTE``,
+``BETWEEN``; ``hs_object_id`` too within one value), sorted by that property or by
+``hs_object_id``, ascending, is answered from a sorted index (``sandbox_index``) by bisection
+instead of a scan of every record: a sync's keyset reads. Anything else scans. Both give the
+same page and total.
 """
 
 from __future__ import annotations
@@ -12,10 +18,13 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.hubspot.sandbox_common import JSON, Record, ms_from_value, validation_error
 from adapters.hubspot.sandbox_schema import PropertyDef
+
+if TYPE_CHECKING:
+    from adapters.hubspot.sandbox_index import SortedIndex
 
 __all__ = ["MAX_LIMIT", "MAX_RESULTS", "SearchPage", "run_search"]
 
@@ -29,6 +38,10 @@ _TOKENS = re.compile(r"[^\w@.-]+")
 
 # An association pseudo-property (``associations.contact``) resolves to the ids it is linked to.
 AssocLookup = Callable[[Record, str], set[str]]
+# The sorted index of a property, given its name and its key function (None: scan).
+IndexFor = Callable[[str, Callable[[str], Any]], "SortedIndex | None"]
+_ID = "hs_object_id"
+_RANGES = {"EQ", "GT", "GTE", "LT", "LTE", "BETWEEN"}
 
 
 @dataclass
@@ -213,7 +226,11 @@ def _query_match(rec: Record, query: str) -> bool:
 
 
 def run_search(
-    records: Iterable[Record], body: Any, props: dict[str, PropertyDef], assoc: AssocLookup
+    records: Iterable[Record],
+    body: Any,
+    props: dict[str, PropertyDef],
+    assoc: AssocLookup,
+    index: IndexFor | None = None,
 ) -> SearchPage:
     """One page of a search over ``records`` (which must be in ``hs_object_id`` order)."""
     if not isinstance(body, dict):
@@ -222,6 +239,10 @@ def run_search(
     groups = _parse_groups(body.get("filterGroups"), props)
     sort = _parse_sort(body.get("sorts"), props)
     query = str(body.get("query") or "").strip()
+    found = _by_index(groups, sort, props, index, after, limit) if index and not query else None
+    if found is not None:
+        page, total = found
+        return SearchPage(page, total, str(after + limit) if after + limit < total else None)
     hits = [
         r
         for r in records
@@ -239,3 +260,113 @@ def run_search(
     page = hits[after : after + limit]
     nxt = str(after + limit) if after + limit < len(hits) else None
     return SearchPage(page, len(hits), nxt)
+
+
+# -- the same answer from a sorted index -----------------------------------------------------
+
+
+def _by_index(
+    groups: list[list[_Filter]],
+    sort: tuple[str, bool] | None,
+    props: dict[str, PropertyDef],
+    index: IndexFor,
+    after: int,
+    limit: int,
+) -> tuple[list[Record], int] | None:
+    """(the page, the total) when the query is ranges of one property's index; None: scan."""
+    others = {f.name for g in groups for f in g} - {_ID}
+    by = sort[0] if sort else None
+    name = next(iter(others)) if others else _ID if groups else by
+    if len(others) > 1 or (sort and sort[1]) or name is None or by not in (None, name, _ID):
+        return None
+    if name.startswith("associations.") or not all(groups):  # an empty group matches every record
+        return None
+    prop = props[name]
+    idx = index(name, lambda raw: _key(prop, raw))
+    if idx is None or not idx.usable:
+        return None
+    ranges = [(0, len(idx.entries))] if not groups else []
+    for group in groups:
+        span = _group_range(idx, group, name)
+        if span is None:
+            return None
+        ranges.append(span)
+    ranges = _merged(ranges)
+    tail = idx.empty if not groups else []  # no filter: the records without a value come last
+    total = sum(b - a for a, b in ranges) + len(tail)
+    if by == name:  # the index's order is the sort's, ties by id
+        ids = _window(idx.entries, ranges, after, limit)
+        ids += tail[max(0, after - total + len(tail)) : max(0, after + limit - total + len(tail))]
+    else:  # by id: hs_object_id, or no sort (the records' order)
+        ids = sorted(i for a, b in ranges for _, i in idx.entries[a:b])[after : after + limit]
+    return [idx.table[i] for i in ids], total
+
+
+def _group_range(idx: SortedIndex, group: list[_Filter], name: str) -> tuple[int, int] | None:
+    """The positions in ``idx`` a group of filters matches, when they are one range."""
+    start, stop = 0, len(idx.entries)
+    by_id: list[_Filter] = []
+    for f in group:
+        if f.op not in _RANGES or _unordered(f.value) or _unordered(f.high):
+            return None
+        if f.name != name:
+            by_id.append(f)
+            continue
+        low, high = _bounds(idx, f)
+        start, stop = max(start, low), min(stop, high)
+    if by_id and start < stop:
+        key = idx.entries[start][0]
+        if idx.entries[stop - 1][0] != key:  # ids filtered across several values: not one range
+            return None
+        for f in by_id:
+            low, high = _id_bounds(idx, key, f)
+            start, stop = max(start, low), min(stop, high)
+    return start, max(start, stop)
+
+
+def _bounds(idx: SortedIndex, f: _Filter) -> tuple[int, int]:
+    op, v, end = f.op, f.value, len(idx.entries)
+    low = 0 if op in ("LT", "LTE") else idx.lower(v, op != "GT")
+    if op in ("GT", "GTE"):
+        return low, end
+    return low, idx.upper(f.high if op == "BETWEEN" else v, op != "LT")
+
+
+def _id_bounds(idx: SortedIndex, key: Any, f: _Filter) -> tuple[int, int]:
+    """Within ``key``'s run of ids."""
+    op, v = f.op, f.value
+    low = idx.lower(key, True) if op in ("LT", "LTE") else idx.id_bound(key, v, op == "GT")
+    if op in ("GT", "GTE"):
+        return low, idx.upper(key, True)
+    return low, idx.id_bound(key, f.high if op == "BETWEEN" else v, op != "LT")
+
+
+def _unordered(value: Any) -> bool:
+    return isinstance(value, float) and value != value  # NaN: no place in an order
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Ranges that overlap or touch joined, in order; empty ones left out."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(r for r in ranges if r[0] < r[1]):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _window(
+    entries: list[tuple[Any, int]], ranges: list[tuple[int, int]], after: int, limit: int
+) -> list[int]:
+    """The ids at ``after`` .. ``after + limit`` of the ranges laid end to end."""
+    ids: list[int] = []
+    for a, b in ranges:
+        if after >= b - a:
+            after -= b - a
+            continue
+        ids += [i for _, i in entries[a + after : min(b, a + after + limit - len(ids))]]
+        after = 0
+        if len(ids) >= limit:
+            break
+    return ids

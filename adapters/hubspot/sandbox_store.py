@@ -11,6 +11,9 @@ rules kept here, each as HubSpot documents or behaves:
   (https://developers.hubspot.com/docs/api/crm/contacts);
 - a write that changes a value records history (``sourceType: INTEGRATION``) and bumps
   ``lastmodifieddate`` (``hs_lastmodifieddate`` on engagements); an unchanged value does neither.
+
+Values change through the store only (or are reported to ``touched``): the search's sorted
+indexes (``sandbox_index``) follow every change.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from adapters.hubspot.sandbox_common import (
     ms_from_datetime,
     validation_error,
 )
+from adapters.hubspot.sandbox_index import Indexes
 from adapters.hubspot.sandbox_schema import OBJECT_TYPES, Schema
 from adapters.hubspot.sandbox_search import run_search
 
@@ -71,14 +75,6 @@ def record_error(category: str, message: str, ids: list[str], sub: str | None = 
     return err
 
 
-def _put(rec: Record, name: str, value: str, stamp: str, source: str, source_id: str = "") -> None:
-    rec.properties[name] = value
-    entry: JSON = {"value": value, "timestamp": stamp, "sourceType": source}
-    if source_id:
-        entry["sourceId"] = source_id
-    rec.history.setdefault(name, []).insert(0, entry)
-
-
 class Store:
     """One portal: object records by type, associations, owners and the property schema."""
 
@@ -93,6 +89,7 @@ class Store:
         self.links: dict[int, dict[str, list[int]]] = {}
         self.back: dict[tuple[str, int], set[int]] = {}
         self._next = {"contacts": 1001, "engagement": 90_000_001}
+        self.indexes = Indexes()
 
     def now_ms(self) -> int:
         return ms_from_datetime(self.clock())
@@ -116,7 +113,22 @@ class Store:
                     rec.properties[name] = value
                     rec.history[name] = [{"value": value, "timestamp": stamp, "sourceType": source}]
             self.records[otype][rid] = rec
+            self.indexes.added(rec)
             return rec
+
+    def touched(self, rec: Record, *names: str) -> None:
+        """``rec``'s values for ``names`` were changed in place, not through the store."""
+        with self.lock:
+            for name in names:
+                self.indexes.changed(rec, name)
+
+    def _put(self, rec: Record, name: str, value: str, stamp: str, source: str, source_id: str = "") -> None:
+        rec.properties[name] = value
+        entry: JSON = {"value": value, "timestamp": stamp, "sourceType": source}
+        if source_id:
+            entry["sourceId"] = source_id
+        rec.history.setdefault(name, []).insert(0, entry)
+        self.indexes.changed(rec, name)
 
     def set_values(
         self, rec: Record, values: dict[str, str], ts_ms: int, source: str, source_id: str = ""
@@ -134,10 +146,10 @@ class Store:
                     if value != current:
                         self._became(rec, value, order, stamp)
                 if value != current:
-                    _put(rec, name, value, stamp, source, source_id)
+                    self._put(rec, name, value, stamp, source, source_id)
                     changed = True
             if changed:
-                _put(rec, _stamps(rec.otype)[1], stamp, stamp, "CALCULATED")
+                self._put(rec, _stamps(rec.otype)[1], stamp, stamp, "CALCULATED")
             return changed
 
     def _became(self, rec: Record, stage: str, order: list[str], stamp: str) -> None:
@@ -146,9 +158,9 @@ class Store:
         later = order[order.index(stage) + 1 :] if stage in order else []
         for name in [f"hs_lifecyclestage_{s}_date" for s in later]:
             if rec.properties.get(name):
-                _put(rec, name, "", stamp, "CALCULATED")
+                self._put(rec, name, "", stamp, "CALCULATED")
         if f"hs_lifecyclestage_{stage}_date" in props:
-            _put(rec, f"hs_lifecyclestage_{stage}_date", stamp, stamp, "CALCULATED")
+            self._put(rec, f"hs_lifecyclestage_{stage}_date", stamp, stamp, "CALCULATED")
 
     def link(self, contact_id: int, otype: str, oid: int) -> None:
         """Associate an engagement with a contact. Like HubSpot, logging it moves the contact's
@@ -163,10 +175,10 @@ class Store:
             # Every stamp here is iso_from_ms's fixed format, so text order is time order.
             logged = engagement.properties[_stamps(otype)[0]]
             if logged > contact.properties.get("notes_last_updated", ""):
-                _put(contact, "notes_last_updated", logged, logged, "CALCULATED")
+                self._put(contact, "notes_last_updated", logged, logged, "CALCULATED")
                 modified = _stamps("contacts")[1]
                 if logged > contact.properties[modified]:
-                    _put(contact, modified, logged, logged, "CALCULATED")
+                    self._put(contact, modified, logged, logged, "CALCULATED")
 
     def add_owner(self, owner: JSON) -> None:
         with self.lock:
@@ -230,7 +242,13 @@ class Store:
         with self.lock:
             table = self.table(otype)
             props = self.schema.props[otype]
-            page = run_search(table.values(), body, props, self._contacts_of)
+            page = run_search(
+                table.values(),
+                body,
+                props,
+                self._contacts_of,
+                lambda name, key: self.indexes.get(otype, name, key, table),
+            )
             names = _names(body.get("properties"))
             out: JSON = {"total": page.total, "results": [self._format(r, names) for r in page.results]}
             if page.next_after is not None:
