@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -103,8 +104,9 @@ def valid_id(value: Any) -> bool:
     return isinstance(value, str) and bool(_ID_RE.match(value))
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def full_id(value: str) -> str:
-    """The 18-character form of a 15- or 18-character id.
+    """The 18-character form of a 15- or 18-character id (cached: queries compare every row's ids).
 
     An 18-character id is case-insensitive: its suffix restores the case of the first 15.
     """
