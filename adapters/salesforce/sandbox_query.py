@@ -380,9 +380,11 @@ def _ids(r: _Run, obj: ObjectDef, node: Any) -> set[str] | None:
     if f is None or (f.name != "Id" and f.name not in PARENT_KEYS.get(obj.name, ())):
         return None
     values = node.value if isinstance(node.value, list) else [node.value]
-    if not all(isinstance(v, Literal) and v.kind == "string" and valid_id(v.value) for v in values):
-        return None
-    named = {full_id(str(v.value)) for v in values}
+    named: set[str] = set()
+    for v in values:
+        if not isinstance(v, Literal) or v.kind != "string" or not valid_id(v.value):
+            return None
+        named.add(full_id(str(v.value)))
     if f.name == "Id":
         return named & r.org.table(obj.name).keys()
     return {c["Id"] for pid in named for c in r.org.related(pid, obj.name)}
@@ -418,9 +420,8 @@ def run(
             order.append(((lambda rec, c=col: _key(c.field, r.value(rec, c))), item.desc, item.nulls_last))
         if q.offset is not None and q.offset > MAX_OFFSET:
             raise SfError(400, "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}")
-        scanned = _candidates(r, obj, q.where, deleted)
-        if scanned is None:
-            scanned = org.rows(obj.name, deleted=deleted)
+        found = _candidates(r, obj, q.where, deleted)
+        scanned: Iterable[Record] = org.rows(obj.name, deleted=deleted) if found is None else found
         rows = _sort([rec for rec in scanned if keep(rec)], order)
         rows = rows[q.offset or 0 :]
         if q.limit is not None:
