@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""A 20,000-lead Salesforce backfill: seconds, leads/s, and the API requests it takes from the org's day.
+
+    python bench/sf_backfill.py [--leads 20000] [--licenses 50] [--batch-size 100] [--no-pin]
+
+Salesforce has no short-window rate limit: what an integration spends is the org's **daily API
+request allowance**, a rolling 24 hours shared by every integration and user of the org
+(Enterprise Edition: 100,000 + 1,000 per Salesforce license; ``--licenses``, default 50, gives
+150,000). leadsync stops at ``api_budget`` (80%) of it. So this reports the backfill's time and
+its requests: per 1,000 leads and as a share of that allowance.
+
+Starts the Salesforce sandbox in its own process (127.0.0.1; it stands in for Salesforce, so its
+CPU is not the sync's), seeded with ``--leads`` leads (about 10% of them converted to contacts, 2%
+deleted) and their Tasks, Events and Campaign Members; runs ``leadsync setup``; then times one
+``SyncJob`` backfill on a fresh SQLite state. With two CPUs or more the sandbox is pinned to one
+and this process to another (``--no-pin`` leaves them to the scheduler).
+
+Prints a Markdown row on standard output, and on standard error the progress, the requests by
+line, and where the wall time went: waiting for the sandbox (by line), this process's CPU in the
+HTTP client (requests, TLS, JSON), the state store (SQLAlchemy and SQLite) and the rest of the
+loop (decide, plan, convert); and the sandbox's own CPU seconds over the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import sfbench
+import syncbench as sb
+from sf_calls import MINIMUM, Recorder, classify_call
+from sync_backfill import STORE_METHODS, Clocks
+
+BASE_ALLOWANCE, PER_LICENSE = 100_000, 1_000  # Enterprise Edition's daily API requests
+
+
+class SfClocks(Clocks):
+    """Wall and CPU seconds by bucket: the Salesforce client's requests (per HTTP request, named by
+    the query line ``Recorder`` is reading), retry waits and the state store."""
+
+    def __init__(self, rec: Recorder) -> None:
+        super().__init__()
+        self.rec = rec
+
+    def attach(self, job: Any) -> None:
+        client = job.adapter.client
+        once = client._once  # Recorder's: attach it first
+
+        def timed_once(what: str, fn: Callable[..., Any]) -> Any:
+            label = self.rec.label
+            endpoint = f"{label[0]}: {label[1]}" if label else classify_call(what)
+            t, c = time.perf_counter(), time.thread_time()
+            try:
+                return once(what, fn)
+            finally:
+                wall, cpu = time.perf_counter() - t, time.thread_time() - c
+                self.wall["HTTP: this process's CPU (client, TLS, JSON)"] += cpu
+                self.wall["HTTP: waiting for the sandbox"] += max(0.0, wall - cpu)
+                self.count["calls"] += 1
+                self.endpoint_wait[endpoint] += max(0.0, wall - cpu)
+                self.endpoint_calls[endpoint] += 1
+
+        client._once = timed_once
+        store = job.store
+        for name in STORE_METHODS:
+            setattr(store, name, self._timed(getattr(store, name)))
+        transaction = store.transaction
+
+        @contextlib.contextmanager
+        def timed_transaction() -> Iterator[Any]:
+            t = time.perf_counter()
+            self._depth += 1
+            try:
+                with transaction() as s:
+                    yield s
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self.wall["state store (SQLAlchemy, SQLite)"] += time.perf_counter() - t
+
+        store.transaction = timed_transaction
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (``/proc/<pid>/stat``), or NaN."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def pin(sandbox_pid: int) -> str:
+    """The sandbox on the last CPU, this process on the first (when there are two or more)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return "not pinned (one CPU)"
+    os.sched_setaffinity(sandbox_pid, {cpus[-1]})
+    for tid in os.listdir(f"/proc/{sandbox_pid}/task"):  # its threads too (the server's)
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(int(tid), {cpus[-1]})
+    os.sched_setaffinity(0, {cpus[0]})
+    return f"sandbox on CPU {cpus[-1]}, sync on CPU {cpus[0]}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sfbench.add_org_args(p, 20_000)
+    p.add_argument(
+        "--licenses", type=int, default=50, help="Salesforce licenses of the org assumed (default 50)"
+    )
+    p.add_argument("--no-pin", action="store_true", help="do not pin the two processes to a CPU each")
+    p.add_argument("--every", type=int, default=2000, help="progress line every N leads (2000)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary state folder")
+    a = p.parse_args(argv)
+
+    from connector.api import RetryPolicy
+
+    sb.quiet_logs()
+    rules = sb.resolve(a.rules)
+    folder = sb.scratch("leadsync-bench-sf-backfill-", keep=a.keep)
+    allowance = BASE_ALLOWANCE + PER_LICENSE * a.licenses
+    t = time.perf_counter()
+    with sfbench.SfSandboxProcess(leads=a.leads, seed=a.seed, now=a.now) as org:
+        pinned = "not pinned" if a.no_pin else pin(org.proc.pid)
+        print(
+            f"# {sb.machine()}; {a.leads:,} leads (seed {a.seed}), {rules.name}, batch_size "
+            f"{a.batch_size}; {pinned}; sandbox seeded in {time.perf_counter() - t:.1f} s",
+            file=sys.stderr,
+        )
+        opts = sfbench.process_options(org)
+        playbook = sfbench.prepare(opts, rules, org.reps(), folder)
+        org.reset_stats()
+        used0 = org.usage()
+        rec = Recorder()
+        clocks = SfClocks(rec)
+        started = time.perf_counter()
+        shown = [0]
+
+        def progress(touched: int) -> None:
+            if touched >= shown[0] + a.every:
+                shown[0] = touched - touched % a.every
+                secs = time.perf_counter() - started
+                calls = clocks.count["calls"]
+                print(f"#   {secs:6.1f} s: {touched:,} leads and contacts read, {calls:,} requests",
+                      file=sys.stderr, flush=True)  # fmt: skip
+
+        opts["retry"] = RetryPolicy(sleep=clocks.retry_sleep)
+        state = f"sqlite:///{folder}/state.db"
+        job = sfbench.make_job(opts, playbook, state, org.clock, batch_size=a.batch_size, progress=progress)
+        rec.attach(job.adapter)
+        clocks.attach(job)
+        sandbox_cpu0 = cpu_seconds(org.proc.pid)
+        cpu0 = time.process_time()
+        started = time.perf_counter()
+        result = job.run()
+        seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu0
+        sandbox_cpu = cpu_seconds(org.proc.pid) - sandbox_cpu0
+        stats = org.stats()
+        used = org.usage() - used0
+        sandbox_rss = org.peak_rss_mib()
+        job.store.close()
+
+    by_endpoint: dict[str, int] = stats["by_endpoint"]
+    logins = sum(n for e, n in by_endpoint.items() if "/oauth2/" in e)
+    requests = sum(by_endpoint.values()) - logins
+    people = result.counts.get("contacts_read", 0)
+    per_1k = requests * 1000 / people if people else 0.0
+    share = requests / allowance
+    print(f"# run: {dict(result.counts)}", file=sys.stderr)
+    print(
+        f"# API requests: {requests:,} (the org counted {used:,}; plus {logins} OAuth sign-in), "
+        f"{per_1k:.1f} per 1,000 leads and contacts; {share:.3%} of a {allowance:,}-request day "
+        f"(Enterprise Edition, {a.licenses} licenses); by line: "
+        f"{ {k: v for k, v in rec.calls.items() if v} }",
+        file=sys.stderr,
+    )
+    print(f"# by endpoint: {by_endpoint}", file=sys.stderr)
+    print(f"# where the {seconds:.1f} s went (this process: {cpu:.1f} s CPU):", file=sys.stderr)
+    accounted = 0.0
+    for bucket, secs in clocks.wall.most_common():
+        if bucket.startswith(" ") or not secs:
+            continue
+        accounted += secs
+        print(f"#   {bucket:45s} {secs:7.1f} s  {secs / seconds:6.1%}", file=sys.stderr)
+    rest = seconds - accounted
+    print(f"#   {'the rest of the loop (decide, plan, convert)':45s} {rest:7.1f} s  {rest / seconds:6.1%}",
+          file=sys.stderr)  # fmt: skip
+    print(
+        f"#   (the sandbox's CPU over the run: {sandbox_cpu:.1f} s; its peak RSS {sandbox_rss:.0f} MiB; "
+        f"{clocks.count['retries']} retries)",
+        file=sys.stderr,
+    )
+    print("# waiting for the sandbox, by line (requests, seconds, mean ms):", file=sys.stderr)
+    for endpoint, secs in clocks.endpoint_wait.most_common():
+        n = clocks.endpoint_calls[endpoint]
+        print(f"#   {endpoint:40s} {n:5,} {secs:7.1f} s {1000 * secs / n:7.1f} ms", file=sys.stderr)
+    assert set(rec.calls) <= set(MINIMUM), rec.calls
+
+    print(
+        "| leads seeded | leads and contacts | seconds | per second | API requests | per 1,000 "
+        "| share of a day's allowance | waiting for the sandbox | leadsync CPU |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    waited = clocks.wall["HTTP: waiting for the sandbox"]
+    print(
+        f"| {a.leads:,} | {people:,} | {seconds:.1f} | {people / seconds:.1f} | {requests:,} | {per_1k:.1f} "
+        f"| {share:.2%} of {allowance:,} | {waited:.1f} s ({waited / seconds:.0%}) "
+        f"| {cpu:.1f} s ({cpu / seconds:.0%}) |"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,407 @@
+#!/usr/bin/env python3
+"""Salesforce API calls of a sync per 1,000 changed leads, against the minimum Salesforce's API allows.
+
+    python bench/sf_calls.py [--leads 2000] [--changed 1000] [--interval 300] [--batch-size 100]
+
+Seeds a local Salesforce sandbox (in this process, on 127.0.0.1: this counts calls, it does not
+time them), runs ``leadsync setup`` against it, and then one ``SyncJob`` (one adapter, as the
+daemon keeps it) on a fresh SQLite state, four times:
+
+1. **backfill**: every lead and contact is new to leadsync;
+2. **no-op**: ``--interval`` seconds later (the org's clock is moved on; default 300, the
+   daemon's ``every: 5m``): nothing changed, so nothing may be written;
+3. **incremental**: after a person edited ``--changed`` leads and contacts in Salesforce
+   (``Title``: CEO becomes "Head of Sales", anything else "CEO", so each one's score moves);
+4. **no-op** again.
+
+Each run's calls come from the sandbox's own request counts per endpoint (``stats()``); one
+endpoint (``query``) serves most purposes, so the adapter's client is wrapped to say which query
+is which, and its totals are checked against the sandbox's counts. Sign-in (OAuth token) is not an
+API request in Salesforce's count and is shown apart. The minimum for each line is what
+Salesforce's API allows for the records that run had to read and the changes it had to write; see
+``MINIMUM`` below and bench/README.md.
+
+Prints two Markdown tables on standard output: one row per run (calls per 1,000 leads with news
+and actual/minimum, for reads and writes), and the breakdown by line for the backfill and the
+incremental sync. Target: within 1.5x of the minimum; a no-op re-sync makes 0 write calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sfbench
+import syncbench as sb
+
+TARGET_RATIO = 1.5
+BATCH = 2000  # records in a SOQL query batch (Sforce-Query-Options batchSize: 200-2,000)
+COLLECTION = 200  # records in one sObject Collections call
+# Ids in one query's `Id IN (...)` list: a GET query's URI may hold 16,384 bytes (414 beyond, 431 with
+# the headers); an 18-character Id quoted and comma-separated takes 27 bytes URL-encoded, so 500 Ids
+# (13.5 KB) leave 2.9 KB for the SELECT, the rest of the URL and the headers.
+IDS_PER_QUERY = 500
+PEOPLE = {"00Q": "Lead", "003": "Contact"}
+
+# line → (side, how the minimum is counted). R_o: records of object o (Lead, Contact) the run's
+# SystemModstamp query returned; F_o: records read by Id (activity news whose record did not
+# change); N_o: people of o whose activities were read (the contacts with news); A_o: the rows of
+# their Tasks, Events and responded Campaign Members, H_o: their stage history rows; C: records
+# written; T: tasks.
+MINIMUM = {
+    "records": (
+        "read",
+        "per object, max(1, ceil(R_o/2000)): a query batch holds 2,000 records (echoes share them)",
+    ),
+    "records_by_id": ("read", "per object, ceil(F_o/500): 500 Ids fit in a query's 16,384-byte URI"),
+    "activities": (
+        "read",
+        "per object, max(ceil(N_o/500), ceil((N_o+A_o+H_o)/2000)): ONE query per 500 people, with "
+        "Tasks, Events, CampaignMembers and Histories as parent-child subqueries (children count "
+        "toward the 2,000-record batch)",
+    ),
+    "history": ("read", "0: a fourth subquery of the activities query (Histories, Field = the stage)"),
+    "activity_news": (
+        "read",
+        "1 per object (Task, Event, CampaignMember) after the first run, more if over 2,000 changed",
+    ),
+    "deletions": ("read", "1 per object (Lead, Contact) per run, when a minute or more has passed"),
+    "owners": ("read", "2: active and inactive Users, then lead Queues (owners.queues: true)"),
+    "describe": ("read", "1 per object the adapter reads (Lead, Contact, Task), once per adapter"),
+    "org_zone": ("read", "1 per adapter, when it first creates a task: the org's time zone"),
+    "update": ("write", "ceil(C/200): PATCH composite/sobjects takes 200 records"),
+    "task_create": ("write", "T: one POST sobjects/Task per task (as specified)"),
+    "task_lookup": ("write", "0: a task is looked up by its key only after a crash"),
+    "bulk": ("write", "0: more than bulk_threshold changes in one flush go through Bulk API 2.0"),
+}
+LABELS = {
+    "records": "Lead/Contact by SystemModstamp (query + queryMore)",
+    "records_by_id": "Lead/Contact by Id (activity news only)",
+    "activities": "activities: Task, Event, CampaignMember by WhoId/LeadId/ContactId",
+    "history": "stage history: LeadHistory, ContactHistory",
+    "activity_news": "activity news: Task, Event, CampaignMember by SystemModstamp",
+    "deletions": "deletions: sobjects/X/deleted",
+    "owners": "owners: User, Group (queues)",
+    "describe": "describe: Lead, Contact, Task",
+    "org_zone": "Organization time zone",
+    "update": "PATCH composite/sobjects",
+    "task_create": "POST sobjects/Task",
+    "task_lookup": "Task by Leadsync_Key__c",
+    "bulk": "Bulk API 2.0 requests",
+}
+_FROM = re.compile(r"\bFROM\s+(\w+)", re.IGNORECASE)
+
+
+def classify(soql: str) -> tuple[str, str]:
+    """(line, object) of a query the adapter sends."""
+    obj = m.group(1) if (m := _FROM.search(soql)) else "?"
+    if obj in ("User", "Group"):
+        return "owners", obj
+    if obj == "Organization":
+        return "org_zone", obj
+    if obj.endswith("History"):
+        return "history", obj[: -len("History")]
+    if obj in ("Task", "Event", "CampaignMember"):
+        if "Leadsync_Key__c =" in soql:
+            return "task_lookup", obj
+        if "WHERE SystemModstamp" in soql:
+            return "activity_news", obj
+        return "activities", obj
+    if "WHERE Id IN" in soql:
+        return "records_by_id", obj
+    return "records", obj
+
+
+def classify_call(what: str) -> str:
+    """The line of a call that is not a query (``what`` as the client names it)."""
+    if what.endswith("/describe"):
+        return "describe"
+    if "/deleted/" in what:
+        return "deletions"
+    if what == "PATCH composite/sobjects":
+        return "update"
+    if what == "POST sobjects/Task":
+        return "task_create"
+    if what.startswith("bulk2"):
+        return "bulk"
+    return "other: " + what
+
+
+def person(row: dict[str, Any]) -> str:
+    """The lead or contact an activity or history row belongs to."""
+    for key in ("WhoId", "LeadId", "ContactId"):
+        value = str(row.get(key) or "")
+        if value[:3] in PEOPLE:
+            return value
+    return ""
+
+
+@dataclass
+class Recorder:
+    """What the adapter did in one run, beyond what the sandbox's per-endpoint counts can tell."""
+
+    calls: Counter[str] = field(default_factory=Counter)  # line → HTTP requests
+    rows: Counter[tuple[str, str]] = field(default_factory=Counter)  # (line, object) → records returned
+    child_rows: Counter[str] = field(default_factory=Counter)  # person's object → activity/history rows
+    news: set[str] = field(default_factory=set)  # people whose activities were read
+    written: set[str] = field(default_factory=set)  # records sent in composite/sobjects updates
+    described: set[str] = field(default_factory=set)  # objects described (over all runs)
+    described_now: set[str] = field(default_factory=set)
+    label: tuple[str, str] | None = None
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.rows.clear()
+        self.child_rows.clear()
+        self.news.clear()
+        self.written.clear()
+        self.described_now.clear()
+
+    def attach(self, adapter: Any) -> None:
+        client = adapter.client
+        once, query_pages, rest = client._once, client.query_pages, client.rest
+        read_activities = adapter.read_activities
+
+        def counted_once(what: str, fn: Any) -> Any:
+            line = self.label[0] if self.label else classify_call(what)
+            self.calls[line] += 1
+            return once(what, fn)
+
+        def labelled_pages(soql: str, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
+            label = classify(soql)
+            inner = query_pages(soql, **kwargs)
+            while True:
+                outer, self.label = self.label, label
+                try:
+                    page = next(inner)
+                except StopIteration:
+                    return
+                finally:
+                    self.label = outer
+                self.rows[label] += len(page)
+                if label[0] in ("activities", "history"):
+                    for row in page:
+                        self.child_rows[PEOPLE.get(person(row)[:3], "?")] += 1
+                yield page
+
+        def recorded_rest(method: str, path: str, body: Any = None, headers: Any = None) -> Any:
+            if method == "PATCH" and path == "composite/sobjects":
+                self.written.update(str(r["id"]) for r in body["records"])
+            if path.endswith("/describe"):
+                obj = path.split("/")[1]
+                if obj not in self.described:
+                    self.described_now.add(obj)
+                self.described.add(obj)
+            return rest(method, path, body, headers)
+
+        def recorded_activities(ids: Any) -> Any:
+            self.news.update(ids)
+            return read_activities(ids)
+
+        client._once, client.query_pages, client.rest = counted_once, labelled_pages, recorded_rest
+        adapter.read_activities = recorded_activities
+
+
+def _ceil(n: int, size: int) -> int:
+    return math.ceil(n / size) if n > 0 else 0
+
+
+def measure(name: str, job: Any, org: Any, rec: Recorder) -> dict[str, Any]:
+    """Run the job once; its calls per line, the minimum per line, and the run's counts."""
+    objects = list(job.adapter.mapping.objects)
+    org.reset_stats()
+    rec.reset()
+    result = job.run()
+    stats: dict[str, int] = org.stats()["by_endpoint"]
+    logins = {e: n for e, n in stats.items() if "/oauth2/" in e or "/Soap/" in e}
+    api = sum(stats.values()) - sum(logins.values())
+    actual = {line: rec.calls[line] for line in MINIMUM}
+    others = {line: n for line, n in rec.calls.items() if line not in MINIMUM}
+    # The wrapped client must agree with the sandbox, and no request may go uncounted.
+    assert not others, others
+    assert sum(actual.values()) == api, (actual, stats)
+    queries = stats.get("GET /services/data/vXX.X/query", 0) + stats.get(
+        "GET /services/data/vXX.X/query/{locator}", 0
+    )
+    query_lines = ("records", "records_by_id", "activities", "history", "activity_news", "owners")
+    assert queries == sum(actual[k] for k in (*query_lines, "org_zone", "task_lookup")), stats
+
+    n = {o: sum(1 for cid in rec.news if PEOPLE.get(cid[:3]) == o) for o in objects}
+    read = {o: rec.rows["records", o] for o in objects}
+    by_id = {o: rec.rows["records_by_id", o] for o in objects}
+    children = {o: rec.child_rows[o] for o in objects}
+    news_rows = {o: rec.rows["activity_news", o] for o in ("Task", "Event", "CampaignMember")}
+    c = result.counts
+    tasks = c.get("tasks_created", 0) + c.get("tasks_found", 0)
+    minimum = {
+        "records": sum(max(1, _ceil(read[o], BATCH)) for o in objects),
+        "records_by_id": sum(_ceil(by_id[o], IDS_PER_QUERY) for o in objects),
+        "activities": sum(
+            max(_ceil(n[o], IDS_PER_QUERY), _ceil(n[o] + children[o], BATCH)) for o in objects if n[o]
+        ),
+        "history": 0,
+        "activity_news": sum(max(1, _ceil(news_rows[o], BATCH)) for o in news_rows)
+        if actual["activity_news"]
+        else 0,
+        "deletions": len(objects) if actual["deletions"] else 0,
+        "owners": 2 if job.adapter.mapping.queues else 1,
+        "describe": len(rec.described_now),
+        "org_zone": min(1, actual["org_zone"]),
+        "update": _ceil(len(rec.written), COLLECTION),
+        "task_create": tasks,
+        "task_lookup": 0,
+        "bulk": 0,
+    }
+    # The same, with the adapter's query shapes: a query per child object (Task, Event,
+    # CampaignMember) and one for stage history, each per 500 Ids (instead of 300).
+    shaped = sum(4 * _ceil(n[o], IDS_PER_QUERY) for o in objects)
+    inputs = {
+        **{f"R_{o}": read[o] for o in objects},
+        **{f"F_{o}": by_id[o] for o in objects if by_id[o]},
+        **{f"N_{o}": n[o] for o in objects},
+        **{f"A+H_{o}": children[o] for o in objects},
+        "C": len(rec.written),
+        "T": tasks,
+    }
+    detail = {f"{line}:{o}": k for (line, o), k in sorted(rec.rows.items()) if line != "records"}
+    print(f"# {name}: {dict(c)}", file=sys.stderr)
+    print(f"#   inputs to the minimum: {inputs}", file=sys.stderr)
+    print(f"#   calls by line: {dict(+rec.calls)}; OAuth sign-ins: {sum(logins.values())}", file=sys.stderr)
+    print(f"#   rows returned by query line and object: {detail}", file=sys.stderr)
+    floor = sum(v for k, v in minimum.items() if MINIMUM[k][0] == "read") - minimum["activities"] + shaped
+    print(
+        f"#   reads' floor with the adapter's query shapes (Task, Event, CampaignMember and history "
+        f"queries apart, {IDS_PER_QUERY} Ids each): {floor}",
+        file=sys.stderr,
+    )
+    return {
+        "name": name,
+        "actual": actual,
+        "minimum": minimum,
+        "n": len(rec.news),
+        "counts": c,
+        "inputs": inputs,
+        "logins": sum(logins.values()),
+    }
+
+
+def side(run: dict[str, Any], which: str, key: str) -> int:
+    return sum(v for k, v in run[key].items() if MINIMUM[k][0] == which)
+
+
+def ratio(actual: int, minimum: int) -> str:
+    if minimum == 0:
+        return "–" if actual == 0 else "∞"
+    return f"{actual / minimum:.2f}x"
+
+
+def per_1k(calls: int, n: int) -> str:
+    """Calls per 1,000 leads with news; "–" under 100 (a no-op's few overlap re-reads)."""
+    return sb.fmt(calls * 1000 / n, 1) if n >= 100 else "–"
+
+
+def edit_people(org: Any, count: int) -> list[str]:
+    """A person edits the title of ``count`` leads and contacts, spread evenly over the org."""
+    people = [
+        (otype, rid, rec.get("Title"))
+        for otype in ("Lead", "Contact")
+        for rid, rec in sorted(org.records(otype, deleted=False).items())
+        if not rec.get("IsConverted")
+    ]
+    count = min(count, len(people))
+    chosen = [people[i * len(people) // count] for i in range(count)] if count else []
+    for otype, rid, title in chosen:
+        org.set_field(otype, rid, "Title", "Head of Sales" if title == "CEO" else "CEO")
+    return [rid for _, rid, _ in chosen]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sfbench.add_org_args(p, 2000)
+    p.add_argument("--changed", type=int, default=1000, help="people edited before run 3 (default 1000)")
+    p.add_argument(
+        "--interval", type=float, default=300, help="seconds between runs on the org's clock (default 300)"
+    )
+    p.add_argument("--keep", action="store_true", help="keep the temporary state folder")
+    a = p.parse_args(argv)
+
+    from adapters.salesforce.sandbox import Limits, SalesforceSandbox
+
+    sb.quiet_logs()
+    rules = sb.resolve(a.rules)
+    folder = sb.scratch("leadsync-bench-sf-calls-", keep=a.keep)
+    limits = Limits(daily_api_requests=sfbench.SANDBOX_DAILY)
+    now = sb.parse_now(a.now)
+    with SalesforceSandbox(port=0, seed=a.seed, leads=a.leads, now=now, limits=limits) as org:
+        opts = sfbench.in_process_options(org)
+        reps = [
+            u["Id"] for u in org.users(active=True) if u["Id"] not in (org.org.api_user, org.org.admin_user)
+        ]
+        playbook = sfbench.prepare(opts, rules, reps, folder)
+        job = sfbench.make_job(
+            opts, playbook, f"sqlite:///{folder}/state.db", org.org.now, batch_size=a.batch_size
+        )
+        rec = Recorder()
+        rec.attach(job.adapter)
+        leads = sum(not r.get("IsConverted") for r in org.records("Lead", deleted=False).values())
+        people = leads + len(org.records("Contact", deleted=False))
+        print(
+            f"# {sb.machine()}; {a.leads:,} leads seeded (seed {a.seed}; {people:,} unconverted leads and "
+            f"contacts), {rules.name}, batch_size {a.batch_size}, runs "
+            f"{a.interval:g} s apart" + (f", state kept in {folder}" if a.keep else ""),
+            file=sys.stderr,
+        )
+        runs = [measure("backfill", job, org, rec)]
+        org.advance(a.interval)
+        runs.append(measure("no-op re-sync", job, org, rec))
+        edited = edit_people(org, a.changed)
+        print(f"# a person edited the title of {len(edited):,} leads and contacts", file=sys.stderr)
+        org.advance(a.interval)
+        runs.append(measure("incremental", job, org, rec))
+        org.advance(a.interval)
+        runs.append(measure("no-op re-sync", job, org, rec))
+        job.store.close()
+
+    print(
+        "| sync | leads/contacts with news | changed | tasks | reads | minimum | per 1,000 | actual/min "
+        "| writes | minimum | per 1,000 | actual/min |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    ok = True
+    for run in runs:
+        r, rm = side(run, "read", "actual"), side(run, "read", "minimum")
+        w, wm = side(run, "write", "actual"), side(run, "write", "minimum")
+        i, n = run["inputs"], run["n"]
+        changed = run["counts"].get("contacts_changed", 0)
+        print(
+            f"| {run['name']} | {n:,} | {changed:,} | {i['T']:,} | {r:,} | {rm:,} | {per_1k(r, n)} "
+            f"| {ratio(r, rm)} | {w:,} | {wm:,} | {per_1k(w, n)} | {ratio(w, wm)} |"
+        )
+        within = r <= TARGET_RATIO * rm and w <= TARGET_RATIO * max(wm, 1)
+        ok = ok and (within if n else w == 0)
+    print()
+    shown = runs
+    print("| call | " + " | ".join(f"{r['name']} | min" for r in shown) + " | minimum |")
+    print("|---|" + "---:|---:|" * len(shown) + "---|")
+    for key, (which, rule) in MINIMUM.items():
+        cells = " | ".join(f"{r['actual'][key]:,} | {r['minimum'][key]:,}" for r in shown)
+        print(f"| {which}: {LABELS[key]} | {cells} | {rule} |")
+    print(f"# OAuth sign-ins (not API requests): {[r['logins'] for r in runs]}", file=sys.stderr)
+    print(
+        f"# target (reads and writes within {TARGET_RATIO}x of the minimum, no-op writes 0): "
+        f"{'met' if ok else 'NOT met'}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
