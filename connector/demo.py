@@ -46,10 +46,11 @@ def run_demo(folder: Path | None, contacts: int, cycles: int, crm: str, echo: Ca
     folder.mkdir(parents=True, exist_ok=True)
     rules = folder / "rules.yaml"
     with _sandbox(crm)(contacts=contacts) as portal:
-        text = (files("examples") / "rules" / PLAYBOOK).read_text(encoding="utf-8")
+        playbook = str(portal.get("playbook") or PLAYBOOK)  # a sandbox may pick the one its data suits
+        text = (files("examples") / "rules" / playbook).read_text(encoding="utf-8")
         rules.write_text(_with_owners(text, portal["owners"]), encoding="utf-8")
         echo(f"leadsync demo: {portal['describe']}")
-        echo(f"  playbook: {PLAYBOOK} (copied to {rules})")
+        echo(f"  playbook: {playbook} (copied to {rules})")
         os.environ[TOKEN_ENV] = portal["options"].pop("token")
         config = folder / "leadsync.yaml"
         options = ", ".join(f"{k}: {v}" for k, v in portal["options"].items())

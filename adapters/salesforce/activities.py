@@ -81,7 +81,7 @@ class ActivityReader:
                 soql = f"SELECT {', '.join(_EVENT_FIELDS)} FROM Event WHERE WhoId IN {soql_list(chunk)}"
                 for record in self.client.query(soql):
                     self._keep(out, self.event(record))
-            if m.campaigns or m.campaign_other:
+            if m.reads_campaigns:
                 leads = [c for c in chunk if c.startswith("00Q")]
                 contacts = [c for c in chunk if c.startswith("003")]
                 people = [f"LeadId IN {soql_list(leads)}"] if leads else []
@@ -149,7 +149,7 @@ class ActivityReader:
         who = str(r.get("LeadId") or r.get("ContactId") or "")
         if r.get("ContactId") and not str(r.get("LeadId") or "").startswith("00Q"):
             who = str(r["ContactId"])
-        made = self.map.campaign(value_at(r, "Campaign.Type"))
+        made = self.map.campaign(value_at(r, "Campaign.Type"), value_at(r, "Campaign.Name"))
         if not who or made is None or not r.get("HasResponded"):
             return None
         created = parse_ts(r.get("CreatedDate"))

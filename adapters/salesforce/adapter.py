@@ -21,12 +21,13 @@ Registered as ``leadsync.adapters: salesforce = adapters.salesforce.adapter:from
     overlap_s         seconds each incremental read reaches back (300)
     ca_file           a CA bundle to trust (a local sandbox's certificate)
     retry, timeout    a connector.api.RetryPolicy; seconds per HTTP request (30)
+    clock             a callable giving "now" (tests: the sandbox's clock; default: the system's)
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ log = structlog.get_logger("leadsync.salesforce")
 OPTIONS = (
     "login_url", "auth", "client_id", "username", "token", "token_file", "token_env", "private_key_file",
     "client_secret_env", "audience", "api_version", "mapping", "batch_size", "bulk_threshold",
-    "query_batch", "api_budget", "overlap_s", "ca_file", "retry", "timeout",
+    "query_batch", "api_budget", "overlap_s", "ca_file", "retry", "timeout", "clock",
 )  # fmt: skip
 
 _NUMBERS: tuple[tuple[str, float, float, float], ...] = (
@@ -94,8 +95,10 @@ class SalesforceAdapter:
         bulk_threshold: int = 2000,
         query_batch: int = 2000,
         overlap: timedelta = timedelta(minutes=5),
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.client = client
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.mapping = mapping
         self.query_batch = query_batch
         self.overlap = overlap
@@ -125,7 +128,7 @@ class SalesforceAdapter:
             self.client,
             self.mapping,
             cursor,
-            now=datetime.now(UTC),
+            now=self.clock(),
             overlap=self.overlap,
             batch_size=self.query_batch,
             fetch=self.get_contacts,
@@ -164,9 +167,11 @@ class SalesforceAdapter:
                 "SELECT Id, Name, Email, IsActive FROM User WHERE UserType = 'Standard'"
             )
         ]
-        if self.mapping.queues:
+        if self.mapping.queues != "ignore":
+            # holding: a queue is an owner who is not active, so routing gives its leads to reps
+            target = self.mapping.queues == "target"
             for q in self.client.query("SELECT Id, Name FROM Group WHERE Type = 'Queue'"):
-                owners.append(Owner(id=str(q["Id"]), name=q.get("Name"), active=True, teams=["queue"]))
+                owners.append(Owner(id=str(q["Id"]), name=q.get("Name"), active=target, teams=["queue"]))
         log.info("owners_read", owners=len(owners), inactive=sum(not o.active for o in owners))
         return sorted(owners, key=lambda o: o.id)
 
@@ -231,6 +236,10 @@ def from_options(options: Mapping[str, Any]) -> SalesforceAdapter:
             problems.append(Problem(where, 0, f"`{key}` must be a number from {low} to {high}"))
             value = default
         numbers[key] = value
+    clock = options.get("clock")
+    if clock is not None and not callable(clock):
+        problems.append(Problem(where, 0, "`clock` must be a callable returning an aware datetime"))
+        clock = None
     retry = options.get("retry")
     if retry is not None and not isinstance(retry, RetryPolicy):
         problems.append(Problem(where, 0, "`retry` must be a connector.api.RetryPolicy"))
@@ -269,6 +278,7 @@ def from_options(options: Mapping[str, Any]) -> SalesforceAdapter:
         bulk_threshold=int(numbers["bulk_threshold"]),
         query_batch=int(numbers["query_batch"]),
         overlap=timedelta(seconds=float(numbers["overlap_s"])),
+        clock=clock,
     )
 
 

@@ -41,6 +41,7 @@ __all__ = [
 
 HISTORY = "history"
 OBJECTS = ("Lead", "Contact")
+QUEUE_MODES = ("holding", "target", "ignore")
 CONTACT_FIELDS = (
     "email", "first_name", "last_name", "title", "company", "industry", "country", "city", "domain",
     "lead_source", "employees", "created_at", "owner_id",
@@ -139,8 +140,19 @@ class ActivityMap:
     task_statuses: tuple[str, ...] = ("Completed",)
     campaigns: dict[str, tuple[str, dict[str, Any]]] = dataclasses.field(default_factory=dict)
     campaign_other: tuple[str, dict[str, Any]] | None = None
+    campaign_names: tuple[tuple[re.Pattern[str], str, dict[str, Any]], ...] = ()
 
-    def campaign(self, campaign_type: str | None) -> tuple[str, dict[str, Any]] | None:
+    @property
+    def reads_campaigns(self) -> bool:
+        return bool(self.campaigns or self.campaign_other or self.campaign_names)
+
+    def campaign(
+        self, campaign_type: str | None, name: str | None = None
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The activity type and properties for a response to a campaign of this type and name."""
+        for pattern, kind, props in self.campaign_names:
+            if name and pattern.search(name):
+                return kind, dict(props)
         hit = self.campaigns.get(campaign_type or "")
         return hit if hit is not None else self.campaign_other
 
@@ -151,7 +163,7 @@ class SalesforceMapping:
 
     file: str
     objects: dict[str, ObjectMap]
-    queues: bool
+    queues: str  # holding | target | ignore
     activities: ActivityMap
     custom_types: tuple[str, ...] = ()
 
@@ -222,16 +234,19 @@ class _Validator:
             if obj:
                 objects[name] = obj
         owners = self.keys(("owners",), data.get("owners"), ("queues",), "owners")
-        queues = owners.get("queues", False)
-        if not isinstance(queues, bool):
-            self.fail(("owners", "queues"), "`queues` must be true or false")
+        queues = owners.get("queues", "holding")
+        if queues not in QUEUE_MODES:
+            self.fail(
+                ("owners", "queues"), f"`queues` must be one of {', '.join(QUEUE_MODES)}, not {queues!r}"
+            )
+            queues = "holding"
         activities = self.activities(("activities",), acts)
         if self.problems:
             raise ConfigError(self.problems)
         return SalesforceMapping(
             self.src.file,
             objects,
-            bool(queues),
+            str(queues),
             activities,
             tuple(sorted(self.types - BUILTIN_ACTIVITY_TYPES)),
         )
@@ -358,13 +373,14 @@ class _Validator:
             outcomes[str(disposition).lower()] = str(outcome)
         campaigns: dict[str, tuple[str, dict[str, Any]]] = {}
         other: tuple[str, dict[str, Any]] | None = None
-        for ctype, target in (spec.get("campaigns") or {}).items():
-            at = (*path, "campaigns", ctype)
-            made = self.campaign_target(at, target)
+        cspec = self.keys((*path, "campaigns"), spec.get("campaigns"), ("by_name", "by_type"), "campaigns")
+        for ctype, target in (cspec.get("by_type") or {}).items():
+            made = self.campaign_target((*path, "campaigns", "by_type", ctype), target)
             if ctype == "other":
                 other = made
             elif made:
                 campaigns[str(ctype)] = made
+        names = self.campaign_rules((*path, "campaigns", "by_name"), cspec.get("by_name") or [])
         return ActivityMap(
             call=self.activity_type((*path, "calls", "type"), calls.get("type")),
             call_outcomes=outcomes,
@@ -375,7 +391,28 @@ class _Validator:
             task_statuses=tuple(str(s) for s in tasks.get("statuses") or ("Completed",)),
             campaigns=campaigns,
             campaign_other=other,
+            campaign_names=names,
         )
+
+    def campaign_rules(
+        self, path: Path_, rules: Any
+    ) -> tuple[tuple[re.Pattern[str], str, dict[str, Any]], ...]:
+        if not isinstance(rules, list):
+            self.fail(path, "`by_name` must be a list of {name_matches, type, properties}")
+            return ()
+        out = []
+        for i, rule in enumerate(rules):
+            at = (*path, i)
+            spec = self.keys(at, rule, ("name_matches", "type", "properties"), "a by_name rule")
+            try:
+                pattern = re.compile(str(spec.get("name_matches") or ""))
+            except re.error as exc:
+                self.fail((*at, "name_matches"), f"`name_matches` is not a regular expression: {exc}")
+                continue
+            made = self.campaign_target(at, {k: v for k, v in spec.items() if k != "name_matches"})
+            if made:
+                out.append((pattern, *made))
+        return tuple(out)
 
     def campaign_target(self, path: Path_, target: Any) -> tuple[str, dict[str, Any]] | None:
         if target is None:

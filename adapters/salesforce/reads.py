@@ -148,6 +148,7 @@ def _deletions(run: _Run) -> list[str]:
     if run.now - since < timedelta(minutes=1):  # the resource wants windows of a minute or more
         return []
     out: list[str] = []
+    covered: list[datetime] = []
     for obj in run.mapping.objects:
         path = f"sobjects/{obj}/deleted/?start={soql_ts(since)}&end={soql_ts(run.now)}"
         body: JSON = run.client.rest("GET", path) or {}
@@ -161,7 +162,10 @@ def _deletions(run: _Run) -> list[str]:
             c.deletions = soql_ts(run.now)
             return []
         out += [str(d.get("id")) for d in body.get("deletedRecords") or [] if d.get("id")]
-    c.deletions = soql_ts(run.now)
+        latest = parse_ts(body.get("latestDateCovered"))
+        covered.append(latest if latest is not None else run.now)
+    # Salesforce says how far its answer reaches (its clock, not ours): the next window starts there.
+    c.deletions = soql_ts(min(covered, default=run.now))
     return out
 
 

@@ -215,6 +215,8 @@ def demo_org(contacts: int = 300, seed: int = 7) -> Iterator[dict[str, Any]]:
             },
             "describe": f"a local Salesforce sandbox at {sb.url} ({contacts} leads, {len(sb.users())} users)",
             "owners": owners,
+            # Salesforce knows campaign responses (forms, webinars, downloads), not page views.
+            "playbook": "qualification-matrix.yaml",
             "sandbox": sb,
         }
 

@@ -94,11 +94,16 @@ _CAMPAIGNS = [
         "Sent:0:1, Visited Booth:1:0",
     ),
     ("Google Ads: Pricing", "Advertisement", "In Progress", True, 90, "Sent:0:1, Responded:1:0"),
+    # Web-to-lead forms: every submission is a responded member of the form's campaign.
+    ("Website: Demo Request", "Other", "In Progress", True, 365, "Submitted:1:1"),
+    ("Website: Pricing Enquiry", "Other", "In Progress", True, 365, "Submitted:1:1"),
+    ("Website: Case Study Download", "Content Syndication", "In Progress", True, 365, "Downloaded:1:1"),
 ]
+_FORMS = 3  # the last campaigns above: what new inbound leads come from
 _SUBJECTS = ["Quick question", "Re: pricing", "Following up", "Demo next week?", "Intro: leadsync"]
 _ACTIVITY_W = weights("call:35, email:30, meeting:10, task:10, campaign:15")
 _ACTIVITIES = {  # lead status → (min, max) activities in the last 120 days
-    "Open - Not Contacted": (0, 1),
+    "Open - Not Contacted": (1, 3),
     "Working - Contacted": (1, 4),
     "Nurture": (0, 3),
     "Marketing Qualified": (1, 4),
@@ -273,10 +278,14 @@ class _Seeder:
         start = max(lead["CreatedDate"], self.ago(120))
         latest = None
         joined: set[str] = set()
-        for _ in range(rng.randint(low, high)):
+        for n in range(rng.randint(low, high)):
             ts = start + (self.now - start) * rng.random()
+            if n == 0 and lead["CreatedDate"] > self.ago(2):  # the web form that created the lead
+                ts = lead["CreatedDate"] + timedelta(seconds=rng.randint(5, 300))
             owner = lead["OwnerId"] if lead["OwnerId"].startswith("005") else rng.choice(self.reps)
-            kind = pick(rng, _ACTIVITY_W)
+            # New inbound leads: mostly what marketing brought in (forms, webinars), no sales touch yet.
+            fresh = status == "Open - Not Contacted" and rng.random() < 0.8
+            kind = "campaign" if fresh else pick(rng, _ACTIVITY_W)
             base: Record = {"WhoId": lead["Id"], "OwnerId": owner}
             if kind == "call":
                 outcome = pick(rng, _DISPOSITION_W)
@@ -318,13 +327,20 @@ class _Seeder:
                     by=owner,
                 )
             else:
-                camp, labels = rng.choice(self.campaigns)
+                pool = self.campaigns[-_FORMS:] if fresh and rng.random() < 0.6 else self.campaigns
+                camp, labels = rng.choice(pool)
                 if camp["Id"] in joined or camp["StartDate"] > ts.date():
                     continue
                 joined.add(camp["Id"])
                 roll = rng.random()  # labels: default, responded, then others (a webinar's No Show)
                 label = (
-                    labels[1] if roll < 0.6 else labels[2] if roll < 0.75 and len(labels) > 2 else labels[0]
+                    labels[0]
+                    if len(labels) == 1
+                    else labels[1]
+                    if roll < 0.6
+                    else labels[2]
+                    if roll < 0.75 and len(labels) > 2
+                    else labels[0]
                 )
                 org.insert(
                     "CampaignMember",
@@ -369,12 +385,15 @@ def seed_org(
     s.setup(statuses)
     names = [n for n, _ in statuses]
     bulk = sorted(s.ago(rng.uniform(1, 90)) for _ in range(max(3, leads // 25)))
-    created = sorted(s.ago(rng.uniform(0.05, 540)) for _ in range(leads))
+    # Most leads arrived over 18 months; 6% in the last two days, from web forms, not yet worked.
+    created = sorted(
+        s.ago(rng.uniform(0.02, 2) if rng.random() < 0.06 else rng.uniform(0.05, 540)) for _ in range(leads)
+    )
     emails: set[str] = set()
     for i in range(leads):
         if i and rng.random() < 0.1:
             created[i] = created[i - 1]  # one import, one CreatedDate
-        status = pick(rng, _STATUS_W)
+        status = pick(rng, _STATUS_W) if created[i] < s.ago(2) else "Open - Not Contacted"
         status = _STOCK.get(status, status) if status not in names else status
         lead = s.lead(person(rng, emails), status, created[i])
         latest = s.activities(lead, status) if activities else None

@@ -5,7 +5,9 @@ Creating a task with a key that exists fails with ``DUPLICATE_VALUE``, so a crea
 to send again — after a crash, a timeout, a retry — and the existing task is then looked up by its
 key. One call for a new task, two for one made before; no search index to wait for.
 
-The task is assigned to the owner (``OwnerId``), names the lead or contact (``WhoId``), is due
+The task is assigned to the owner (``OwnerId``; a lead still in a queue has none Salesforce lets
+own a task, so the integration user does and the description names the queue), names the lead
+or contact (``WhoId``), is due
 on ``ActivityDate`` (a date, in the org's time zone — Salesforce shows dates as they are) and
 carries the exact due time in its description.
 """
@@ -21,11 +23,13 @@ from connector.api import CrmError, TaskRequest, TaskResult
 from .activities import KEY_FIELD
 from .client import SalesforceClient
 from .reads import soql_list
+from .writes import AUTO_ASSIGN_OFF
 
 __all__ = ["TaskWriter"]
 
 log = structlog.get_logger("leadsync.salesforce.tasks")
 SUBJECT_MAX = 255
+QUEUE_PREFIX = "00G"
 
 
 class TaskWriter:
@@ -42,7 +46,11 @@ class TaskWriter:
             "Priority": "High",
         }
         description = task.body
-        if task.owner_id:
+        if task.owner_id and task.owner_id.startswith(QUEUE_PREFIX):
+            # Salesforce lets no queue own a task: the integration user holds it, and says whose it is.
+            note = f"For the lead queue {task.owner_id}: the lead has no owner yet."
+            description = f"{note}\n\n{description}" if description else note
+        elif task.owner_id:
             record["OwnerId"] = task.owner_id
         if task.due_at is not None:
             local = task.due_at.astimezone(self.zone)
@@ -52,7 +60,8 @@ class TaskWriter:
         if description:
             record["Description"] = description
         try:
-            body = self.client.rest("POST", "sobjects/Task", record)
+            # The header also covers the lead a task's roll-up touches in the same transaction.
+            body = self.client.rest("POST", "sobjects/Task", record, AUTO_ASSIGN_OFF)
         except CrmError as exc:
             if "DUPLICATE_VALUE" in (exc.body or "") and exc.status == 400:
                 return self._existing(task.key)

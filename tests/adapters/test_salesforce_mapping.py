@@ -28,7 +28,7 @@ def _line_of(text: str) -> int:
 class TestPackagedMapping:
     def test_reads_leads_and_contacts(self) -> None:
         m = load_mapping()
-        assert list(m.objects) == ["Lead", "Contact"] and m.queues
+        assert list(m.objects) == ["Lead", "Contact"] and m.queues == "holding"
         lead = m.objects["Lead"]
         assert lead.fields["email"].field == "Email" and lead.stage.field == "Status"
         assert {"Id", "SystemModstamp", "IsConverted", "ConvertedContactId", "Budget_Status__c"} <= set(
@@ -65,8 +65,24 @@ class TestPackagedMapping:
         assert acts.campaign("Podcast") == ("form_submission", {})
         assert acts.call_outcomes["left voicemail"] == "voicemail"
 
+    def test_campaign_names_come_before_types(self) -> None:
+        acts = load_mapping().activities
+        assert acts.campaign("Other", "Website: Demo Request") == ("demo_request", {})
+        assert acts.campaign("Content Syndication", "Website: Case Study Download") == (
+            "content_download",
+            {"asset_type": "case_study"},
+        )
+        assert acts.campaign("Webinar", "Webinar: Lead Scoring 101") == (
+            "webinar_attended",
+            {"completed": True},
+        )
+
 
 class TestBadMappings:
+    def test_a_bad_campaign_name_pattern(self, tmp_path: Path) -> None:
+        problems = _broken(tmp_path, '"(?i)demo"', '"(?i)demo("')
+        assert "`name_matches` is not a regular expression" in problems[0]
+
     def test_unknown_canonical_field(self, tmp_path: Path) -> None:
         problems = _broken(tmp_path, "    title: Title\n", "    titel: Title\n")
         assert problems == [

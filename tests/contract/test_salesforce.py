@@ -89,7 +89,7 @@ class SalesforceHarness:
 
     def expected_owners(self) -> dict[str, bool]:
         owners = {str(u["Id"]): bool(u["IsActive"]) for u in self.sb.users()}
-        owners.update({qid: True for qid in self.sb.queues().values()})
+        owners.update({qid: False for qid in self.sb.queues().values()})  # queues: holding
         return owners
 
 
