@@ -143,7 +143,7 @@ def _summary(store: StateStore) -> str:
     for task in tasks[:5]:
         lines.append(
             f"    {task.payload.get('title') or 'notify'} -> {task.payload.get('owner_id') or 'no owner'}"
-            f" (HubSpot task {task.crm_id})"
+            f" (CRM task {task.crm_id})"
         )
     lines.append(f"  dead letters: {dead}, conflicts with manual changes: {conflicts}")
     return "\n".join(lines)
