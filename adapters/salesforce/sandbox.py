@@ -44,13 +44,12 @@ from adapters.salesforce.sandbox_bulk import BulkJobs
 from adapters.salesforce.sandbox_control import Controls
 from adapters.salesforce.sandbox_cursors import Cursors
 from adapters.salesforce.sandbox_data import CALL_DISPOSITIONS, seed_org
-from adapters.salesforce.sandbox_http import BUCKETS, SalesforceApp
+from adapters.salesforce.sandbox_http import BUCKETS, SalesforceApp, SalesforceServer
 from adapters.salesforce.sandbox_limits import ApiLimits, Limits
 from adapters.salesforce.sandbox_model import LEAD_STATUSES, STOCK_LEAD_STATUSES, standard_schema
 from adapters.salesforce.sandbox_store import Org
 from adapters.sandboxkit.clock import SandboxClock
 from adapters.sandboxkit.faults import FaultInjector, Faults
-from adapters.sandboxkit.server import SandboxServer
 from adapters.sandboxkit.stats import Stats
 from adapters.sandboxkit.tls import self_signed, server_context, trusting_session
 
@@ -101,14 +100,14 @@ class SalesforceSandbox(Controls):
             verbose=verbose,
         )
         self.seed(**self._seed_args)
-        self._server: SandboxServer | None = None
+        self._server: SalesforceServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> SalesforceSandbox:
         if self._server is None:
-            self._server = SandboxServer(
+            self._server = SalesforceServer(
                 self.app, self.host, self.port, server_context() if self.tls else None
             )
             self.port = self.app.port = self._server.server_address[1]
