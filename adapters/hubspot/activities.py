@@ -9,6 +9,10 @@ Contact reads ask for those properties too (``signal_properties``) and hand the 
 (``remember``), so contacts just read cost no second read; a contact not read that way (or read
 long ago) is batch-read for them.
 
+The calls of one read do not depend on each other beyond associations → engagements, so they
+overlap (``Fanout``): the association reads of every type first, then every engagement and
+contact batch read.
+
 Activity ids are stable across reads: ``call:<call id>:<contact id>`` (an engagement logged on two
 contacts is one touch for each), ``view:<contact>:<epoch ms>`` and ``conv:<contact>:<epoch ms>``
 (the same conversion keeps its id when it stops being the most recent one).
@@ -16,9 +20,11 @@ contacts is one touch for each), ``view:<contact>:<epoch ms>`` and ``conv:<conta
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import structlog
@@ -27,6 +33,7 @@ from connector.api import Activity
 
 from .client import JSON, HubSpotClient
 from .convert import parse_ts, to_ms
+from .fanout import Fanout
 from .mapping import ActivityMap
 from .paging import next_after
 
@@ -84,10 +91,12 @@ def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
 class ActivityReader:
     """Reads every activity HubSpot exposes for some contacts, as canonical activities."""
 
-    def __init__(self, client: HubSpotClient, activities: ActivityMap) -> None:
+    def __init__(self, client: HubSpotClient, activities: ActivityMap, fanout: Fanout | None = None) -> None:
         self.client = client
         self.map = activities
+        self.fanout = fanout or Fanout(1)
         self._remembered: OrderedDict[str, JSON] = OrderedDict()
+        self._lock = threading.Lock()  # contact reads remember (a reader thread), activity reads take
 
     def signal_properties(self) -> tuple[str, ...]:
         """The contact properties activities are made from (none when the mapping reads none)."""
@@ -99,13 +108,16 @@ class ActivityReader:
         """Contact records just read with ``signal_properties``: the next ``read`` uses them once."""
         if not self.signal_properties():
             return
-        for record in records:
-            cid = str(record.get("id"))
-            props = record.get("properties") or {}
-            self._remembered.pop(cid, None)
-            self._remembered[cid] = {"id": cid, "properties": {k: props.get(k) for k in CONTACT_SIGNALS}}
-        while len(self._remembered) > REMEMBERED:
-            self._remembered.popitem(last=False)
+        kept = {
+            str(r.get("id")): {k: (r.get("properties") or {}).get(k) for k in CONTACT_SIGNALS}
+            for r in records
+        }
+        with self._lock:
+            for cid, props in kept.items():
+                self._remembered.pop(cid, None)
+                self._remembered[cid] = {"id": cid, "properties": props}
+            while len(self._remembered) > REMEMBERED:
+                self._remembered.popitem(last=False)
 
     def types(self) -> list[str]:
         """The engagement types the mapping turns into activities."""
@@ -121,29 +133,45 @@ class ActivityReader:
 
     def read(self, contact_ids: Sequence[str]) -> list[Activity]:
         ids = list(dict.fromkeys(str(c) for c in contact_ids))
-        out: dict[str, Activity] = {}
-        for kind in self.types():
-            links = self.associations(kind, ids)
-            engagement_ids = sorted({e for targets in links.values() for e in targets}, key=_sort_key)
-            contacts_of: dict[str, list[str]] = {}
-            for contact, targets in links.items():
-                for e in targets:
-                    contacts_of.setdefault(e, []).append(contact)
+        contacts_of = self._linked(ids)
+        reads: list[tuple[str | None, Callable[[], list[JSON]]]] = []  # (engagement type, the call)
+        for kind, linked in contacts_of.items():
             props = (*_PROPERTIES[kind], _OWNER)
-            for batch in chunks(engagement_ids, READ_BATCH):
-                for record in self.client.batch_read(kind, batch, props):
-                    for activity in self.engagement(kind, record, contacts_of.get(str(record.get("id")), [])):
-                        out[activity.id] = activity
+            for batch in chunks(sorted(linked, key=_sort_key), READ_BATCH):
+                reads.append((kind, partial(self.client.batch_read, kind, batch, props)))
+        signals: list[JSON] = []
         if self.signal_properties():
-            records = [r for r in (self._remembered.pop(c, None) for c in ids) if r is not None]
-            known = {str(r.get("id")) for r in records}
+            with self._lock:
+                signals = [r for r in (self._remembered.pop(c, None) for c in ids) if r is not None]
+            known = {str(r.get("id")) for r in signals}
             for batch in chunks([c for c in ids if c not in known], READ_BATCH):
-                records += self.client.batch_read("contacts", batch, CONTACT_SIGNALS)
+                reads.append((None, partial(self.client.batch_read, "contacts", batch, CONTACT_SIGNALS)))
+        out: dict[str, Activity] = {}
+        for (what, _), records in zip(reads, self.fanout.run(call for _, call in reads), strict=True):
+            if what is None:
+                signals += records
+                continue
             for record in records:
-                for activity in self.signals(record):
+                for activity in self.engagement(
+                    what, record, contacts_of[what].get(str(record.get("id")), [])
+                ):
                     out[activity.id] = activity
+        for record in signals:
+            for activity in self.signals(record):
+                out[activity.id] = activity
         log.info("activities_read", contacts=len(ids), activities=len(out))
         return sorted(out.values(), key=lambda a: (a.at, a.id))
+
+    def _linked(self, ids: list[str]) -> dict[str, dict[str, list[str]]]:
+        """type → engagement id → the contacts it is associated with (one association read a type)."""
+        pairs = [(kind, batch) for kind in self.types() for batch in chunks(ids, ASSOC_BATCH)]
+        found = self.fanout.map(lambda pair: self.associations(*pair), pairs)
+        contacts_of: dict[str, dict[str, list[str]]] = {kind: {} for kind in self.types()}
+        for (kind, _), links in zip(pairs, found, strict=True):
+            for contact, targets in links.items():
+                for e in targets:
+                    contacts_of[kind].setdefault(e, []).append(contact)
+        return contacts_of
 
     def associations(self, kind: str, contact_ids: Sequence[str]) -> dict[str, list[str]]:
         """contact id → ids of its engagements of ``kind`` (every page of each contact)."""

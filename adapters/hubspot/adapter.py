@@ -10,6 +10,8 @@ Registered as ``leadsync.adapters: hubspot = adapters.hubspot.adapter:from_optio
     batch_size        contacts per batch update, at most 100 (100)
     rate_per_10s      calls per 10 s for the burst limit (190; Free/Starter portals: 100)
     search_per_s      CRM search calls per second (5)
+    concurrency       calls in flight at once for independent reads and writes (4; 1-16; 1: one
+                      at a time). The rate limiter paces them all; see fanout.py
     retry             a connector.api.RetryPolicy (the default policy when absent)
     timeout           seconds per HTTP request (30)
 """
@@ -43,6 +45,7 @@ from .activities import ActivityReader
 from .auth import token_from_options
 from .client import JSON, HubSpotClient
 from .convert import DEFAULT_LIFECYCLE_ORDER, contact_from_record, parse_ts, to_ms
+from .fanout import DEFAULT_CONCURRENCY, Fanout
 from .mapping import HISTORY, HubSpotMapping, problem
 from .mapping_check import load_mapping
 from .paging import MODIFIED, SearchCursor, paginate, search_pages
@@ -67,6 +70,7 @@ OPTIONS = (
     "batch_size",
     "rate_per_10s",
     "search_per_s",
+    "concurrency",
     "retry",
     "timeout",
 )
@@ -76,6 +80,9 @@ class HubSpotAdapter:
     """One HubSpot portal, read and written in canonical records."""
 
     name = "hubspot"
+    # read_contacts may run on the sync loop's reader thread while its other calls go on: the
+    # client and its limiter are shared safely, and remembered contact signals take a lock.
+    concurrent_reads = True
 
     def __init__(
         self,
@@ -84,12 +91,14 @@ class HubSpotAdapter:
         *,
         batch_size: int = 100,
         account_timezone: str = "UTC",
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         self.client = client
         self.mapping = mapping
         self.batch_size = batch_size
         self.account_timezone = account_timezone
-        self._activities = ActivityReader(client, mapping.activities)
+        self.fanout = Fanout(concurrency, careful=client.careful)
+        self._activities = ActivityReader(client, mapping.activities, self.fanout)
         self._tasks = TaskWriter(client)
         self._order: tuple[str, ...] | None = None
 
@@ -117,9 +126,11 @@ class HubSpotAdapter:
     def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
         """These contacts as HubSpot holds them now, by batch read (100 a call); unknown ids left out."""
         props = self._read_properties()
+        batches = [
+            contact_ids[start : start + BATCH_READ] for start in range(0, len(contact_ids), BATCH_READ)
+        ]
         contacts: list[Contact] = []
-        for start in range(0, len(contact_ids), BATCH_READ):
-            records = self.client.batch_read("contacts", contact_ids[start : start + BATCH_READ], props)
+        for records in self.fanout.map(lambda ids: self.client.batch_read("contacts", ids, props), batches):
             contacts += [contact_from_record(r, self.mapping) for r in records]
             self._activities.remember(records)
         self._stage_dates_from_history(contacts)
@@ -146,9 +157,13 @@ class HubSpotAdapter:
     def _history(self, ids: Sequence[str], props: Sequence[str]) -> dict[str, dict[str, datetime]]:
         """contact id → property → when its current value was set (newest history entry)."""
         out: dict[str, dict[str, datetime]] = {}
-        for start in range(0, len(ids), HISTORY_BATCH):
-            batch = ids[start : start + HISTORY_BATCH]
-            for record in self.client.batch_read("contacts", batch, props, history=props):
+        batches = [ids[start : start + HISTORY_BATCH] for start in range(0, len(ids), HISTORY_BATCH)]
+
+        def read(batch: Sequence[str]) -> list[JSON]:
+            return self.client.batch_read("contacts", batch, props, history=props)
+
+        for records in self.fanout.map(read, batches):
+            for record in records:
                 history: Mapping[str, Any] = record.get("propertiesWithHistory") or {}
                 latest: dict[str, datetime] = {}
                 for prop, entries in history.items():
@@ -191,7 +206,9 @@ class HubSpotAdapter:
     def write_contacts(self, changes: Sequence[ContactChange]) -> list[WriteResult]:
         if not changes:
             return []
-        writer = ContactWriter(self.client, self.mapping, self.lifecycle_order(), self.batch_size)
+        writer = ContactWriter(
+            self.client, self.mapping, self.lifecycle_order(), self.batch_size, self.fanout
+        )
         return writer.write(changes)
 
     def create_task(self, task: TaskRequest) -> TaskResult:
@@ -262,7 +279,8 @@ def from_options(options: Mapping[str, Any]) -> HubSpotAdapter:
         tz = ZoneInfo("UTC")
     ints = {}
     for key, default, low, high in (("batch_size", 100, 1, 100), ("rate_per_10s", 190, 1, 10_000),
-                                    ("search_per_s", 5, 1, 1_000)):  # fmt: skip
+                                    ("search_per_s", 5, 1, 1_000),
+                                    ("concurrency", DEFAULT_CONCURRENCY, 1, 16)):  # fmt: skip
         value = options.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             problems.append(problem(where, 0, f"`{key}` must be a whole number from {low} to {high}"))
@@ -284,7 +302,9 @@ def from_options(options: Mapping[str, Any]) -> HubSpotAdapter:
     client = HubSpotClient(
         base_url, token, limiter=limiter, retry=retry, account_timezone=tz, timeout=float(timeout)
     )
-    return HubSpotAdapter(client, mapping, batch_size=ints["batch_size"], account_timezone=zone)
+    return HubSpotAdapter(
+        client, mapping, batch_size=ints["batch_size"], account_timezone=zone, concurrency=ints["concurrency"]
+    )
 
 
 def _hint(key: str) -> str:

@@ -7,10 +7,18 @@ property access on the client (``client.crm.objects.batch_api``) builds a new Ap
 connection pool, so the API objects are built once here. Responses are read as raw JSON
 (``_preload_content=False``): it keeps HubSpot's rate-limit headers, tolerates fields the generated
 models would reject, and skips model building for thousands of records.
+
+One client serves several threads (the adapter's fan-out, the sync loop's reader): the API objects
+and their urllib3 pools are shared (urllib3 pools are thread-safe; the generated ApiClient keeps
+no per-call state that matters), the limiter takes a lock. Near the end of the daily quota calls
+go one at a time (``careful``), and once HubSpot has said the quota is used up, no thread sends
+another call before it resets: each would only be refused again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from functools import cached_property
@@ -57,6 +65,9 @@ class HubSpotClient:
         self.timeout = timeout
         self._now = clock or (lambda: datetime.now(self.tz))
         self.calls = 0
+        self._lock = threading.Lock()
+        self._serial = threading.Lock()  # held by each call while the daily quota runs low
+        self._exhausted: QuotaExhausted | None = None
         # retry=False: urllib3 neither retries nor wraps errors in MaxRetryError.
         self._hs = HubSpot(access_token=token.get_secret_value(), host=self.base_url, retry=False)
 
@@ -102,8 +113,15 @@ class HubSpotClient:
         url = self.base_url + path
 
         def attempt() -> tuple[int, JSON]:
+            self._refuse_when_exhausted(method, url)
+            with self._serial if self.careful() else contextlib.nullcontext():
+                self._refuse_when_exhausted(method, url)
+                return send()
+
+        def send() -> tuple[int, JSON]:
             self.limiter.acquire(search=search)
-            self.calls += 1
+            with self._lock:
+                self.calls += 1
             try:
                 raw = fn(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
             except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -117,7 +135,10 @@ class HubSpotClient:
                 text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
                 if status != 429:  # a 429's headers say "0 remaining": the retry waits instead
                     self.limiter.update_from_headers(headers)
-                raise self.error(status, text, headers, method, url, search=search) from None
+                error = self.error(status, text, headers, method, url, search=search)
+                if isinstance(error, QuotaExhausted):
+                    self._exhausted = error
+                raise error from None
             try:
                 data = raw.data
             finally:
@@ -127,6 +148,27 @@ class HubSpotClient:
             return int(raw.status), parse_json(data.decode("utf-8", "replace") if data else "")
 
         return with_retries(attempt, self.retry)
+
+    def careful(self) -> bool:
+        """Whether calls should go one at a time: the daily quota is nearly or wholly used up."""
+        return self._exhausted is not None or self.limiter.daily_low()
+
+    def _refuse_when_exhausted(self, method: str, url: str) -> None:
+        """Raise, without calling, while the daily quota HubSpot said was used up has not reset."""
+        exhausted = self._exhausted
+        if exhausted is None:
+            return
+        if exhausted.resume_at is not None and self._now() >= exhausted.resume_at:
+            self._exhausted = None
+            return
+        raise QuotaExhausted(
+            f"HubSpot's daily API quota is used up (not sent: {method} {url}); leadsync resumes at "
+            f"{exhausted.resume_at}",
+            resume_at=exhausted.resume_at,
+            status=429,
+            url=url,
+            body=exhausted.body,
+        )
 
     def call_or_404(
         self, method: str, path: str, fn: Callable[..., Any], *args: Any, **kwargs: Any

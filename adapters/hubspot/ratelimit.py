@@ -12,7 +12,11 @@ Two rolling windows share one object, because a search call counts against both:
   and network jitter between two calls a second apart must not make them six in HubSpot's second.
 
 The daily quota is not paced here: a 429 with ``policyName: DAILY`` stops the job
-(``QuotaExhausted``, raised by the client).
+(``QuotaExhausted``, raised by the client). The limiter only remembers what is left of it
+(``X-HubSpot-RateLimit-Daily-Remaining``), so that the client stops overlapping calls near the end
+(``daily_low``): concurrent calls sent with a few requests left would each be refused.
+
+Every method takes one lock: the adapter's threads (and the sync loop's reader) share a limiter.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ __all__ = ["RateLimiter", "Window"]
 
 log = structlog.get_logger("leadsync.hubspot.ratelimit")
 SEARCH_INTERVAL_S = 1.05
+# Calls overlap only while more than this is left of the daily quota: far more than can be in
+# flight at once (a few threads, a few calls each), so none of them can be the one refused.
+DAILY_RESERVE = 50
 
 
 class Window:
@@ -82,6 +89,7 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
+        self.daily_remaining: int | None = None  # as HubSpot last reported it (None: never)
 
     def acquire(self, *, search: bool = False) -> None:
         """Block until a call (a search call when ``search``) fits in every window, then count it."""
@@ -105,7 +113,10 @@ class RateLimiter:
         limit = _int(lower.get("x-hubspot-ratelimit-max"))
         interval_ms = _int(lower.get("x-hubspot-ratelimit-interval-milliseconds"))
         remaining = _int(lower.get("x-hubspot-ratelimit-remaining"))
+        daily = _int(lower.get("x-hubspot-ratelimit-daily-remaining"))
         with self._lock:
+            if daily is not None:
+                self.daily_remaining = daily
             if limit and limit > 0:
                 self.burst.limit = limit
             if interval_ms and interval_ms > 0:
@@ -116,6 +127,11 @@ class RateLimiter:
                 missing = (self.burst.limit - remaining) - self.burst.used(now)
                 if missing > 0:
                     self.burst.record(now, missing)
+
+    def daily_low(self) -> bool:
+        """Whether so little is left of the daily quota that calls should go one at a time."""
+        with self._lock:
+            return self.daily_remaining is not None and self.daily_remaining <= DAILY_RESERVE
 
     def window_frees_in(self, *, search: bool = False) -> float:
         """After a 429: how long until the window that refused us frees a slot (a best guess)."""

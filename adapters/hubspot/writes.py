@@ -12,6 +12,8 @@
   read back: should a person have moved the stage further on since leadsync read it, HubSpot
   keeps theirs, and the next read sees a stage leadsync did not write — a manual change, which
   wins (CONTRACT §4) — at no extra call.
+- Chunks of 100 go out side by side (``Fanout``). When HubSpot stays down for one of them (the retry
+  policy gave up), the chunks not yet sent are not sent: their records fail as "try again later".
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from connector.api import AuthError, ContactChange, CrmError, QuotaExhausted, Re
 
 from .client import JSON, HubSpotClient
 from .convert import PlannedWrite, plan_write
+from .fanout import Fanout
 from .mapping import HubSpotMapping
 
 __all__ = ["ContactWriter"]
@@ -39,12 +42,18 @@ class ContactWriter:
     """Writes ``ContactChange``s to HubSpot contacts."""
 
     def __init__(
-        self, client: HubSpotClient, mapping: HubSpotMapping, order: Sequence[str], batch_size: int = 100
+        self,
+        client: HubSpotClient,
+        mapping: HubSpotMapping,
+        order: Sequence[str],
+        batch_size: int = 100,
+        fanout: Fanout | None = None,
     ) -> None:
         self.client = client
         self.mapping = mapping
         self.order = order
         self.batch_size = max(1, min(100, batch_size))
+        self.fanout = fanout or Fanout(1)
 
     def write(self, changes: Sequence[ContactChange]) -> list[WriteResult]:
         planned = [plan_write(c, self.mapping, self.order) for c in _merged(changes)]
@@ -57,19 +66,22 @@ class ContactWriter:
                 results[p.contact_id] = WriteResult(p.contact_id, ok=True)
             else:
                 todo.append(p)
-        stopped: RetryableError | None = None
-        for start in range(0, len(todo), self.batch_size):
-            chunk = todo[start : start + self.batch_size]
-            if stopped is None:
+        stopped: list[RetryableError] = []
+
+        def send(chunk: list[PlannedWrite]) -> dict[str, WriteResult]:
+            if not stopped:
                 try:
-                    results.update(self._chunk(chunk))
-                    continue
+                    return self._chunk(chunk)
                 except RetryableError as exc:  # the retry policy gave up: HubSpot is down
-                    stopped = exc
-            for p in chunk:
-                results[p.contact_id] = WriteResult(
-                    p.contact_id, ok=False, error=str(stopped), retryable=True
-                )
+                    stopped.append(exc)
+            error = str(stopped[0])
+            return {
+                p.contact_id: WriteResult(p.contact_id, ok=False, error=error, retryable=True) for p in chunk
+            }
+
+        chunks = [todo[start : start + self.batch_size] for start in range(0, len(todo), self.batch_size)]
+        for done in self.fanout.map(send, chunks):
+            results.update(done)
         ok = sum(r.ok for r in results.values())
         log.info("contacts_written", changes=len(changes), ok=ok, failed=len(results) - ok)
         return [results[c.contact_id] for c in changes]
