@@ -32,6 +32,7 @@ import argparse
 import math
 import re
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -153,7 +154,14 @@ class Recorder:
     written: set[str] = field(default_factory=set)  # records sent in composite/sobjects updates
     described: set[str] = field(default_factory=set)  # objects described (over all runs)
     described_now: set[str] = field(default_factory=set)
-    label: tuple[str, str] | None = None
+    # The query line a thread is reading (pages may be read ahead on a thread of their own).
+    local: threading.local = field(default_factory=threading.local)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def label(self) -> tuple[str, str] | None:
+        label: tuple[str, str] | None = getattr(self.local, "label", None)
+        return label
 
     def reset(self) -> None:
         self.calls.clear()
@@ -170,38 +178,42 @@ class Recorder:
 
         def counted_once(what: str, fn: Any) -> Any:
             line = self.label[0] if self.label else classify_call(what)
-            self.calls[line] += 1
+            with self.lock:
+                self.calls[line] += 1
             return once(what, fn)
 
         def labelled_pages(soql: str, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
             label = classify(soql)
             inner = query_pages(soql, **kwargs)
             while True:
-                outer, self.label = self.label, label
+                outer, self.local.label = self.label, label
                 try:
                     page = next(inner)
                 except StopIteration:
                     return
                 finally:
-                    self.label = outer
-                self.rows[label] += len(page)
-                if label[0] in ("activities", "history"):
-                    for row in page:
-                        self.child_rows[PEOPLE.get(person(row)[:3], "?")] += 1
+                    self.local.label = outer
+                with self.lock:
+                    self.rows[label] += len(page)
+                    if label[0] in ("activities", "history"):
+                        for row in page:
+                            self.child_rows[PEOPLE.get(person(row)[:3], "?")] += 1
                 yield page
 
         def recorded_rest(method: str, path: str, body: Any = None, headers: Any = None) -> Any:
-            if method == "PATCH" and path == "composite/sobjects":
-                self.written.update(str(r["id"]) for r in body["records"])
-            if path.endswith("/describe"):
-                obj = path.split("/")[1]
-                if obj not in self.described:
-                    self.described_now.add(obj)
-                self.described.add(obj)
+            with self.lock:
+                if method == "PATCH" and path == "composite/sobjects":
+                    self.written.update(str(r["id"]) for r in body["records"])
+                if path.endswith("/describe"):
+                    obj = path.split("/")[1]
+                    if obj not in self.described:
+                        self.described_now.add(obj)
+                    self.described.add(obj)
             return rest(method, path, body, headers)
 
         def recorded_activities(ids: Any) -> Any:
-            self.news.update(ids)
+            with self.lock:
+                self.news.update(ids)
             return read_activities(ids)
 
         client._once, client.query_pages, client.rest = counted_once, labelled_pages, recorded_rest
