@@ -1,0 +1,1 @@
+"""The Salesforce adapter cross-checked against simple-mockforce (its own environment: see conftest)."""
