@@ -174,7 +174,12 @@ class CheckReport:
 
 @runtime_checkable
 class CrmAdapter(Protocol):
-    """One CRM connection, as the sync loop uses it. Every method may raise a ``CrmError``."""
+    """One CRM connection, as the sync loop uses it. Every method may raise a ``CrmError``.
+
+    An adapter whose ``read_contacts`` pages may be fetched on a thread of their own while the
+    loop makes its other calls says so with ``concurrent_reads = True`` (optional; the loop then
+    reads a few pages ahead).
+    """
 
     name: str
 

@@ -11,6 +11,10 @@ outbox, so no write is lost, no cursor passes unwritten work, and a task is crea
 (the outbox holds the key, and the adapter finds a task it created before a crash instead of
 creating another). A stop request (SIGTERM) ends the batch being read at the page in hand; the
 run stops once that batch is committed and written.
+
+When the adapter allows it (``concurrent_reads``), the next pages are read on a thread of their
+own while a batch is decided, committed and written (``readahead.py``): at most ``read_ahead``
+pages ahead. Only the page reads move; the state store is used from the run's thread alone.
 """
 
 from __future__ import annotations
@@ -18,14 +22,14 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-from connector.api import ContactChange, CrmAdapter, Page, TaskRequest
+from connector.api import CrmAdapter, Page
 from connector.decision import Action, LastWritten
 from connector.model import Activity, Contact, Owner
 from connector.records import (
@@ -40,30 +44,23 @@ from connector.rules.decide import decide_all
 from connector.rules.history import History
 from connector.rules.horizon import next_change_at
 from connector.rules.routing import RoutingIndex, RoutingState
-from connector.sync import identity
+from connector.sync import identity, outbox
+from connector.sync.outbox import MAX_WRITE_ATTEMPTS
 from connector.sync.plan import (
     ContactPlan,
     current_values,
     desired_values,
     diff,
-    from_json_values,
     to_json_values,
 )
-from connector.sync.snapshot import apply_written, comparable, refresh_records, snapshot_row, stored_activity
-from connector.sync.state import (
-    DeadLetter,
-    FailedWrite,
-    NewAction,
-    PendingWrite,
-    SeenConflict,
-    StateStore,
-)
+from connector.sync.readahead import ReadAhead
+from connector.sync.snapshot import comparable, refresh_records, snapshot_row, stored_activity
+from connector.sync.state import NewAction, PendingWrite, SeenConflict, StateStore
 
-__all__ = ["DECIDE_BATCH", "MAX_WRITE_ATTEMPTS", "RunResult", "SyncJob"]
+__all__ = ["DECIDE_BATCH", "MAX_WRITE_ATTEMPTS", "READ_AHEAD", "RunResult", "SyncJob"]
 
 DECIDE_BATCH = 1000  # contacts with news decided together: one activities read, one commit
-
-MAX_WRITE_ATTEMPTS = 5  # a record the CRM keeps refusing as "try again" becomes a dead letter
+READ_AHEAD = 2  # contact pages read while a batch is worked on (adapters with concurrent_reads)
 _PINNABLE = ("stage", "owner_id", "disqualification_reason")
 
 
@@ -132,6 +129,7 @@ class SyncJob:
         decide_batch: int = DECIDE_BATCH,
         stop: threading.Event | None = None,
         progress: Callable[[int], None] | None = None,
+        read_ahead: int = READ_AHEAD,
     ) -> None:
         self.name = name
         self.adapter = adapter
@@ -140,8 +138,11 @@ class SyncJob:
         self.clock = clock
         if decide_batch < 1:
             raise ValueError(f"decide_batch must be at least 1, not {decide_batch}")
+        if read_ahead < 0:
+            raise ValueError(f"read_ahead must be 0 or more, not {read_ahead}")
         self.batch_size = batch_size
         self.decide_batch = decide_batch
+        self.read_ahead = read_ahead if getattr(adapter, "concurrent_reads", False) else 0
         self.stop = stop or threading.Event()
         self.progress = progress
         self.log = structlog.get_logger("leadsync.sync").bind(connection=name)
@@ -164,17 +165,19 @@ class SyncJob:
             index = self._index()
             routing = self._routing_state()
             touched: set[str] = set()
-            for batch in self._batches(result, touched, now, dry_run):
-                news = list(batch.news.values())
-                plans = self._decide(news, None, owners, index, routing, now, result) if news else []
-                echoes = list(batch.echoes.values())
-                self._commit(plans, routing, batch.cursor, now, result, dry_run, keep_plans, echoes)
-                if batch.reread_done and not dry_run:
-                    with self.store.transaction() as s:
-                        result.add("contacts_deleted", len(identity.finish_reread(s, self.name)))
-                if self.stop.is_set():
-                    log.info("stop_requested", after_contacts=len(touched))
-                    break
+            pages = self.adapter.read_contacts(self.store.cursor(self.name))
+            with ReadAhead(pages, self.read_ahead, self.stop) as ahead:
+                for batch in self._batches(ahead, result, touched, now, dry_run):
+                    news = list(batch.news.values())
+                    plans = self._decide(news, None, owners, index, routing, now, result) if news else []
+                    echoes = list(batch.echoes.values())
+                    self._commit(plans, routing, batch.cursor, now, result, dry_run, keep_plans, echoes)
+                    if batch.reread_done and not dry_run:
+                        with self.store.transaction() as s:
+                            result.add("contacts_deleted", len(identity.finish_reread(s, self.name)))
+                    if self.stop.is_set():
+                        log.info("stop_requested", after_contacts=len(touched))
+                        break
             if not self.stop.is_set():
                 self._sweep(touched, owners, index, routing, now, result, dry_run, keep_plans)
         except Exception as exc:
@@ -218,9 +221,10 @@ class SyncJob:
                 state.current_weights[pool] = {k: float(v) for k, v in saved["current_weights"].items()}
         return state
 
-    def _pages(self, result: RunResult, now: datetime, dry_run: bool) -> Iterator[Page[Contact]]:
-        cursor = self.store.cursor(self.name)
-        for page in self.adapter.read_contacts(cursor):
+    def _pages(
+        self, pages: Iterable[Page[Contact]], result: RunResult, now: datetime, dry_run: bool
+    ) -> Iterator[Page[Contact]]:
+        for page in pages:
             unique = {c.id: c for c in page.records}  # pages may overlap; the last read wins
             result.add("contacts_read", len(unique))
             if not dry_run and (page.moved or page.deleted or page.reread):
@@ -232,7 +236,12 @@ class SyncJob:
             yield replace(page, records=list(unique.values()))
 
     def _batches(
-        self, result: RunResult, touched: set[str], now: datetime, dry_run: bool
+        self,
+        pages: Iterable[Page[Contact]],
+        result: RunResult,
+        touched: set[str],
+        now: datetime,
+        dry_run: bool,
     ) -> Iterator[_Batch]:
         """Pages read, gathered into decision batches of whole pages.
 
@@ -241,7 +250,7 @@ class SyncJob:
         page, or with the page in hand when a stop is requested.
         """
         batch = _Batch()
-        for page in self._pages(result, now, dry_run):
+        for page in self._pages(pages, result, now, dry_run):
             batch.add(*self._split_echoes(page.records, page.news), page.cursor)
             batch.reread_done = page.reread_done
             touched.update(c.id for c in page.records)
@@ -386,86 +395,7 @@ class SyncJob:
 
     def _flush(self, result: RunResult, now: datetime) -> None:
         """Send the outbox to the CRM: contact writes in batches, then tasks, each once."""
-        seen: set[int] = set()
-        while True:
-            rows = [
-                r
-                for r in self.store.pending_writes(self.name, self.batch_size + len(seen))
-                if r.id not in seen
-            ]
-            rows = rows[: self.batch_size]
-            if not rows:
-                break
-            seen.update(r.id for r in rows)
-            changes = [
-                ContactChange(r.contact_id, from_json_values(r.values), from_json_values(r.current))
-                for r in rows
-            ]
-            results = {w.contact_id: w for w in self.adapter.write_contacts(changes)}
-            done: dict[str, dict[str, Any]] = {}
-            failed: list[FailedWrite] = []
-            dead: list[DeadLetter] = []
-            for row in rows:
-                outcome = results.get(row.contact_id)
-                if outcome is not None and outcome.ok:
-                    done.setdefault(row.contact_id, {}).update(row.values)
-                    continue
-                error = outcome.error if outcome else "the CRM returned no result for this record"
-                retry = outcome is not None and outcome.retryable and row.attempts + 1 < MAX_WRITE_ATTEMPTS
-                failed.append(FailedWrite(row.id, row.attempts + 1, error, dead=not retry))
-                if retry:
-                    continue
-                dead.append(DeadLetter("write", row.contact_id, None, row.values, error or "rejected"))
-                self.log.warning("write_rejected", contact_id=row.contact_id, error=error)
-            with self.store.transaction() as s:
-                self.store.writes_done(s, [r.id for r in rows if r.contact_id in done], now)
-                self.store.record_written(s, self.name, done, now)
-                apply_written(s, self.name, done)
-                self.store.writes_failed(s, failed)
-                self.store.dead_letters(s, self.name, dead, now)
-            written = sum(1 for r in rows if r.contact_id in done)
-            for name, n in (("contacts_written", written), ("writes_retry_later", len(failed) - len(dead))):
-                if n:
-                    result.add(name, n)
-            if dead:
-                result.add("dead_letters", len(dead))
-        self._flush_actions(result, now)
-
-    def _flush_actions(self, result: RunResult, now: datetime) -> None:
-        while rows := self.store.pending_actions(self.name, self.batch_size):
-            for row in rows:
-                # Count the attempt durably first: after a crash from here on, the adapter must
-                # look for a task this attempt may have created before creating one.
-                attempts = row.attempts + 1
-                with self.store.transaction() as s:
-                    self.store.update_action(s, self.name, row.key, attempts=attempts)
-                p = row.payload
-                title = p.get("title") or f"leadsync: notify {p.get('to')} ({row.key.split(':', 1)[0]})"
-                due = from_json_values({"sla_due_at": p.get("due_at")})["sla_due_at"]
-                outcome = self.adapter.create_task(
-                    TaskRequest(
-                        key=row.key,
-                        contact_id=row.contact_id,
-                        owner_id=p.get("owner_id"),
-                        title=title,
-                        due_at=due,
-                        body=f"leadsync action {row.key}",
-                        may_exist=row.attempts > 0,
-                    )
-                )
-                with self.store.transaction() as s:
-                    if outcome.crm_id is not None:
-                        self.store.update_action(
-                            s, self.name, row.key, status="done", crm_id=outcome.crm_id, done_at=now
-                        )
-                        result.add("tasks_created" if outcome.created else "tasks_found")
-                    else:
-                        self.store.update_action(
-                            s, self.name, row.key, status="dead", last_error=outcome.error
-                        )
-                        letter = DeadLetter("task", row.contact_id, row.key, p, outcome.error or "rejected")
-                        self.store.dead_letters(s, self.name, [letter], now)
-                        result.add("dead_letters")
+        outbox.send(self, result, now)
 
     # -- time-driven changes ------------------------------------------------------------------
 
