@@ -2,6 +2,7 @@
 """A 20,000-contact HubSpot backfill against the sandbox's rate limit: requests/s as a share of the ceiling.
 
     python bench/sync_backfill.py [--contacts 20000] [--rules R.yaml] [--seed 1] [--unthrottled]
+                                  [--concurrency N] [--read-ahead N]
 
 Starts the HubSpot sandbox in its own process (127.0.0.1; it stands in for HubSpot, so its CPU is
 not the sync's) with its default limits: 190 requests per rolling 10 s per token, searches
@@ -16,11 +17,14 @@ most 5·(⌊T⌋+1) searches, which, with searches a fraction f of all requests,
 accepted requests ÷ ceiling (a request the sandbox answered 429 is not counted: it used no budget).
 
 ``--unthrottled`` lifts the limits on both sides (sandbox and adapter): the rate the sync loop
-reaches by itself, the diagnostic for a share below target.
+reaches by itself, the diagnostic for a share below target. ``--concurrency`` (the adapter's calls
+in flight at once) and ``--read-ahead`` (contact pages the loop reads ahead) override the defaults.
 
-Prints a Markdown row on standard output, and on standard error the progress and where the
-wall time went: client-side limiter waits, 429 waits, HTTP requests (split into this process's CPU
-and waiting for the sandbox), the state store (SQLAlchemy and SQLite), and the rest of the loop.
+Prints a Markdown row on standard output, and on standard error the progress, the two phases of
+the run (until the first page holding only leadsync's own writes, read back, and from there), and
+where the time went: the run's thread (waiting for contact pages, for the adapter's activity
+reads, writes and task creates, for the state store, and its own work), and HTTP in every thread
+(waiting for the sandbox, this process's CPU, limiter waits by window, 429 waits), which overlap.
 Target: at least 90% of the ceiling.
 """
 
@@ -31,6 +35,7 @@ import contextlib
 import math
 import re
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -40,6 +45,7 @@ import syncbench as sb
 
 TARGET_SHARE = 0.90
 BURST, WINDOW_S, SEARCH_PER_S = 190, 10.0, 5
+SEARCH = "POST /crm/v3/objects/contacts/search"
 STORE_METHODS = (
     "cursor",
     "contacts",
@@ -58,22 +64,46 @@ STORE_METHODS = (
 
 
 class Clocks:
-    """Wall and CPU seconds by bucket, from wrappers around the adapter's client and the store."""
+    """Where the run's thread spent its time, and what HTTP cost in every thread.
+
+    The run's thread (the loop) waits for contact pages, for the adapter's calls (which overlap
+    on the adapter's own threads) and for the state store; the rest is its own work. HTTP is
+    timed in every thread (the loop's, the page reader's, the adapter's pool), so those sums
+    overlap one another and the loop's buckets.
+    """
+
+    LOOP = (
+        "waiting for contact pages (search)",
+        "activities (association, engagement, history reads)",
+        "contact writes",
+        "task creates",
+        "owners",
+        "state store (SQLAlchemy, SQLite)",
+    )
 
     def __init__(self) -> None:
-        self.wall: Counter[str] = Counter()
+        self.wall: Counter[str] = Counter()  # the loop's thread
+        self.http: Counter[str] = Counter()  # every thread
         self.count: Counter[str] = Counter()
         self.endpoint_wait: Counter[str] = Counter()
         self.endpoint_calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._local = threading.local()
         self._depth = 0
 
+    def add(self, where: Counter[str], bucket: str, seconds: float) -> None:
+        with self._lock:
+            where[bucket] += seconds
+
     def retry_sleep(self, seconds: float) -> None:
-        self.wall["429 and retry waits"] += seconds
-        self.count["retries"] += 1
+        self._local.waited = getattr(self._local, "waited", 0.0) + seconds
+        self.add(self.http, "429 and retry waits", seconds)
+        self.add(self.count, "retries", 1)
         time.sleep(seconds)
 
     def attach(self, job: Any) -> None:
-        client, limiter = job.adapter.client, job.adapter.client.limiter
+        adapter = job.adapter
+        client, limiter = adapter.client, adapter.client.limiter
         acquire, call = limiter.acquire, client.call
 
         def timed_acquire(*, search: bool = False) -> None:
@@ -82,30 +112,57 @@ class Clocks:
             t = time.perf_counter()
             acquire(search=search)
             waited = time.perf_counter() - t
-            self.wall["client limiter waits"] += waited
-            self.wall[
-                "  of which the 5 searches/s window" if by_search else "  of which the 190/10 s window"
-            ] += waited
+            self._local.waited = getattr(self._local, "waited", 0.0) + waited
+            self.add(self.http, "client limiter waits", waited)
+            window = "the 5 searches/s window" if by_search else "the 190/10 s window"
+            self.add(self.http, f"  of which {window}", waited)
 
         def timed_call(method: str, path: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
             t, c = time.perf_counter(), time.thread_time()
-            waits = self.wall["client limiter waits"] + self.wall["429 and retry waits"]
+            self._local.waited = 0.0
             try:
                 return call(method, path, fn, *args, **kwargs)
             finally:
                 wall, cpu = time.perf_counter() - t, time.thread_time() - c
-                waited = self.wall["client limiter waits"] + self.wall["429 and retry waits"] - waits
-                self.wall["HTTP: this process's CPU (client, JSON)"] += cpu
-                self.wall["HTTP: waiting for the sandbox"] += max(0.0, wall - cpu - waited)
-                self.count["calls"] += 1
+                waiting = max(0.0, wall - cpu - self._local.waited)
                 endpoint = f"{method} {_template(path)}"
-                self.endpoint_wait[endpoint] += max(0.0, wall - cpu - waited)
-                self.endpoint_calls[endpoint] += 1
+                with self._lock:
+                    self.http["HTTP: this process's CPU (client, JSON)"] += cpu
+                    self.http["HTTP: waiting for the sandbox"] += waiting
+                    self.count["calls"] += 1
+                    self.endpoint_wait[endpoint] += waiting
+                    self.endpoint_calls[endpoint] += 1
 
         limiter.acquire, client.call = timed_acquire, timed_call
+        for name, bucket in (
+            ("read_activities", self.LOOP[1]),
+            ("complete", self.LOOP[1]),
+            ("write_contacts", self.LOOP[2]),
+            ("create_task", self.LOOP[3]),
+            ("read_owners", self.LOOP[4]),
+        ):
+            setattr(adapter, name, self._loop_timed(getattr(adapter, name), bucket))
+        pages = job._pages
+
+        def timed_pages(source: Any, *args: Any) -> Any:
+            def waited_for() -> Iterator[Any]:
+                it = iter(source)
+                while True:
+                    t = time.perf_counter()
+                    try:
+                        page = next(it)
+                    except StopIteration:
+                        return
+                    finally:
+                        self.add(self.wall, self.LOOP[0], time.perf_counter() - t)
+                    yield page
+
+            return pages(waited_for(), *args)
+
+        job._pages = timed_pages
         store = job.store
         for name in STORE_METHODS:
-            setattr(store, name, self._timed(getattr(store, name)))
+            setattr(store, name, self._store_timed(getattr(store, name)))
         transaction = store.transaction
 
         @contextlib.contextmanager
@@ -118,11 +175,21 @@ class Clocks:
             finally:
                 self._depth -= 1
                 if self._depth == 0:
-                    self.wall["state store (SQLAlchemy, SQLite)"] += time.perf_counter() - t
+                    self.add(self.wall, self.LOOP[5], time.perf_counter() - t)
 
         store.transaction = timed_transaction
 
-    def _timed(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def _loop_timed(self, fn: Callable[..., Any], bucket: str) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.add(self.wall, bucket, time.perf_counter() - t)
+
+        return run
+
+    def _store_timed(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         def run(*args: Any, **kwargs: Any) -> Any:
             t = time.perf_counter()
             self._depth += 1
@@ -131,7 +198,7 @@ class Clocks:
             finally:
                 self._depth -= 1
                 if self._depth == 0:
-                    self.wall["state store (SQLAlchemy, SQLite)"] += time.perf_counter() - t
+                    self.add(self.wall, self.LOOP[5], time.perf_counter() - t)
 
         return run
 
@@ -156,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     sb.add_portal_args(p, 20_000)
     p.add_argument("--unthrottled", action="store_true", help="lift the rate limits on both sides")
+    p.add_argument("--concurrency", type=int, help="the adapter's calls in flight at once (its default: 4)")
+    p.add_argument("--read-ahead", type=int, help="contact pages read ahead by the loop (its default: 2)")
     p.add_argument("--every", type=int, default=2000, help="progress line every N contacts (2000)")
     p.add_argument("--keep", action="store_true", help="keep the temporary state folder")
     a = p.parse_args(argv)
@@ -197,9 +266,25 @@ def main(argv: list[str] | None = None) -> int:
             portal.clock,
             fast=a.unthrottled,
             progress=progress,
+            read_ahead=a.read_ahead,
             retry=RetryPolicy(sleep=clocks.retry_sleep),
+            **({"concurrency": a.concurrency} if a.concurrency else {}),
         )
         clocks.attach(job)
+        first: dict[str, float] = {}  # at the first page of echoes only: seconds, calls, searches
+        split = job._split_echoes
+
+        def split_echoes(*args: Any) -> Any:
+            news, echoes = split(*args)
+            if echoes and not news and not first:
+                first.update(
+                    seconds=time.perf_counter() - started,
+                    calls=clocks.count["calls"],
+                    searches=clocks.endpoint_calls[SEARCH],
+                )
+            return news, echoes
+
+        job._split_echoes = split_echoes
         cpu0 = time.process_time()
         started = time.perf_counter()
         result = job.run()
@@ -220,6 +305,17 @@ def main(argv: list[str] | None = None) -> int:
     contacts = a.contacts
 
     print(f"# run: {dict(result.counts)}", file=sys.stderr)
+    if first:
+        rest_s, rest_calls = seconds - first["seconds"], clocks.count["calls"] - first["calls"]
+        rest_searches = clocks.endpoint_calls[SEARCH] - first["searches"]
+        print(
+            f"# before the first page of echoes only, {first['seconds']:.1f} s: {first['calls']:,.0f} calls "
+            f"({first['calls'] / first['seconds']:.2f}/s), {first['searches']:,.0f} of them searches; "
+            f"from there, {rest_s:.1f} s (leadsync's own writes read back, contacts given tasks): "
+            f"{rest_calls:,} calls ({rest_calls / max(rest_s, 1e-9):.2f}/s), {rest_searches:,} of them "
+            f"searches ({rest_searches / max(rest_s, 1e-9):.2f}/s)",
+            file=sys.stderr,
+        )
     print(
         f"# requests: {stats['requests']:,} sent, {limited:,} answered 429 {stats['rate_limited']}, "
         f"{accepted:,} accepted, of them {searches:,} searches ({searches / accepted:.1%}); "
@@ -227,19 +323,24 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
     print(f"# by endpoint: {stats['by_endpoint']}", file=sys.stderr)
-    print(f"# where the {seconds:.1f} s went (this process: {cpu:.1f} s CPU):", file=sys.stderr)
-    accounted = 0.0
-    for bucket, secs in clocks.wall.most_common():
-        if bucket.startswith(" "):
-            continue
-        accounted += secs
-        print(f"#   {bucket:45s} {secs:7.1f} s  {secs / seconds:6.1%}", file=sys.stderr)
-    for bucket in ("  of which the 190/10 s window", "  of which the 5 searches/s window"):
+    print(f"# where the run's thread spent {seconds:.1f} s (this process: {cpu:.1f} s CPU):", file=sys.stderr)
+    for bucket in Clocks.LOOP:
         secs = clocks.wall[bucket]
-        print(f"#   {bucket:45s} {secs:7.1f} s  {secs / seconds:6.1%}", file=sys.stderr)
-    rest = seconds - accounted
-    print(f"#   {'the rest of the loop (decide, plan, convert)':45s} {rest:7.1f} s  {rest / seconds:6.1%}",
+        print(f"#   {bucket:55s} {secs:7.1f} s  {secs / seconds:6.1%}", file=sys.stderr)
+    rest = seconds - sum(clocks.wall.values())
+    print(f"#   {'the rest of the loop (decide, plan, convert)':55s} {rest:7.1f} s  {rest / seconds:6.1%}",
           file=sys.stderr)  # fmt: skip
+    print(f"# HTTP in every thread (overlapping; {clocks.count['calls']:,} calls):", file=sys.stderr)
+    for bucket in (
+        "HTTP: waiting for the sandbox",
+        "HTTP: this process's CPU (client, JSON)",
+        "client limiter waits",
+        "  of which the 190/10 s window",
+        "  of which the 5 searches/s window",
+        "429 and retry waits",
+    ):
+        secs = clocks.http[bucket]
+        print(f"#   {bucket:55s} {secs:7.1f} s", file=sys.stderr)
     print(f"#   ({clocks.count['retries']} retries; sandbox peak RSS {sandbox_rss:.0f} MiB)", file=sys.stderr)
     print("# waiting for the sandbox, by endpoint (calls, seconds, mean ms):", file=sys.stderr)
     for endpoint, secs in clocks.endpoint_wait.most_common():

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -86,6 +87,7 @@ class Recorder:
     backward: set[str] = field(default_factory=set)
     news: set[str] = field(default_factory=set)  # contacts whose activities were read
     first_stage: dict[str, str | None] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # the adapter's calls overlap
 
     def reset(self) -> None:
         self.calls.clear()
@@ -104,15 +106,17 @@ class Recorder:
         ) -> Any:
             if object_type == "contacts":
                 kind = "history" if history else "verify" if list(properties) == [lcs] else "signals"
-                self.calls[kind] += 1
+                with self.lock:
+                    self.calls[kind] += 1
             return batch_read(object_type, ids, properties, history)
 
         def update(object_type: str, inputs: Sequence[tuple[str, Any]]) -> Any:
             inputs = list(inputs)
             clears = bool(inputs) and all(dict(props) == {lcs: ""} for _, props in inputs)
-            self.calls["clear" if clears else "update"] += 1
-            if clears:
-                self.backward.update(cid for cid, _ in inputs)
+            with self.lock:
+                self.calls["clear" if clears else "update"] += 1
+                if clears:
+                    self.backward.update(cid for cid, _ in inputs)
             return batch_update(object_type, inputs)
 
         def stages(contacts: list[Any]) -> None:

@@ -191,9 +191,13 @@ def make_job(
     *,
     fast: bool = False,
     progress: Callable[[int], None] | None = None,
+    read_ahead: int | None = None,
     **options: Any,
 ) -> Any:
-    """A ``SyncJob`` (connection ``bench``) with a fresh HubSpot adapter and its own rate limiter."""
+    """A ``SyncJob`` (connection ``bench``) with a fresh HubSpot adapter and its own rate limiter.
+
+    ``options`` are the adapter's (``concurrency``, ``retry``, ...); ``read_ahead`` the loop's.
+    """
     from adapters.hubspot.adapter import from_options
     from connector.rules.loader import load_rules
     from connector.sync.loop import SyncJob
@@ -201,7 +205,8 @@ def make_job(
 
     adapter = from_options({**adapter_options(url, fast=fast), **options})
     store = open_store(state_url)
-    return SyncJob("bench", adapter, load_rules(rules), store, clock=clock, progress=progress)
+    extra = {} if read_ahead is None else {"read_ahead": read_ahead}
+    return SyncJob("bench", adapter, load_rules(rules), store, clock=clock, progress=progress, **extra)
 
 
 def fmt(n: float, digits: int = 0) -> str:
