@@ -22,8 +22,9 @@ Salesforce's API allows for the records that run had to read and the changes it 
 ``MINIMUM`` below and bench/README.md.
 
 Prints two Markdown tables on standard output: one row per run (calls per 1,000 leads with news
-and actual/minimum, for reads and writes), and the breakdown by line for the backfill and the
-incremental sync. Target: within 1.5x of the minimum; a no-op re-sync makes 0 write calls.
+and actual/minimum, for reads and writes), and the breakdown by line for every run; on standard
+error each run's counts, the inputs to the minimum and the rows each query line returned.
+Target: within 1.5x of the minimum; a no-op re-sync makes 0 write calls.
 """
 
 from __future__ import annotations
