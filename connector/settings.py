@@ -7,7 +7,7 @@
         adapter: hubspot                      # an installed leadsync.adapters entry point
         rules: rules.yaml                     # relative paths: from this file's folder
         every: 5m
-        batch_size: 100                       # contacts per write call to the CRM (1-1000)
+        batch_size: 200                       # contacts per write call to the adapter (1-10000)
         decide_batch: 1000                    # contacts with news decided together (1-10000)
         token_env: HUBSPOT_TOKEN              # or token_file: /run/secrets/hubspot
         options: {account_timezone: Europe/Madrid}
@@ -59,7 +59,7 @@ class Connection(_Model):
     adapter: str
     rules: Path
     every: str = "5m"
-    batch_size: int = Field(default=100, ge=1, le=1000)
+    batch_size: int = Field(default=200, ge=1, le=10_000)
     # Contacts with news decided (and their activities read) together, and committed with the
     # cursor in one transaction; more means fewer activity reads, a longer wait for the first write.
     decide_batch: int = Field(default=DECIDE_BATCH, ge=1, le=10_000)

@@ -133,6 +133,7 @@ class SalesforceAdapter:
             batch_size=self.query_batch,
             fetch=self.get_contacts,
             select=self.select,
+            task_key=self._has_task_key,
         )
 
     def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:

@@ -103,6 +103,7 @@ class _Run:
     batch_size: int
     fetch: Callable[[Sequence[str]], list[Contact]]
     select: Callable[[str], list[str]]
+    task_key: Callable[[], bool]
     yielded: set[str] = field(default_factory=set)
 
 
@@ -116,6 +117,7 @@ def read_changes(
     batch_size: int,
     fetch: Callable[[Sequence[str]], list[Contact]],
     select: Callable[[str], list[str]],
+    task_key: Callable[[], bool] = lambda: False,
 ) -> Iterator[Page[Contact]]:
     """The run's pages, oldest change first (see the module docstring)."""
     try:
@@ -125,10 +127,10 @@ def read_changes(
     if cursor is None:  # the first read: everything, and activity news from now on
         first = soql_ts(now)
         cursor = SfCursor(activities=first, deletions=first)
-        run = _Run(client, mapping, cursor, now, overlap, batch_size, fetch, select)
+        run = _Run(client, mapping, cursor, now, overlap, batch_size, fetch, select, task_key)
         yield from _records(run, frozenset())
         return
-    run = _Run(client, mapping, cursor, now, overlap, batch_size, fetch, select)
+    run = _Run(client, mapping, cursor, now, overlap, batch_size, fetch, select, task_key)
     previous_read = parse_ts(cursor.read_at)
     deleted = _deletions(run)
     if deleted:
@@ -177,6 +179,7 @@ def _activity_news(run: _Run) -> frozenset[str]:
     seen = set(c.seen)
     newest = mark
     found: set[str] = set()
+    own_tasks = " AND Leadsync_Key__c = null" if run.task_key() else ""  # leadsync's tasks are no news
     queries = [
         ("Task", ("WhoId",)),
         ("Event", ("WhoId",)),
@@ -185,6 +188,7 @@ def _activity_news(run: _Run) -> frozenset[str]:
     kept: list[str] = []
     for sobject, links in queries:
         soql = f"SELECT Id, SystemModstamp, {', '.join(links)} FROM {sobject} WHERE SystemModstamp >= {since}"
+        soql += own_tasks if sobject == "Task" else ""
         for page in run.client.query_pages(soql):
             for record in page:
                 stamp = parse_ts(record.get("SystemModstamp")) or mark

@@ -125,7 +125,7 @@ class SyncJob:
         store: StateStore,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        batch_size: int = 100,
+        batch_size: int = 200,
         decide_batch: int = DECIDE_BATCH,
         stop: threading.Event | None = None,
         progress: Callable[[int], None] | None = None,
