@@ -44,6 +44,7 @@ class TestFanout:
             if n == 0:
                 release.wait(5)  # still running when 1 fails; must finish before map returns
                 raise KeyError("zero")
+            time.sleep(0.01)  # slow enough that the queue cannot drain before it is cancelled
             return n
 
         fanout = Fanout(2)
