@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, fields, replace
@@ -34,6 +33,7 @@ from adapters.hubspot.sandbox_data import CALL_DISPOSITIONS, seed_portal
 from adapters.hubspot.sandbox_http import SandboxApp, SandboxServer
 from adapters.hubspot.sandbox_limits import FaultInjector, Faults, RateLimiter, RateLimits, Stats, Tokens
 from adapters.hubspot.sandbox_store import REJECT_FLAG, Store
+from adapters.sandboxkit.server import Serving
 
 __all__ = ["CALL_DISPOSITIONS", "Faults", "HubSpotSandbox", "RateLimits", "Record", "main"]
 
@@ -54,7 +54,7 @@ class _Records(Mapping[str, Record]):
         return len(self._table)
 
 
-class HubSpotSandbox:
+class HubSpotSandbox(Serving):
     """A running (after ``start()`` or ``with``) local HubSpot portal on 127.0.0.1."""
 
     def __init__(
@@ -95,32 +95,11 @@ class HubSpotSandbox:
             verbose=verbose,
         )
         self.seed(**self._seed_args)
-        self._server: SandboxServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def start(self) -> HubSpotSandbox:
-        if self._server is None:
-            self._server = SandboxServer(self.app, self.host, self.port)
-            self.port = self._server.server_address[1]
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> HubSpotSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def make_server(self) -> SandboxServer:
+        return SandboxServer(self.app, self.host, self.port)
 
     @property
     def url(self) -> str:

@@ -30,12 +30,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 import requests
 
@@ -50,6 +49,7 @@ from adapters.salesforce.sandbox_model import LEAD_STATUSES, STOCK_LEAD_STATUSES
 from adapters.salesforce.sandbox_store import Org
 from adapters.sandboxkit.clock import SandboxClock
 from adapters.sandboxkit.faults import FaultInjector, Faults
+from adapters.sandboxkit.server import Serving
 from adapters.sandboxkit.stats import Stats
 from adapters.sandboxkit.tls import self_signed, server_context, trusting_session
 
@@ -59,7 +59,7 @@ CLIENT_ID = "3MVG9SandboxLeadsyncConnectedApp.k2XqvR0pZu1wM7cYh4TnE8bLdA6sJ3fGi9
 CLIENT_SECRET = "5F1A0C7E3B9D24E6A8C0F2B4D6E8A0C2E4F6A8B0C2D4E6F8A0B2C4D6E8F0A2B4"
 
 
-class SalesforceSandbox(Controls):
+class SalesforceSandbox(Controls, Serving):
     """A running (after ``start()`` or ``with``) local Salesforce org on 127.0.0.1."""
 
     def __init__(
@@ -100,34 +100,16 @@ class SalesforceSandbox(Controls):
             verbose=verbose,
         )
         self.seed(**self._seed_args)
-        self._server: SalesforceServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def start(self) -> SalesforceSandbox:
-        if self._server is None:
-            self._server = SalesforceServer(
-                self.app, self.host, self.port, server_context() if self.tls else None
-            )
-            self.port = self.app.port = self._server.server_address[1]
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            )
-            self._thread.start()
+    def make_server(self) -> SalesforceServer:
+        return SalesforceServer(self.app, self.host, self.port, server_context() if self.tls else None)
+
+    def start(self) -> Self:
+        super().start()
+        self.app.port = self.port  # the instance URL the token endpoint answers with
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> SalesforceSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:

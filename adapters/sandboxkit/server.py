@@ -14,14 +14,15 @@ import contextlib
 import json
 import socket
 import ssl
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["App", "Dropped", "Request", "Response", "SandboxServer"]
+__all__ = ["App", "Dropped", "Request", "Response", "SandboxServer", "Serving"]
 
 JSON_TYPE = "application/json;charset=utf-8"
 
@@ -156,3 +157,41 @@ class SandboxServer(ThreadingHTTPServer):
         finally:
             with contextlib.suppress(OSError):
                 secure.close()
+
+
+class Serving:
+    """``start()``/``stop()``/``with`` for a sandbox that serves on a thread of its own.
+
+    The sandbox sets ``host`` and ``port`` (0: a free one) and builds its server in
+    ``make_server``; ``start`` learns the port the server got.
+    """
+
+    host: str
+    port: int
+    _server: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+
+    def make_server(self) -> ThreadingHTTPServer:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        if self._server is None:
+            self._server = self.make_server()
+            self.port = self._server.server_address[1]
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
