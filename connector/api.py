@@ -32,6 +32,8 @@ from connector.errors import (
     TransientError,
 )
 from connector.model import BUILTIN_ACTIVITY_TYPES, STAGES, Activity, Contact, Owner
+from connector.rules.checker import YamlChecker
+from connector.rules.conditions import did_you_mean
 from connector.rules.yamlsource import Path_, YamlSource, load_yaml
 from connector.sync.retry import RetryPolicy, with_retries
 
@@ -60,7 +62,9 @@ __all__ = [
     "TaskResult",
     "TransientError",
     "WriteResult",
+    "YamlChecker",
     "YamlSource",
+    "did_you_mean",
     "load_yaml",
     "with_retries",
 ]

@@ -7,7 +7,6 @@ must compile. ``load_mapping`` is the entry point.
 
 from __future__ import annotations
 
-import difflib
 import re
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,10 @@ from connector.api import (
     STAGES,
     ConfigError,
     Path_,
-    Problem,
     RulesError,
+    YamlChecker,
     YamlSource,
+    did_you_mean,
     load_yaml,
 )
 
@@ -50,32 +50,12 @@ def load_mapping(path: str | Path | None = None) -> HubSpotMapping:
     return _Validator(source).run()
 
 
-def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean `{close[0]}`?" if close else ""
-
-
-class _Validator:
+class _Validator(YamlChecker):
     """Walks the loaded YAML once, collecting every problem with its line."""
 
     def __init__(self, source: YamlSource) -> None:
-        self.src = source
-        self.problems: list[Problem] = []
+        super().__init__(source)
         self.custom_types: set[str] = set()
-
-    def fail(self, path: Path_, message: str) -> None:
-        self.problems.append(self.src.problem(path, message))
-
-    def mapping(self, path: Path_, value: Any, allowed: tuple[str, ...], what: str) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.fail(path, f"`{what}` must be a mapping of keys to values")
-            return {}
-        for key in value:
-            if key not in allowed:
-                self.fail((*path, key), f"unknown key `{key}` in `{what}`{_did_you_mean(key, allowed)}")
-        return value
 
     def prop_name(self, path: Path_, value: Any) -> str | None:
         if isinstance(value, str) and _NAME.match(value):
@@ -88,7 +68,7 @@ class _Validator:
         if not isinstance(data, dict):
             raise ConfigError([self.src.problem((), "the mapping file must be a YAML mapping")])
         top = ("version", "contact", "properties", "lifecycle", "activities")
-        self.mapping((), data, top, "the file")
+        self.keys((), data, top, "the file")
         if data.get("version") != 1:
             self.fail(("version",), "`version: 1` is required (the only mapping version so far)")
         acts = data.get("activities") or {}
@@ -115,7 +95,7 @@ class _Validator:
         for name, spec in value.items():
             at = (*path, name)
             if contact and name not in CONTACT_FIELDS:
-                hint = _did_you_mean(name, CONTACT_FIELDS)
+                hint = did_you_mean(name, CONTACT_FIELDS)
                 extra = "; custom fields go under `properties`" if not hint else ""
                 self.fail(at, f"unknown canonical contact field `{name}`{hint}{extra}")
                 continue
@@ -135,7 +115,7 @@ class _Validator:
         if isinstance(spec, str):
             prop = self.prop_name(path, spec)
             return FieldMap(name, prop) if prop else None
-        spec = self.mapping(path, spec, ("property", "values", "multiple"), name)
+        spec = self.keys(path, spec, ("property", "values", "multiple"), name)
         if "property" not in spec:
             self.fail(path, f"`{name}` needs `property:` (the HubSpot property name)")
             return None
@@ -156,7 +136,7 @@ class _Validator:
         self, path: Path_, value: Any
     ) -> tuple[dict[str, StageMap], dict[str, str], str | None, str, str]:
         keys = ("property", "lead_status_property", "stages", "also_read", "unknown_stage")
-        spec = self.mapping(path, value, keys, "lifecycle")
+        spec = self.keys(path, value, keys, "lifecycle")
         lcs_prop = self.prop_name((*path, "property"), spec.get("property", "lifecyclestage")) or ""
         ls_prop = self.prop_name(
             (*path, "lead_status_property"), spec.get("lead_status_property", "hs_lead_status")
@@ -169,7 +149,7 @@ class _Validator:
         for name, st in raw.items():
             at = (*path, "stages", name)
             if name not in STAGES:
-                self.fail(at, f"unknown stage `{name}`{_did_you_mean(name, STAGES)}")
+                self.fail(at, f"unknown stage `{name}`{did_you_mean(name, STAGES)}")
                 continue
             sm = self.stage_map(at, name, st)
             if sm:
@@ -182,13 +162,13 @@ class _Validator:
         unknown = spec.get("unknown_stage", "opportunity")
         if unknown is not None and unknown not in STAGES:
             self.fail(
-                (*path, "unknown_stage"), f"unknown stage `{unknown}`{_did_you_mean(str(unknown), STAGES)}"
+                (*path, "unknown_stage"), f"unknown stage `{unknown}`{did_you_mean(str(unknown), STAGES)}"
             )
             unknown = None
         return stages, also, unknown, lcs_prop, ls_prop or "hs_lead_status"
 
     def stage_map(self, path: Path_, name: str, spec: Any) -> StageMap | None:
-        spec = self.mapping(path, spec, ("lifecyclestage", "lead_status", "changed_at"), name)
+        spec = self.keys(path, spec, ("lifecyclestage", "lead_status", "changed_at"), name)
         lcs = spec.get("lifecyclestage")
         if not isinstance(lcs, str) or not lcs:
             self.fail(path, f"stage `{name}` needs `lifecyclestage:` (an internal value such as `lead`)")
@@ -226,7 +206,7 @@ class _Validator:
             if lcs in used:
                 self.fail((*path, lcs), f"`{lcs}` is already a stage's `lifecyclestage`")
             elif stage not in STAGES:
-                self.fail((*path, lcs), f"unknown stage `{stage}`{_did_you_mean(str(stage), STAGES)}")
+                self.fail((*path, lcs), f"unknown stage `{stage}`{did_you_mean(str(stage), STAGES)}")
             else:
                 out[str(lcs)] = str(stage)
         return out
@@ -238,7 +218,7 @@ class _Validator:
             return None
         known = sorted(BUILTIN_ACTIVITY_TYPES | self.custom_types)
         if not isinstance(value, str) or value not in known:
-            hint = _did_you_mean(str(value), known)
+            hint = did_you_mean(str(value), known)
             self.fail(path, f"unknown activity type `{value}`{hint} (declare custom ones in `custom_types`)")
             return None
         return value
@@ -254,23 +234,23 @@ class _Validator:
             "conversions",
             "custom_types",
         )
-        spec = self.mapping(path, value, keys, "activities")
+        spec = self.keys(path, value, keys, "activities")
         kw: dict[str, Any] = {}
-        calls = self.mapping((*path, "calls"), spec.get("calls"), ("type", "outcomes"), "calls")
+        calls = self.keys((*path, "calls"), spec.get("calls"), ("type", "outcomes"), "calls")
         kw["call"] = self.activity_type((*path, "calls", "type"), calls.get("type", "call"))
         outcomes = calls.get("outcomes") or {}
         if not isinstance(outcomes, dict) or not all(isinstance(v, str) and v for v in outcomes.values()):
             self.fail((*path, "calls", "outcomes"), "`outcomes` maps disposition ids to outcome names")
             outcomes = {}
         kw["call_outcomes"] = {str(k): str(v) for k, v in outcomes.items()}
-        emails = self.mapping(
+        emails = self.keys(
             (*path, "emails"), spec.get("emails"), ("outgoing", "incoming", "bounced"), "emails"
         )
         for key in ("outgoing", "incoming", "bounced"):
             default = getattr(ActivityMap, f"email_{key}")
             kw[f"email_{key}"] = self.activity_type((*path, "emails", key), emails.get(key, default))
         mkeys = ("type", "outcomes", "booked", "booked_sources")
-        meetings = self.mapping((*path, "meetings"), spec.get("meetings"), mkeys, "meetings")
+        meetings = self.keys((*path, "meetings"), spec.get("meetings"), mkeys, "meetings")
         kw["meeting"] = self.activity_type((*path, "meetings", "type"), meetings.get("type", "meeting"))
         kw["meeting_outcomes"] = self.words(
             (*path, "meetings", "outcomes"), meetings.get("outcomes", ["COMPLETED"])
@@ -280,13 +260,13 @@ class _Validator:
             (*path, "meetings", "booked_sources"), meetings.get("booked_sources", [])
         )
         kw["note"] = self.activity_type((*path, "notes"), spec.get("notes"))
-        tasks = self.mapping((*path, "tasks"), spec.get("tasks"), ("type", "statuses"), "tasks")
+        tasks = self.keys((*path, "tasks"), spec.get("tasks"), ("type", "statuses"), "tasks")
         kw["task"] = self.activity_type((*path, "tasks", "type"), tasks.get("type"))
         kw["task_statuses"] = self.words((*path, "tasks", "statuses"), tasks.get("statuses", ["COMPLETED"]))
         kw["page_view"] = self.activity_type(
             (*path, "last_page_seen"), spec.get("last_page_seen", "page_view")
         )
-        conv = self.mapping((*path, "conversions"), spec.get("conversions"), ("type", "rules"), "conversions")
+        conv = self.keys((*path, "conversions"), spec.get("conversions"), ("type", "rules"), "conversions")
         kw["conversion"] = self.activity_type(
             (*path, "conversions", "type"), conv.get("type", "form_submission")
         )
@@ -308,7 +288,7 @@ class _Validator:
         out = []
         for i, rule in enumerate(value):
             at = (*path, i)
-            spec = self.mapping(at, rule, ("name_matches", "type", "properties"), "conversion rule")
+            spec = self.keys(at, rule, ("name_matches", "type", "properties"), "conversion rule")
             try:
                 pattern = re.compile(str(spec.get("name_matches", "")))
             except re.error as exc:

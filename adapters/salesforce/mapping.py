@@ -20,12 +20,12 @@ from connector.api import (
     WRITABLE_FIELDS,
     ConfigError,
     Path_,
-    Problem,
     RulesError,
+    YamlChecker,
     YamlSource,
+    did_you_mean,
     load_yaml,
 )
-from connector.rules.conditions import did_you_mean
 
 __all__ = [
     "CONTACT_FIELDS",
@@ -182,25 +182,10 @@ def load_mapping(path: str | Path | None = None) -> SalesforceMapping:
     return _Validator(source).run()
 
 
-class _Validator:
+class _Validator(YamlChecker):
     def __init__(self, source: YamlSource) -> None:
-        self.src = source
-        self.problems: list[Problem] = []
+        super().__init__(source)
         self.types: set[str] = set(BUILTIN_ACTIVITY_TYPES)
-
-    def fail(self, path: Path_, message: str) -> None:
-        self.problems.append(self.src.problem(path, message))
-
-    def keys(self, path: Path_, value: Any, allowed: tuple[str, ...], what: str) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.fail(path, f"`{what}` must be a mapping (key: value)")
-            return {}
-        for key in value:
-            if key not in allowed:
-                self.fail((*path, key), f"unknown key `{key}` in `{what}`{did_you_mean(str(key), allowed)}")
-        return value
 
     def api_name(self, path: Path_, value: Any, *, writable: bool = False) -> str | None:
         if not isinstance(value, str) or not _FIELD.match(value):
