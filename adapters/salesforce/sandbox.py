@@ -43,13 +43,13 @@ from adapters.salesforce.sandbox_bulk import BulkJobs
 from adapters.salesforce.sandbox_control import Controls
 from adapters.salesforce.sandbox_cursors import Cursors
 from adapters.salesforce.sandbox_data import CALL_DISPOSITIONS, seed_org
-from adapters.salesforce.sandbox_http import BUCKETS, SalesforceApp, SalesforceServer
+from adapters.salesforce.sandbox_http import BUCKETS, SalesforceApp
 from adapters.salesforce.sandbox_limits import ApiLimits, Limits
 from adapters.salesforce.sandbox_model import LEAD_STATUSES, STOCK_LEAD_STATUSES, standard_schema
 from adapters.salesforce.sandbox_store import Org
 from adapters.sandboxkit.clock import SandboxClock
 from adapters.sandboxkit.faults import FaultInjector, Faults
-from adapters.sandboxkit.server import Serving
+from adapters.sandboxkit.server import SandboxServer, Serving
 from adapters.sandboxkit.stats import Stats
 from adapters.sandboxkit.tls import self_signed, server_context, trusting_session
 
@@ -103,8 +103,8 @@ class SalesforceSandbox(Controls, Serving):
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def make_server(self) -> SalesforceServer:
-        return SalesforceServer(self.app, self.host, self.port, server_context() if self.tls else None)
+    def make_server(self) -> SandboxServer:
+        return SandboxServer(self.app, self.host, self.port, server_context() if self.tls else None)
 
     def start(self) -> Self:
         super().start()

@@ -14,7 +14,6 @@ methods (``set_field``, ``convert_lead``, ``expire_sessions``, ``advance`` ...) 
 from __future__ import annotations
 
 import base64
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -35,10 +34,10 @@ from adapters.salesforce.sandbox_routing import Call, Reply, Route, not_found, r
 from adapters.salesforce.sandbox_store import Org
 from adapters.salesforce.sandbox_tooling import ROUTES as TOOLING_ROUTES
 from adapters.sandboxkit.faults import FaultInjector
-from adapters.sandboxkit.server import Dropped, Request, Response, SandboxServer
+from adapters.sandboxkit.server import Dropped, Request, Response
 from adapters.sandboxkit.stats import Stats
 
-__all__ = ["BUCKETS", "MAX_URI", "SalesforceApp", "SalesforceServer"]
+__all__ = ["BUCKETS", "MAX_URI", "SalesforceApp"]
 
 MAX_URI = 16_384
 # Salesforce answers 414 when the URI alone is over 16,384 bytes and 431 when URI and headers are
@@ -269,18 +268,3 @@ class SalesforceApp:
             args = body.pop("args", [])
             return 200, {"result": sb.control_result(getattr(sb, rest)(*args, **body))}
         return 404, {"error": f"No sandbox control endpoint {key}", "methods": sorted(sb.CONTROLS)}
-
-
-class SalesforceServer(SandboxServer):
-    """The sandbox's server, with Nagle's algorithm off on every connection.
-
-    An answer goes out in two writes (the headers, then the body); with Nagle on, the body waits
-    for the client to acknowledge the headers, and the client delays that acknowledgement by up to
-    40 ms: every request took about 45 ms on loopback instead of 3. Salesforce itself does not make
-    its clients wait that way.
-    """
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        sock, address = super().get_request()
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock, address

@@ -126,7 +126,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class SandboxServer(ThreadingHTTPServer):
-    """A threading HTTP server that answers from an ``App``; HTTPS too when given a TLS context."""
+    """A threading HTTP server that answers from an ``App``; HTTPS too when given a TLS context.
+
+    Nagle's algorithm is off on every connection. An answer goes out in two writes (the headers,
+    then the body); with Nagle on, the body waits for the client to acknowledge the headers, and
+    the client delays that acknowledgement by up to 40 ms: every request took about 45 ms on
+    loopback instead of 3. The CRMs themselves do not make their clients wait that way.
+    """
 
     daemon_threads = True
     block_on_close = False  # idle keep-alive connections must not hold up shutdown
@@ -137,6 +143,11 @@ class SandboxServer(ThreadingHTTPServer):
         self.app = app
         self.tls = tls
         super().__init__((host, port), _Handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, address = super().get_request()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock, address
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         if self.tls is None:
