@@ -1,0 +1,266 @@
+"""Every Zoho CRM call leadsync makes: ``requests``, signed in, capped, budgeted, retried, translated.
+
+    status / code                          becomes
+    200 201 202 207                        the parsed body
+    204 304                                no body (None; never ``.json()``-ed)
+    400 with ``data[]`` (every record      the parsed body: the caller reads each record's code
+      of a write refused)
+    401 INVALID_TOKEN                      mint a token once and repeat the call
+    OAUTH_SCOPE_MISMATCH                   ZohoSetupError naming the scopes to grant
+    401, 403 (other codes)                 AuthError
+    429 TOO_MANY_REQUESTS (either shape)   RateLimited (the one retry policy backs off); still
+                                           refused after the policy gives up, or "24 hours" in
+                                           the text: QuotaExhausted, the job resumes an hour later
+    5xx, a dropped connection, a timeout   TransientError (retried)
+    other                                  CrmError with Zoho's code, message and body
+
+``X-API-CREDITS-REMAINING`` (sent once half the org's daily credits are used) is remembered;
+at or below ``credit_floor`` every call raises ``QuotaExhausted`` before it is sent, so the
+credits other integrations need are left alone. At most ``concurrency`` calls are in flight
+(Zoho caps concurrent calls per app and org: 5 on Free, 10 Standard, 15 Professional, 20
+Enterprise). https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+import structlog
+
+from connector.api import (
+    AuthError,
+    CrmError,
+    QuotaExhausted,
+    RateLimited,
+    RetryPolicy,
+    TransientError,
+    with_retries,
+)
+from connector.tls import trust_ca
+
+from .auth import AccessToken, TokenKeeper, ZohoSetupError
+
+__all__ = ["API_PATH", "JSON", "Answer", "ZohoClient", "error_code"]
+
+API_PATH = "/crm/v8"
+JSON = dict[str, Any]
+RETRY_LATER = timedelta(hours=1)
+CREDITS_HEADER = "X-API-CREDITS-REMAINING"
+log = structlog.get_logger("leadsync.zoho.client")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: JSON | None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class _TokenRejected(AuthError):
+    """401 INVALID_TOKEN: mint a new token and repeat the call once."""
+
+
+def error_code(body: Any) -> tuple[str, str]:
+    """(code, message) of a Zoho error body, in either shape Zoho uses.
+
+    v8: ``{"code": "TOO_MANY_REQUESTS", "message": …}``; older: ``{"code": 429, "error":
+    "TOO_MANY_REQUESTS", "error_info": …}``.
+    """
+    if not isinstance(body, dict):
+        return "", ""
+    code = body.get("code")
+    if not isinstance(code, str) or code.isdigit():
+        code = body.get("error") or (str(code) if code is not None else "")
+    message = body.get("message") or body.get("error_info") or body.get("error_description") or ""
+    return str(code), str(message)
+
+
+class ZohoClient:
+    """One Zoho CRM org, as the user the refresh token belongs to."""
+
+    def __init__(
+        self,
+        keeper: TokenKeeper,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        ca_file: str | None = None,
+        concurrency: int = 4,
+        credit_floor: int = 1000,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.keeper = keeper
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.http = keeper.http
+        if ca_file:
+            trust_ca(self.http, ca_file)
+        self.concurrency = concurrency
+        self.credit_floor = credit_floor
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.calls = 0
+        self.credits_remaining: int | None = None
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._count = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"ZohoClient({self.keeper!r}, concurrency={self.concurrency})"
+
+    def base_url(self, token: AccessToken) -> str:
+        """The API base: an explicit ``api_url`` (a local sandbox), else the token's api_domain."""
+        return (self.keeper.where.api_url or token.api_domain) + API_PATH
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None, **kw: Any) -> JSON | None:
+        return self.request("GET", path, params=params, **kw).body
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
+        """``method {api}/crm/v8{path}``: signed in, retried, and translated (module docstring)."""
+        what = f"{method} {path}"
+
+        def attempt() -> Answer:
+            try:
+                return self._once(method, path, params, body, headers)
+            except _TokenRejected:
+                log.info("zoho_token_rejected", call=what)
+                return self._once(method, path, params, body, headers, retried=True)
+
+        try:
+            return with_retries(attempt, self.retry)
+        except RateLimited as exc:  # the policy gave up: the day's credits, not the concurrency cap
+            raise QuotaExhausted(
+                f"Zoho kept answering TOO_MANY_REQUESTS to {what}: the org's API credits for the "
+                "rolling 24 hours are likely used up",
+                resume_at=self.clock() + RETRY_LATER,
+                status=exc.status,
+                url=exc.url,
+                body=exc.body,
+            ) from None
+
+    def _once(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        headers: Mapping[str, str] | None,
+        *,
+        retried: bool = False,
+    ) -> Answer:
+        self._check_credits()
+        token = self.keeper.token()
+        url = self.base_url(token) + path
+        sent = {"Authorization": f"Zoho-oauthtoken {token.value.get_secret_value()}", **(headers or {})}
+        with self._slots:
+            with self._count:
+                self.calls += 1
+            try:
+                response = self.http.request(
+                    method, url, params=params, json=body, headers=sent, timeout=self.timeout
+                )
+            except requests.RequestException as exc:
+                raise TransientError(f"{method} {path}: {type(exc).__name__}", url=url) from None
+        self._note_credits(response)
+        status = response.status_code
+        if status in (204, 304) or not response.content:
+            return Answer(status, None, response.headers)
+        parsed = _parse(response)
+        if status < 300:
+            return Answer(status, parsed, response.headers)
+        if status == 400 and isinstance(parsed, dict) and isinstance(parsed.get("data"), list):
+            return Answer(status, parsed, response.headers)  # every record of a write refused
+        raise self._error(method, path, url, status, parsed, response.text, token, retried)
+
+    def _error(
+        self,
+        method: str,
+        path: str,
+        url: str,
+        status: int,
+        parsed: Any,
+        text: str,
+        token: AccessToken,
+        retried: bool,
+    ) -> CrmError:
+        code, message = error_code(parsed)
+        what = f"{method} {path}: HTTP {status} {code}: {message}".rstrip(": ")
+        kw: dict[str, Any] = {"status": status, "url": url, "body": text[:2000]}
+        if code == "OAUTH_SCOPE_MISMATCH":
+            return ZohoSetupError(
+                f"{what}; the refresh token lacks a scope this call needs: mint a new one with "
+                f"{' '.join(SCOPES)} (adapters/zoho/README.md §2)",
+                **kw,
+            )
+        if status == 401 and code == "INVALID_TOKEN" and not retried:
+            self.keeper.invalidate(token)
+            return _TokenRejected(what, **kw)
+        if status == 429 or code == "TOO_MANY_REQUESTS":
+            if "24 hour" in message.lower():
+                return QuotaExhausted(
+                    f"Zoho's API credits for the rolling 24 hours are used up ({what})",
+                    resume_at=self.clock() + RETRY_LATER,
+                    **kw,
+                )
+            return RateLimited(what, **kw)
+        if status in (401, 403):
+            hint = " (the access token was refused again after minting a new one)" if retried else ""
+            return AuthError(f"{what}{hint}; check the Zoho credentials and the user's profile", **kw)
+        if status >= 500:
+            return TransientError(what, **kw)
+        return CrmError(what, **kw)
+
+    # -- credits --------------------------------------------------------------------------------
+
+    def _note_credits(self, response: requests.Response) -> None:
+        raw = response.headers.get(CREDITS_HEADER)
+        if raw is not None and raw.strip().lstrip("-").isdigit():
+            self.credits_remaining = int(raw.strip())
+
+    def _check_credits(self) -> None:
+        left = self.credits_remaining
+        if left is not None and left <= self.credit_floor:
+            raise QuotaExhausted(
+                f"Zoho API credits: {left:,} left for the rolling 24 hours, and leadsync leaves "
+                f"{self.credit_floor:,} to other integrations (option `credit_floor`)",
+                resume_at=self.clock() + RETRY_LATER,
+            )
+
+
+# The scopes leadsync needs (adapters/zoho/README.md lists what each is for).
+SCOPES = (
+    "ZohoCRM.modules.leads.ALL",
+    "ZohoCRM.modules.contacts.ALL",
+    "ZohoCRM.modules.tasks.ALL",
+    "ZohoCRM.modules.calls.READ",
+    "ZohoCRM.modules.events.READ",
+    "ZohoCRM.modules.notes.READ",
+    "ZohoCRM.users.READ",
+    "ZohoCRM.org.READ",
+    "ZohoCRM.settings.fields.ALL",
+)
+
+
+def _parse(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return {"code": "NOT_JSON", "message": response.text[:300]}
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
