@@ -1,0 +1,263 @@
+"""Reading what changed in an org: Leads and Contacts by ``Modified_Time``, activity news, deletions.
+
+One run, given the cursor of the last:
+
+1. **Deletions** per module since the last run: ``GET /{module}/deleted?type=all`` with
+   ``If-Modified-Since``.
+2. **Activity news**: Calls, Events, Tasks (and Notes, when mapped) modified since the last run
+   name the leads (``What_Id`` + ``$se_module``, ``Parent_Id`` for notes) and contacts
+   (``Who_Id``) whose activities moved. leadsync's own tasks are no news. The records are kept
+   for ``read_activities`` (search lags behind; a listing does not).
+3. **Records**: ``GET /{module}?fields=…&sort_by=Modified_Time&sort_order=asc`` with
+   ``If-Modified-Since``, paged (``paging``). The cursor is the last record read, its
+   ``Modified_Time`` as Zoho wrote it (the org's offset) and the ids read at that second.
+   ``If-Modified-Since`` is sent one second earlier — Zoho's docs call it inclusive, Airbyte
+   treats it as such, and one second back is right either way — and records before the cursor's
+   second, or at it with an id already read, are skipped: ties are neither lost nor read twice.
+   Leads are read with ``converted=both`` after the first read, so a converted lead is seen and
+   reported as moved to its contact (``$converted_detail.contact``).
+4. Leads and contacts with activity news that step 3 did not return are read by id.
+
+The cursor is ``zc1:`` and compact JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from connector.api import Contact, CrmError, Page
+from connector.values import parse_ts
+
+from .activities import people_of
+from .client import JSON, ZohoClient
+from .convert import contact_from_record, lookup_id
+from .mapping import ZohoMapping
+from .paging import Capped, by_ids, pages
+
+__all__ = ["ZohoCursor", "fetch_by_id", "read_changes", "since_header"]
+
+SEEN_CAP = 5_000
+log = structlog.get_logger("leadsync.zoho.reads")
+
+
+def since_header(mark: str) -> str:
+    """``If-Modified-Since`` one second before ``mark``, in ``mark``'s own offset."""
+    ts = parse_ts(mark)
+    if ts is None:
+        raise CrmError(f"not a Zoho datetime in the cursor: {mark!r}")
+    return (ts - timedelta(seconds=1)).isoformat(timespec="seconds")
+
+
+def now_text(now: datetime) -> str:
+    return now.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+@dataclass
+class ZohoCursor:
+    modules: dict[str, list[str]] = field(default_factory=dict)  # module → [mark, id, id, …]
+    activities: str | None = None  # activity watermark (Zoho's text)
+    seen: list[str] = field(default_factory=list)  # "id@mark" of activity records at the watermark
+    deletions: dict[str, str] = field(default_factory=dict)  # module → deletions watermark
+
+    def encode(self) -> str:
+        data = {"m": self.modules, "a": self.activities, "s": self.seen, "d": self.deletions}
+        return "zc1:" + json.dumps({k: v for k, v in data.items() if v}, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, text: str) -> ZohoCursor:
+        if not text.startswith("zc1:"):
+            raise ValueError(f"not a Zoho cursor: {text[:40]!r}")
+        try:
+            data = json.loads(text[4:])
+            modules = {str(k): [str(x) for x in v] for k, v in (data.get("m") or {}).items()}
+            deletions = {str(k): str(v) for k, v in (data.get("d") or {}).items()}
+            return cls(modules, data.get("a"), [str(s) for s in data.get("s") or []], deletions)
+        except (ValueError, TypeError, AttributeError):
+            raise ValueError(f"not a Zoho cursor: {text[:40]!r}") from None
+
+
+@dataclass
+class _Run:
+    client: ZohoClient
+    mapping: ZohoMapping
+    cursor: ZohoCursor
+    select: Callable[[str], list[str]]
+    activity_fields: Callable[[str], list[str]]
+    remember: Callable[[str, str], None]
+    keep_activity: Callable[[str, JSON], None]
+    yielded: set[str] = field(default_factory=set)
+
+
+def read_changes(
+    client: ZohoClient,
+    mapping: ZohoMapping,
+    cursor_text: str | None,
+    *,
+    now: datetime,
+    select: Callable[[str], list[str]],
+    activity_fields: Callable[[str], list[str]],
+    remember: Callable[[str, str], None],
+    keep_activity: Callable[[str, JSON], None],
+    is_own_task: Callable[[JSON], bool],
+) -> Iterator[Page[Contact]]:
+    """The run's pages, oldest change first (see the module docstring)."""
+    try:
+        cursor = ZohoCursor.decode(cursor_text) if cursor_text else None
+    except ValueError as exc:
+        raise CrmError(f"{exc}; the stored cursor was not made by this adapter") from None
+    first = cursor is None
+    if cursor is None:  # the first read: everything, and activity news and deletions from now on
+        cursor = ZohoCursor(activities=now_text(now), deletions=dict.fromkeys(mapping.modules, now_text(now)))
+    run = _Run(client, mapping, cursor, select, activity_fields, remember, keep_activity)
+    news: dict[str, str] = {}
+    if not first:
+        deleted = _deletions(run, now)
+        if deleted:
+            yield Page([], cursor.encode(), deleted=tuple(deleted))
+        news = _activity_news(run, is_own_task)
+    yield from _records(run, news, first)
+    rest = [(cid, module) for cid, module in news.items() if cid not in run.yielded]
+    for module in mapping.modules:
+        wanted = [cid for cid, m in rest if m == module]
+        for start in range(0, len(wanted), 200):
+            chunk = fetch_by_id(client, mapping, module, wanted[start : start + 200], select(module))
+            yield Page(chunk, cursor.encode(), news=frozenset(c.id for c in chunk))
+
+
+def _deletions(run: _Run, now: datetime) -> list[str]:
+    out: list[str] = []
+    for module in run.mapping.modules:
+        mark = run.cursor.deletions.get(module) or now_text(now)
+        newest = parse_ts(mark) or now
+        try:
+            for records in pages(
+                run.client, f"/{module}/deleted", {"type": "all"}, since=since_header(mark), tokens=False
+            ):
+                for r in records:
+                    out.append(str(r.get("id")))
+                    stamp = parse_ts(r.get("deleted_time"))
+                    if stamp is not None and stamp > newest:
+                        newest, mark = stamp, str(r.get("deleted_time"))
+        except Capped:
+            log.warning("zoho_deletions_capped", module=module, detail="the rest come next run")
+        run.cursor.deletions[module] = mark
+    return [d for d in dict.fromkeys(out) if d and d != "None"]
+
+
+def _activity_news(run: _Run, is_own_task: Callable[[JSON], bool]) -> dict[str, str]:
+    """id → module of the leads and contacts whose activities changed since the watermark."""
+    c = run.cursor
+    mark = c.activities or now_text(datetime.now(UTC))
+    mark_ts = parse_ts(mark) or datetime.now(UTC)
+    seen = set(c.seen)
+    newest, newest_text = mark_ts, mark
+    at_newest: list[str] = [s for s in c.seen if s.endswith(f"@{mark}")]
+    found: dict[str, str] = {}
+    for module in run.mapping.activities.modules():
+        params = {
+            "fields": ",".join(run.activity_fields(module)),
+            "sort_by": "Modified_Time",
+            "sort_order": "asc",
+        }
+        for records in pages(run.client, f"/{module}", params, since=since_header(mark)):
+            for r in records:
+                stamp = parse_ts(r.get("Modified_Time")) or mark_ts
+                key = f"{r.get('id')}@{r.get('Modified_Time')}"
+                if stamp < mark_ts or key in seen:
+                    continue
+                if stamp > newest:
+                    newest, newest_text, at_newest = stamp, str(r.get("Modified_Time")), []
+                if stamp == newest:
+                    at_newest.append(key)
+                if module == "Tasks" and is_own_task(r):
+                    continue
+                run.keep_activity(module, r)
+                for cid, person_module in people_of(r, list(run.mapping.modules)):
+                    found[cid] = person_module
+                    run.remember(cid, person_module)
+    c.activities = newest_text
+    c.seen = at_newest[-SEEN_CAP:]
+    if found:
+        log.info("zoho_activity_news", contacts=len(found))
+    return found
+
+
+def _records(run: _Run, news: dict[str, str], first: bool) -> Iterator[Page[Contact]]:
+    c = run.cursor
+    for module in run.mapping.modules:
+        params = {
+            "fields": ",".join(run.select(module)),
+            "sort_by": "Modified_Time",
+            "sort_order": "asc",
+        }
+        if module == "Leads":
+            params["converted"] = "false" if first else "both"
+        mark = c.modules.get(module)
+        mark_ts = parse_ts(mark[0]) if mark else None
+        skip = set(mark[1:]) if mark else set()
+        since = since_header(mark[0]) if mark else None
+        for records in pages(run.client, f"/{module}", params, since=since):
+            fresh: list[JSON] = []
+            for r in records:
+                stamp = parse_ts(r.get("Modified_Time"))
+                if _before(stamp, mark_ts, str(r.get("id")), skip):
+                    continue
+                fresh.append(r)
+            if not fresh:
+                continue
+            last = fresh[-1]
+            last_ts = parse_ts(last.get("Modified_Time"))
+            ties = [str(r.get("id")) for r in fresh if parse_ts(r.get("Modified_Time")) == last_ts]
+            if last_ts is not None and last_ts == mark_ts and mark:
+                ties = [*mark[1:], *ties]
+            mark = [str(last.get("Modified_Time")), *ties[-SEEN_CAP:]]
+            mark_ts, skip = last_ts, set(ties)
+            c.modules[module] = mark
+            yield _page(run, module, fresh, news)
+
+
+def _before(stamp: datetime | None, mark: datetime | None, rid: str, skip: set[str]) -> bool:
+    """Read already: before the cursor's second, or at it with an id read then."""
+    if stamp is None or mark is None:
+        return False
+    return stamp < mark or (stamp == mark and rid in skip)
+
+
+def _page(run: _Run, module: str, records: list[JSON], news: dict[str, str]) -> Page[Contact]:
+    contacts: list[Contact] = []
+    moved: dict[str, str] = {}
+    deleted: list[str] = []
+    spec = run.mapping.modules[module]
+    for record in records:
+        rid = str(record.get("id"))
+        if module == "Leads" and record.get("Converted__s"):
+            detail = record.get("$converted_detail") or {}
+            target = lookup_id(detail.get("contact")) if isinstance(detail, dict) else None
+            if target and "Contacts" in run.mapping.modules:
+                moved[rid] = target
+                run.remember(target, "Contacts")
+            else:
+                deleted.append(rid)
+            continue
+        run.remember(rid, module)
+        contacts.append(contact_from_record(record, spec))
+    run.yielded.update(x.id for x in contacts)
+    page_news = frozenset(x.id for x in contacts if x.id in news)
+    return Page(contacts, run.cursor.encode(), news=page_news, deleted=tuple(deleted), moved=moved)
+
+
+def fetch_by_id(
+    client: ZohoClient, mapping: ZohoMapping, module: str, ids: Sequence[str], fields: Sequence[str]
+) -> list[Contact]:
+    """These records of one module as Zoho holds them now (converted leads and unknown ids left out)."""
+    spec = mapping.modules[module]
+    return [
+        contact_from_record(r, spec)
+        for r in by_ids(client, module, list(dict.fromkeys(ids)), fields)
+        if not r.get("Converted__s")
+    ]
