@@ -1,0 +1,377 @@
+"""The Zoho sandbox's modules and fields: what ``GET /settings/fields`` and ``/settings/modules``
+describe and what writes are checked against.
+
+Standard API names are Zoho's (``Lead_Status``, ``Designation``, ``What_Id`` ...); a custom field's
+API name comes from its label (``Leadsync Score`` → ``Leadsync_Score``) with ``custom_field: true``
+(https://www.zoho.com/crm/developer/docs/api/v8/field-meta.html). Every field is described with
+all the keys ``fields.json`` requires, nulls where the schema allows them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from adapters.zoho.sandbox_common import JSON, IdMaker, render_time
+
+__all__ = [
+    "DATA_TYPES",
+    "LEAD_STATUSES",
+    "MODULES",
+    "STOCK_LEAD_STATUSES",
+    "Field",
+    "Module",
+    "api_name_for",
+    "field_json",
+    "module_json",
+    "standard_modules",
+]
+
+# Zoho's stock Lead_Status values (shared/notes §2.3); the default org adds two stages of its own.
+STOCK_LEAD_STATUSES = [
+    "Attempted to Contact",
+    "Contact in Future",
+    "Contacted",
+    "Junk Lead",
+    "Lost Lead",
+    "Not Contacted",
+    "Pre-Qualified",
+    "Not Qualified",
+]
+LEAD_STATUSES = [*STOCK_LEAD_STATUSES, "Marketing Qualified", "Sales Qualified"]
+LEAD_SOURCES = [
+    "Advertisement", "Cold Call", "Employee Referral", "External Referral", "Online Store", "Partner",
+    "Public Relations", "Seminar Partner", "Trade Show", "Web Download", "Web Research", "Chat",
+]  # fmt: skip
+INDUSTRIES = [
+    "Computer Software", "Construction", "Consulting", "Education", "Financial Services", "Government",
+    "Healthcare", "Insurance", "Legal Services", "Logistics", "Machinery", "Manufacturing", "Retail",
+    "Textile", "Utilities",
+]  # fmt: skip
+RATINGS = ["Acquired", "Active", "Market Failed", "Project Cancelled", "Shut Down"]
+CALL_RESULTS = [
+    "Interested", "Not interested", "No response/Busy", "Requested more info", "Requested call back",
+    "Invalid number",
+]  # fmt: skip
+# data type → (json_type, ui_type, length)
+DATA_TYPES: dict[str, tuple[str, int, int]] = {
+    "text": ("string", 1, 255),
+    "textarea": ("string", 3, 32000),
+    "email": ("string", 25, 100),
+    "phone": ("string", 33, 30),
+    "website": ("string", 21, 255),
+    "picklist": ("string", 2, 120),
+    "integer": ("integer", 32, 9),
+    "bigint": ("string", 37, 18),
+    "double": ("double", 36, 16),
+    "boolean": ("boolean", 301, 5),
+    "date": ("string", 24, 20),
+    "datetime": ("string", 333, 120),
+    "lookup": ("jsonobject", 133, 120),
+    "ownerlookup": ("jsonobject", 8, 120),
+    "jsonarray": ("jsonarray", 1, 0),
+}
+CREATABLE = {"text", "textarea", "email", "phone", "website", "picklist", "integer", "bigint", "double"}
+CREATABLE |= {"boolean", "date", "datetime"}
+
+
+@dataclass
+class Field:
+    api_name: str
+    label: str
+    data_type: str
+    id: str = ""
+    mandatory: bool = False
+    read_only: bool = False
+    custom: bool = False
+    picklist: list[str] = field(default_factory=list)
+    unique: bool = False
+    case_sensitive: bool = False
+    lookup: str | None = None  # the module a lookup points at ("" for What_Id: from $se_module)
+    created: datetime | None = None
+
+
+@dataclass
+class Module:
+    api_name: str
+    singular: str
+    id: str
+    fields: dict[str, Field]
+    display: str  # the field a lookup shows as its name
+
+    def field(self, name: str) -> Field | None:
+        return self.fields.get(name)
+
+
+def _f(api: str, dt: str = "text", **kw: Any) -> Field:
+    return Field(api, api.replace("_", " "), dt, **kw)
+
+
+_STAMPS = [
+    _f("Owner", "ownerlookup", lookup="users"),
+    _f("Created_By", "ownerlookup", read_only=True, lookup="users"),
+    _f("Modified_By", "ownerlookup", read_only=True, lookup="users"),
+    _f("Created_Time", "datetime", read_only=True),
+    _f("Modified_Time", "datetime", read_only=True),
+]
+_PERSON = [
+    _f("First_Name"),
+    _f("Last_Name", mandatory=True),
+    _f("Full_Name", read_only=True),
+    _f("Email", "email"),
+    _f("Phone", "phone"),
+    _f("Mobile", "phone"),
+    _f("Lead_Source", "picklist", picklist=LEAD_SOURCES),
+    _f("Email_Opt_Out", "boolean"),
+    _f("Description", "textarea"),
+    _f("Last_Activity_Time", "datetime", read_only=True),
+]
+_RELATED = [
+    _f("What_Id", "lookup", lookup=""),
+    _f("Who_Id", "lookup", lookup="Contacts"),
+    _f("Description", "textarea"),
+]
+_SPECS: dict[str, tuple[str, str, list[Field]]] = {
+    "Leads": (
+        "Lead",
+        "Full_Name",
+        [
+            *_PERSON,
+            _f("Company"),
+            _f("Designation"),
+            _f("Website", "website"),
+            _f("Lead_Status", "picklist", picklist=LEAD_STATUSES),
+            _f("Industry", "picklist", picklist=INDUSTRIES),
+            _f("Rating", "picklist", picklist=RATINGS),
+            _f("No_of_Employees", "integer"),
+            _f("City"),
+            _f("Country"),
+            _f("Converted__s", "boolean", read_only=True),
+            _f("Converted_Date_Time", "datetime", read_only=True),
+        ],
+    ),
+    "Contacts": (
+        "Contact",
+        "Full_Name",
+        [*_PERSON, _f("Title"), _f("Department"), _f("Mailing_City"), _f("Mailing_Country")],
+    ),
+    "Tasks": (
+        "Task",
+        "Subject",
+        [
+            _f("Subject", mandatory=True),
+            _f("Due_Date", "date"),
+            _f("Status", "picklist", picklist=["Not Started", "Deferred", "In Progress", "Completed"]),
+            _f("Priority", "picklist", picklist=["Highest", "High", "Normal", "Low", "Lowest"]),
+            _f("Closed_Time", "datetime", read_only=True),
+            *_RELATED,
+        ],
+    ),
+    "Calls": (
+        "Call",
+        "Subject",
+        [
+            _f("Subject", mandatory=True),
+            _f("Call_Type", "picklist", mandatory=True, picklist=["Outbound", "Inbound", "Missed"]),
+            _f("Call_Start_Time", "datetime", mandatory=True),
+            _f("Call_Duration"),
+            _f("Call_Duration_in_seconds", "integer", read_only=True),
+            _f("Call_Purpose", "picklist", picklist=["Prospecting", "Administrative", "Negotiation", "Demo"]),
+            _f("Call_Result", "picklist", picklist=CALL_RESULTS),
+            _f(
+                "Outgoing_Call_Status",
+                "picklist",
+                picklist=["Scheduled", "Completed", "Overdue", "Cancelled"],
+            ),
+            *_RELATED,
+        ],
+    ),
+    "Events": (
+        "Meeting",
+        "Event_Title",
+        [
+            _f("Event_Title", mandatory=True),
+            _f("Start_DateTime", "datetime", mandatory=True),
+            _f("End_DateTime", "datetime", mandatory=True),
+            _f("All_day", "boolean"),
+            _f("Venue"),
+            _f("Participants", "jsonarray"),
+            *_RELATED,
+        ],
+    ),
+    "Notes": (
+        "Note",
+        "Note_Title",
+        [
+            _f("Note_Title"),
+            _f("Note_Content", "textarea", mandatory=True),
+            _f("Parent_Id", "lookup", mandatory=True, lookup=""),
+        ],
+    ),
+}
+MODULES = list(_SPECS)
+
+
+def standard_modules(ids: IdMaker, statuses: list[str], at: datetime) -> dict[str, Module]:
+    """Fresh module definitions (each org gets its own, so custom fields stay in that org)."""
+    out: dict[str, Module] = {}
+    for name, (singular, display, own) in _SPECS.items():
+        fields: dict[str, Field] = {}
+        for proto in [*_STAMPS, *own]:
+            f = Field(**{**proto.__dict__, "picklist": list(proto.picklist)})
+            f.id, f.created = ids(), at
+            if f.api_name == "Lead_Status":
+                f.picklist = list(statuses)
+            fields[f.api_name] = f
+        out[name] = Module(name, singular, ids(), fields, display)
+    return out
+
+
+def api_name_for(label: str) -> str:
+    """Zoho's API name for a new field: the label's words joined by ``_`` (``Leadsync Score`` →
+    ``Leadsync_Score``)."""
+    return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9]+", "_", label.strip())).strip("_")
+
+
+def _minimod(module: Module | None) -> JSON:
+    return {"api_name": module.api_name if module else None, "id": module.id if module else None}
+
+
+def field_json(f: Field, module: Module, tz: timezone, seq: int) -> JSON:
+    """One field as ``GET /settings/fields`` describes it (every key ``fields.json`` requires)."""
+    json_type, ui_type, length = DATA_TYPES[f.data_type]
+    stamp = render_time(f.created, tz) if f.created and f.custom else None
+    editable = not f.read_only
+    picks = [
+        {
+            "display_value": v,
+            "actual_value": v,
+            "id": f"{f.id[:-3]}{i:03d}",
+            "sequence_number": i + 1,
+            "type": "used",
+            "colour_code": None,
+            "reference_value": v,
+        }
+        for i, v in enumerate(["-None-", *f.picklist] if f.data_type == "picklist" else [])
+    ]
+    none_mod = _minimod(None)
+    return {
+        "associated_module": none_mod,
+        "data_type": f.data_type,
+        "operation_type": {
+            "web_update": editable,
+            "api_create": editable,
+            "web_create": editable,
+            "api_update": editable,
+        },
+        "system_mandatory": f.mandatory and not f.custom,
+        "webhook": True,
+        "sequence_number": seq,
+        "blueprint_supported": not f.read_only,
+        "virtual_field": False,
+        "field_read_only": f.read_only,
+        "customizable_properties": [],
+        "read_only": f.read_only,
+        "custom_field": f.custom,
+        "businesscard_supported": True,
+        "filterable": True,
+        "visible": True,
+        "available_in_user_layout": True,
+        "display_field": f.api_name == module.display,
+        "pick_list_values_sorted_lexically": False,
+        "sortable": f.data_type not in ("textarea", "jsonarray"),
+        "layout_associations": [{"api_name": "Standard", "name": "Standard", "id": module.id[:-1] + "9"}],
+        "separator": False,
+        "searchable": True,
+        "enable_colour_code": False,
+        "mass_update": editable,
+        "json_type": json_type,
+        "created_source": "crm" if f.custom else "default",
+        "type": "used",
+        "display_label": f.label,
+        "field_label": f.label,
+        "column_name": f"{'CUSTOMFIELD' if f.custom else 'STDFIELD'}{f.id[-4:]}",
+        "api_name": f.api_name,
+        "display_type": -1,
+        "ui_type": ui_type,
+        "colour_code_enabled_by_system": False,
+        "length": length,
+        "decimal_place": 2 if f.data_type == "double" else None,
+        "quick_sequence_number": str(seq),
+        "email_parser": {"fields_update_supported": False, "record_operations_supported": False},
+        "rollup_summary": None,
+        "refer_from_field": {"id": None, "api_name": None},
+        "created_time": stamp,
+        "modified_time": stamp,
+        "show_type": 7,
+        "category": 2 if f.custom else 0,
+        "id": f.id,
+        "multi_module_lookup": None,
+        "sharing_properties": {},
+        "currency": None,
+        "file_upolad_optionlist": [],
+        "lookup": _lookup_json(f),
+        "profiles": [{"name": "Administrator", "id": module.id[:-1] + "7", "permission_type": "read_write"}],
+        "view_type": {"view": True, "edit": editable, "quick_create": f.mandatory, "create": editable},
+        "unique": {"casesensitive": str(f.case_sensitive).lower()} if f.unique else None,
+        "sub_module": none_mod,
+        "subform": None,
+        "external": {"show": False, "type": None, "allow_multiple_config": False},
+        "private": {"restricted": False, "type": None, "export": False},
+        "convert_mapping": {"Contacts": f.api_name if module.api_name == "Leads" and f.custom else None},
+        "multiselectlookup": None,
+        "multiuserlookup": {
+            **{k: None for k in ("display_label", "lookup_apiname", "api_name", "id", "record_access")},
+            **{"connectedfield_apiname": None, "connectedlookup_apiname": None},
+            "linking_module": none_mod,
+            "connected_module": none_mod,
+        },
+        "autonumber": {"starting_number_length": 0, "prefix": None, "suffix": None, "start_number": None},
+        "auto_number": None,
+        "pick_list_values": picks,
+        "crypt": {"mode": None, "status": None},
+        "tooltip": {"name": "", "value": ""},
+        "history_tracking": {"module": {}, "duration_configured_field": none_mod},
+        "association_details": {"related_field": none_mod, "lookup_field": none_mod},
+        "allowed_modules": [],
+        "additional_column": None,
+        "common.picklist": None,
+        "hipaa_compliance_enabled": False,
+        "hipaa_compliance": {"restricted_in_export": False, "restricted": False},
+        "_update_existing_records": False,
+        "number_separator": f.data_type in ("integer", "double"),
+        "textarea": {"type": "rich_text" if f.data_type == "textarea" else "small"},
+        "static_field": not f.custom,
+    }
+
+
+def _lookup_json(f: Field) -> JSON | None:
+    if f.data_type != "lookup":
+        return None
+    return {"display_label": f.label, "api_name": f.api_name, "module": {"api_name": f.lookup or None}}
+
+
+def module_json(m: Module, tz: timezone, seq: int, at: datetime) -> JSON:
+    """One module as ``GET /settings/modules`` lists it (the list's keys, not a module's describe)."""
+    return {
+        "api_name": m.api_name,
+        "module_name": m.api_name,
+        "singular_label": m.singular,
+        "plural_label": m.api_name if m.api_name != "Events" else "Meetings",
+        "id": m.id,
+        "api_supported": True,
+        "creatable": True,
+        "editable": True,
+        "deletable": True,
+        "viewable": True,
+        "visible": True,
+        "convertable": m.api_name == "Leads",
+        "generated_type": "default",
+        "sequence_number": seq,
+        "show_as_tab": m.api_name != "Notes",
+        "visibility": 1,
+        "modified_time": render_time(at, tz),
+        "status": "visible",
+    }
