@@ -85,7 +85,9 @@ class ZohoSetupError(AuthError, ConfigError):
     def __init__(
         self, message: str, *, status: int | None = None, url: str | None = None, body: str | None = None
     ) -> None:
-        AuthError.__init__(self, message, status=status, url=url, body=body)
+        # Not through the bases' __init__: each hands its message on to the next in the MRO.
+        Exception.__init__(self, message)
+        self.status, self.url, self.body = status, url, body
         self.problems = [Problem("zoho options", 0, message)]
 
 
