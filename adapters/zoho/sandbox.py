@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
@@ -52,6 +53,7 @@ from adapters.zoho.sandbox_store import Org
 __all__ = ["ALL_SCOPES", "Credentials", "Faults", "Limits", "ZohoSandbox", "demo_zoho", "main"]
 
 CLIENT_ID = "1000.LS7QK2M9XZ4T8B1VW3N6YH0RDCPJ5A"
+SECRET_ENV = "LEADSYNC_DEMO_ZOHO_SECRET"
 CLIENT_SECRET = "4f0c2b9e7a1d8c3f6e5b0a9d2c7e4f1a8b3d6c9e0f"
 
 
@@ -177,19 +179,21 @@ def demo_zoho(contacts: int = 300, seed: int = 7) -> Iterator[dict[str, Any]]:
     """A running sandbox for ``leadsync demo`` (entry point ``leadsync.sandboxes: zoho``).
 
     ``contacts`` is the number of leads. Yields the adapter name, its options (the refresh token as
-    ``token``, which the demo moves to the environment) and a line describing the org.
+    ``token``, which the demo moves to the environment; the client
+    secret goes into ``LEADSYNC_DEMO_ZOHO_SECRET``) and a line describing the org.
     """
     with ZohoSandbox(port=0, seed=seed, leads=contacts) as sb:
         c = sb.credentials
+        os.environ[SECRET_ENV] = c.client_secret  # the adapter reads the secret from the environment
         reps = [u["id"] for u in sb.users() if sb.org.active(u["id"]) and u["id"] != sb.org.api_user]
         yield {
             "adapter": "zoho",
             "options": {
                 "accounts_url": sb.accounts_url,
-                "api_domain": sb.url,
+                "api_url": sb.url,
                 "client_id": c.client_id,
-                "client_secret": c.client_secret,
-                "token": c.refresh_token,
+                "client_secret_env": SECRET_ENV,
+                "token": c.refresh_token,  # the demo moves it to the environment too
             },
             "describe": f"a local Zoho CRM sandbox at {sb.url} ({contacts} leads, {len(sb.users())} users)",
             "owners": reps,

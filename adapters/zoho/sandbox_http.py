@@ -29,6 +29,7 @@ from adapters.zoho.sandbox_limits import ApiLimits, too_many
 from adapters.zoho.sandbox_reads import ROUTES as READ_ROUTES
 from adapters.zoho.sandbox_reads import PageTokens
 from adapters.zoho.sandbox_routing import Call, Reply, Route, route
+from adapters.zoho.sandbox_search import ROUTES as SEARCH_ROUTES
 from adapters.zoho.sandbox_settings import ROUTES as SETTINGS_ROUTES
 from adapters.zoho.sandbox_store import Org
 from adapters.zoho.sandbox_writes import ROUTES as WRITE_ROUTES
@@ -51,6 +52,7 @@ def _token(call: Call) -> Reply:
 ROUTES: list[Route] = [
     route("POST", "/oauth/v2/token", _token, kind="accounts"),
     *SETTINGS_ROUTES,
+    *SEARCH_ROUTES,
     *READ_ROUTES,
     *WRITE_ROUTES,
 ]

@@ -25,7 +25,7 @@ from adapters.zoho.sandbox_common import JSON, ZohoError, invalid_data, parse_si
 from adapters.zoho.sandbox_routing import Call, Reply, Route, route
 from adapters.zoho.sandbox_store import Record
 
-__all__ = ["ROUTES", "PageTokens", "module_of"]
+__all__ = ["ROUTES", "PageTokens", "fields_of", "module_of"]
 
 DISCRETE_LIMIT = 2000
 TOKEN_LIMIT = 100_000
@@ -76,7 +76,7 @@ def empty(call: Call) -> Response:
     return Response(304 if call.request.headers.get("If-Modified-Since") else 204, b"", {}, None)
 
 
-def _fields(call: Call, module: str, required: bool = True) -> list[str] | None:
+def fields_of(call: Call, module: str, required: bool = True) -> list[str] | None:
     text = call.arg("fields")
     if not text:
         if required:
@@ -143,7 +143,7 @@ def _bound(call: Call, module: str) -> str:
 
 def list_records(call: Call) -> Reply:
     module = module_of(call)
-    fields = _fields(call, module)
+    fields = fields_of(call, module)
     per_page = call.int_arg("per_page", 200, 1, 200)
     token_key, page_text = call.arg("page_token"), call.arg("page")
     if token_key and page_text:
@@ -238,7 +238,7 @@ def _token(call: Call, key: str, bound: str, now: datetime) -> PageToken:
 
 def get_record(call: Call) -> Reply:
     module = module_of(call)
-    fields = _fields(call, module, required=False)
+    fields = fields_of(call, module, required=False)
     rec = call.org.records[module].get(call.params["id"])
     if rec is None:
         return Response(204, b"", {}, None)

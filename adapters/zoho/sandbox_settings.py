@@ -46,7 +46,7 @@ def user_json(org: Org, u: Record) -> JSON:
             "last_name": x["last_name"],
         }
 
-    return {
+    out: JSON = {
         "id": u["id"],
         "zuid": u["zuid"],
         "first_name": u["first_name"],
@@ -68,10 +68,10 @@ def user_json(org: Org, u: Record) -> JSON:
         "Modified_Time": org.time(u["Modified_Time"]),
         "created_by": {"name": org.user_name(by["id"]), "id": by["id"]},
         "Modified_By": owner(by),
-        "Reporting_To": None
-        if u.get("reporting_to") is None
-        else org.minified(u["reporting_to"], email=False),
     }
+    if u.get("reporting_to"):  # Minified_User is not nullable in users.json: absent, not null
+        out["Reporting_To"] = org.minified(u["reporting_to"], email=False)
+    return out
 
 
 def users(call: Call) -> Reply:
