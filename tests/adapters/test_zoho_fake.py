@@ -43,7 +43,7 @@ class Sent:
 class FakeZoho:
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     deleted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    fields: dict[str, list[str]] = field(default_factory=dict)
+    fields: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     users: list[dict[str, Any]] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
     mints: int = 0
@@ -112,17 +112,8 @@ class FakeZoho:
             active = q.get("type") != "DeactiveUsers"
             users = [u for u in self.users if (u.get("status") == "active") == active]
             return (200, {"users": users, "info": {"more_records": False}}) if users else (204, None)
-        if path == "/settings/fields":
-            if method == "POST":
-                label = body["fields"][0]["field_label"]
-                self.fields.setdefault(q["module"], []).append(label.replace(" ", "_"))
-                return 201, {
-                    "fields": [
-                        {"code": "SUCCESS", "status": "success", "message": "ok", "details": {"id": "9"}}
-                    ]
-                }
-            names = self.fields.get(q["module"], [])
-            return 200, {"fields": [{"api_name": n, "id": f"f{i}"} for i, n in enumerate(names)]}
+        if parts[:2] == ["settings", "fields"]:
+            return self.settings_fields(method, parts[2:], q, body)
         if len(parts) == 2 and parts[1] == "deleted":
             rows = [
                 d for d in self.deleted.get(parts[0], []) if not since or _ts(d["deleted_time"]) >= _ts(since)
@@ -135,6 +126,20 @@ class FakeZoho:
         if method == "POST" and parts == ["Tasks"]:
             return self.create_task(body)
         return self.list(parts[0], q, since)
+
+    def settings_fields(self, method: str, rest: list[str], q: dict[str, str], body: Any) -> tuple[int, Any]:
+        known = self.fields.setdefault(q["module"], [])
+        ok = {"code": "SUCCESS", "status": "success", "message": "ok", "details": {"id": "9"}}
+        if method == "POST":
+            made = {**body["fields"][0], "id": f"f{len(known)}"}
+            made["api_name"] = made["field_label"].replace(" ", "_")
+            known.append(made)
+            return 201, {"fields": [ok]}
+        if method == "PATCH":
+            target = next(f for f in known if f["id"] == rest[0])
+            target["pick_list_values"] += body["fields"][0]["pick_list_values"]
+            return 200, {"fields": [ok]}
+        return 200, {"fields": known}
 
     def list(self, module: str, q: dict[str, str], since: str | None) -> tuple[int, Any]:
         assert "fields" in q, "Zoho requires `fields` on every list call"
