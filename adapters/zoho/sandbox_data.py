@@ -188,7 +188,7 @@ def seed_org(
                 values.update(Mailing_City=p.city, Mailing_Country=p.country, Department=None, Owner=owner)
                 values["Lead_Source"] = pick(rng, weights(SOURCE_WEIGHTS))
             rec = org.insert(module, values, uids[0], created)
-            touched = created + timedelta(seconds=rng.randint(0, int(age.total_seconds()) // 2))
+            touched = created + timedelta(seconds=rng.randint(0, int((now - created).total_seconds()) // 2))
             rec.update(Modified_Time=touched, Modified_By=owner if org.active(owner) else uids[0])
             made.append((module, rec))
     for module, rec in made:
