@@ -318,6 +318,7 @@ def field_json(f: Field, module: Module, tz: timezone, seq: int) -> JSON:
         "unique": {"casesensitive": str(f.case_sensitive).lower()} if f.unique else None,
         "sub_module": none_mod,
         "subform": None,
+        "formula": None,
         "external": {"show": False, "type": None, "allow_multiple_config": False},
         "private": {"restricted": False, "type": None, "export": False},
         "convert_mapping": {"Contacts": f.api_name if module.api_name == "Leads" and f.custom else None},
