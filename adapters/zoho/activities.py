@@ -42,7 +42,7 @@ SEARCH_CHUNK = 50
 _PREFIX = {"Calls": "call", "Events": "event", "Tasks": "task", "Notes": "note"}
 _PARTICIPANT = {"lead": "Leads", "contact": "Contacts"}
 _NOT_DONE = {"scheduled", "cancelled", "overdue"}
-_LINKS = ("id", "Modified_Time", "Created_Time", "Owner")
+_LINKS = ("Modified_Time", "Created_Time", "Owner")  # `id` comes unasked
 ACTIVITY_FIELDS: dict[str, tuple[str, ...]] = {
     "Calls": (*_LINKS, "What_Id", "Who_Id", "Subject", "Call_Type", "Call_Start_Time",
               "Call_Duration", "Call_Duration_in_seconds", "Call_Result", "Outgoing_Call_Status"),

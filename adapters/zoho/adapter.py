@@ -130,7 +130,7 @@ class ZohoAdapter:
         """The mapped fields of ``module`` that exist in the org (leadsync's own only after setup)."""
         have = self.org_fields(module)
         wanted = self.mapping.modules[module].select()
-        kept = [f for f in wanted if f == "id" or f in have or not have]
+        kept = [f for f in wanted if f in have or not have]
         if len(kept) < len(wanted):
             log.warning("zoho_fields_missing", module=module, fields=sorted(set(wanted) - set(kept)))
         return kept
@@ -138,7 +138,7 @@ class ZohoAdapter:
     def activity_fields(self, module: str) -> list[str]:
         have = self.org_fields(module)
         wanted = [*ACTIVITY_FIELDS[module], *([KEY_FIELD] if module == "Tasks" else [])]
-        return [f for f in wanted if f == "id" or f in have or (not have and f != KEY_FIELD)]
+        return [f for f in wanted if f in have or (not have and f != KEY_FIELD)]
 
     def module_of(self, ids: Sequence[str]) -> dict[str, str]:
         """Leads or Contacts, per id (Zoho ids do not say; asked once, then remembered)."""
@@ -148,7 +148,7 @@ class ZohoAdapter:
         for module in self.mapping.modules:
             if not unknown:
                 break
-            found = {str(r.get("id")) for r in by_ids(self.client, module, unknown, ["id"])}
+            found = {str(r.get("id")) for r in by_ids(self.client, module, unknown, ["Modified_Time"])}
             for rid in found:
                 self.remember(rid, module)
                 known[rid] = module
@@ -233,7 +233,7 @@ class ZohoAdapter:
         out: dict[str, dict[str, datetime]] = {}
         for module in self.mapping.modules:
             ids = [i for i in dict.fromkeys(contact_ids) if modules.get(i) == module]
-            for r in by_ids(self.client, module, ids, ["id", "Modified_Time"]) if ids else []:
+            for r in by_ids(self.client, module, ids, ["Modified_Time"]) if ids else []:
                 stamp = datetime.fromisoformat(str(r.get("Modified_Time")))
                 out[str(r.get("id"))] = dict.fromkeys(fields, stamp)
         return out

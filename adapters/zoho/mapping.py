@@ -48,7 +48,7 @@ CONTACT_FIELDS = (
     *(w for w in WRITABLE_FIELDS if w not in ("stage", "owner_id")),
 )  # fmt: skip
 REQUIRED_FIELDS = (*(w for w in WRITABLE_FIELDS if w != "stage"), "created_at")
-ALWAYS = ("id", "Modified_Time", "Created_Time")
+ALWAYS = ("Modified_Time", "Created_Time")  # Zoho sends `id` always and refuses it in `fields`
 _API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 

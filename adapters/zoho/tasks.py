@@ -78,7 +78,7 @@ class TaskWriter:
 
     def _existing(self, key: str) -> TaskResult:
         escaped = key.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").replace(",", "\\,")
-        params = {"criteria": f"({KEY_FIELD}:equals:{escaped})", "fields": f"id,{KEY_FIELD}"}
+        params = {"criteria": f"({KEY_FIELD}:equals:{escaped})", "fields": KEY_FIELD}
         try:
             rows = [r for page in pages(self.client, "/Tasks/search", params, tokens=False) for r in page]
         except CrmError as exc:
