@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.sandboxkit.people import NEEDS, OWNER_NAMES, Person, ascii_name, person, pick, weights
-from adapters.zoho.sandbox_schema import CALL_RESULTS, LEAD_SOURCES
+from adapters.zoho.sandbox_schema import BANT, CALL_RESULTS, LEAD_SOURCES
 from adapters.zoho.sandbox_store import Org, Record
 
 __all__ = ["DOMAIN", "seed_org"]
@@ -91,6 +91,16 @@ def _lead(p: Person, rng: random.Random, owner: str, statuses: list[str]) -> Rec
         "Email_Opt_Out": rng.random() < 0.05,
         "Owner": owner,
     }
+
+
+def _bant(rng: random.Random, status: str | None) -> Record:
+    """BANT answers on some records: most qualified leads, a few others."""
+    chance = {"Marketing Qualified": 0.6, "Sales Qualified": 0.7, "Contacted": 0.25}.get(status or "", 0.08)
+    if rng.random() >= chance:
+        return {}
+    values: Record = {name: rng.choice(options) for name, options in BANT.items()}
+    values["Need"] = rng.choice(NEEDS) or None
+    return values
 
 
 def _activities(
@@ -187,6 +197,7 @@ def seed_org(
                 }
                 values.update(Mailing_City=p.city, Mailing_Country=p.country, Department=None, Owner=owner)
                 values["Lead_Source"] = pick(rng, weights(SOURCE_WEIGHTS))
+            values.update(_bant(rng, values.get("Lead_Status")))
             rec = org.insert(module, values, uids[0], created)
             touched = created + timedelta(seconds=rng.randint(0, int((now - created).total_seconds()) // 2))
             rec.update(Modified_Time=touched, Modified_By=owner if org.active(owner) else uids[0])

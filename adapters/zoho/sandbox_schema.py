@@ -17,6 +17,7 @@ from typing import Any
 from adapters.zoho.sandbox_common import JSON, IdMaker, render_time
 
 __all__ = [
+    "BANT",
     "DATA_TYPES",
     "LEAD_STATUSES",
     "MODULES",
@@ -128,6 +129,17 @@ _PERSON = [
     _f("Description", "textarea"),
     _f("Last_Activity_Time", "datetime", read_only=True),
 ]
+# The BANT answers the customer's admin added to Leads and Contacts (custom fields, as leadsync's
+# Zoho mapping expects them).
+BANT = {
+    "Budget_Status": ["approved", "estimating", "no_budget", "unknown"],
+    "Buying_Role": ["economic_buyer", "decision_maker", "technical_decision_maker", "influencer", "end_user"],
+    "Timeline": ["this_quarter", "next_quarter", "this_year", "next_year", "no_timeline"],
+}
+_BANT = [
+    *(_f(name, "picklist", custom=True, picklist=values) for name, values in BANT.items()),
+    _f("Need", custom=True),
+]
 _RELATED = [
     _f("What_Id", "lookup", lookup=""),
     _f("Who_Id", "lookup", lookup="Contacts"),
@@ -150,12 +162,13 @@ _SPECS: dict[str, tuple[str, str, list[Field]]] = {
             _f("Country"),
             _f("Converted__s", "boolean", read_only=True),
             _f("Converted_Date_Time", "datetime", read_only=True),
+            *_BANT,
         ],
     ),
     "Contacts": (
         "Contact",
         "Full_Name",
-        [*_PERSON, _f("Title"), _f("Department"), _f("Mailing_City"), _f("Mailing_Country")],
+        [*_PERSON, _f("Title"), _f("Department"), _f("Mailing_City"), _f("Mailing_Country"), *_BANT],
     ),
     "Tasks": (
         "Task",

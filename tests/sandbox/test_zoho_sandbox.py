@@ -54,6 +54,9 @@ class TestSeed:
         notes = list(sb.records("Notes").values())
         assert notes and all(n["Parent_Id"] in sb.records(n["$se_module"]) for n in notes)
         assert sb.records("Tasks") and sb.records("Events")
+        # the BANT custom fields leadsync's Zoho mapping reads, answered on some records
+        assert 20 < sum(bool(lead["Budget_Status"]) for lead in leads) < 200
+        assert sb.org.modules["Contacts"].fields["Timeline"].custom
 
 
 class TestAccounts:
