@@ -14,8 +14,9 @@ from typing import Any
 
 from adapters.sandboxkit.server import Response
 from adapters.zoho.sandbox_common import JSON, ZohoError, invalid_data, parse_since
+from adapters.zoho.sandbox_describe import field_json, module_json
 from adapters.zoho.sandbox_routing import Call, Reply, Route, route
-from adapters.zoho.sandbox_schema import CREATABLE, Field, api_name_for, field_json, module_json
+from adapters.zoho.sandbox_schema import CREATABLE, Field, api_name_for
 from adapters.zoho.sandbox_store import Org, Record
 
 __all__ = ["ROUTES", "user_json"]
