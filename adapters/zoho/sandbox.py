@@ -20,9 +20,10 @@ the concurrency cap (429 without ``Retry-After``). In memory, one lock, plain HT
 
 Command line: ``python -m adapters.zoho.sandbox --port 8897 --leads 300``. Module map:
 ``sandbox_http`` (pipeline, token endpoint, controls), ``sandbox_routing``, ``sandbox_reads``,
-``sandbox_writes``, ``sandbox_search``, ``sandbox_settings`` (endpoints), ``sandbox_auth``, ``sandbox_limits``,
-``sandbox_store`` + ``sandbox_schema`` + ``sandbox_describe`` (the org and its metadata), ``sandbox_data`` (seeding), ``sandbox_backdoor``
-(the back door, shared with ``/__sandbox``).
+``sandbox_writes``, ``sandbox_search``, ``sandbox_settings`` (endpoints), ``sandbox_auth``,
+``sandbox_limits``, ``sandbox_store`` + ``sandbox_schema`` + ``sandbox_describe`` (the org and its
+metadata), ``sandbox_data`` (seeding), ``sandbox_backdoor`` (the back door, shared with
+``/__sandbox``).
 """
 
 from __future__ import annotations
