@@ -18,6 +18,7 @@ Registered as ``leadsync.adapters: hubspot = adapters.hubspot.adapter:from_optio
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
@@ -45,6 +46,7 @@ from .activities import ActivityReader
 from .auth import token_from_options
 from .client import JSON, HubSpotClient
 from .convert import DEFAULT_LIFECYCLE_ORDER, contact_from_record, parse_ts, to_ms
+from .echoes import EchoChaser
 from .fanout import DEFAULT_CONCURRENCY, Fanout
 from .mapping import HISTORY, HubSpotMapping, problem
 from .mapping_check import load_mapping
@@ -101,6 +103,7 @@ class HubSpotAdapter:
         self._activities = ActivityReader(client, mapping.activities, self.fanout)
         self._tasks = TaskWriter(client)
         self._order: tuple[str, ...] | None = None
+        self._chaser: EchoChaser | None = None  # the read under way's, while there is one
 
     def __repr__(self) -> str:
         return f"HubSpotAdapter(base_url={self.client.base_url!r}, mapping={self.mapping.file!r})"
@@ -111,17 +114,39 @@ class HubSpotAdapter:
     # -- reading -------------------------------------------------------------------------------
 
     def read_contacts(self, cursor: str | None) -> Iterator[Page[Contact]]:
+        """Contacts changed since ``cursor``; leadsync's own writes read back alongside (``EchoChaser``)."""
         try:
             start = SearchCursor.decode(cursor) if cursor else None
         except ValueError as exc:
             raise CrmError(f"{exc}; the stored cursor was not made by this adapter") from None
         props = self._read_properties()
-        pages = search_pages(lambda req: self.client.search("contacts", req), props, start, _modified_ms)
-        for records, page_cursor in pages:
-            contacts = [contact_from_record(r, self.mapping) for r in records]
-            self._activities.remember(records)
-            log.info("page_read", records=len(contacts), cursor=page_cursor.encode())
-            yield Page(contacts, page_cursor.encode())
+        chaser = EchoChaser(
+            lambda req: self.client.search("contacts", req),
+            props,
+            _modified_ms,
+            spare=lambda: self.client.limiter.free(search=True) >= 2,
+        )
+        self._chaser = chaser
+        chaser.start()
+        try:
+            for records, page_cursor in search_pages(chaser.main_search, props, start, _modified_ms):
+                yield self._page(records, page_cursor.encode())
+                for chased in chaser.take():
+                    yield self._page(chased, None)
+            for records, rest_cursor in chaser.rest():
+                yield self._page(records, rest_cursor.encode() if rest_cursor else None)
+        finally:
+            self._chaser = None
+            chaser.close()
+            if chaser.split is not None:
+                log.info("echoes_chased", split_ms=chaser.split, searches=chaser.searches)
+
+    def _page(self, records: list[JSON], cursor: str | None) -> Page[Contact]:
+        """A page of contacts; no cursor for the chase stream's pages before the main stream ends."""
+        contacts = [contact_from_record(r, self.mapping) for r in records]
+        self._activities.remember(records)
+        log.info("page_read", records=len(contacts), cursor=cursor)
+        return Page(contacts, cursor)
 
     def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
         """These contacts as HubSpot holds them now, by batch read (100 a call); unknown ids left out."""
@@ -206,10 +231,17 @@ class HubSpotAdapter:
     def write_contacts(self, changes: Sequence[ContactChange]) -> list[WriteResult]:
         if not changes:
             return []
+        chaser = self._chaser
         writer = ContactWriter(
-            self.client, self.mapping, self.lifecycle_order(), self.batch_size, self.fanout
+            self.client,
+            self.mapping,
+            self.lifecycle_order(),
+            self.batch_size,
+            self.fanout,
+            on_written=chaser.written if chaser else None,
         )
-        return writer.write(changes)
+        with chaser.writing() if chaser else contextlib.nullcontext():
+            return writer.write(changes)
 
     def create_task(self, task: TaskRequest) -> TaskResult:
         return self._tasks.create(task)

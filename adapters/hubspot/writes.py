@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import structlog
 
@@ -48,12 +48,15 @@ class ContactWriter:
         order: Sequence[str],
         batch_size: int = 100,
         fanout: Fanout | None = None,
+        on_written: Callable[[list[JSON]], None] | None = None,
     ) -> None:
+        """``on_written`` gets every batch update's confirmed records (``EchoChaser.written``)."""
         self.client = client
         self.mapping = mapping
         self.order = order
         self.batch_size = max(1, min(100, batch_size))
         self.fanout = fanout or Fanout(1)
+        self.on_written = on_written
 
     def write(self, changes: Sequence[ContactChange]) -> list[WriteResult]:
         planned = [plan_write(c, self.mapping, self.order) for c in _merged(changes)]
@@ -114,6 +117,8 @@ class ContactWriter:
         except CrmError as exc:
             return self._rejected(inputs, exc)
         out: dict[str, WriteResult | None] = {cid: None for cid, _ in inputs}
+        if self.on_written is not None:
+            self.on_written(list(body.get("results") or []))
         if status != 207 and not body.get("errors"):
             return out
         written = {str(r.get("id")) for r in body.get("results") or []}
