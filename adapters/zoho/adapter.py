@@ -206,7 +206,12 @@ class ZohoAdapter:
             for users in pages(self.client, "/users", {"type": kind}, key="users"):
                 for u in users:
                     uid = str(u.get("id"))
-                    is_active = active and str(u.get("status") or "active").lower() == "active"
+                    # an invited user who has not accepted yet (confirm false) cannot own records
+                    is_active = (
+                        active
+                        and str(u.get("status") or "active").lower() == "active"
+                        and u.get("confirm") is not False
+                    )
                     owners[uid] = Owner(
                         id=uid, name=u.get("full_name"), email=u.get("email"), active=is_active
                     )

@@ -13,6 +13,7 @@ from typing import Any
 
 from adapters.sandboxkit.faults import Faults
 from adapters.zoho.sandbox_common import JSON
+from adapters.zoho.sandbox_data import account_for
 from adapters.zoho.sandbox_store import Org, Record, WriteLog
 
 __all__ = ["Controls"]
@@ -24,6 +25,7 @@ class Controls:
     CONTROLS = frozenset(
         {"touch", "insert", "delete", "lock", "unlock", "convert_lead", "advance", "expire_tokens"}
         | {"issue_refresh_token", "revoke_refresh_token", "set_credits", "set_workflow_rule", "clear_writes"}
+        | {"reject_writes"}
     )
     app: Any
     clock: Any
@@ -118,6 +120,8 @@ class Controls:
                 Mailing_Country=lead.get("Country"),
             )
             values.pop("id", None)
+            if lead.get("Company"):  # Zoho makes (or finds) the account named by Company
+                values["Account_Name"] = account_for(org, str(lead["Company"]), who)
             contact = org.insert("Contacts", values, who)
             org.save("Leads", lead, {"Converted__s": True, "Converted_Date_Time": org.now()}, who)
             for module in ("Calls", "Events", "Tasks"):
@@ -132,6 +136,23 @@ class Controls:
         """An org workflow rule: when a write fires workflows (no ``trigger`` key, or ``"workflow"``
         in it), set ``field`` to ``value`` on each record written."""
         self.org.workflow_rules.append((module, field, value))
+
+    def reject_writes(
+        self,
+        module: str,
+        rid: str,
+        reject: bool = True,
+        field: str = "Email",
+        alert: str = "Leads from this domain belong to the partner team; do not edit them",
+    ) -> None:
+        """An org validation rule that fails for this one record: every API update of it is refused
+        ``INVALID_DATA`` naming the rule's field, with the rule's alert as the message."""
+        with self.org.lock:
+            self.org.records[module][rid]
+            if reject:
+                self.org.validation_rules[rid] = (field, alert)
+            else:
+                self.org.validation_rules.pop(rid, None)
 
     # -- time, tokens, limits, faults ----------------------------------------------------------
 

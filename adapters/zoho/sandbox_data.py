@@ -17,7 +17,7 @@ from adapters.sandboxkit.people import NEEDS, OWNER_NAMES, Person, ascii_name, p
 from adapters.zoho.sandbox_schema import BANT, CALL_RESULTS, LEAD_SOURCES
 from adapters.zoho.sandbox_store import Org, Record
 
-__all__ = ["DOMAIN", "seed_org"]
+__all__ = ["DOMAIN", "account_for", "seed_org"]
 
 DOMAIN = "leadsync-demo.com"
 STATUS_WEIGHTS = (
@@ -161,6 +161,14 @@ def _activities(
         org.insert("Notes", values, owner, at)
 
 
+def account_for(org: Org, name: str, by: str, at: datetime | None = None) -> str:
+    """The id of the account called ``name``, created when there is none."""
+    for rec in org.records["Accounts"].values():
+        if rec["Account_Name"] == name:
+            return str(rec["id"])
+    return str(org.insert("Accounts", {"Account_Name": name, "Owner": by}, by, at)["id"])
+
+
 def seed_org(
     org: Org,
     *,
@@ -196,6 +204,8 @@ def seed_org(
                     "Title": p.title or None,
                 }
                 values.update(Mailing_City=p.city, Mailing_Country=p.country, Department=None, Owner=owner)
+                if p.with_company:
+                    values["Account_Name"] = account_for(org, p.company, uids[0], created)
                 values["Lead_Source"] = pick(rng, weights(SOURCE_WEIGHTS))
             values.update(_bant(rng, values.get("Lead_Status")))
             rec = org.insert(module, values, uids[0], created)

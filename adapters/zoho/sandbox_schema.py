@@ -166,7 +166,24 @@ _SPECS: dict[str, tuple[str, str, list[Field]]] = {
     "Contacts": (
         "Contact",
         "Full_Name",
-        [*_PERSON, _f("Title"), _f("Department"), _f("Mailing_City"), _f("Mailing_Country"), *_BANT],
+        [
+            *_PERSON,
+            _f("Account_Name", "lookup", lookup="Accounts"),
+            _f("Title"),
+            _f("Department"),
+            _f("Mailing_City"),
+            _f("Mailing_Country"),
+            *_BANT,
+        ],
+    ),
+    "Accounts": (
+        "Account",
+        "Account_Name",
+        [
+            _f("Account_Name", mandatory=True),
+            _f("Website", "website"),
+            _f("Industry", "picklist", picklist=INDUSTRIES),
+        ],
     ),
     "Tasks": (
         "Task",

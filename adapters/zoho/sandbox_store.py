@@ -62,6 +62,7 @@ class Org:
     locked: set[str] = field(default_factory=set)
     writes: list[WriteLog] = field(default_factory=list)
     workflow_rules: list[tuple[str, str, Any]] = field(default_factory=list)  # module, field, value
+    validation_rules: dict[str, tuple[str, str]] = field(default_factory=dict)  # id → field, alert
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:

@@ -190,6 +190,20 @@ class AdapterContract:
         assert caught.value.status in (400, 401)
         assert "token" in str(caught.value).lower() or "credential" in str(caught.value).lower()
 
+    def test_credentials_revoked_while_signed_in_are_fatal(self, harness: Harness) -> None:
+        """Revoked under a signed-in adapter: the refused call is not repeated; at most one new
+        sign-in is tried (a session or access token may just have expired), then AuthError."""
+        harness.seed_contacts(5)
+        sleeps = SleepRecorder()
+        adapter = harness.make_adapter(retry=sleeps.policy())
+        adapter.read_owners()  # signed in, and the credentials work
+        harness.inject("unauthorized")
+        before = harness.call_count()
+        with pytest.raises(AuthError):
+            read_all(adapter)
+        assert harness.call_count() - before in (1, 2), "the refused call, then at most one sign-in"
+        assert not sleeps.waits
+
     # -- writing ---------------------------------------------------------------------------------
 
     def test_one_rejected_record_does_not_fail_its_batch(self, harness: Harness) -> None:
