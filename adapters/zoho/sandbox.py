@@ -198,8 +198,10 @@ def demo_zoho(contacts: int = 300, seed: int = 7) -> Iterator[dict[str, Any]]:
             },
             "describe": f"a local Zoho CRM sandbox at {sb.url} ({contacts} leads, {len(sb.users())} users)",
             "owners": reps,
-            # Zoho, like Salesforce, knows calls and meetings rather than page views.
-            "playbook": "qualification-matrix.yaml",
+            # Zoho's activities are calls, meetings, tasks and notes: no page views, downloads,
+            # webinars or demo requests, which is all qualification-matrix scores and acts on (no
+            # MQL, no task). BANT is what the org records (the BANT custom fields on its leads).
+            "playbook": "bant.yaml",
             "sandbox": sb,
         }
 
