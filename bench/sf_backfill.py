@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 import threading
 import time
@@ -74,7 +73,10 @@ class SfClocks:
 
     def attach(self, job: Any) -> None:
         """Wrap the job's client (after ``Recorder.attach``: its ``_once`` is the recorder's) and store."""
-        client = job.adapter.client
+        self.attach_client(job.adapter.client)
+        self.attach_store(job.store)
+
+    def attach_client(self, client: Any) -> None:
         once = client._once
 
         def timed_once(what: str, fn: Callable[..., Any]) -> Any:
@@ -84,16 +86,21 @@ class SfClocks:
             try:
                 return once(what, fn)
             finally:
-                wall, cpu = time.perf_counter() - t, time.thread_time() - c
-                self._add("HTTP: this process's CPU (client, TLS, JSON)", cpu)
-                self._add("HTTP: waiting for the sandbox", max(0.0, wall - cpu))
-                with self._lock:
-                    self.count["calls"] += 1
-                    self.endpoint_wait[endpoint] += max(0.0, wall - cpu)
-                    self.endpoint_calls[endpoint] += 1
+                self.add_http(endpoint, time.perf_counter() - t, time.thread_time() - c)
 
         client._once = timed_once
-        store = job.store
+
+    def add_http(self, endpoint: str, wall: float, cpu: float) -> None:
+        """One HTTP request: ``wall`` seconds, ``cpu`` of them this thread's CPU."""
+        self._add("HTTP: this process's CPU (client, TLS, JSON)", cpu)
+        self._add("HTTP: waiting for the sandbox", max(0.0, wall - cpu))
+        with self._lock:
+            self.count["calls"] += 1
+            self.endpoint_wait[endpoint] += max(0.0, wall - cpu)
+            self.endpoint_calls[endpoint] += 1
+
+    def attach_store(self, store: Any) -> None:
+        """Time the state store's reads and transactions (the outermost call of a nest)."""
         for name in STORE_METHODS:
             if hasattr(store, name):
                 setattr(store, name, self._timed(getattr(store, name)))
@@ -127,29 +134,6 @@ class SfClocks:
         return run
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (``/proc/<pid>/stat``), or NaN."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
-
-
-def pin(sandbox_pid: int) -> str:
-    """The sandbox on the last CPU, this process on the first (when there are two or more)."""
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2:
-        return "not pinned (one CPU)"
-    os.sched_setaffinity(sandbox_pid, {cpus[-1]})
-    for tid in os.listdir(f"/proc/{sandbox_pid}/task"):  # its threads too (the server's)
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(int(tid), {cpus[-1]})
-    os.sched_setaffinity(0, {cpus[0]})
-    return f"sandbox on CPU {cpus[-1]}, sync on CPU {cpus[0]}"
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -171,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     allowance = BASE_ALLOWANCE + PER_LICENSE * a.licenses
     t = time.perf_counter()
     with sfbench.SfSandboxProcess(leads=a.leads, seed=a.seed, now=a.now) as org:
-        pinned = "not pinned" if a.no_pin else pin(org.proc.pid)
+        pinned = "not pinned" if a.no_pin else sb.pin(org.proc.pid)
         print(
             f"# {sb.machine()}; {a.leads:,} leads (seed {a.seed}), {rules.name}, batch_size "
             f"{a.batch_size}; {pinned}; sandbox seeded in {time.perf_counter() - t:.1f} s",
@@ -183,29 +167,21 @@ def main(argv: list[str] | None = None) -> int:
         used0 = org.usage()
         rec = Recorder()
         clocks = SfClocks(rec)
-        started = time.perf_counter()
-        shown = [0]
-
-        def progress(touched: int) -> None:
-            if touched >= shown[0] + a.every:
-                shown[0] = touched - touched % a.every
-                secs = time.perf_counter() - started
-                calls = clocks.count["calls"]
-                print(f"#   {secs:6.1f} s: {touched:,} leads and contacts read, {calls:,} requests",
-                      file=sys.stderr, flush=True)  # fmt: skip
+        progress = sb.Progress(a.every, "leads and contacts", lambda: f"{clocks.count['calls']:,} requests")
 
         opts["retry"] = RetryPolicy(sleep=clocks.retry_sleep)
         state = f"sqlite:///{folder}/state.db"
         job = sfbench.make_job(opts, playbook, state, org.clock, batch_size=a.batch_size, progress=progress)
         rec.attach(job.adapter)
         clocks.attach(job)
-        sandbox_cpu0 = cpu_seconds(org.proc.pid)
+        sandbox_cpu0 = sb.cpu_seconds(org.proc.pid)
         cpu0 = time.process_time()
+        progress.start()
         started = time.perf_counter()
         result = job.run()
         seconds = time.perf_counter() - started
         cpu = time.process_time() - cpu0
-        sandbox_cpu = cpu_seconds(org.proc.pid) - sandbox_cpu0
+        sandbox_cpu = sb.cpu_seconds(org.proc.pid) - sandbox_cpu0
         stats = org.stats()
         used = org.usage() - used0
         sandbox_rss = org.peak_rss_mib()

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -55,18 +53,11 @@ def child(url: str, ca_file: str, rules: Path, folder: Path, a: argparse.Namespa
     reps = [u for u in a.reps.split(",") if u]
     playbook = sfbench.prepare(opts, rules, reps, folder)
     floor_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    shown = [0]
-
-    def progress(touched: int) -> None:
-        if touched >= shown[0] + a.every:
-            shown[0] = touched - touched % a.every
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            secs = time.monotonic() - started
-            print(f"#   {secs:6.1f} s: {touched:,} leads and contacts read, peak RSS so far {rss:.0f} MiB",
-                  file=sys.stderr, flush=True)  # fmt: skip
+    progress = sb.Progress(a.every, "leads and contacts", sb.peak_rss_so_far)
 
     state = f"sqlite:///{folder}/state.db"
     job = sfbench.make_job(opts, playbook, state, clock, batch_size=a.batch_size, progress=progress)
+    progress.start()
     started = time.monotonic()
     result = job.run()
     seconds = time.monotonic() - started
@@ -101,20 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         cmd += ["--folder", str(folder), "--rules", str(rules), "--reps", ",".join(org.reps())]
         cmd += ["--every", str(a.every), "--batch-size", str(a.batch_size)]
         harness_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        t = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
-        assert proc.stdout is not None
-        output = proc.stdout.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        run = sb.run_child(cmd)
         sandbox_mib = org.peak_rss_mib()
         requests = org.usage()
-    if proc.returncode != 0:
-        print(f"# the sync failed (exit status {proc.returncode})", file=sys.stderr)
+    if run.returncode != 0:
+        print(f"# the sync failed (exit status {run.returncode})", file=sys.stderr)
         return 1
-    report = json.loads(output.decode().strip().splitlines()[-1])
-    peak_mib = usage.ru_maxrss / 1024
+    report, peak_mib, wall = run.report, run.peak_mib, run.wall
     c = report["counts"]
     people = c.get("contacts_read", 0)
     print(f"# run: {c}", file=sys.stderr)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 import urllib.request
@@ -62,22 +61,10 @@ class SfSandboxProcess(sb.SandboxProcess):
         cmd += ["--daily-api-requests", str(daily)]
         self.now = sb.parse_now(now)
         self.t0 = time.monotonic()
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True
-        )
-        assert self.proc.stdout is not None
-        self.url = self.ca_file = ""
-        for line in self.proc.stdout:
-            # "Salesforce sandbox listening on http://127.0.0.1:PORT (and https://..., CA file PATH)"
-            if line.startswith("Salesforce sandbox listening on "):
-                self.url = line.split(" on ", 1)[1].split()[0]
-                self.ca_file = line.rsplit("CA file ", 1)[1].strip().rstrip(")")
-                break
-        if not self.url.startswith("http://127.0.0.1:"):
-            self.stop()
-            raise RuntimeError(f"the sandbox did not start (exit status {self.proc.poll()})")
-        # It prints five more lines (they fit in the pipe's buffer); the pipe stays open until
-        # stop(), or the sandbox would die of a broken pipe.
+        # "Salesforce sandbox listening on http://127.0.0.1:PORT (and https://..., CA file PATH)"
+        line = self._spawn(cmd, "Salesforce sandbox listening on ")
+        self.url = line.split()[0]
+        self.ca_file = line.rsplit("CA file ", 1)[1].strip().rstrip(")")
         self.credentials: dict[str, Any] = self._control("GET", "/__sandbox/credentials")
         self._sync_clock()
 

@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -48,15 +46,7 @@ def child(url: str, rules: Path, folder: Path, now: str, t0: float, every: int) 
     playbook = sb.prepare(url, rules, folder)
     floor_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = sb.parse_now(now)
-    shown = [0]
-
-    def progress(touched: int) -> None:
-        if touched >= shown[0] + every:
-            shown[0] = touched - touched % every
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            secs = time.monotonic() - started
-            print(f"#   {secs:6.1f} s: {touched:,} contacts read, peak RSS so far {rss:.0f} MiB",
-                  file=sys.stderr, flush=True)  # fmt: skip
+    progress = sb.Progress(every, "contacts", sb.peak_rss_so_far)
 
     from datetime import timedelta
 
@@ -68,6 +58,7 @@ def child(url: str, rules: Path, folder: Path, now: str, t0: float, every: int) 
         fast=True,
         progress=progress,
     )
+    progress.start()
     started = time.monotonic()
     result = job.run()
     seconds = time.monotonic() - started
@@ -100,19 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", portal.url, "--folder", str(folder)]
         cmd += ["--rules", str(rules), "--now", a.now, "--t0", repr(portal.t0), "--every", str(a.every)]
         harness_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        t = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
-        assert proc.stdout is not None
-        output = proc.stdout.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        run = sb.run_child(cmd)
         sandbox_mib = portal.peak_rss_mib()
-    if proc.returncode != 0:
-        print(f"# the sync failed (exit status {proc.returncode})", file=sys.stderr)
+    if run.returncode != 0:
+        print(f"# the sync failed (exit status {run.returncode})", file=sys.stderr)
         return 1
-    report = json.loads(output.decode().strip().splitlines()[-1])
-    peak_mib = usage.ru_maxrss / 1024
+    report, peak_mib, wall = run.report, run.peak_mib, run.wall
     c = report["counts"]
     contacts = a.contacts
     print(f"# run: {c}", file=sys.stderr)

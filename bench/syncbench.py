@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import json
 import os
 import platform
@@ -26,6 +27,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -61,7 +63,7 @@ def quiet_logs() -> None:
 
 
 def machine() -> str:
-    return f"{cpu_model()}, {os.cpu_count()} CPUs; Python {platform.python_version()}"
+    return f"{cpu_model()}, {os.cpu_count()} CPUs; Python {platform.python_version()}; {load()}"
 
 
 def resolve(path: str) -> Path:
@@ -89,20 +91,26 @@ class SandboxProcess:
             cmd += ["--" + name.replace("_", "-"), str(value)]
         self.now = parse_now(now)
         self.t0 = time.monotonic()  # the portal's clock starts at `now` about here
+        self.url = self._spawn(cmd, "HubSpot sandbox listening on ").strip()
+
+    def _spawn(self, cmd: list[str], banner: str) -> str:
+        """Start the sandbox's command; the rest of its line starting with ``banner`` (its URL).
+
+        The sandbox prints a few more lines (they fit in the pipe's buffer); the pipe stays open
+        until ``stop()``, or the sandbox would die of a broken pipe.
+        """
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True
         )
         assert self.proc.stdout is not None
-        self.url = ""
         for line in self.proc.stdout:
-            if line.startswith("HubSpot sandbox listening on "):
-                self.url = line.split(" on ", 1)[1].strip()
+            if line.startswith(banner):
+                rest = line[len(banner) :]
+                if rest.startswith("http://127.0.0.1:"):
+                    return rest
                 break
-        if not self.url.startswith("http://127.0.0.1:"):
-            self.stop()
-            raise RuntimeError(f"the sandbox did not start (exit status {self.proc.poll()})")
-        # It prints four more lines (they fit in the pipe's buffer); the pipe stays open until
-        # stop(), or the sandbox would die of a broken pipe.
+        self.stop()
+        raise RuntimeError(f"the sandbox did not start (exit status {self.proc.poll()})")
 
     def clock(self) -> datetime:
         """The portal's time (it runs in real time from ``now``): the sync's ``now``."""
@@ -207,6 +215,93 @@ def make_job(
     store = open_store(state_url)
     extra = {} if read_ahead is None else {"read_ahead": read_ahead}
     return SyncJob("bench", adapter, load_rules(rules), store, clock=clock, progress=progress, **extra)
+
+
+@dataclass
+class ChildRun:
+    """A measured child process: its exit status, its last JSON line, peak RSS and wall seconds."""
+
+    returncode: int
+    report: dict[str, Any]
+    peak_mib: float
+    wall: float
+
+
+def run_child(cmd: list[str]) -> ChildRun:
+    """Run ``cmd``; its peak RSS is ``ru_maxrss`` from ``os.wait4()`` on that very process.
+
+    The child prints a JSON line last on standard output (its report); standard error passes
+    through. The caller must stay small: Linux charges a parent's high-water RSS at fork/exec to
+    the child's ``ru_maxrss``.
+    """
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    lines = output.decode().strip().splitlines()
+    report = json.loads(lines[-1]) if proc.returncode == 0 and lines else {}
+    return ChildRun(proc.returncode, report, usage.ru_maxrss / 1024, wall)
+
+
+class Progress:
+    """A progress line on standard error every ``every`` contacts read (a ``SyncJob`` callback).
+
+    ``extra`` adds to the line (requests so far, the peak RSS so far); ``start()`` restarts the clock.
+    """
+
+    def __init__(self, every: int, noun: str, extra: Callable[[], str] | None = None) -> None:
+        self.every, self.noun, self.extra = every, noun, extra
+        self.shown = 0
+        self.started = time.perf_counter()
+
+    def start(self) -> None:
+        self.shown, self.started = 0, time.perf_counter()
+
+    def __call__(self, touched: int) -> None:
+        if touched >= self.shown + self.every:
+            self.shown = touched - touched % self.every
+            secs = time.perf_counter() - self.started
+            more = f", {self.extra()}" if self.extra else ""
+            print(f"#   {secs:6.1f} s: {touched:,} {self.noun} read{more}", file=sys.stderr, flush=True)
+
+
+def peak_rss_so_far() -> str:
+    """This process's high-water RSS so far, for a progress line."""
+    import resource
+
+    return f"peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (``/proc/<pid>/stat``), or NaN."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def pin(sandbox_pid: int) -> str:
+    """The sandbox on the last CPU, this process on the first (when there are two or more)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return "not pinned (one CPU)"
+    os.sched_setaffinity(sandbox_pid, {cpus[-1]})
+    for tid in os.listdir(f"/proc/{sandbox_pid}/task"):  # its threads too (the server's)
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(int(tid), {cpus[-1]})
+    os.sched_setaffinity(0, {cpus[0]})
+    return f"sandbox on CPU {cpus[-1]}, sync on CPU {cpus[0]}"
+
+
+def load() -> str:
+    """The 1-, 5- and 15-minute load averages (the machine runs other work too)."""
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def fmt(n: float, digits: int = 0) -> str:

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Peak RSS of a 100,000-lead Zoho CRM backfill, measured on the sync's own process.
+
+    python bench/zoho_memory.py [--leads 100000] [--contacts N] [--rules R.yaml] [--seed 1]
+
+Three processes, so that nothing but the sync is counted:
+
+- this one (the harness) imports only the standard library: Linux charges a parent's high-water
+  RSS at fork/exec to the child's ``ru_maxrss``, so the harness stays small;
+- the Zoho sandbox, seeded with ``--leads`` leads, ``--contacts`` contacts (a tenth of the leads
+  unless given) and their activities, in a child of its own (127.0.0.1), its daily credits set out
+  of reach (this measures memory, not the budget: ``zoho_backfill.py`` reports credits);
+- the sync, ``zoho_memory.py --child``: ``leadsync setup`` then one ``SyncJob`` backfill on a
+  fresh SQLite state (a file, as the daemon uses). Its peak RSS is ``ru_maxrss`` from
+  ``os.wait4()`` on that process (KiB on Linux, shown in MiB).
+
+Prints a Markdown row on standard output; progress, the sync's RSS after start-up and setup (its
+floor), the requests and credits, and the sandbox's own peak on standard error. Target: under
+500 MB (477 MiB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import syncbench as sb
+import zohobench as zb
+
+TARGET_MB = 500
+
+
+def child(url: str, folder: Path, rules: Path, a: argparse.Namespace) -> int:
+    """The measured process: setup, then one backfill; a JSON line on standard output.
+
+    The org's clock is read from the sandbox (``advance`` by 0 s) and run on from there.
+    """
+    sb.quiet_logs()
+    from sfbench import control
+
+    org_now = control(url, "POST", "/__sandbox/advance", {"seconds": 0})["result"]
+    start, t0 = datetime.fromisoformat(str(org_now)), time.monotonic()
+
+    def clock() -> datetime:
+        return start + timedelta(seconds=time.monotonic() - t0)
+
+    opts = zb.options(url, control(url, "GET", "/__sandbox/credentials"), clock)
+    playbook = zb.prepare(opts, rules, folder)
+    floor_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    progress = sb.Progress(a.every, "people", sb.peak_rss_so_far)
+    state = f"sqlite:///{folder}/state.db"
+    job = zb.make_job(opts, playbook, state, clock, batch_size=a.batch_size, progress=progress)
+    progress.start()
+    started = time.monotonic()
+    result = job.run()
+    seconds = time.monotonic() - started
+    job.store.close()
+    print(json.dumps({"seconds": seconds, "counts": result.counts, "floor_kib": floor_kib}), flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    zb.add_org_args(p, 100_000)
+    p.add_argument("--every", type=int, default=10_000, help="progress line every N people (10000)")
+    p.add_argument("--child", metavar="URL", help=argparse.SUPPRESS)
+    p.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    rules = sb.resolve(a.rules)
+    if a.child:
+        return child(a.child, a.folder, rules, a)
+
+    folder = sb.scratch("leadsync-bench-zoho-memory-", keep=a.keep)
+    contacts = zb.contacts_of(a)
+    print(f"# {sb.machine()}; {a.leads:,} leads and {contacts:,} contacts (seed {a.seed}), {rules.name}",
+          file=sys.stderr)  # fmt: skip
+    t = time.perf_counter()
+    with zb.ZohoSandboxProcess(
+        leads=a.leads, contacts=contacts, seed=a.seed, now=a.now, daily_credits=10**9
+    ) as org:
+        print(f"# sandbox seeded in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", org.url, "--folder", str(folder)]
+        cmd += ["--rules", str(rules), "--every", str(a.every), "--batch-size", str(a.batch_size)]
+        harness_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        run = sb.run_child(cmd)
+        sandbox_mib = org.peak_rss_mib()
+        stats = org.stats()
+    if run.returncode != 0:
+        print(f"# the sync failed (exit status {run.returncode})", file=sys.stderr)
+        return 1
+    c = run.report["counts"]
+    seconds = run.report["seconds"]
+    decided = c.get("contacts_decided", 0)
+    tokens = sum(n for e, n in stats["by_endpoint"].items() if "/oauth/" in e)
+    print(f"# run: {c}", file=sys.stderr)
+    print(
+        f"# sync process: {run.wall:.1f} s from spawn to exit; RSS after start-up and setup "
+        f"{run.report['floor_kib'] / 1024:.0f} MiB; harness {harness_kib / 1024:.0f} MiB; sandbox peak "
+        f"{sandbox_mib:.0f} MiB (not counted); API requests (setup and backfill) "
+        f"{stats['requests'] - tokens:,}, credits {stats['credits']['used']:,}; {sb.load()}",
+        file=sys.stderr,
+    )
+    ok = run.peak_mib * 1024 * 1024 < TARGET_MB * 1000 * 1000
+    print(f"# target (under {TARGET_MB} MB): {'met' if ok else 'NOT met'}", file=sys.stderr)
+    print(
+        "| leads + contacts seeded | records read | decided | activities | seconds | read/s | peak RSS MiB |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    read = c.get("contacts_read", 0)
+    print(
+        f"| {a.leads:,} + {contacts:,} | {read:,} | {decided:,} | {c.get('activities_read', 0):,} "
+        f"| {seconds:.0f} | {read / seconds:.0f} | **{run.peak_mib:.0f}** |"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
