@@ -101,8 +101,14 @@ class ZohoAdapter:
         self._fields: dict[str, dict[str, JSON]] = {}
         self._zone: tzinfo | None = None
         self._activities = ActivityReader(client, mapping, self.activity_fields, self.module_of)
+        # RECORD_LOCKED backoff sleeps through the retry policy's sleep, as every other wait does
         self._writer = ContactWriter(
-            client, mapping, self.module_of, batch_size=batch_size, triggers=triggers
+            client,
+            mapping,
+            self.module_of,
+            batch_size=batch_size,
+            triggers=triggers,
+            sleep=client.retry.sleep,
         )
 
     def __repr__(self) -> str:

@@ -124,6 +124,11 @@ class Controls:
                 values["Account_Name"] = account_for(org, str(lead["Company"]), who)
             contact = org.insert("Contacts", values, who)
             org.save("Leads", lead, {"Converted__s": True, "Converted_Date_Time": org.now()}, who)
+            lead["$converted_to"] = {
+                "contact": contact["id"],
+                "account": values.get("Account_Name"),
+                "by": who,
+            }
             for module in ("Calls", "Events", "Tasks"):
                 for act in org.records[module].values():
                     if act.get("What_Id") == rid:

@@ -139,8 +139,22 @@ class Org:
             out["$se_module"] = rec.get("$se_module")
         if module == "Leads":
             out["$converted"] = bool(rec.get("Converted__s"))
+            if rec.get("Converted__s"):
+                out["$converted_detail"] = self.converted_detail(rec)
         out["id"] = rec["id"]
         return out
+
+    def converted_detail(self, lead: Record) -> JSON:
+        """``$converted_detail`` of a converted lead: whom it became (the contact and account
+        ``convert_lead`` made; none for a lead the seed marked converted)."""
+        made = lead.get("$converted_to") or {}
+        return {
+            "converted_by": self.minified(made.get("by"), email=False),
+            "converted_date_time": self.time(lead.get("Converted_Date_Time")),
+            "contact": self.lookup("Contacts", made.get("contact")),
+            "account": self.lookup("Accounts", made.get("account")),
+            "deal": None,
+        }
 
     # -- changes -------------------------------------------------------------------------------
 
