@@ -9,6 +9,11 @@ adapter is pointed at its URL.
 - ``playbook`` copies an example rules file with its pools' example owners (``u-lia``, ...)
   replaced by the sandbox's owner ids, as ``leadsync demo`` does.
 - ``make_job`` builds the HubSpot adapter (``from_options``) and a ``SyncJob`` on a state store.
+
+And what every CRM's benchmarks share (``sfbench.py`` and ``zohobench.py`` build on it): the
+temporary folder, quiet logs, the machine line (with the load average), ``SandboxProcess._spawn``
+for a sandbox in a child process, ``run_child`` (a measured child: its peak RSS from
+``os.wait4()``), ``Progress`` lines, ``pin`` (sandbox and sync on a CPU each) and ``cpu_seconds``.
 """
 
 from __future__ import annotations
