@@ -182,7 +182,8 @@ class CrmAdapter(Protocol):
 
     An adapter whose ``read_contacts`` pages may be fetched on a thread of their own while the
     loop makes its other calls says so with ``concurrent_reads = True`` (optional; the loop then
-    reads a few pages ahead).
+    reads a few pages ahead). One whose ``create_task`` may run on several threads at once says how
+    many with ``task_concurrency`` (optional; default 1).
     """
 
     name: str

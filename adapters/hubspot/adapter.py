@@ -243,6 +243,11 @@ class HubSpotAdapter:
         with chaser.writing() if chaser else contextlib.nullcontext():
             return writer.write(changes)
 
+    @property
+    def task_concurrency(self) -> int:
+        """How many ``create_task`` calls the loop may make side by side (one near the daily quota)."""
+        return 1 if self.client.careful() else self.fanout.workers
+
     def create_task(self, task: TaskRequest) -> TaskResult:
         return self._tasks.create(task)
 

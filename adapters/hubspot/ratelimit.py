@@ -143,10 +143,18 @@ class RateLimiter:
             return self.daily_remaining is not None and self.daily_remaining <= DAILY_RESERVE
 
     def window_frees_in(self, *, search: bool = False) -> float:
-        """After a 429: how long until the window that refused us frees a slot (a best guess)."""
+        """After a 429: how long until the window that refused us frees a slot (a best guess).
+
+        HubSpot counted more than we did (other clients of the app, or limits lower than ours), so
+        the window is taken as full from now: every thread waits for it, rather than each retrying
+        on its own as soon as our count says there is room.
+        """
         with self._lock:
             now = self._clock()
             window = self.search if search else self.burst
+            missing = window.limit - window.used(now)
+            if missing > 0:
+                window.record(now, missing)
             return max(0.25, window.frees_in(now))
 
 

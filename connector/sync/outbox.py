@@ -9,11 +9,13 @@ adapter looks for the task it may have created instead of creating another.
 
 from __future__ import annotations
 
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from connector.api import ContactChange, TaskRequest
+from connector.api import ContactChange, TaskRequest, TaskResult
 from connector.sync.plan import from_json_values
+from connector.sync.schema import ActionRow
 from connector.sync.snapshot import apply_written
 from connector.sync.state import DeadLetter, FailedWrite
 
@@ -23,6 +25,9 @@ if TYPE_CHECKING:
 __all__ = ["MAX_WRITE_ATTEMPTS", "send", "send_actions", "send_writes"]
 
 MAX_WRITE_ATTEMPTS = 5  # a record the CRM keeps refusing as "try again" becomes a dead letter
+# A task whose call never started because another call of its chunk failed: nothing to record,
+# and its counted attempt only makes the next run look for it before creating it.
+_NOT_SENT = RuntimeError("not sent: another task call of the same chunk failed")
 
 
 def send(job: SyncJob, result: RunResult, now: datetime) -> None:
@@ -74,29 +79,24 @@ def send_writes(job: SyncJob, result: RunResult, now: datetime) -> None:
 
 
 def send_actions(job: SyncJob, result: RunResult, now: datetime) -> None:
-    """The pending actions (tasks), one call each, the attempt counted before the call."""
+    """The pending actions (tasks), one call each, the attempts counted before the calls.
+
+    Up to the adapter's ``task_concurrency`` (optional, default 1) calls go out side by side. The
+    attempts of a chunk are counted durably before any of its calls: after a crash from there on,
+    the adapter looks for each task an attempt may have created before creating one. Every outcome
+    that came back is recorded, also when another call of the chunk failed; then that error is
+    raised (the earliest one, in the order of the chunk).
+    """
+    workers = max(1, int(getattr(job.adapter, "task_concurrency", 1)))
     while rows := job.store.pending_actions(job.name, job.batch_size):
-        for row in rows:
-            # Count the attempt durably first: after a crash from here on, the adapter must
-            # look for a task this attempt may have created before creating one.
-            attempts = row.attempts + 1
-            with job.store.transaction() as s:
-                job.store.update_action(s, job.name, row.key, attempts=attempts)
-            p = row.payload
-            title = p.get("title") or f"leadsync: notify {p.get('to')} ({row.key.split(':', 1)[0]})"
-            due = from_json_values({"sla_due_at": p.get("due_at")})["sla_due_at"]
-            outcome = job.adapter.create_task(
-                TaskRequest(
-                    key=row.key,
-                    contact_id=row.contact_id,
-                    owner_id=p.get("owner_id"),
-                    title=title,
-                    due_at=due,
-                    body=f"leadsync action {row.key}",
-                    may_exist=row.attempts > 0,
-                )
-            )
-            with job.store.transaction() as s:
+        with job.store.transaction() as s:
+            for row in rows:
+                job.store.update_action(s, job.name, row.key, attempts=row.attempts + 1)
+        outcomes = _create_tasks(job, [_task_request(row) for row in rows], workers)
+        with job.store.transaction() as s:
+            for row, outcome in zip(rows, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    continue
                 if outcome.crm_id is not None:
                     job.store.update_action(
                         s, job.name, row.key, status="done", crm_id=outcome.crm_id, done_at=now
@@ -104,6 +104,46 @@ def send_actions(job: SyncJob, result: RunResult, now: datetime) -> None:
                     result.add("tasks_created" if outcome.created else "tasks_found")
                 else:
                     job.store.update_action(s, job.name, row.key, status="dead", last_error=outcome.error)
-                    letter = DeadLetter("task", row.contact_id, row.key, p, outcome.error or "rejected")
+                    letter = DeadLetter(
+                        "task", row.contact_id, row.key, row.payload, outcome.error or "rejected"
+                    )
                     job.store.dead_letters(s, job.name, [letter], now)
                     result.add("dead_letters")
+        errors = [o for o in outcomes if isinstance(o, BaseException) and o is not _NOT_SENT]
+        if errors:
+            raise errors[0]
+
+
+def _task_request(row: ActionRow) -> TaskRequest:
+    p = row.payload
+    title = p.get("title") or f"leadsync: notify {p.get('to')} ({row.key.split(':', 1)[0]})"
+    due = from_json_values({"sla_due_at": p.get("due_at")})["sla_due_at"]
+    return TaskRequest(
+        key=row.key,
+        contact_id=row.contact_id,
+        owner_id=p.get("owner_id"),
+        title=title,
+        due_at=due,
+        body=f"leadsync action {row.key}",
+        may_exist=row.attempts > 0,
+    )
+
+
+def _create_tasks(job: SyncJob, tasks: list[TaskRequest], workers: int) -> list[TaskResult | BaseException]:
+    """Each task's outcome, or the error its call raised, in order; no call starts after an error."""
+    create = job.adapter.create_task
+    if workers == 1 or len(tasks) < 2:
+        out: list[TaskResult | BaseException] = []
+        for task in tasks:
+            try:
+                out.append(create(task))
+            except Exception as exc:
+                out.append(exc)
+                break
+        return out + [_NOT_SENT] * (len(tasks) - len(out))
+    with ThreadPoolExecutor(min(workers, len(tasks)), thread_name_prefix="leadsync-tasks") as pool:
+        futures = [pool.submit(create, task) for task in tasks]
+        _, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in pending:  # something failed: start nothing more, let what runs finish
+            future.cancel()
+    return [_NOT_SENT if f.cancelled() else (f.exception() or f.result()) for f in futures]

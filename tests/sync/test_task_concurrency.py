@@ -1,0 +1,87 @@
+"""Tasks created side by side (an adapter's ``task_concurrency``): each once, every outcome recorded."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from connector.api import TaskRequest, TaskResult, TransientError
+from connector.sync.schema import ActionRow
+from connector.sync.state import StateStore, open_store
+from tests.sync.fake_crm import FakeCrm
+from tests.sync.test_loop import crm, crm_state, job
+
+
+@dataclass
+class SideBySideCrm(FakeCrm):
+    """A fake CRM whose task calls take a moment and may overlap; one contact's task can fail."""
+
+    task_concurrency: int = 4
+    failing_contact: str | None = None
+    peak: int = 0
+    _in_flight: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def create_task(self, task: TaskRequest) -> TaskResult:
+        with self._lock:
+            self._in_flight += 1
+            self.peak = max(self.peak, self._in_flight)
+        try:
+            time.sleep(0.05)
+            if task.contact_id == self.failing_contact:
+                raise TransientError("the CRM is down for this one")
+            with self._lock:
+                return super().create_task(task)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+
+def side_by_side(**kw: object) -> SideBySideCrm:
+    base = crm()
+    fake = SideBySideCrm(owners=base.owners, activities=base.activities, **kw)  # type: ignore[arg-type]
+    for c in base.contacts.values():
+        fake.put(c)
+    return fake
+
+
+def test_tasks_overlap_and_the_crm_ends_as_with_one_at_a_time(store: StateStore, tmp_path: Path) -> None:
+    serial = crm()
+    job(serial, open_store(f"sqlite:///{tmp_path}/serial.db")).run()
+    fake = side_by_side()
+    result = job(fake, store).run()
+    assert len(fake.tasks) == len(serial.tasks) >= 2
+    assert fake.peak > 1
+    assert result.counts["tasks_created"] == len(fake.tasks)
+    assert crm_state(fake)["tasks"] == crm_state(serial)["tasks"]
+    assert job(fake, store).run().counts.get("tasks_created", 0) == 0
+
+
+def test_one_failed_task_call_leaves_the_others_recorded_and_the_next_run_makes_it(
+    store: StateStore, tmp_path: Path
+) -> None:
+    probe = side_by_side()
+    job(probe, open_store(f"sqlite:///{tmp_path}/probe.db")).run()
+    failing = sorted(t["contact_id"] for t in probe.tasks.values())[1]
+
+    fake = side_by_side(failing_contact=failing)
+    with pytest.raises(TransientError):
+        job(fake, store).run()
+    made = {t["contact_id"] for t in fake.tasks.values()}
+    assert failing not in made and made
+    done = {key for key, status in _action_status(store).items() if status == "done"}
+    assert done == set(fake.tasks)  # every task that was created is recorded as done
+
+    fake.failing_contact = None
+    job(fake, store).run()
+    assert crm_state(fake)["tasks"] == crm_state(probe)["tasks"]  # the failed one too, none twice
+
+
+def _action_status(store: StateStore) -> dict[str, str]:
+    with store.transaction() as s:
+        return {row.key: row.status for row in s.scalars(select(ActionRow))}
