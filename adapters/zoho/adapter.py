@@ -70,6 +70,7 @@ OPTIONS = (
     "data_center", "environment", "accounts_url", "api_url", "token_cache", "mapping", "batch_size",
     "triggers", "concurrency", "credit_floor", "ca_file", "retry", "timeout", "clock",
 )  # fmt: skip
+INTEGRATION_USER = "integration_user"  # in owners.holding: the user leadsync signs in as
 _NUMBERS: tuple[tuple[str, float, float, float], ...] = (
     ("batch_size", 100, 1, 100),
     ("concurrency", 4, 1, 25),
@@ -207,6 +208,16 @@ class ZohoAdapter:
         return self._activities.read(contact_ids)
 
     def read_owners(self) -> list[Owner]:
+        """Active and deactivated users; the mapping's holding users count as inactive.
+
+        Zoho has no queues: a lead nobody has taken yet belongs to whoever created it (a web form's
+        user, an import's, leadsync's). Listing such users under ``owners.holding`` makes their
+        MQLs and SQLs routable to reps, as a Salesforce queue's are.
+        """
+        holding = {h.lower() for h in self.mapping.holding_owners}
+        if INTEGRATION_USER in holding:
+            for users in pages(self.client, "/users", {"type": "CurrentUser"}, key="users"):
+                holding |= {str(u.get("id")) for u in users}
         owners: dict[str, Owner] = {}
         for kind, active in (("ActiveUsers", True), ("DeactiveUsers", False)):
             for users in pages(self.client, "/users", {"type": kind}, key="users"):
@@ -217,6 +228,8 @@ class ZohoAdapter:
                         active
                         and str(u.get("status") or "active").lower() == "active"
                         and u.get("confirm") is not False
+                        and uid not in holding
+                        and str(u.get("email") or "").lower() not in holding
                     )
                     owners[uid] = Owner(
                         id=uid, name=u.get("full_name"), email=u.get("email"), active=is_active

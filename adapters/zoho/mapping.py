@@ -153,6 +153,8 @@ class ZohoMapping:
     modules: dict[str, ModuleMap]
     activities: ActivityMap
     custom_types: tuple[str, ...] = ()
+    # Users whose people count as not yet assigned (emails or ids, or `integration_user`).
+    holding_owners: tuple[str, ...] = ()
 
 
 def default_mapping_path() -> Path:
@@ -184,7 +186,7 @@ class _Validator(YamlChecker):
         data = self.src.data
         if not isinstance(data, dict):
             raise ConfigError([self.src.problem((), "the mapping file must be a YAML mapping")])
-        self.keys((), data, ("version", "modules", *MODULES, "activities"), "the file")
+        self.keys((), data, ("version", "modules", *MODULES, "owners", "activities"), "the file")
         if data.get("version") != 1:
             self.fail(("version",), "`version: 1` is required (the only mapping version so far)")
         acts = data.get("activities") or {}
@@ -203,11 +205,12 @@ class _Validator(YamlChecker):
             if module:
                 modules[name] = module
         activities = self.activities(("activities",), acts)
+        owners = self.keys(("owners",), data.get("owners"), ("holding",), "owners")
+        holding = self.strings(("owners", "holding"), owners, "holding", ())
         if self.problems:
             raise ConfigError(self.problems)
-        return ZohoMapping(
-            self.src.file, modules, activities, tuple(sorted(self.types - BUILTIN_ACTIVITY_TYPES))
-        )
+        custom = tuple(sorted(self.types - BUILTIN_ACTIVITY_TYPES))
+        return ZohoMapping(self.src.file, modules, activities, custom, holding)
 
     def module(self, path: Path_, name: str, value: Any) -> ModuleMap | None:
         spec = self.keys(path, value, ("fields", "properties", "stage"), name)
@@ -345,6 +348,6 @@ class _Validator(YamlChecker):
         if value is None:
             return default
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(path, f"`{key}` must be a list of picklist values")
+            self.fail(path, f"`{key}` must be a list of text values")
             return default
         return tuple(value)
