@@ -1,0 +1,292 @@
+"""What the Salesforce and Zoho mapping files share: field and stage maps, and their validation.
+
+Both files map canonical contact fields to CRM fields (``fields``, ``properties``), one picklist to
+the canonical stages (``stage``), and activities to activity types, per object or module (Lead and
+Contact, Leads and Contacts). ``FieldMap`` and ``StageMap`` read and write the values; each CRM
+subclasses them only where its wire format differs. ``MappingChecker`` validates the shared
+sections, every problem as FILE:LINE, with the CRM's name in its messages; the CRM's loader adds
+its own sections (owners, activities) and its field-name syntax (``api_name``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
+
+from connector.api import (
+    BUILTIN_ACTIVITY_TYPES,
+    STAGES,
+    WRITABLE_FIELDS,
+    ConfigError,
+    Path_,
+    RulesError,
+    YamlChecker,
+    YamlSource,
+    did_you_mean,
+    load_yaml,
+)
+
+__all__ = [
+    "CONTACT_FIELDS",
+    "REQUIRED_FIELDS",
+    "FieldMap",
+    "MappingChecker",
+    "StageMap",
+    "mapping_source",
+    "packaged_path",
+]
+
+CONTACT_FIELDS = (
+    "email", "first_name", "last_name", "title", "company", "industry", "country", "city", "domain",
+    "lead_source", "employees", "created_at", "owner_id",
+    *(w for w in WRITABLE_FIELDS if w not in ("stage", "owner_id")),
+)  # fmt: skip
+REQUIRED_FIELDS = (*(w for w in WRITABLE_FIELDS if w != "stage"), "created_at")
+STAGE_KEYS = ("field", "stages", "also_read", "unknown", "empty")
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """One canonical field held in one CRM field; ``values`` maps CRM → canonical."""
+
+    name: str
+    field: str
+    values: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    blanks: ClassVar[tuple[str, ...]] = ("",)  # what the CRM sends, besides null, for "no value"
+
+    def read(self, raw: Any) -> Any:
+        if raw is None or raw in self.blanks:
+            return None
+        if isinstance(raw, str):
+            return self.values.get(raw, raw)
+        return raw
+
+    def write(self, value: Any) -> Any:
+        """The CRM value for a canonical value (None clears the field)."""
+        if value is None or value == "":
+            return None
+        reverse = {str(v): k for k, v in self.values.items()}
+        return reverse.get(str(value), value)
+
+
+@dataclass(frozen=True)
+class StageMap:
+    """Which picklist value of ``field`` holds each canonical stage."""
+
+    field: str
+    stages: dict[str, str]
+    also_read: dict[str, str] = dataclasses.field(default_factory=dict)
+    unknown: str | None = None
+    empty: str | None = None
+
+    blanks: ClassVar[tuple[str, ...]] = ("",)  # what the CRM sends, besides null, for "no value"
+
+    def read(self, raw: Any) -> str | None:
+        if raw is None or raw in self.blanks:
+            return self.empty
+        for stage, value in self.stages.items():
+            if value == raw:
+                return stage
+        return self.also_read.get(str(raw), self.unknown)
+
+    def write(self, stage: str) -> str | None:
+        return self.stages.get(stage)
+
+
+def packaged_path(name: str) -> Path:
+    """Where the packaged ``mappings/<name>`` is."""
+    return Path(str(files("mappings").joinpath(name)))
+
+
+def mapping_source(path: str | Path | None, default: Path) -> YamlSource:
+    """The mapping file at ``path`` (``default`` when None), parsed; a YAML error is a ConfigError."""
+    target = Path(path) if path is not None else default
+    try:
+        return load_yaml(target)
+    except RulesError as exc:
+        raise ConfigError(exc.problems) from None
+
+
+FieldT = TypeVar("FieldT", bound=FieldMap)
+StageT = TypeVar("StageT", bound=StageMap)
+SectionT = TypeVar("SectionT")
+
+
+class MappingChecker(YamlChecker, Generic[FieldT, StageT]):
+    """Validates what both mapping files share; a CRM's loader subclasses it, naming its types."""
+
+    crm: ClassVar[str]  # in messages: "the Zoho field's API name"
+    field_type: type[FieldT]
+    stage_type: type[StageT]
+    stage_keys: ClassVar[tuple[str, ...]] = ()  # keys the CRM's `stage:` takes besides STAGE_KEYS
+    picklist_hint: ClassVar[str] = ""  # after "`mql` must name a picklist value"
+
+    def __init__(self, source: YamlSource) -> None:
+        super().__init__(source)
+        self.types: set[str] = set(BUILTIN_ACTIVITY_TYPES)
+
+    @abstractmethod
+    def api_name(self, path: Path_, value: Any, *, writable: bool = False) -> str | None:
+        """``value`` if it is a field API name this CRM accepts (and can write), else a problem."""
+
+    def custom_types(self) -> tuple[str, ...]:
+        return tuple(sorted(self.types - BUILTIN_ACTIVITY_TYPES))
+
+    # -- the file -------------------------------------------------------------------------------
+
+    def sections(
+        self,
+        listing: str,
+        kinds: tuple[str, ...],
+        section: Callable[[Path_, str, Any], SectionT | None],
+    ) -> tuple[dict[str, Any], Any, dict[str, SectionT]]:
+        """The file, its ``activities:`` and each section ``listing`` names (Lead, Contacts, …)."""
+        data = self.src.data
+        if not isinstance(data, dict):
+            raise ConfigError([self.src.problem((), "the mapping file must be a YAML mapping")])
+        self.keys((), data, ("version", listing, *kinds, "owners", "activities"), "the file")
+        if data.get("version") != 1:
+            self.fail(("version",), "`version: 1` is required (the only mapping version so far)")
+        acts = data.get("activities") or {}
+        custom = acts.get("custom_types") or [] if isinstance(acts, dict) else []
+        self.types |= {t for t in custom if isinstance(t, str)}
+        names = data.get(listing, list(kinds))
+        if not isinstance(names, list) or not names or any(n not in kinds for n in names):
+            self.fail((listing,), f"`{listing}` must list {', '.join(kinds)} or both")
+            names = [n for n in names if n in kinds] if isinstance(names, list) else []
+        out: dict[str, SectionT] = {}
+        for name in names:
+            if name not in data:
+                self.fail((listing,), f"`{name}` is listed in `{listing}` but has no `{name}:` section")
+                continue
+            made = section((name,), name, data[name])
+            if made:
+                out[name] = made
+        return data, acts, out
+
+    def contact_map(
+        self, path: Path_, name: str, value: Any
+    ) -> tuple[dict[str, FieldT], dict[str, FieldT], StageT] | None:
+        """One object's or module's ``fields``, ``properties`` and ``stage``."""
+        spec = self.keys(path, value, ("fields", "properties", "stage"), name)
+        fields = self.fields((*path, "fields"), spec.get("fields"), contact=True)
+        props = self.fields((*path, "properties"), spec.get("properties") or {}, contact=False)
+        stage = self.stage((*path, "stage"), spec.get("stage"))
+        return None if stage is None else (fields, props, stage)
+
+    # -- fields ---------------------------------------------------------------------------------
+
+    def fields(self, path: Path_, value: Any, *, contact: bool) -> dict[str, FieldT]:
+        out: dict[str, FieldT] = {}
+        if not isinstance(value, dict):
+            self.fail(path, f"`{path[-1]}` must map canonical names to {self.crm} fields")
+            return out
+        for name, spec in value.items():
+            at = (*path, name)
+            if contact and name not in CONTACT_FIELDS:
+                hint = did_you_mean(str(name), CONTACT_FIELDS) or "; custom fields go under `properties`"
+                self.fail(at, f"unknown canonical contact field `{name}`{hint}")
+                continue
+            if not contact and name in CONTACT_FIELDS:
+                self.fail(at, f"`{name}` is a canonical contact field; map it under `fields`")
+                continue
+            fm = self.field_map(at, str(name), spec, writable=contact and name in WRITABLE_FIELDS)
+            if fm:
+                out[str(name)] = fm
+        if contact:
+            for name in REQUIRED_FIELDS:
+                if name not in value:
+                    self.fail(path, f"`{name}` must be mapped (leadsync reads or writes it)")
+        return out
+
+    def field_map(self, path: Path_, name: str, spec: Any, *, writable: bool) -> FieldT | None:
+        if isinstance(spec, str):
+            api = self.api_name(path, spec, writable=writable)
+            return self.field_type(name, api) if api else None
+        spec = self.keys(path, spec, ("field", "values"), name)
+        if "field" not in spec:
+            self.fail(path, f"`{name}` needs `field:` (the {self.crm} field's API name)")
+            return None
+        api = self.api_name((*path, "field"), spec["field"], writable=writable)
+        values = spec.get("values") or {}
+        if not isinstance(values, dict):
+            self.fail((*path, "values"), f"`values` must map {self.crm} values to canonical values")
+            values = {}
+        return self.field_type(name, api, {str(k): v for k, v in values.items()}) if api else None
+
+    # -- the stage ------------------------------------------------------------------------------
+
+    def stage(self, path: Path_, value: Any) -> StageT | None:
+        spec = self.keys(path, value, (*STAGE_KEYS, *self.stage_keys), "stage")
+        if not spec:
+            self.fail(path, "`stage` is required: the picklist that holds the stage, and its values")
+            return None
+        api = self.api_name((*path, "field"), spec.get("field"), writable=True)
+        stages = self.stage_values((*path, "stages"), spec.get("stages") or {})
+        also: dict[str, str] = {}
+        for crm_value, stage in (spec.get("also_read") or {}).items():
+            if stage not in STAGES:
+                self.fail(
+                    (*path, "also_read", crm_value),
+                    f"unknown stage `{stage}`{did_you_mean(str(stage), STAGES)}",
+                )
+            else:
+                also[str(crm_value)] = stage
+        edges: dict[str, str | None] = {}
+        for key in ("unknown", "empty"):
+            edge = spec.get(key)
+            if edge is not None and edge not in STAGES:
+                self.fail((*path, key), f"`{key}` must be a stage ({', '.join(STAGES)}) or left out")
+                edge = None
+            edges[key] = edge
+        extra = self.stage_extra(path, spec)
+        if api is None or not stages:
+            if api is not None:
+                self.fail((*path, "stages"), "`stages` must map at least one stage to a picklist value")
+            return None
+        return self.stage_type(api, stages, also, edges["unknown"], edges["empty"], **extra)
+
+    def stage_values(self, path: Path_, spec: dict[Any, Any]) -> dict[str, str]:
+        stages: dict[str, str] = {}
+        for stage, crm_value in spec.items():
+            if stage not in STAGES:
+                self.fail((*path, stage), f"unknown stage `{stage}`{did_you_mean(str(stage), STAGES)}")
+            elif not isinstance(crm_value, str) or not crm_value:
+                self.fail((*path, stage), f"`{stage}` must name a picklist value{self.picklist_hint}")
+            else:
+                stages[stage] = crm_value
+        if len(set(stages.values())) != len(stages):
+            self.fail(path, "two stages share one picklist value; leadsync could not tell them apart")
+        return stages
+
+    def stage_extra(self, path: Path_, spec: dict[str, Any]) -> dict[str, Any]:
+        """The CRM's own ``StageMap`` arguments, from its ``stage_keys``."""
+        return {}
+
+    # -- activities -----------------------------------------------------------------------------
+
+    def activity_type(self, path: Path_, value: Any) -> str | None:
+        if value is None:
+            return None
+        if value not in self.types:
+            hint = did_you_mean(str(value), sorted(self.types))
+            self.fail(path, f"unknown activity type `{value}`{hint}; declare it in `custom_types`")
+            return None
+        return str(value)
+
+    def strings(
+        self, path: Path_, spec: dict[str, Any], key: str, default: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        value = spec.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(path, f"`{key}` must be a list of text values")
+            return default
+        return tuple(value)
