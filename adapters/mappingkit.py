@@ -34,6 +34,7 @@ from connector.api import (
 __all__ = [
     "CONTACT_FIELDS",
     "REQUIRED_FIELDS",
+    "ContactMap",
     "FieldMap",
     "MappingChecker",
     "StageMap",
@@ -99,6 +100,32 @@ class StageMap:
         return self.stages.get(stage)
 
 
+FieldT = TypeVar("FieldT", bound=FieldMap)
+StageT = TypeVar("StageT", bound=StageMap)
+SectionT = TypeVar("SectionT")
+
+
+@dataclass(frozen=True)
+class ContactMap(Generic[FieldT, StageT]):
+    """How one object or module (a Lead, Contacts) holds a canonical contact."""
+
+    name: str
+    fields: dict[str, FieldT]
+    properties: dict[str, FieldT]
+    stage: StageT
+
+    def mapped(self) -> set[str]:
+        """Every CRM field the mapping names for this object: stage, fields and properties."""
+        names = {self.stage.field} | {f.field for f in self.fields.values()}
+        return names | {f.field for f in self.properties.values()}
+
+    def written_fields(self) -> dict[str, str]:
+        """canonical writable field → CRM field (stage included)."""
+        out = {n: f.field for n, f in self.fields.items() if n in WRITABLE_FIELDS}
+        out["stage"] = self.stage.field
+        return out
+
+
 def packaged_path(name: str) -> Path:
     """Where the packaged ``mappings/<name>`` is."""
     return Path(str(files("mappings").joinpath(name)))
@@ -111,11 +138,6 @@ def mapping_source(path: str | Path | None, default: Path) -> YamlSource:
         return load_yaml(target)
     except RulesError as exc:
         raise ConfigError(exc.problems) from None
-
-
-FieldT = TypeVar("FieldT", bound=FieldMap)
-StageT = TypeVar("StageT", bound=StageMap)
-SectionT = TypeVar("SectionT")
 
 
 class MappingChecker(YamlChecker, Generic[FieldT, StageT]):

@@ -15,7 +15,7 @@ from typing import Any
 
 from adapters import mappingkit
 from adapters.mappingkit import CONTACT_FIELDS, MappingChecker, mapping_source, packaged_path
-from connector.api import WRITABLE_FIELDS, ConfigError, Path_
+from connector.api import ConfigError, Path_
 
 __all__ = [
     "CONTACT_FIELDS",
@@ -52,29 +52,17 @@ class StageMap(mappingkit.StageMap):
 
 
 @dataclass(frozen=True)
-class ObjectMap:
+class ObjectMap(mappingkit.ContactMap[FieldMap, StageMap]):
     """How one object (Lead or Contact) holds a canonical contact."""
-
-    name: str
-    fields: dict[str, FieldMap]
-    properties: dict[str, FieldMap]
-    stage: StageMap
 
     def select(self) -> list[str]:
         """Every field a read of this object needs, for SOQL's SELECT."""
-        names = {"Id", "SystemModstamp", "LastModifiedDate", "LastModifiedById", self.stage.field}
+        names = {"Id", "SystemModstamp", "LastModifiedDate", "LastModifiedById"} | self.mapped()
         if self.name == "Lead":
             names |= {"IsConverted", "ConvertedContactId"}
-        names |= {f.field for f in self.fields.values()} | {f.field for f in self.properties.values()}
         if self.stage.changed_at and self.stage.changed_at != HISTORY:
             names.add(self.stage.changed_at)
         return sorted(names)
-
-    def written_fields(self) -> dict[str, str]:
-        """canonical writable field → Salesforce field (stage included)."""
-        out = {n: f.field for n, f in self.fields.items() if n in WRITABLE_FIELDS}
-        out["stage"] = self.stage.field
-        return out
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from adapters import mappingkit
 from adapters.mappingkit import CONTACT_FIELDS, MappingChecker, mapping_source, packaged_path
-from connector.api import WRITABLE_FIELDS, ConfigError, Path_
+from connector.api import ConfigError, Path_
 
 __all__ = [
     "CONTACT_FIELDS",
@@ -64,27 +64,15 @@ class StageMap(mappingkit.StageMap):
 
 
 @dataclass(frozen=True)
-class ModuleMap:
+class ModuleMap(mappingkit.ContactMap[FieldMap, StageMap]):
     """How one module (Leads or Contacts) holds a canonical contact."""
-
-    name: str
-    fields: dict[str, FieldMap]
-    properties: dict[str, FieldMap]
-    stage: StageMap
 
     def select(self) -> list[str]:
         """Every field a read of this module needs, for the ``fields`` parameter."""
-        names = set(ALWAYS) | {self.stage.field}
+        names = set(ALWAYS) | self.mapped()
         if self.name == "Leads":
             names |= {"Converted__s", "Converted_Date_Time"}
-        names |= {f.field for f in self.fields.values()} | {f.field for f in self.properties.values()}
         return sorted(names)
-
-    def written_fields(self) -> dict[str, str]:
-        """canonical writable field → Zoho field (stage included)."""
-        out = {n: f.field for n, f in self.fields.items() if n in WRITABLE_FIELDS}
-        out["stage"] = self.stage.field
-        return out
 
 
 @dataclass(frozen=True)
