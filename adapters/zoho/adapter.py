@@ -100,6 +100,7 @@ class ZohoAdapter:
         self._modules: dict[str, str] = {}
         self._lock = threading.Lock()
         self._fields: dict[str, dict[str, JSON]] = {}
+        self._fields_lock = threading.Lock()  # org_fields, asked from the activity threads
         self._zone: tzinfo | None = None
         self._activities = ActivityReader(client, mapping, self.activity_fields, self.module_of)
         # RECORD_LOCKED backoff sleeps through the retry policy's sleep, as every other wait does
@@ -127,11 +128,15 @@ class ZohoAdapter:
     # -- what the org has -----------------------------------------------------------------------
 
     def org_fields(self, module: str) -> dict[str, JSON]:
-        """api_name → field metadata of a module (``GET /settings/fields``, once per adapter)."""
-        if module not in self._fields:
-            body = self.client.get("/settings/fields", {"module": module}) or {}
-            self._fields[module] = {str(f.get("api_name")): f for f in body.get("fields") or []}
-        return self._fields[module]
+        """api_name → field metadata of a module (``GET /settings/fields``, once per adapter).
+
+        The activity reader asks from several threads at once: one asks Zoho, the others wait.
+        """
+        with self._fields_lock:
+            if module not in self._fields:
+                body = self.client.get("/settings/fields", {"module": module}) or {}
+                self._fields[module] = {str(f.get("api_name")): f for f in body.get("fields") or []}
+            return self._fields[module]
 
     def select(self, module: str) -> list[str]:
         """The mapped fields of ``module`` that exist in the org (leadsync's own only after setup)."""

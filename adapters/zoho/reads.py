@@ -8,12 +8,16 @@ One run, given the cursor of the last:
    name the leads (``What_Id`` + ``$se_module``, ``Parent_Id`` for notes) and contacts
    (``Who_Id``) whose activities moved. leadsync's own tasks are no news. The records are kept
    for ``read_activities`` (search lags behind; a listing does not).
-3. **Records**: ``GET /{module}?fields=…&sort_by=Modified_Time&sort_order=asc`` with
-   ``If-Modified-Since``, paged (``paging``). The cursor is the last record read, its
-   ``Modified_Time`` as Zoho wrote it (the org's offset) and the ids read at that second.
-   ``If-Modified-Since`` is sent one second earlier — Zoho's docs call it inclusive, Airbyte
-   treats it as such, and one second back is right either way — and records before the cursor's
-   second, or at it with an id already read, are skipped: ties are neither lost nor read twice.
+3. **Records**: ``GET /{module}?fields=…&sort_by=id&sort_order=asc`` with ``If-Modified-Since``
+   one second before the module's watermark, paged (``paging``). Sorted by id, a listing never
+   skips a record: a record changed while it is listed (by leadsync's own writes between pages,
+   or by a person) keeps its place, and one that joins the listing only moves later ones on, to
+   be read twice. (Sorted by ``Modified_Time``, every write moved a record from the pages still
+   to come to the end and the next page's offset skipped an unread one: a backfill lost about
+   one person in ten.) The watermark becomes the listing's start less ``OVERLAP`` once the
+   module is listed, so the pages before carry no cursor: a run stopped half-way lists the
+   module again. What changed during the listing is read again by the next run; leadsync's own
+   writes read back the same (echoes) and cost no activity reads.
    Leads are read with ``converted=both`` after the first read, so a converted lead is seen and
    reported as moved to its contact (``$converted_detail.contact``).
 4. Leads and contacts with activity news that step 3 did not return are read by id.
@@ -42,6 +46,9 @@ from .paging import Capped, by_ids, pages
 __all__ = ["ZohoCursor", "fetch_by_id", "read_changes", "since_header"]
 
 SEEN_CAP = 5_000
+# How far back of a listing's start its watermark goes: the adapter's clock against Zoho's, and
+# records committed late.
+OVERLAP = timedelta(minutes=5)
 log = structlog.get_logger("leadsync.zoho.reads")
 
 
@@ -59,13 +66,24 @@ def now_text(now: datetime) -> str:
 
 @dataclass
 class ZohoCursor:
-    modules: dict[str, list[str]] = field(default_factory=dict)  # module → [mark, id, id, …]
+    modules: dict[str, list[str]] = field(default_factory=dict)  # module → [watermark]
     activities: str | None = None  # activity watermark (Zoho's text)
-    seen: list[str] = field(default_factory=list)  # "id@mark" of activity records at the watermark
+    seen: list[str] = field(default_factory=list)  # "id@time" of activities changed since it
     deletions: dict[str, str] = field(default_factory=dict)  # module → deletions watermark
+    # module → [the listing's If-Modified-Since mark ("" for none), its start, the last id read]
+    listing: dict[str, list[str]] = field(default_factory=dict)
+    recent: dict[str, list[str]] = field(default_factory=dict)  # module → "id@time" read since
+    # its watermark, so that the next listing, which reaches back that far, skips them
 
     def encode(self) -> str:
-        data = {"m": self.modules, "a": self.activities, "s": self.seen, "d": self.deletions}
+        data = {
+            "m": self.modules,
+            "a": self.activities,
+            "s": self.seen,
+            "d": self.deletions,
+            "l": self.listing,
+            "r": self.recent,
+        }
         return "zc1:" + json.dumps({k: v for k, v in data.items() if v}, separators=(",", ":"))
 
     @classmethod
@@ -74,9 +92,13 @@ class ZohoCursor:
             raise ValueError(f"not a Zoho cursor: {text[:40]!r}")
         try:
             data = json.loads(text[4:])
-            modules = {str(k): [str(x) for x in v] for k, v in (data.get("m") or {}).items()}
+
+            def lists(key: str) -> dict[str, list[str]]:
+                return {str(k): [str(x) for x in v] for k, v in (data.get(key) or {}).items()}
+
             deletions = {str(k): str(v) for k, v in (data.get("d") or {}).items()}
-            return cls(modules, data.get("a"), [str(s) for s in data.get("s") or []], deletions)
+            seen = [str(s) for s in data.get("s") or []]
+            return cls(lists("m"), data.get("a"), seen, deletions, lists("l"), lists("r"))
         except (ValueError, TypeError, AttributeError):
             raise ValueError(f"not a Zoho cursor: {text[:40]!r}") from None
 
@@ -119,8 +141,8 @@ def read_changes(
         deleted = _deletions(run, now)
         if deleted:
             yield Page([], cursor.encode(), deleted=tuple(deleted))
-        news = _activity_news(run, is_own_task)
-    yield from _records(run, news, first)
+        news = _activity_news(run, is_own_task, now)
+    yield from _records(run, news, first, now)
     rest = [(cid, module) for cid, module in news.items() if cid not in run.yielded]
     for module in mapping.modules:
         wanted = [cid for cid, m in rest if m == module]
@@ -149,86 +171,92 @@ def _deletions(run: _Run, now: datetime) -> list[str]:
     return [d for d in dict.fromkeys(out) if d and d != "None"]
 
 
-def _activity_news(run: _Run, is_own_task: Callable[[JSON], bool]) -> dict[str, str]:
-    """id → module of the leads and contacts whose activities changed since the watermark."""
+def _activity_news(run: _Run, is_own_task: Callable[[JSON], bool], now: datetime) -> dict[str, str]:
+    """id → module of the leads and contacts whose activities changed since the watermark.
+
+    Listed by id, like the records (see the module docstring); the watermark becomes the listing's
+    start less ``OVERLAP``, and the activities changed since then are remembered (``id@time``) so
+    that the next run, which lists them again, does not take them for news twice.
+    """
     c = run.cursor
-    mark = c.activities or now_text(datetime.now(UTC))
-    mark_ts = parse_ts(mark) or datetime.now(UTC)
+    mark = c.activities or now_text(now)
+    mark_ts = parse_ts(mark) or now
+    started_ts = now - OVERLAP
     seen = set(c.seen)
-    newest, newest_text = mark_ts, mark
-    at_newest: list[str] = [s for s in c.seen if s.endswith(f"@{mark}")]
+    recent: list[str] = []
     found: dict[str, str] = {}
     for module in run.mapping.activities.modules():
-        params = {
-            "fields": ",".join(run.activity_fields(module)),
-            "sort_by": "Modified_Time",
-            "sort_order": "asc",
-        }
+        params = {"fields": ",".join(run.activity_fields(module)), "sort_by": "id", "sort_order": "asc"}
         for records in pages(run.client, f"/{module}", params, since=since_header(mark)):
             for r in records:
                 stamp = parse_ts(r.get("Modified_Time")) or mark_ts
                 key = f"{r.get('id')}@{r.get('Modified_Time')}"
+                if stamp >= started_ts:
+                    recent.append(key)
                 if stamp < mark_ts or key in seen:
                     continue
-                if stamp > newest:
-                    newest, newest_text, at_newest = stamp, str(r.get("Modified_Time")), []
-                if stamp == newest:
-                    at_newest.append(key)
                 if module == "Tasks" and is_own_task(r):
                     continue
                 run.keep_activity(module, r)
                 for cid, person_module in people_of(r, list(run.mapping.modules)):
                     found[cid] = person_module
                     run.remember(cid, person_module)
-    c.activities = newest_text
-    c.seen = at_newest[-SEEN_CAP:]
+    c.activities = now_text(started_ts)
+    c.seen = recent[-SEEN_CAP:]
     if found:
         log.info("zoho_activity_news", contacts=len(found))
     return found
 
 
-def _records(run: _Run, news: dict[str, str], first: bool) -> Iterator[Page[Contact]]:
+def _records(run: _Run, news: dict[str, str], first: bool, now: datetime) -> Iterator[Page[Contact]]:
+    """Each module's records changed since its watermark, by id; then the cursor past them all.
+
+    Every page's cursor resumes the listing under way after its last id (the pages before it are
+    listed again, and their records skipped); once the module is listed, its watermark becomes
+    the listing's start less ``OVERLAP``.
+    """
     c = run.cursor
     for module in run.mapping.modules:
-        params = {
-            "fields": ",".join(run.select(module)),
-            "sort_by": "Modified_Time",
-            "sort_order": "asc",
-        }
+        params = {"fields": ",".join(run.select(module)), "sort_by": "id", "sort_order": "asc"}
         if module == "Leads":
             params["converted"] = "false" if first else "both"
         mark = c.modules.get(module)
-        mark_ts = parse_ts(mark[0]) if mark else None
-        skip = set(mark[1:]) if mark else set()
-        since = since_header(mark[0]) if mark else None
+        since_text, started_text, after = c.listing.get(module) or [
+            mark[0] if mark else "",
+            now_text(now - OVERLAP),
+            "",
+        ]
+        started_ts = parse_ts(started_text) or now
+        skip = set(c.recent.get(module, []))
+        recent: list[str] = []
+        since = since_header(since_text) if since_text else None
         for records in pages(run.client, f"/{module}", params, since=since):
             fresh: list[JSON] = []
             for r in records:
+                rid, key = str(r.get("id")), f"{r.get('id')}@{r.get('Modified_Time')}"
                 stamp = parse_ts(r.get("Modified_Time"))
-                if _before(stamp, mark_ts, str(r.get("id")), skip):
-                    continue
-                fresh.append(r)
-            if not fresh:
-                continue
-            last = fresh[-1]
-            last_ts = parse_ts(last.get("Modified_Time"))
-            ties = [str(r.get("id")) for r in fresh if parse_ts(r.get("Modified_Time")) == last_ts]
-            if last_ts is not None and last_ts == mark_ts and mark:
-                ties = [*mark[1:], *ties]
-            mark = [str(last.get("Modified_Time")), *ties[-SEEN_CAP:]]
-            mark_ts, skip = last_ts, set(ties)
-            c.modules[module] = mark
-            yield _page(run, module, fresh, news)
+                if stamp is not None and stamp >= started_ts:
+                    recent.append(key)
+                if _id_order(rid) > _id_order(after) and key not in skip:
+                    fresh.append(r)
+            after = max([after, *(str(r.get("id")) for r in records)], key=_id_order)
+            c.listing[module] = [since_text, started_text, after]
+            if fresh:
+                yield _page(run, module, fresh, news, cursor=c.encode())
+        c.modules[module] = [started_text]
+        c.listing.pop(module, None)
+        c.recent[module] = recent[-SEEN_CAP:]
+    yield Page([], c.encode())
 
 
-def _before(stamp: datetime | None, mark: datetime | None, rid: str, skip: set[str]) -> bool:
-    """Read already: before the cursor's second, or at it with an id read then."""
-    if stamp is None or mark is None:
-        return False
-    return stamp < mark or (stamp == mark and rid in skip)
+def _id_order(rid: str) -> tuple[int, str]:
+    """Zoho's ids are numbers as text: in id order by length, then text."""
+    return len(rid), rid
 
 
-def _page(run: _Run, module: str, records: list[JSON], news: dict[str, str]) -> Page[Contact]:
+def _page(
+    run: _Run, module: str, records: list[JSON], news: dict[str, str], *, cursor: str | None
+) -> Page[Contact]:
     contacts: list[Contact] = []
     moved: dict[str, str] = {}
     deleted: list[str] = []
@@ -248,7 +276,7 @@ def _page(run: _Run, module: str, records: list[JSON], news: dict[str, str]) -> 
         contacts.append(contact_from_record(record, spec))
     run.yielded.update(x.id for x in contacts)
     page_news = frozenset(x.id for x in contacts if x.id in news)
-    return Page(contacts, run.cursor.encode(), news=page_news, deleted=tuple(deleted), moved=moved)
+    return Page(contacts, cursor, news=page_news, deleted=tuple(deleted), moved=moved)
 
 
 def fetch_by_id(

@@ -151,7 +151,10 @@ class FakeZoho:
             rows = [r for r in rows if r["id"] in q["ids"].split(",")]
         if module == "Leads" and q.get("converted", "false") == "false":
             rows = [r for r in rows if not r.get("Converted__s")]
-        rows.sort(key=lambda r: (_ts(r["Modified_Time"]), r["id"]))
+        if q.get("sort_by", "id") == "id":
+            rows.sort(key=lambda r: (len(r["id"]), r["id"]), reverse=q.get("sort_order", "desc") == "desc")
+        else:
+            rows.sort(key=lambda r: (_ts(r["Modified_Time"]), r["id"]))
         if not rows:
             return (304, None) if since else (204, None)
         per = int(q.get("per_page", 200))
