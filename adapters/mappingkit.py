@@ -61,6 +61,11 @@ class FieldMap:
 
     blanks: ClassVar[tuple[str, ...]] = ("",)  # what the CRM sends, besides null, for "no value"
 
+    @property
+    def writable(self) -> bool:
+        """Whether leadsync may write the field (Salesforce: not a parent record's)."""
+        return True
+
     def read(self, raw: Any) -> Any:
         if raw is None or raw in self.blanks:
             return None

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters.convertkit import contact_of, planned_fields
 from connector.api import Contact, ContactChange
-from connector.values import domain_of, employees_of, parse_ts
+from connector.values import parse_ts
 
-from .mapping import FieldMap, ObjectMap, SalesforceMapping
+from .mapping import HISTORY, ObjectMap, SalesforceMapping
 
 __all__ = [
     "PREFIXES",
@@ -53,55 +54,18 @@ def value_at(record: Mapping[str, Any], field: str) -> Any:
     return value
 
 
-def _read(record: Mapping[str, Any], fm: FieldMap | None) -> Any:
-    return fm.read(value_at(record, fm.field)) if fm else None
-
-
-def _text(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
 def contact_from_record(record: Mapping[str, Any], mapping: SalesforceMapping) -> Contact:
     """The canonical contact for one Lead or Contact record (``stage_changed_at`` from a mapped field)."""
     rid = str(record.get("Id") or "")
     kind = (record.get("attributes") or {}).get("type") or object_of(rid)
     obj = mapping.objects[str(kind)]
-    f = obj.fields
-    created = parse_ts(_read(record, f.get("created_at"))) or parse_ts(record.get("CreatedDate"))
-    website = _read(record, f.get("domain"))
-    stage = obj.stage.read(value_at(record, obj.stage.field))
     changed = obj.stage.changed_at
-    properties = {name: fm.read(value_at(record, fm.field)) for name, fm in obj.properties.items()}
-    return Contact(
-        id=rid,
-        created_at=created or datetime(1970, 1, 1, tzinfo=UTC),
-        email=_text(_read(record, f.get("email"))),
-        first_name=_text(_read(record, f.get("first_name"))),
-        last_name=_text(_read(record, f.get("last_name"))),
-        title=_text(_read(record, f.get("title"))),
-        company=_text(_read(record, f.get("company"))),
-        industry=_text(_read(record, f.get("industry"))),
-        country=_text(_read(record, f.get("country"))),
-        city=_text(_read(record, f.get("city"))),
-        lead_source=_text(_read(record, f.get("lead_source"))),
-        domain=domain_of(str(website)) if website else None,
-        employees=employees_of(_read(record, f.get("employees"))),
-        stage=stage,
-        stage_changed_at=parse_ts(record.get(changed)) if changed and changed != "history" else None,
-        score=_number(_read(record, f.get("score"))),
-        owner_id=_text(_read(record, f.get("owner_id"))),
-        disqualification_reason=_text(_read(record, f.get("disqualification_reason"))),
-        mql_at=parse_ts(_read(record, f.get("mql_at"))),
-        sql_at=parse_ts(_read(record, f.get("sql_at"))),
-        assigned_at=parse_ts(_read(record, f.get("assigned_at"))),
-        properties={k: v for k, v in properties.items() if v is not None},
+    return contact_of(
+        rid,
+        obj,
+        lambda field: value_at(record, field),
+        parse_ts(record.get("CreatedDate")),
+        parse_ts(record.get(changed)) if changed and changed != HISTORY else None,
     )
 
 
@@ -122,32 +86,5 @@ def plan_write(change: ContactChange, mapping: SalesforceMapping) -> PlannedWrit
     obj: ObjectMap | None = mapping.objects.get(sobject or "")
     if sobject is None or obj is None:
         return PlannedWrite(cid, sobject or "", {}, f"`{cid}` is not a Lead or Contact id this mapping reads")
-    out: dict[str, Any] = {}
-    for name, value in change.values.items():
-        if name == "stage":
-            picklist = obj.stage.write(str(value)) if value else None
-            if value and picklist is None:
-                return PlannedWrite(
-                    cid,
-                    sobject,
-                    {},
-                    f"stage `{value}` has no {sobject} {obj.stage.field} value in the mapping "
-                    f"({mapping.file}, `{sobject}.stage.stages`)",
-                )
-            out[obj.stage.field] = picklist
-            continue
-        fm = obj.fields.get(name)
-        if fm is None or not fm.writable:
-            continue  # the mapping leaves this field out for this object (a parent's field, say)
-        out[fm.field] = _wire(name, fm.write(value))
-    return PlannedWrite(cid, sobject, out)
-
-
-def _wire(name: str, value: Any) -> Any:
-    if name.endswith("_at") and isinstance(value, str):
-        value = parse_ts(value) or value
-    if isinstance(value, datetime):
-        return format_ts(value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+    fields, error = planned_fields(change, obj, mapping.file, format_ts)
+    return PlannedWrite(cid, sobject, fields, error)

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters.convertkit import contact_of, planned_fields
 from connector.api import Contact, ContactChange
-from connector.values import domain_of, employees_of, parse_ts
+from connector.values import parse_ts
 
-from .mapping import FieldMap, ModuleMap, ZohoMapping
+from .mapping import ModuleMap, ZohoMapping
 
 __all__ = ["PlannedWrite", "contact_from_record", "format_ts", "lookup_id", "plan_write"]
 
@@ -32,50 +33,10 @@ def lookup_id(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def _read(record: Mapping[str, Any], fm: FieldMap | None) -> Any:
-    return fm.read(record.get(fm.field)) if fm else None
-
-
-def _text(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
 def contact_from_record(record: Mapping[str, Any], module: ModuleMap) -> Contact:
     """The canonical contact for one Leads or Contacts record."""
-    f = module.fields
-    created = parse_ts(_read(record, f.get("created_at"))) or parse_ts(record.get("Created_Time"))
-    website = _read(record, f.get("domain"))
-    properties = {name: fm.read(record.get(fm.field)) for name, fm in module.properties.items()}
-    return Contact(
-        id=str(record.get("id") or ""),
-        created_at=created or datetime(1970, 1, 1, tzinfo=UTC),
-        email=_text(_read(record, f.get("email"))),
-        first_name=_text(_read(record, f.get("first_name"))),
-        last_name=_text(_read(record, f.get("last_name"))),
-        title=_text(_read(record, f.get("title"))),
-        company=_text(_read(record, f.get("company"))),
-        industry=_text(_read(record, f.get("industry"))),
-        country=_text(_read(record, f.get("country"))),
-        city=_text(_read(record, f.get("city"))),
-        lead_source=_text(_read(record, f.get("lead_source"))),
-        domain=domain_of(str(website)) if website else None,
-        employees=employees_of(_read(record, f.get("employees"))),
-        stage=module.stage.read(record.get(module.stage.field)),
-        score=_number(_read(record, f.get("score"))),
-        owner_id=_text(_read(record, f.get("owner_id"))),
-        disqualification_reason=_text(_read(record, f.get("disqualification_reason"))),
-        mql_at=parse_ts(_read(record, f.get("mql_at"))),
-        sql_at=parse_ts(_read(record, f.get("sql_at"))),
-        assigned_at=parse_ts(_read(record, f.get("assigned_at"))),
-        properties={k: v for k, v in properties.items() if v is not None},
-    )
+    created = parse_ts(record.get("Created_Time"))
+    return contact_of(str(record.get("id") or ""), module, record.get, created)
 
 
 @dataclass(frozen=True)
@@ -94,32 +55,5 @@ def plan_write(change: ContactChange, module_name: str | None, mapping: ZohoMapp
     module = mapping.modules.get(module_name or "")
     if module is None:
         return PlannedWrite(cid, "", {}, f"`{cid}` is no Lead or Contact this mapping reads")
-    out: dict[str, Any] = {}
-    for name, value in change.values.items():
-        if name == "stage":
-            picklist = module.stage.write(str(value)) if value else None
-            if value and picklist is None:
-                return PlannedWrite(
-                    cid,
-                    module.name,
-                    {},
-                    f"stage `{value}` has no {module.name} {module.stage.field} value in the mapping "
-                    f"({mapping.file}, `{module.name}.stage.stages`)",
-                )
-            out[module.stage.field] = picklist
-            continue
-        fm = module.fields.get(name)
-        if fm is None:
-            continue  # the mapping leaves this field out for this module
-        out[fm.field] = _wire(name, fm.write(value))
-    return PlannedWrite(cid, module.name, out)
-
-
-def _wire(name: str, value: Any) -> Any:
-    if name.endswith("_at") and isinstance(value, str):
-        value = parse_ts(value) or value
-    if isinstance(value, datetime):
-        return format_ts(value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+    fields, error = planned_fields(change, module, mapping.file, format_ts)
+    return PlannedWrite(cid, module.name, fields, error)

@@ -1,0 +1,102 @@
+"""What the Salesforce and Zoho record conversions share: a record → a canonical contact, a change →
+the fields to write, through a ``mappingkit.ContactMap``.
+
+Each CRM's ``convert.py`` keeps what differs: how a field's raw value is found (Salesforce nests a
+parent record's fields), its datetime text, and what a write is sent as.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.mappingkit import ContactMap
+from connector.api import Contact, ContactChange
+from connector.values import domain_of, employees_of, parse_ts
+
+__all__ = ["contact_of", "planned_fields"]
+
+
+def contact_of(
+    rid: str,
+    cmap: ContactMap[Any, Any],
+    get: Callable[[str], Any],
+    created: datetime | None,
+    stage_changed_at: datetime | None = None,
+) -> Contact:
+    """The canonical contact of one record; ``get`` gives a CRM field's raw value."""
+
+    def read(name: str) -> Any:
+        fm = cmap.fields.get(name)
+        return fm.read(get(fm.field)) if fm else None
+
+    website = read("domain")
+    properties = {name: fm.read(get(fm.field)) for name, fm in cmap.properties.items()}
+    return Contact(
+        id=rid,
+        created_at=parse_ts(read("created_at")) or created or datetime(1970, 1, 1, tzinfo=UTC),
+        email=_text(read("email")),
+        first_name=_text(read("first_name")),
+        last_name=_text(read("last_name")),
+        title=_text(read("title")),
+        company=_text(read("company")),
+        industry=_text(read("industry")),
+        country=_text(read("country")),
+        city=_text(read("city")),
+        lead_source=_text(read("lead_source")),
+        domain=domain_of(str(website)) if website else None,
+        employees=employees_of(read("employees")),
+        stage=cmap.stage.read(get(cmap.stage.field)),
+        stage_changed_at=stage_changed_at,
+        score=_number(read("score")),
+        owner_id=_text(read("owner_id")),
+        disqualification_reason=_text(read("disqualification_reason")),
+        mql_at=parse_ts(read("mql_at")),
+        sql_at=parse_ts(read("sql_at")),
+        assigned_at=parse_ts(read("assigned_at")),
+        properties={k: v for k, v in properties.items() if v is not None},
+    )
+
+
+def planned_fields(
+    change: ContactChange, cmap: ContactMap[Any, Any], file: str, format_ts: Callable[[datetime], str]
+) -> tuple[dict[str, Any], str | None]:
+    """The CRM fields and values for one canonical change, or why the mapping cannot hold it."""
+    out: dict[str, Any] = {}
+    for name, value in change.values.items():
+        if name == "stage":
+            picklist = cmap.stage.write(str(value)) if value else None
+            if value and picklist is None:
+                return {}, (
+                    f"stage `{value}` has no {cmap.name} {cmap.stage.field} value in the mapping "
+                    f"({file}, `{cmap.name}.stage.stages`)"
+                )
+            out[cmap.stage.field] = picklist
+            continue
+        fm = cmap.fields.get(name)
+        if fm is None or not fm.writable:
+            continue  # the mapping leaves this field out here (or it is a parent record's)
+        out[fm.field] = _wire(name, fm.write(value), format_ts)
+    return out, None
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _wire(name: str, value: Any, format_ts: Callable[[datetime], str]) -> Any:
+    if name.endswith("_at") and isinstance(value, str):
+        value = parse_ts(value) or value
+    if isinstance(value, datetime):
+        return format_ts(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
