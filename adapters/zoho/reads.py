@@ -227,6 +227,9 @@ def _records(run: _Run, news: dict[str, str], first: bool, now: datetime) -> Ite
             "",
         ]
         started_ts = parse_ts(started_text) or now
+        # Changed before the watermark: a finished listing read it as it is (the header reaches a
+        # second further back only in case Zoho's If-Modified-Since is not inclusive).
+        floor = parse_ts(since_text) if since_text else None
         skip = set(c.recent.get(module, []))
         recent: list[str] = []
         since = since_header(since_text) if since_text else None
@@ -237,7 +240,8 @@ def _records(run: _Run, news: dict[str, str], first: bool, now: datetime) -> Ite
                 stamp = parse_ts(r.get("Modified_Time"))
                 if stamp is not None and stamp >= started_ts:
                     recent.append(key)
-                if _id_order(rid) > _id_order(after) and key not in skip:
+                old = floor is not None and stamp is not None and stamp < floor
+                if _id_order(rid) > _id_order(after) and key not in skip and not old:
                     fresh.append(r)
             after = max([after, *(str(r.get("id")) for r in records)], key=_id_order)
             c.listing[module] = [since_text, started_text, after]

@@ -55,6 +55,16 @@ class TestRecords:
         assert _ts(sent.headers["If-Modified-Since"]) == back
         assert sent.query["converted"] == ["both"]
 
+    def test_the_second_the_header_reaches_back_is_not_read_again(self, zoho: FakeZoho) -> None:
+        seeded = zoho.add("Leads", 30)
+        started = BASE + timedelta(hours=1)
+        zoho.touch("Leads", seeded[3], started - OVERLAP - timedelta(seconds=1))
+        crm = make_adapter(clock=lambda: started)
+        final = list(crm.read_contacts(None))[-1].cursor
+        zoho.sent.clear()
+        assert ids(list(crm.read_contacts(final))) == []
+        assert any(s.path == "/crm/v8/Leads" for s in zoho.sent)  # Zoho listed it; it was skipped
+
     def test_304_means_nothing_changed(self, zoho: FakeZoho) -> None:
         zoho.add("Leads", 3)
         crm = make_adapter()
