@@ -33,6 +33,7 @@ from adapters.hubspot.sandbox_data import CALL_DISPOSITIONS, seed_portal
 from adapters.hubspot.sandbox_http import SandboxApp, SandboxServer
 from adapters.hubspot.sandbox_limits import FaultInjector, Faults, RateLimiter, RateLimits, Stats, Tokens
 from adapters.hubspot.sandbox_store import REJECT_FLAG, Store
+from adapters.sandboxkit.faults import add_fault_arguments, faults_from_arguments
 from adapters.sandboxkit.server import Serving
 
 __all__ = ["CALL_DISPOSITIONS", "Faults", "HubSpotSandbox", "RateLimits", "Record", "main"]
@@ -239,9 +240,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, default in asdict(RateLimits()).items():
         if not isinstance(default, bool):
             p.add_argument("--" + name.replace("_", "-"), type=int, default=default)
-    for name in ("latency_ms", "jitter_ms", "error_rate", "drop_rate"):
-        p.add_argument("--" + name.replace("_", "-"), type=float, default=0.0)
-    p.add_argument("--fault-seed", type=int, default=0)
+    add_fault_arguments(p)
     p.add_argument("--verbose", action="store_true", help="log every request")
     return p
 
@@ -250,10 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run a sandbox until interrupted, printing its URL and token."""
     a = _parser().parse_args(argv)
     limits = RateLimits(**{k: getattr(a, k) for k in asdict(RateLimits()) if hasattr(a, k)})
-    faults = Faults(
-        latency_ms=a.latency_ms, jitter_ms=a.jitter_ms, error_rate=a.error_rate, drop_rate=a.drop_rate
-    )
-    faults.seed = a.fault_seed
+    faults = faults_from_arguments(a)
     sb = HubSpotSandbox(
         a.port,
         a.token,
@@ -272,13 +268,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"token: {sb.token}")
     print(f"contacts: {len(sb.contacts)}, owners: {len(sb.owners)}, seed: {a.seed}")
     print(f'use: HubSpot(access_token="{sb.token}", host="{sb.url}")', flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sb.stop()
+    sb.serve_until_interrupted()
 
 
 if __name__ == "__main__":

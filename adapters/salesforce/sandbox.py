@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import time
 from collections.abc import Iterator
 from dataclasses import asdict, replace
 from datetime import datetime
@@ -48,7 +47,7 @@ from adapters.salesforce.sandbox_limits import ApiLimits, Limits
 from adapters.salesforce.sandbox_model import LEAD_STATUSES, STOCK_LEAD_STATUSES, standard_schema
 from adapters.salesforce.sandbox_store import Org
 from adapters.sandboxkit.clock import SandboxClock
-from adapters.sandboxkit.faults import FaultInjector, Faults
+from adapters.sandboxkit.faults import FaultInjector, Faults, add_fault_arguments, faults_from_arguments
 from adapters.sandboxkit.server import SandboxServer, Serving
 from adapters.sandboxkit.stats import Stats
 from adapters.sandboxkit.tls import self_signed, server_context, trusting_session
@@ -219,9 +218,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--daily-api-requests", type=int, default=Limits().daily_api_requests)
     p.add_argument("--bulk-delay", type=float, default=0.2)
-    for name in ("latency_ms", "jitter_ms", "error_rate", "drop_rate"):
-        p.add_argument("--" + name.replace("_", "-"), type=float, default=0.0)
-    p.add_argument("--fault-seed", type=int, default=0)
+    add_fault_arguments(p)
     p.add_argument("--verbose", action="store_true", help="log every request")
     return p
 
@@ -229,10 +226,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     """Run a sandbox until interrupted, printing its URL and credentials."""
     a = _parser().parse_args(argv)
-    faults = Faults(
-        latency_ms=a.latency_ms, jitter_ms=a.jitter_ms, error_rate=a.error_rate, drop_rate=a.drop_rate
-    )
-    faults.seed = a.fault_seed
+    faults = faults_from_arguments(a)
     sb = SalesforceSandbox(
         a.port,
         seed=a.seed,
@@ -259,13 +253,7 @@ def main(argv: list[str] | None = None) -> None:
         f"-d client_id={c.client_id} -d client_secret={c.client_secret}",
         flush=True,
     )
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sb.stop()
+    sb.serve_until_interrupted()
 
 
 if __name__ == "__main__":

@@ -7,13 +7,28 @@ What a "storm" answers is the sandbox's choice (HubSpot: 429 ``TEN_SECONDLY_ROLL
 
 from __future__ import annotations
 
+import argparse
 import random
 import re
 import threading
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-__all__ = ["FaultInjector", "FaultPlan", "Faults"]
+__all__ = ["FaultInjector", "FaultPlan", "Faults", "add_fault_arguments", "faults_from_arguments"]
+
+_CLI_FAULTS = ("latency_ms", "jitter_ms", "error_rate", "drop_rate")
+
+
+def add_fault_arguments(parser: argparse.ArgumentParser) -> None:
+    """A sandbox command line's fault options: --latency-ms, --jitter-ms, --error-rate, ..."""
+    for name in _CLI_FAULTS:
+        parser.add_argument("--" + name.replace("_", "-"), type=float, default=0.0)
+    parser.add_argument("--fault-seed", type=int, default=0)
+
+
+def faults_from_arguments(args: argparse.Namespace) -> Faults:
+    """The ``Faults`` that ``add_fault_arguments``' options ask for."""
+    return Faults(**{name: getattr(args, name) for name in _CLI_FAULTS}, seed=args.fault_seed)
 
 
 @dataclass

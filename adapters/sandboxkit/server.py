@@ -15,6 +15,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import Message
@@ -200,6 +201,16 @@ class Serving:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    def serve_until_interrupted(self) -> None:
+        """Block until Ctrl-C (a sandbox run from its command line), then stop."""
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
 
     def __enter__(self) -> Self:
         return self.start()

@@ -31,14 +31,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from adapters.sandboxkit.clock import SandboxClock
-from adapters.sandboxkit.faults import FaultInjector, Faults
+from adapters.sandboxkit.faults import FaultInjector, Faults, add_fault_arguments, faults_from_arguments
 from adapters.sandboxkit.server import Serving
 from adapters.sandboxkit.stats import Stats
 from adapters.zoho.sandbox_auth import ALL_SCOPES, Auth
@@ -221,9 +220,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--daily-credits", type=int, default=Limits().daily_credits)
     p.add_argument("--concurrency", type=int, default=Limits().concurrency)
     p.add_argument("--legacy-429", action="store_true", help="the older 429 body shape")
-    for name in ("latency_ms", "jitter_ms", "error_rate", "drop_rate"):
-        p.add_argument("--" + name.replace("_", "-"), type=float, default=0.0)
-    p.add_argument("--fault-seed", type=int, default=0)
+    add_fault_arguments(p)
     p.add_argument("--verbose", action="store_true", help="log every request")
     return p
 
@@ -231,10 +228,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     """Run a sandbox until interrupted, printing its URL and credentials."""
     a = _parser().parse_args(argv)
-    faults = Faults(
-        latency_ms=a.latency_ms, jitter_ms=a.jitter_ms, error_rate=a.error_rate, drop_rate=a.drop_rate
-    )
-    faults.seed = a.fault_seed
+    faults = faults_from_arguments(a)
     sb = ZohoSandbox(
         a.port,
         seed=a.seed,
@@ -260,13 +254,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{c.refresh_token}&client_id={c.client_id}&client_secret={c.client_secret}'",
         flush=True,
     )
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sb.stop()
+    sb.serve_until_interrupted()
 
 
 if __name__ == "__main__":
