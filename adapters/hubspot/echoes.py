@@ -31,6 +31,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -125,9 +126,7 @@ class EchoChaser:
             if split is not None:
                 bound = SearchFilter(MODIFIED, "LT", str(split))
                 groups = tuple((*group, bound) for group in request.groups) or ((bound,),)
-                request = SearchRequest(
-                    groups, request.sort, request.properties, request.limit, request.after, request.direction
-                )
+                request = replace(request, groups=groups)
             return self._search(request)
         finally:
             with self._cond:
