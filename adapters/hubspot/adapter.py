@@ -120,12 +120,7 @@ class HubSpotAdapter:
         except ValueError as exc:
             raise CrmError(f"{exc}; the stored cursor was not made by this adapter") from None
         props = self._read_properties()
-        chaser = EchoChaser(
-            lambda req: self.client.search("contacts", req),
-            props,
-            _modified_ms,
-            spare=lambda: self.client.limiter.free(search=True) >= 2,
-        )
+        chaser = EchoChaser(lambda req: self.client.search("contacts", req), props, _modified_ms)
         self._chaser = chaser
         chaser.start()
         try:

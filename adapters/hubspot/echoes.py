@@ -11,10 +11,15 @@ write (HubSpot returns it with every batch update, ``updatedAt``).
 
 - The **main** stream reads ``(cursor, split)``: every search it sends from then on also says
   ``lastmodifieddate LT split``.
-- The **chase** stream reads ``[split, …)``: the echoes, and whatever people changed after the
-  split. It searches only when a page's worth of contacts (200) has been written since its last
-  search, so its searches use the spare search capacity while the main stream reads, and are
-  full pages. Its pages carry no cursor: the loop commits the main stream's cursors only.
+- The **chase** stream reads ``[split, bound)``: the echoes, and whatever people changed after
+  the split. It searches only when a page's worth of confirmed writes (200) waits below the
+  bound, so its searches are full pages, made while the main stream reads. Its pages carry no cursor: the loop commits the main stream's cursors only.
+- The **bound** keeps the chase stream behind every write that could still land below it. HubSpot
+  stamps a write when it arrives, so a write sent after HubSpot confirmed another is stamped at
+  or after that one. Each write is given, when it starts, the latest stamp confirmed so far (its
+  *floor*); the bound is the lowest floor of the writes under way, or the latest confirmed stamp
+  when none is, and the chase stream's searches say ``lastmodifieddate LT bound``. Writes go on
+  while it searches: it never has to wait for them to finish.
 - When the main stream ends, the chase stream reads on to the end with cursors of its own, which
   then say everything is read: the main stream covered what came before the split.
 
@@ -27,8 +32,9 @@ main stream reads everything, as a single stream would.
 
 from __future__ import annotations
 
+import bisect
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -50,9 +56,10 @@ log = structlog.get_logger("leadsync.hubspot.echoes")
 class EchoChaser:
     """One read's split between contacts to read and leadsync's own writes to read back.
 
-    The chase stream runs on a thread of its own (``start``, ``close``) and searches only when it
-    would not hold up the main stream: no main search under way, and ``spare()`` (the adapter's
-    limiter has search capacity left over). The main stream takes its pages with ``take``.
+    The chase stream runs on a thread of its own (``start``, ``close``) and searches when a page
+    of confirmed writes waits below the bound and no main search is under way; it then waits for
+    the adapter's limiter like every other call, so the tail of searches alone that a single
+    stream ends with is spread over the read. The main stream takes its pages with ``take``.
     """
 
     def __init__(
@@ -62,18 +69,18 @@ class EchoChaser:
         stamp: Callable[[JSON], int],
         *,
         page_size: int = PAGE,
-        spare: Callable[[], bool] = lambda: True,
     ) -> None:
         self._search = search
         self._properties = properties
         self._stamp = stamp
         self.page_size = page_size
-        self._spare = spare
         self._cond = threading.Condition()
         self._split: int | None = None
-        self._pending = 0  # contacts written since the chase stream's last search
+        self._unread: list[int] = []  # confirmed stamps past the chase stream's cursor, sorted
+        self._latest: int | None = None  # the latest stamp HubSpot confirmed
+        self._floors: Counter[int | None] = Counter()  # of the writes under way
+        self._bounded = True  # until ``rest``: the chase stream reads below the bound
         self._main_busy = 0  # main-stream searches under way
-        self._writing = 0  # contact writes under way
         self._first: list[int] = []  # the stamps of the writes before the split was set
         self._ready: deque[list[JSON]] = deque()
         self._error: BaseException | None = None
@@ -92,7 +99,10 @@ class EchoChaser:
         """Contacts HubSpot confirmed written (a batch update's results)."""
         stamps = [s for s in (self._stamp_or_none(r) for r in records) if s is not None]
         with self._cond:
-            self._pending += len(records)
+            for stamp in stamps:
+                bisect.insort(self._unread, stamp)
+            if stamps:
+                self._latest = max(self._latest or 0, *stamps)
             if self._split is None:
                 self._first += stamps
             self._cond.notify_all()
@@ -102,17 +112,20 @@ class EchoChaser:
         """Around a write (all its batch updates): the first sets the split, once it is all done.
 
         Its batch updates go out side by side, so the one confirmed first may not carry the
-        earliest stamp; the split is the earliest of them all. Meanwhile the chase stream waits
-        (see ``_may_search``).
+        earliest stamp; the split is the earliest of them all. While it is under way, its floor
+        bounds the chase stream (see ``_bound``).
         """
         with self._cond:
-            self._writing += 1
+            floor = self._latest
+            self._floors[floor] += 1
         try:
             yield
         finally:
             with self._cond:
-                self._writing -= 1
-                if self._split is None and self._first and self._writing == 0:
+                self._floors[floor] -= 1
+                if not self._floors[floor]:
+                    del self._floors[floor]
+                if self._split is None and self._first and not self._floors:
                     self._split = min(self._first)
                     log.info("echo_split", at_ms=self._split)
                 self._cond.notify_all()
@@ -162,29 +175,42 @@ class EchoChaser:
             while True:
                 with self._cond:
                     while not self._closed and not self._may_search():
-                        self._cond.wait(timeout=0.05)  # spare capacity comes back with time
+                        self._cond.wait()
                     if self._closed:
                         return
                 page = self._next()
                 with self._cond:
-                    if page is None:  # caught up with the writes
-                        self._pending = 0
-                    else:
-                        self._pending = max(0, self._pending - len(page))
+                    if self._cursor is not None:  # what the chase stream has read is no longer due
+                        del self._unread[: bisect.bisect_right(self._unread, self._cursor.ts_ms)]
+                    if page is not None:
                         self._ready.append(page)
         except BaseException as exc:  # the main stream raises it when it takes the pages
             with self._cond:
                 self._error = exc
 
-    def _may_search(self) -> bool:
-        """A page's worth of writes is waiting, none is under way, and the main stream would not wait.
+    def _bound(self) -> int | None:
+        """The stamp the chase stream reads below; None: no bound.
 
-        Searching while a write is under way could pass its contacts: batch updates go out side
-        by side, and one HubSpot confirms later may carry the same millisecond as one it has
-        confirmed, with lower ids, below the chase stream's exact cursor.
+        A write under way is stamped at or after its floor, and one not yet started at or after
+        the latest stamp confirmed (both may be that very millisecond, hence ``LT``). Searching
+        up to "now" instead could pass a write's contacts: batch updates go out side by side, and
+        one HubSpot confirms later may carry the same millisecond as one it has confirmed, with
+        lower ids, below the chase stream's exact cursor. After the main stream (``rest``), the
+        loop starts no more writes of its own until it has the last page, so only the writes
+        under way bound the chase stream.
         """
-        due = self._split is not None and self._pending >= self.page_size
-        return due and self._writing == 0 and self._main_busy == 0 and self._spare()
+        bounds = [f for f in self._floors if f is not None]
+        if self._bounded and self._latest is not None:
+            bounds.append(self._latest)
+        return min(bounds) if bounds else None
+
+    def _may_search(self) -> bool:
+        """A page's worth of confirmed writes waits below the bound, and the main stream would not wait."""
+        if self._split is None:
+            return False
+        bound = self._bound()
+        waiting = len(self._unread) if bound is None else bisect.bisect_left(self._unread, bound)
+        return waiting >= self.page_size and self._main_busy == 0
 
     # -- the chase stream, after the main stream -----------------------------------------------
 
@@ -193,9 +219,13 @@ class EchoChaser:
 
         The pages the thread read and nobody took yet come first, without a cursor. Once there is
         a split there is always a page with a cursor (perhaps with no records), so the cursor the
-        loop commits last is the chase stream's, past the echoes already read back.
+        loop commits last is the chase stream's, past the echoes already read back. Caught up
+        below a write still under way (the loop's last batch, while these pages are read ahead),
+        it waits for that write and reads its echoes too, so the next run does not.
         """
         self.close()
+        with self._cond:
+            self._bounded = False  # see ``_bound``
         for page in self.take():
             yield page, None
         if self.split is None:
@@ -204,11 +234,22 @@ class EchoChaser:
         while True:
             records = self._next()
             if records is None:
+                if self._writes_ended():
+                    continue
                 break
             yield records, self._cursor
             yielded = True
         if not yielded and self._cursor is not None:
             yield [], self._cursor
+
+    def _writes_ended(self) -> bool:
+        """Wait for the writes under way, if any; whether there were some."""
+        with self._cond:
+            if not self._floors:
+                return False
+            while self._floors:
+                self._cond.wait()
+            return True
 
     def _next(self) -> list[JSON] | None:
         """The chase stream's next page (None at its end; the next call searches afresh)."""
@@ -223,6 +264,12 @@ class EchoChaser:
         return records
 
     def _counted(self, request: SearchRequest) -> JSON:
+        with self._cond:
+            bound = self._bound()
+        if bound is not None:
+            limit = SearchFilter(MODIFIED, "LT", str(bound))
+            groups = tuple((*group, limit) for group in request.groups) or ((limit,),)
+            request = replace(request, groups=groups)
         self.searches += 1
         return self._search(request)
 

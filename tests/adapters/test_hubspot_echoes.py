@@ -7,6 +7,7 @@ during the read, and end on a cursor past all of them.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ import pytest
 
 from adapters.hubspot.adapter import HubSpotAdapter, _modified_ms, from_options
 from adapters.hubspot.echoes import EchoChaser
-from adapters.hubspot.paging import SearchCursor, search_pages
+from adapters.hubspot.paging import MODIFIED, SearchCursor, SearchRequest, search_pages
 from adapters.hubspot.sandbox import HubSpotSandbox, RateLimits
 from connector.api import Contact, ContactChange, CrmError, Page
 from connector.model import BUILTIN_REASONS
@@ -104,10 +105,10 @@ def test_without_a_write_there_is_no_split_and_one_stream_reads_everything(sb: H
 
 
 class TestEchoChaser:
-    def _chaser(self, sb: HubSpotSandbox, **kw: object) -> tuple[HubSpotAdapter, EchoChaser]:
+    def _chaser(self, sb: HubSpotSandbox) -> tuple[HubSpotAdapter, EchoChaser]:
         adapter = _adapter(sb)
         props = adapter._read_properties()
-        chaser = EchoChaser(lambda req: adapter.client.search("contacts", req), props, _modified_ms, **kw)  # type: ignore[arg-type]
+        chaser = EchoChaser(lambda req: adapter.client.search("contacts", req), props, _modified_ms)
         return adapter, chaser
 
     def test_the_split_is_the_first_confirmed_write_and_bounds_the_main_stream(
@@ -149,28 +150,92 @@ class TestEchoChaser:
         assert rest[-1][1] > SearchCursor(chaser.split or 0)
         assert list(chaser.rest())[-1] == ([], rest[-1][1])  # nothing new: one empty page, same cursor
 
-    def test_no_search_while_the_limiter_has_no_spare_search(self, sb: HubSpotSandbox) -> None:
-        adapter, chaser = self._chaser(sb, spare=lambda: False)
-        contacts = [c for p in adapter.read_contacts(None) for c in p.records]
-        adapter._chaser = chaser
-        chaser.start()
-        _score_all(adapter, contacts[:400], 3)
-        time.sleep(0.2)
-        assert chaser.searches == 0
-        chaser.close()
-
     def test_a_failure_of_the_chase_stream_reaches_the_main_stream(self, sb: HubSpotSandbox) -> None:
         def broken(_req: object) -> dict[str, object]:
             raise CrmError("search refused")
 
         adapter = _adapter(sb)
         chaser = EchoChaser(broken, ("email",), _modified_ms)  # type: ignore[arg-type]
-        contacts = next(iter(adapter.read_contacts(None))).records
+        contacts = [c for p in adapter.read_contacts(None) for c in p.records][:400]
         adapter._chaser = chaser
         chaser.start()
-        _score_all(adapter, contacts, 4)
+        _score_all(adapter, contacts, 4)  # two pages: the latest write's stamp is not read yet
         _wait(lambda: chaser.searches > 0 or chaser._error is not None)
         with pytest.raises(CrmError, match="search refused"):
             _wait(lambda: chaser._error is not None)
             chaser.take()
         chaser.close()
+
+
+class TestTheBound:
+    """The chase stream searches while writes are under way, below the stamps they could still get."""
+
+    def _chaser(self) -> tuple[EchoChaser, list[SearchRequest]]:
+        requests: list[SearchRequest] = []
+
+        def search(request: SearchRequest) -> dict[str, object]:
+            requests.append(request)
+            return {"results": []}
+
+        chaser = EchoChaser(search, ("email",), lambda r: int(r["ts"]))
+        return chaser, requests
+
+    @staticmethod
+    def _confirm(chaser: EchoChaser, stamps: range) -> None:
+        with chaser.writing():
+            chaser.written([{"ts": t} for t in stamps])
+
+    def test_a_write_under_way_bounds_the_chase_at_the_latest_stamp_confirmed_before_it(self) -> None:
+        chaser, requests = self._chaser()
+        self._confirm(chaser, range(1000, 1300))
+        assert chaser.split == 1000 and chaser._bound() == 1299
+        with chaser.writing():  # under way: HubSpot stamps it at 1299 or later
+            chaser.written([{"ts": t} for t in range(1300, 1400)])  # another write, confirmed meanwhile
+            assert chaser._bound() == 1299
+            assert chaser._may_search()  # 299 confirmed below the bound: a page's worth, no waiting
+            chaser._next()
+        assert chaser._bound() == 1399
+        limits = {(f.operator, f.value) for group in requests[0].groups for f in group if f.property == MODIFIED}
+        assert ("LT", "1299") in limits and ("GTE", "1000") in limits
+
+    def test_what_waits_at_or_above_the_bound_is_not_a_page(self) -> None:
+        chaser, _ = self._chaser()
+        self._confirm(chaser, range(1000, 1100))
+        with chaser.writing():
+            chaser.written([{"ts": t} for t in range(1100, 1400)])
+            with chaser.writing():  # started before the first was confirmed: floor 1099
+                assert chaser._bound() == 1099 and not chaser._may_search()  # only 99 below it
+
+    def test_after_the_main_stream_only_writes_under_way_bound_it(self) -> None:
+        chaser, requests = self._chaser()
+        self._confirm(chaser, range(1000, 1300))
+        pages = chaser.rest()
+        next(pages, None)
+        assert all(f.operator != "LT" for group in requests[-1].groups for f in group)
+
+    def test_after_the_main_stream_it_waits_for_a_write_under_way_and_reads_its_echoes(self) -> None:
+        landed: list[dict[str, object]] = []  # what HubSpot holds that the chase has not read
+
+        def search(_request: SearchRequest) -> dict[str, object]:
+            results, landed[:] = list(landed), []
+            return {"results": results}
+
+        chaser = EchoChaser(search, ("email",), lambda r: int(r["ts"]))
+        self._confirm(chaser, range(1000, 1010))
+        started = threading.Event()
+
+        def last_write() -> None:  # the loop's last batch, written while rest() reads ahead
+            with chaser.writing():
+                started.set()
+                time.sleep(0.3)
+                records = [{"id": str(i), "ts": 1300} for i in range(1, 51)]
+                landed.extend(records)
+                chaser.written(records)
+
+        writer = threading.Thread(target=last_write)
+        writer.start()
+        started.wait(5)
+        rest = list(chaser.rest())
+        writer.join()
+        assert sum(len(records) for records, _ in rest) == 50  # its echoes, in this read
+        assert rest[-1][1] == SearchCursor(1300, 50)
