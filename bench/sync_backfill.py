@@ -90,6 +90,7 @@ class Clocks:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._depth = 0
+        self.calls: list[tuple[float, str, str]] = []  # (end, endpoint, thread) for --timeline
 
     def add(self, where: Counter[str], bucket: str, seconds: float) -> None:
         with self._lock:
@@ -132,6 +133,7 @@ class Clocks:
                     self.count["calls"] += 1
                     self.endpoint_wait[endpoint] += waiting
                     self.endpoint_calls[endpoint] += 1
+                    self.calls.append((time.perf_counter(), endpoint, threading.current_thread().name))
 
         limiter.acquire, client.call = timed_acquire, timed_call
         for name, bucket in (
@@ -208,6 +210,28 @@ def _template(path: str) -> str:
     return re.sub(r"^(/crm/v3/properties/\w+/)\w+$", r"\1{name}", path)
 
 
+def print_timeline(calls: list[tuple[float, str, str]], started: float, step: float) -> None:
+    """Calls that ended in each ``step`` seconds: all, then searches by stream, writes, tasks, the rest."""
+    kinds = ("all", "main search", "chase search", "writes", "tasks", "other")
+    rows: dict[int, Counter[str]] = {}
+    for end, endpoint, thread in calls:
+        row = rows.setdefault(int((end - started) // step), Counter())
+        row["all"] += 1
+        if endpoint == SEARCH:
+            row["chase search" if "chaser" in thread else "main search"] += 1
+        elif endpoint.endswith("/batch/update"):
+            row["writes"] += 1
+        elif endpoint == "POST /crm/v3/objects/tasks":
+            row["tasks"] += 1
+        else:
+            row["other"] += 1
+    print(f"# calls by {step:g} s: " + " | ".join(kinds), file=sys.stderr)
+    for slot in range(max(rows, default=-1) + 1):
+        row = rows.get(slot, Counter())
+        cells = " ".join(f"{row[k]:5d}" for k in kinds)
+        print(f"#   {slot * step:6.1f} s {cells}   {row['all'] / step:5.1f}/s", file=sys.stderr)
+
+
 def ceiling(seconds: float, requests: int, searches: int, burst: int, search_per_s: int) -> tuple[int, float]:
     """(most requests the limits admit in ``seconds`` with this mix, the ceiling's rate per s)."""
     by_burst = burst * (math.floor(seconds / WINDOW_S) + 1)
@@ -227,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--read-ahead", type=int, help="contact pages read ahead by the loop (its default: 2)")
     p.add_argument("--every", type=int, default=2000, help="progress line every N contacts (2000)")
     p.add_argument("--keep", action="store_true", help="keep the temporary state folder")
+    p.add_argument("--timeline", type=float, metavar="S", help="print the calls made in every S seconds, by kind")
     a = p.parse_args(argv)
 
     from connector.api import RetryPolicy
@@ -346,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     for endpoint, secs in clocks.endpoint_wait.most_common():
         n = clocks.endpoint_calls[endpoint]
         print(f"#   {endpoint:60s} {n:5,} {secs:7.1f} s {1000 * secs / n:7.1f} ms", file=sys.stderr)
+    if a.timeline:
+        print_timeline(clocks.calls, started, a.timeline)
     print(
         f"# target (>= {TARGET_SHARE:.0%} of the ceiling): {'met' if share >= TARGET_SHARE else 'NOT met'}",
         file=sys.stderr,
