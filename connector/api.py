@@ -184,6 +184,13 @@ class CrmAdapter(Protocol):
     loop makes its other calls says so with ``concurrent_reads = True`` (optional; the loop then
     reads a few pages ahead). One whose ``create_task`` may run on several threads at once says how
     many with ``task_concurrency`` (optional; default 1).
+
+    An adapter that can create many tasks in one call has ``create_tasks(tasks) ->
+    list[TaskResult]`` (optional): one result per task, in order, each task created once per key
+    as ``create_task`` does, and it says how many tasks a call takes with ``task_batch``. The loop
+    then hands it the pending tasks ``task_batch`` at a time (``task_concurrency`` calls side by
+    side). An error it raises stands for the whole call: the loop counts an attempt for each of
+    its tasks, and the next attempt looks for the tasks before creating them.
     """
 
     name: str

@@ -79,20 +79,22 @@ def send_writes(job: SyncJob, result: RunResult, now: datetime) -> None:
 
 
 def send_actions(job: SyncJob, result: RunResult, now: datetime) -> None:
-    """The pending actions (tasks), one call each, the attempts counted before the calls.
+    """The pending actions (tasks), the attempts counted before the calls.
 
-    Up to the adapter's ``task_concurrency`` (optional, default 1) calls go out side by side. The
-    attempts of a chunk are counted durably before any of its calls: after a crash from there on,
-    the adapter looks for each task an attempt may have created before creating one. Every outcome
-    that came back is recorded, also when another call of the chunk failed; then that error is
-    raised (the earliest one, in the order of the chunk).
+    A call creates one task (``create_task``) or, when the adapter has ``create_tasks``, up to its
+    ``task_batch``. Up to the adapter's ``task_concurrency`` (optional, default 1) calls go out
+    side by side. The attempts of a chunk are counted durably before any of its calls: after a
+    crash from there on, the adapter looks for each task an attempt may have created before
+    creating one. Every outcome that came back is recorded, also when another call of the chunk
+    failed; then that error is raised (the earliest one, in the order of the chunk).
     """
     workers = max(1, int(getattr(job.adapter, "task_concurrency", 1)))
-    while rows := job.store.pending_actions(job.name, job.batch_size):
+    batch = max(1, int(getattr(job.adapter, "task_batch", 1))) if _batched(job) else 1
+    while rows := job.store.pending_actions(job.name, max(job.batch_size, batch)):
         with job.store.transaction() as s:
             for row in rows:
                 job.store.update_action(s, job.name, row.key, attempts=row.attempts + 1)
-        outcomes = _create_tasks(job, [_task_request(row) for row in rows], workers)
+        outcomes = _create_tasks(job, [_task_request(row) for row in rows], workers, batch)
         with job.store.transaction() as s:
             for row, outcome in zip(rows, outcomes, strict=True):
                 if isinstance(outcome, BaseException):
@@ -129,21 +131,49 @@ def _task_request(row: ActionRow) -> TaskRequest:
     )
 
 
-def _create_tasks(job: SyncJob, tasks: list[TaskRequest], workers: int) -> list[TaskResult | BaseException]:
-    """Each task's outcome, or the error its call raised, in order; no call starts after an error."""
-    create = job.adapter.create_task
-    if workers == 1 or len(tasks) < 2:
-        out: list[TaskResult | BaseException] = []
-        for task in tasks:
+def _batched(job: SyncJob) -> bool:
+    return callable(getattr(job.adapter, "create_tasks", None))
+
+
+def _create_tasks(
+    job: SyncJob, tasks: list[TaskRequest], workers: int, batch: int
+) -> list[TaskResult | BaseException]:
+    """Each task's outcome, or the error its call raised, in order; no call starts after an error.
+
+    A call is one task (``create_task``) or, with ``create_tasks``, ``batch`` of them; its error
+    is the outcome of every task it held.
+    """
+    groups = [tasks[i : i + batch] for i in range(0, len(tasks), batch)]
+    if _batched(job):
+        create_many = job.adapter.create_tasks  # type: ignore[attr-defined]
+
+        def create(group: list[TaskRequest]) -> list[TaskResult]:
+            results = list(create_many(group))
+            if len(results) != len(group):
+                raise RuntimeError(f"create_tasks gave {len(results)} results for {len(group)} tasks")
+            return results
+    else:
+
+        def create(group: list[TaskRequest]) -> list[TaskResult]:
+            return [job.adapter.create_task(group[0])]
+
+    outcomes: list[list[TaskResult] | BaseException] = []
+    if workers == 1 or len(groups) < 2:
+        for group in groups:
             try:
-                out.append(create(task))
+                outcomes.append(create(group))
             except Exception as exc:
-                out.append(exc)
+                outcomes.append(exc)
                 break
-        return out + [_NOT_SENT] * (len(tasks) - len(out))
-    with ThreadPoolExecutor(min(workers, len(tasks)), thread_name_prefix="leadsync-tasks") as pool:
-        futures = [pool.submit(create, task) for task in tasks]
-        _, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        for future in pending:  # something failed: start nothing more, let what runs finish
-            future.cancel()
-    return [_NOT_SENT if f.cancelled() else (f.exception() or f.result()) for f in futures]
+        outcomes += [_NOT_SENT] * (len(groups) - len(outcomes))
+    else:
+        with ThreadPoolExecutor(min(workers, len(groups)), thread_name_prefix="leadsync-tasks") as pool:
+            futures = [pool.submit(create, group) for group in groups]
+            _, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in pending:  # something failed: start nothing more, let what runs finish
+                future.cancel()
+        outcomes = [_NOT_SENT if f.cancelled() else (f.exception() or f.result()) for f in futures]
+    flat: list[TaskResult | BaseException] = []
+    for group, outcome in zip(groups, outcomes, strict=True):
+        flat += [outcome] * len(group) if isinstance(outcome, BaseException) else outcome
+    return flat
