@@ -4,7 +4,9 @@ external id, retrieve and delete, up to 200 records a call.
 The answer is HTTP 200 with one result per record, in request order, even when records fail
 (``{"id", "success", "errors": [{"statusCode", "message", "fields"}]}``; upserts add
 ``created``). With ``allOrNone: true`` nothing is saved if any record fails: the failures keep their
-errors, the others say ``ALL_OR_NONE_OPERATION_ROLLED_BACK``. More than 200 records is a 400
+errors, the others say ``ALL_OR_NONE_OPERATION_ROLLED_BACK``. A unique field (an External ID such
+as ``Task.Leadsync_Key__c``) refuses a value a saved record or an earlier record of the same
+request holds: ``DUPLICATE_VALUE``, for that record only. More than 200 records is a 400
 ``EXCEEDED_ID_LIMIT``; a value that cannot be deserialized fails the whole call (400
 ``JSON_PARSER_ERROR``) — https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-sobjects-collections-update.html
 """
@@ -51,6 +53,7 @@ def run_items(
                 prepared.append(step())
             except SfError as exc:
                 prepared.append(exc)
+        prepared = _unique_within(prepared)
         if any(isinstance(p, SfError) for p in prepared):
             return [
                 _failed(p) if isinstance(p, SfError) else {"success": False, "errors": [ROLLED_BACK]}
@@ -70,6 +73,33 @@ def run_items(
         rec = commit(org, pending, actor)
         results.append(save_result(rec["Id"], created))
     return results
+
+
+def _unique_within(prepared: list[Prepared]) -> list[Prepared]:
+    """A unique value twice in one request fails the later record: checked against each other,
+    not only against saved records (with ``allOrNone``, nothing is saved until all are checked).
+    Salesforce knows no record to name, so it says ``<unknown>``."""
+    seen: set[tuple[str, str, str]] = set()
+    out: list[Prepared] = []
+    for p in prepared:
+        if not isinstance(p, SfError):
+            pending = p[0]
+            values = {
+                (pending.obj.name, name, str(v).casefold())
+                for name, v in pending.values.items()
+                if v is not None and pending.obj.fields[name].unique
+            }
+            if values & seen:
+                name = sorted(values & seen)[0][1]
+                p = SfError(
+                    400,
+                    "DUPLICATE_VALUE",
+                    "duplicate value found: <unknown> duplicates value on record with id: <unknown>",
+                    [name],
+                )
+            seen |= values
+        out.append(p)
+    return out
 
 
 def _failed(exc: SfError) -> JSON:

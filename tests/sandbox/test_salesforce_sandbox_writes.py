@@ -20,6 +20,14 @@ from tests.sandbox.sf_support import (
 )
 
 
+def task_key_field(api: Api) -> None:
+    """What ``leadsync setup`` makes: ``Task.Leadsync_Key__c``, External ID and Unique, editable."""
+    key = {"FullName": "Task.Leadsync_Key__c", "Metadata": {"label": "Key", "type": "Text", "length": 80}}
+    key["Metadata"] |= {"externalId": True, "unique": True}
+    assert api.post("tooling/sobjects/CustomField", json=key).status_code == 201
+    grant(api, "Task.Leadsync_Key__c")
+
+
 class TestRecords:
     """One-record create/read/update/delete and upsert, with Salesforce's refusals."""
 
@@ -89,10 +97,7 @@ class TestRecords:
         assert (resp.status_code, error_code(resp)) == (400, "CANNOT_UPDATE_CONVERTED_LEAD")
 
     def test_upsert_by_external_id(self, sf_sb: SalesforceSandbox, sf_api: Api) -> None:
-        key = {"FullName": "Task.Leadsync_Key__c", "Metadata": {"label": "Key", "type": "Text", "length": 80}}
-        key["Metadata"] |= {"externalId": True, "unique": True}
-        assert sf_api.post("tooling/sobjects/CustomField", json=key).status_code == 201
-        grant(sf_api, "Task.Leadsync_Key__c")
+        task_key_field(sf_api)
         lead = open_leads(sf_sb)[0]["Id"]
         body = {"Subject": "Call back", "WhoId": lead}
         first = sf_api.patch("sobjects/Task/Leadsync_Key__c/run1-a", json=body)
@@ -244,6 +249,54 @@ class TestCollections:
         assert got[0]["LastName"] == "Peña" and got[1] is None
         gone = sf_api.delete("composite/sobjects", params={"ids": results[0]["id"]}).json()
         assert gone == [{"id": results[0]["id"], "success": True, "errors": []}]
+
+    def test_create_with_a_unique_key(self, sf_sb: SalesforceSandbox, sf_api: Api) -> None:
+        """POST: a key a saved task or an earlier record of the request holds is refused alone."""
+        task_key_field(sf_api)
+        lead = open_leads(sf_sb)[0]["Id"]
+        inactive = sf_sb.users(active=False)[0]["Id"]
+        made = sf_api.post("sobjects/Task", json={"Subject": "Call", "WhoId": lead, "Leadsync_Key__c": "k1"})
+
+        def task(key: str, **more: Any) -> dict[str, Any]:
+            return {
+                "attributes": {"type": "Task"},
+                "Subject": "Call",
+                "WhoId": lead,
+                "Leadsync_Key__c": key,
+                **more,
+            }
+
+        records = [task("k2"), task("k1"), task("k3", OwnerId=inactive), task("k2"), task("k4")]
+        before = sf_sb.stats()["api_usage"]
+        resp = sf_api.post("composite/sobjects", json={"allOrNone": False, "records": records})
+        results = resp.json()
+        assert resp.status_code == 200 and sf_sb.stats()["api_usage"]["used"] == before["used"] + 1
+        assert [errors(r) or r["success"] for r in results] == [
+            True,
+            ["DUPLICATE_VALUE"],
+            ["INACTIVE_OWNER_OR_USER"],
+            ["DUPLICATE_VALUE"],
+            True,
+        ]
+        assert made.json()["id"] in results[1]["errors"][0]["message"]
+
+        def keys() -> dict[str, str]:
+            return {
+                t["Leadsync_Key__c"]: rid
+                for rid, t in sf_sb.records("Task").items()
+                if t.get("Leadsync_Key__c")
+            }
+
+        assert keys() == {"k1": made.json()["id"], "k2": results[0]["id"], "k4": results[4]["id"]}
+        both = [task("k5"), task("k5")]
+        together = sf_api.post("composite/sobjects", json={"allOrNone": True, "records": both})
+        assert [errors(r) for r in together.json()] == [
+            ["ALL_OR_NONE_OPERATION_ROLLED_BACK"],
+            ["DUPLICATE_VALUE"],
+        ]
+        too_many = sf_api.post("composite/sobjects", json={"records": [task(f"n{i}") for i in range(201)]})
+        assert (too_many.status_code, error_code(too_many)) == (400, "EXCEEDED_ID_LIMIT")
+        assert set(keys()) == {"k1", "k2", "k4"}, "nothing saved by the refused requests"
 
 
 class TestAssignmentAndRollups:
