@@ -1,9 +1,10 @@
 """A small fake of Zoho CRM v8 for the adapter's tests (``responses``), and tests of its own rules.
 
 It pages as Zoho does (``page`` up to 2,000 records, then ``page_token`` only, never both),
-filters ``If-Modified-Since`` inclusively, answers 204/304 without a body, and records every
-request so ``test_zoho_openapi`` can check them against Zoho's OpenAPI files. Tests reach its
-state directly; it is not the sandbox (``adapters/zoho/sandbox*.py``).
+filters ``If-Modified-Since`` inclusively, answers 204/304 without a body, inserts many Tasks a
+call with an answer per record (``DUPLICATE_DATA`` for a key it holds), and records every request
+so ``test_zoho_openapi`` can check them against Zoho's OpenAPI files. Tests reach its state
+directly; it is not the sandbox (``adapters/zoho/sandbox*.py``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class FakeZoho:
     faults: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # next answers, in order
     locked: dict[str, int] = field(default_factory=dict)  # id → times RECORD_LOCKED
     refuse: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → error item
+    refuse_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)  # task key → error item
+    name_duplicates: bool = True  # DUPLICATE_DATA names the existing task (duplicate_record)
     credits: int | None = None
     ids: Any = field(default_factory=lambda: itertools.count(5725767000000500001))
 
@@ -124,7 +127,7 @@ class FakeZoho:
         if method == "PUT":
             return self.update(parts[0], body)
         if method == "POST" and parts == ["Tasks"]:
-            return self.create_task(body)
+            return self.insert_tasks(body)
         return self.list(parts[0], q, since)
 
     def settings_fields(self, method: str, rest: list[str], q: dict[str, str], body: Any) -> tuple[int, Any]:
@@ -180,8 +183,9 @@ class FakeZoho:
     def search(self, module: str, q: dict[str, str]) -> tuple[int, Any]:
         match = re.fullmatch(r"\((\w+):(in|equals):(.*)\)", q["criteria"])
         assert match, q["criteria"]
-        name, _, raw = match.groups()
-        values = set(raw.split(","))
+        name, op, raw = match.groups()
+        parts = re.split(r"(?<!\\),", raw) if op == "in" else [raw]
+        values = {re.sub(r"\\(.)", r"\1", v) for v in parts}
         rows = [r for r in self.records.get(module, []) if _value(r.get(name)) in values]
         return (200, {"data": rows, "info": {"more_records": False}}) if rows else (204, None)
 
@@ -210,29 +214,34 @@ class FakeZoho:
         codes = {o["code"] for o in out}
         return (200 if codes == {"SUCCESS"} else 400 if "SUCCESS" not in codes else 207), {"data": out}
 
-    def create_task(self, body: dict[str, Any]) -> tuple[int, Any]:
-        item = body["data"][0]
+    def insert_tasks(self, body: dict[str, Any]) -> tuple[int, Any]:
+        """Zoho's insert: each record on its own, in order; 201 all made, 207 some, 400 none."""
+        out = [self._insert_task(item, i) for i, item in enumerate(body["data"])]
+        made = sum(o["code"] == "SUCCESS" for o in out)
+        return (201 if made == len(out) else 207 if made else 400), {"data": out}
+
+    def _insert_task(self, item: dict[str, Any], index: int) -> dict[str, Any]:
+        key = item.get("Leadsync_Key")
+        if key in self.refuse_tasks:
+            return self.refuse_tasks[key]
         tasks = self.records.setdefault("Tasks", [])
-        twin = next((t for t in tasks if t.get("Leadsync_Key") == item.get("Leadsync_Key")), None)
+        twin = next((t for t in tasks if key and t.get("Leadsync_Key") == key), None)
         if twin is not None:
-            details = {"api_name": "Leadsync_Key", "duplicate_record": {"id": twin["id"]}}
-            return 400, {
-                "data": [
-                    {
-                        "code": "DUPLICATE_DATA",
-                        "details": details,
-                        "message": "duplicate data",
-                        "status": "error",
-                    }
-                ]
+            details: dict[str, Any] = {
+                "api_name": "Leadsync_Key",
+                "json_path": f"$.data[{index}].Leadsync_Key",
+            }
+            if self.name_duplicates:
+                details["duplicate_record"] = {"id": twin["id"], "module": {"api_name": "Tasks"}}
+            return {
+                "code": "DUPLICATE_DATA",
+                "details": details,
+                "message": "duplicate data",
+                "status": "error",
             }
         rid = str(next(self.ids))
         tasks.append({"id": rid, "Modified_Time": BASE.isoformat(), **item})
-        return 201, {
-            "data": [
-                {"code": "SUCCESS", "details": {"id": rid}, "message": "record added", "status": "success"}
-            ]
-        }
+        return {"code": "SUCCESS", "details": {"id": rid}, "message": "record added", "status": "success"}
 
 
 def _value(raw: Any) -> str:

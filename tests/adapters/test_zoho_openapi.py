@@ -137,7 +137,7 @@ def _check(sent: Sent, name: str, template: str, op: dict[str, Any], params: lis
 
 
 def test_every_request_the_adapter_sends_is_in_zohos_openapi(zoho: FakeZoho) -> None:
-    """Setup, check, a full read and a resumed one with news, activities, writes, tasks, owners."""
+    """Setup, check, a full read and a resumed one, activities, writes, tasks (1 and 8 a call), owners."""
     zoho.users = [{"id": "u1", "full_name": "Ann", "email": "ann@x.io", "status": "active"}]
     leads = zoho.add("Leads", 5)
     contact = zoho.add("Contacts", 1)[0]
@@ -159,12 +159,26 @@ def test_every_request_the_adapter_sends_is_in_zohos_openapi(zoho: FakeZoho) -> 
     for cid in (leads[3], contact):
         crm.create_task(TaskRequest(f"k:{cid}", cid, "u1", "Call now", datetime.now(UTC), body="demo"))
     crm.create_task(TaskRequest(f"k:{contact}", contact, "u1", "Call now", None))
+    # many a call: new tasks, one made above, and two made before whose duplicates Zoho does not
+    # name, looked up in one search by key (`in`)
+    zoho.records["Tasks"] += [
+        {"id": f"t{i}", "Leadsync_Key": f"old:{i}", "Modified_Time": later} for i in (1, 2)
+    ]
+    zoho.name_duplicates = False
+    many = [TaskRequest(f"many:{cid}", cid, "u1", "Follow up", datetime.now(UTC)) for cid in leads]
+    many += [TaskRequest(f"old:{i}", leads[i], None, "Again", None) for i in (1, 2)]
+    results = crm.create_tasks([*many, TaskRequest(f"k:{contact}", contact, "u1", "Call now", None)])
+    assert [r.crm_id for r in results[5:7]] == ["t1", "t2"] and all(r.crm_id for r in results)
     crm.last_changed([leads[2]], ["score"])
     methods = {(s.method, t) for s in zoho.sent if (s.method, s.path) not in NOT_IN_SPECS
                for _, t, _, _ in operations(s.method, s.path)}  # fmt: skip
     assert {("PUT", "/crm/v8/{module_api_name}"), ("POST", "/crm/v8/settings/fields"),
             ("GET", "/crm/v8/{module_api_name}/search"), ("GET", "/crm/v8/{module_api_name}/deleted"),
-            ("PATCH", "/crm/v8/settings/fields/{field}"), ("GET", "/crm/v8/users")} <= methods  # fmt: skip
+            ("PATCH", "/crm/v8/settings/fields/{field}"), ("GET", "/crm/v8/users"),
+            ("POST", "/crm/v8/{module_api_name}")} <= methods  # fmt: skip
+    inserts = [s.body["data"] for s in zoho.sent if s.method == "POST" and s.path == "/crm/v8/Tasks"]
+    assert max(len(data) for data in inserts) == 8, "one insert of many records"
+    assert any(":in:" in s.query.get("criteria", [""])[0] for s in zoho.sent), "one search of many keys"
     for sent in zoho.sent:
         check_request(sent)
 

@@ -1,4 +1,4 @@
-"""Writing to Zoho: 207 mixed results, RECORD_LOCKED, idempotent tasks, setup, the mapping's errors."""
+"""Writing to Zoho: 207 mixed results, RECORD_LOCKED, setup, the mapping's errors (tasks: test_zoho_tasks)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters.zoho.mapping import load_mapping
-from connector.api import ConfigError, ContactChange, TaskRequest
+from connector.api import ConfigError, ContactChange
 from connector.model import BUILTIN_REASONS
 from tests.adapters.test_zoho_fake import FakeZoho, make_adapter, zoho_fixture  # noqa: F401
 
@@ -58,41 +58,6 @@ class TestWrites:
             [ContactChange("404", {"score": 1}), ContactChange(lead, {"score": 1})]
         )
         assert [r.ok for r in results] == [False, True]
-
-
-class TestTasks:
-    def test_a_second_create_finds_the_first(self, zoho: FakeZoho) -> None:
-        lead = zoho.add("Leads", 1)[0]
-        due = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)  # 01:30 the next day in the org's Asia/Kolkata
-        task = TaskRequest(
-            key=f"stage_mql:{lead}:x", contact_id=lead, owner_id="u1", title="First touch", due_at=due
-        )
-        first = make_adapter().create_task(task)
-        second = make_adapter().create_task(task)
-        assert first.created and first.crm_id and second.crm_id == first.crm_id and not second.created
-        post = next(s for s in zoho.sent if s.method == "POST" and s.path == "/crm/v8/Tasks").body
-        record = post["data"][0]
-        assert record["What_Id"] == {"id": lead} and record["$se_module"] == "Leads"
-        assert record["Due_Date"] == "2026-11-24" and record["Owner"] == {"id": "u1"}
-        assert record["Leadsync_Key"] == task.key and post["trigger"] == []
-
-    def test_a_duplicate_without_its_id_is_looked_up_by_key(self, zoho: FakeZoho) -> None:
-        contact = zoho.add("Contacts", 1)[0]
-        zoho.records["Tasks"] = [
-            {"id": "t1", "Leadsync_Key": "k1", "Modified_Time": "2026-11-20T10:00:00+05:30"}
-        ]
-        original = zoho.create_task
-
-        def without_id(body: dict) -> tuple[int, dict]:  # type: ignore[type-arg]
-            status, answer = original(body)
-            answer["data"][0]["details"].pop("duplicate_record", None)
-            return status, answer
-
-        zoho.create_task = without_id  # type: ignore[method-assign]
-        result = make_adapter().create_task(TaskRequest("k1", contact, None, "Call", None))
-        assert result.crm_id == "t1" and not result.created
-        post = next(s for s in zoho.sent if s.method == "POST").body["data"][0]
-        assert post["Who_Id"] == {"id": contact} and "$se_module" not in post
 
 
 class TestSetup:
