@@ -129,6 +129,48 @@ class TestTasks:
         assert dup["code"] == "DUPLICATE_DATA" and dup["details"]["duplicate_record"]["id"] == tid
         assert dup["details"]["api_name"] == "Leadsync_Key"
 
+    def test_many_tasks_in_one_insert_each_answered_in_order(self, zsb: ZohoSandbox, api: Api) -> None:
+        """Up to 100 records an insert, each its own result: 201 all made, 207 some, 400 none."""
+        key_field = {"field_label": "Leadsync Key", "data_type": "text", "unique": {"casesensitive": "true"}}
+        assert api.post("settings/fields", params={"module": "Tasks"}, json={"fields": [key_field]}).ok
+        leads = [r["id"] for r in open_leads(zsb)[:3]]
+        contact = next(iter(zsb.records("Contacts")))
+
+        def on(lead: str, key: str) -> dict[str, Any]:
+            return {"Subject": "Call", "What_Id": {"id": lead}, "$se_module": "Leads", "Leadsync_Key": key}
+
+        old = api.post("Tasks", json={"data": [on(leads[0], "old")], "trigger": []}).json()["data"][0]
+        credits = zsb.stats()["credits"]["used"]
+        data = [
+            on(leads[0], "a"),
+            {"Subject": "Call", "Who_Id": {"id": contact}, "Leadsync_Key": "b"},
+            on(leads[1], "old"),
+            on("5725767999999999999", "c"),
+            on(leads[2], "a"),
+        ]
+        resp = api.post("Tasks", json={"data": data, "trigger": []})
+        assert resp.status_code == 207
+        items = resp.json()["data"]
+        assert codes(resp.json()) == [
+            "SUCCESS",
+            "SUCCESS",
+            "DUPLICATE_DATA",
+            "INVALID_DATA",
+            "DUPLICATE_DATA",
+        ]
+        assert items[2]["details"]["duplicate_record"]["id"] == old["details"]["id"]
+        assert items[4]["details"]["duplicate_record"]["id"] == items[0]["details"]["id"], "same call"
+        assert items[3]["details"]["json_path"] == "$.data[3].What_Id"
+        assert zsb.stats()["credits"]["used"] - credits == 1, "1 credit per 10 records"
+        made = sorted(
+            str(t.get("Leadsync_Key")) for t in zsb.records("Tasks").values() if t.get("Leadsync_Key")
+        )
+        assert made == ["a", "b", "old"]
+        assert api.post("Tasks", json={"data": [on(leads[0], "d"), on(leads[1], "e")]}).status_code == 201
+        assert api.post("Tasks", json={"data": [on(leads[0], "d"), on(leads[1], "old")]}).status_code == 400
+        too_many = [on(leads[0], f"k{i}") for i in range(101)]
+        assert api.post("Tasks", json={"data": too_many}).json()["code"] == "LIMIT_EXCEEDED"
+
     def test_mandatory_and_bad_lookup(self, api: Api) -> None:
         resp = api.post("Tasks", json={"data": [{"Due_Date": "2026-12-01"}]})
         assert codes(resp.json()) == ["MANDATORY_NOT_FOUND"]
