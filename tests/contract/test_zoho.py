@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from adapters.zoho.adapter import ZohoAdapter, from_options
 from adapters.zoho.convert import contact_from_record
 from adapters.zoho.sandbox import SECRET_ENV, ZohoSandbox
-from connector.api import RetryPolicy
+from connector.api import RetryPolicy, TaskRequest
 from connector.model import BUILTIN_REASONS
 from tests.contract.suite import AdapterContract, SleepRecorder
 
@@ -106,3 +106,21 @@ class TestZohoContract(AdapterContract):
     def harness(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[ZohoHarness]:
         with ZohoSandbox(port=0, leads=0, contacts=0, activities=False) as sandbox:
             yield ZohoHarness(sandbox, monkeypatch)
+
+    def test_create_tasks_many_a_call_each_once(self, harness: ZohoHarness) -> None:
+        """``create_tasks``: one insert, one result per task in order, a key made before found."""
+        ids = harness.seed_contacts(3)
+        adapter = harness.make_adapter()
+        adapter.setup(harness.reason_labels)
+        owner = next(o for o, active in harness.expected_owners().items() if active)
+        due = datetime.now(UTC) + timedelta(hours=2)
+        tasks = [TaskRequest(f"stage_sql:{c}:x", c, owner, "Call (SLA)", due, may_exist=False) for c in ids]
+        before = adapter.create_task(tasks[1])
+        ghost = TaskRequest("stage_sql:ghost:x", "5725767999999999999", owner, "Call", due)
+        harness.sb.reset_stats()
+        results = harness.make_adapter().create_tasks([*tasks, ghost])
+        assert [r.key for r in results] == [*(t.key for t in tasks), ghost.key]
+        assert [r.created for r in results] == [True, False, True, False]
+        assert results[1].crm_id == before.crm_id and results[3].crm_id is None and results[3].error
+        assert all(harness.task_count(t.key) == 1 for t in tasks) and harness.task_count(ghost.key) == 0
+        assert harness.sb.stats()["by_endpoint"].get("POST /crm/v8/{module}") == 1, "one insert"
