@@ -97,6 +97,49 @@ class TestCrashAndResume:
                     drop_pg_schema(url)
 
 
+class TestTasksManyACall:
+    """The run's tasks go to Zoho in one insert (up to 100), and a lost answer makes none twice."""
+
+    def test_a_runs_tasks_are_one_insert(self, store: StateStore) -> None:
+        box = sandbox(qualified=4)
+        try:
+            box.clear_writes()
+            result = job(box, store).run()
+            assert result.counts["tasks_created"] == 4
+            inserts = [w for w in box.writes() if w.method == "POST" and w.module == "Tasks"]
+            assert [len(w.ids) for w in inserts] == [4], "one Tasks insert for the run's 4 tasks"
+            assert len(task_keys(box)) == 4
+        finally:
+            box.stop()
+
+    def test_an_insert_whose_answer_is_lost_makes_no_task_twice(self, store: StateStore) -> None:
+        box = sandbox(qualified=4)
+        try:
+            crm = adapter(box)
+            real = crm.client._once
+
+            def answer_lost(method: str, path: str, *args: Any, **kw: Any) -> Any:
+                answer = real(method, path, *args, **kw)
+                if (method, path) == ("POST", "/Tasks"):
+                    raise Crash("the process died before the insert's answer was read")
+                return answer
+
+            crm.client._once = answer_lost  # type: ignore[method-assign]
+            with pytest.raises(Crash):
+                job(box, store, crm).run()
+            assert len(task_keys(box)) == 4, "Zoho made them"
+            box.clear_writes()
+            again = job(box, store).run()
+            assert again.counts.get("tasks_found") == 4 and not again.counts.get("tasks_created")
+            inserts = [w for w in box.writes() if w.method == "POST" and w.module == "Tasks"]
+            assert len(inserts) == 1, "the 4 are sent again in one insert, all refused as duplicates"
+            keys = task_keys(box)
+            assert len(keys) == len(set(keys)) == 4
+            assert store.status(NAME)["pending_actions"] == 0
+        finally:
+            box.stop()
+
+
 class TestManualChangesWin:
     def test_a_reps_status_and_owner_are_kept_and_reported(self, sb: ZohoSandbox, store: StateStore) -> None:
         job(sb, store).run()

@@ -39,8 +39,9 @@ QUALIFIED = {  # all four BANT answers qualify: an SQL, and a task for its owner
 }
 
 
-def sandbox(leads: int = 40) -> ZohoSandbox:
-    """A fresh org set up for leadsync, where a visitor's web form answered every BANT question."""
+def sandbox(leads: int = 40, qualified: int = 1) -> ZohoSandbox:
+    """A fresh org set up for leadsync, where ``qualified`` visitors' web forms answered every BANT
+    question (each an SQL, and a task for its owner)."""
     sb = ZohoSandbox(port=0, seed=3, leads=leads, now=NOW).start()
     adapter(sb).setup(load_rules(PLAYBOOK).reason_labels)
     org = sb.org
@@ -61,6 +62,9 @@ def sandbox(leads: int = 40) -> ZohoSandbox:
     web["Owner"] = next(u["id"] for u in sb.users() if u["status"] == "disabled")
     with org.lock:
         org.insert("Leads", web, org.api_user, NOW - timedelta(days=3))
+        for i in range(1, qualified):
+            other = {**web, "First_Name": f"Visitor {i}", "Email": f"visitor{i}@energia-norte.es"}
+            org.insert("Leads", other, org.api_user, NOW - timedelta(days=3))
     return sb
 
 
