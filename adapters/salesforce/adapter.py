@@ -60,7 +60,7 @@ from .mapping import SalesforceMapping, load_mapping
 from .reads import fetch_by_id, read_changes
 from .schema import check_org, run_setup
 from .tasks import TaskWriter
-from .writes import ContactWriter
+from .writes import COLLECTION, ContactWriter
 
 __all__ = ["OPTIONS", "SalesforceAdapter", "from_options"]
 
@@ -85,6 +85,8 @@ class SalesforceAdapter:
     """One Salesforce org, read and written in canonical records."""
 
     name = "salesforce"
+    # Tasks a create_tasks call takes: an sObject Collections create holds 200 records.
+    task_batch = COLLECTION
 
     def __init__(
         self,
@@ -189,6 +191,10 @@ class SalesforceAdapter:
 
     def create_task(self, task: TaskRequest) -> TaskResult:
         return TaskWriter(self.client, self.org_zone()).create(task)
+
+    def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[TaskResult]:
+        """One result per task, in order, from one sObject Collections create per ``task_batch``."""
+        return TaskWriter(self.client, self.org_zone()).create_many(tasks) if tasks else []
 
     def org_zone(self) -> tzinfo:
         """The org's default time zone (Setup › Company Information), for task due dates."""

@@ -29,7 +29,7 @@ from .client import JSON, SalesforceClient
 from .convert import PlannedWrite, plan_write
 from .mapping import SalesforceMapping
 
-__all__ = ["AUTO_ASSIGN_OFF", "COLLECTION", "ContactWriter"]
+__all__ = ["AUTO_ASSIGN_OFF", "COLLECTION", "ContactWriter", "error_text"]
 
 COLLECTION = 200
 AUTO_ASSIGN_OFF = {"Sforce-Auto-Assign": "FALSE"}
@@ -107,7 +107,7 @@ class ContactWriter:
                     locked.append(p)
                 else:
                     out[p.contact_id] = WriteResult(
-                        p.contact_id, ok=False, error=_error_text(item), retryable=bool(codes & _RETRYABLE)
+                        p.contact_id, ok=False, error=error_text(item), retryable=bool(codes & _RETRYABLE)
                     )
             if not locked:
                 break
@@ -197,7 +197,8 @@ def _merged(changes: Sequence[ContactChange]) -> list[ContactChange]:
     return list(by_id.values())
 
 
-def _error_text(item: JSON) -> str:
+def error_text(item: JSON) -> str:
+    """A collection item's errors as one line: ``CODE: message [fields]``, for results and dead letters."""
     parts = []
     for e in item.get("errors") or []:
         code = e.get("statusCode") or "ERROR"
