@@ -27,6 +27,7 @@ from tests.sync.conftest import drop_pg_schema, fresh_pg_url
 from tests.sync.fake_crm import Crash
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Monday 11:00 in Madrid
+COLLECTION_CREATE = "POST /services/data/vXX.X/composite/sobjects"
 PLAYBOOK = Path(__file__).parents[2] / "examples" / "rules" / "qualification-matrix.yaml"
 WRITTEN = (
     "Status", "OwnerId", "Leadsync_Score__c", "Leadsync_Reason__c", "Leadsync_SLA_Status__c",
@@ -34,15 +35,22 @@ WRITTEN = (
 )  # fmt: skip
 
 
-def sandbox(leads: int = 40) -> SalesforceSandbox:
-    """A fresh org, set up for leadsync, where a visitor just asked for a demo on the website."""
+def sandbox(leads: int = 40, visitors: int = 1) -> SalesforceSandbox:
+    """A fresh org, set up for leadsync, where ``visitors`` just asked for a demo on the website."""
     sb = SalesforceSandbox(port=0, seed=3, leads=leads, now=NOW).start()
     adapter(sb).setup(load_rules(PLAYBOOK).reason_labels)
+    for first, last in [("Marta", "Vidal"), ("Jon", "Arrieta"), ("Laura", "Ferrer")][:visitors]:
+        _web_visitor(sb, first, last)
+    return sb
+
+
+def _web_visitor(sb: SalesforceSandbox, first: str, last: str) -> None:
+    """A CEO of a Spanish energy company who read, watched and asked: an MQL, waiting in a queue."""
     org = sb.org
     web = {
-        "FirstName": "Marta",
-        "LastName": "Vidal",
-        "Email": "marta.vidal@energia-norte.es",
+        "FirstName": first,
+        "LastName": last,
+        "Email": f"{first.lower()}.{last.lower()}@energia-norte.es",
         "Company": "Energía Norte",
         "Title": "CEO",
         "Country": "ES",
@@ -61,7 +69,6 @@ def sandbox(leads: int = 40) -> SalesforceSandbox:
     ):
         member = {"CampaignId": campaigns[name], "LeadId": lead["Id"], "Status": status}
         org.insert("CampaignMember", member, at=NOW - ago)
-    return sb
 
 
 def adapter(sb: SalesforceSandbox, **options: Any) -> SalesforceAdapter:
@@ -138,6 +145,18 @@ class TestOneSync:
         assert second.counts.get("contacts_written", 0) == 0 and second.counts.get("tasks_created", 0) == 0
         assert crm_state(sb) == reference
 
+    def test_a_runs_tasks_go_in_one_collection_call(self, store: StateStore) -> None:
+        box = sandbox(visitors=3)
+        try:
+            box.reset_stats()
+            result = job(box, store).run()
+            calls = box.stats()["by_endpoint"]
+        finally:
+            box.stop()
+        assert result.counts.get("tasks_created") == 3
+        assert calls[COLLECTION_CREATE] == 1  # one sObject Collections create for the three
+        assert not [e for e in calls if e.endswith("/sobjects/Task")], "no task created alone"
+
 
 class TestCrashAndResume:
     """Killed at a Salesforce call and run again, the org ends as after an uninterrupted sync."""
@@ -164,6 +183,43 @@ class TestCrashAndResume:
                 box.stop()
                 if url.startswith("postgresql"):
                     drop_pg_schema(url)
+
+    def test_crash_after_the_tasks_call_makes_no_task_twice(self, store: StateStore) -> None:
+        """Salesforce created the run's tasks, and the process died before the outbox recorded them."""
+        clean, box = sandbox(visitors=3), sandbox(visitors=3)
+        try:
+            calm = open_store("sqlite://")
+            for _ in range(2):
+                job(clean, calm).run()
+            with pytest.raises(Crash):
+                job(box, store, _crashing_after_tasks(box)).run()
+            made = _task_keys(box)
+            assert len(made) == len(set(made)) == 3, "the tasks were created, each once"
+            box.reset_stats()
+            resumed = job(box, store).run()
+            assert resumed.counts.get("tasks_found") == 3 and not resumed.counts.get("tasks_created")
+            assert box.stats()["by_endpoint"][COLLECTION_CREATE] == 1  # sent again: Salesforce refuses
+            job(box, store).run()
+            assert crm_state(box) == crm_state(clean) and _task_keys(box) == made
+        finally:
+            clean.stop()
+            box.stop()
+
+
+def _crashing_after_tasks(sb: SalesforceSandbox) -> SalesforceAdapter:
+    """An adapter whose process dies right after Salesforce answered its tasks' collection create."""
+    crm = adapter(sb)
+    client = crm.client
+    real = client.rest
+
+    def rest(method: str, path: str, body: Any = None, headers: Any = None) -> Any:
+        answer = real(method, path, body, headers)
+        if (method, path) == ("POST", "composite/sobjects"):
+            raise Crash(f"{method} {path}")
+        return answer
+
+    client.rest = rest  # type: ignore[method-assign]
+    return crm
 
 
 def _count_calls(sb: SalesforceSandbox) -> int:
