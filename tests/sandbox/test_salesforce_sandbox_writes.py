@@ -22,8 +22,8 @@ from tests.sandbox.sf_support import (
 
 def task_key_field(api: Api) -> None:
     """What ``leadsync setup`` makes: ``Task.Leadsync_Key__c``, External ID and Unique, editable."""
-    key = {"FullName": "Task.Leadsync_Key__c", "Metadata": {"label": "Key", "type": "Text", "length": 80}}
-    key["Metadata"] |= {"externalId": True, "unique": True}
+    meta = {"label": "Key", "type": "Text", "length": 80, "externalId": True, "unique": True}
+    key = {"FullName": "Task.Leadsync_Key__c", "Metadata": meta}
     assert api.post("tooling/sobjects/CustomField", json=key).status_code == 201
     grant(api, "Task.Leadsync_Key__c")
 
