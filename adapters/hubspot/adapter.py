@@ -53,6 +53,7 @@ from .mapping_check import load_mapping
 from .paging import MODIFIED, SearchCursor, paginate, search_pages
 from .ratelimit import RateLimiter
 from .schema import check_access, run_setup
+from .tasks import BATCH as TASK_BATCH
 from .tasks import TaskWriter
 from .writes import ContactWriter
 
@@ -238,13 +239,20 @@ class HubSpotAdapter:
         with chaser.writing() if chaser else contextlib.nullcontext():
             return writer.write(changes)
 
+    task_batch = TASK_BATCH  # tasks per create_tasks call
+
     @property
     def task_concurrency(self) -> int:
-        """How many ``create_task`` calls the loop may make side by side (one near the daily quota)."""
+        """How many task calls the loop may make side by side (one near the daily quota)."""
         return 1 if self.client.careful() else self.fanout.workers
 
     def create_task(self, task: TaskRequest) -> TaskResult:
-        return self._tasks.create(task)
+        return self._tasks.create([task])[0]
+
+    def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[TaskResult]:
+        """Up to ``task_batch`` tasks in one batch create (after one search, for tasks an earlier
+        attempt may have made)."""
+        return self._tasks.create(tasks)
 
     def last_changed(
         self, contact_ids: Sequence[str], fields: Sequence[str]

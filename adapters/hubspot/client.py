@@ -35,7 +35,7 @@ from pydantic import SecretStr
 
 from connector.api import AuthError, CrmError, QuotaExhausted, RetryPolicy, TransientError, with_retries
 
-from .errors import JSON, error_for, parse_float, parse_json
+from .errors import JSON, MaybeSent, error_for, maybe_carried_out, parse_float, parse_json
 from .paging import SearchRequest
 from .ratelimit import RateLimiter
 
@@ -107,16 +107,37 @@ class HubSpotClient:
     # -- the one way a call is made ------------------------------------------------------------
 
     def call(
-        self, method: str, path: str, fn: Callable[..., Any], *args: Any, search: bool = False, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        search: bool = False,
+        resend: bool = True,
+        **kwargs: Any,
     ) -> tuple[int, JSON]:
-        """``fn(*args, **kwargs)`` paced, retried and translated; (status, JSON body)."""
+        """``fn(*args, **kwargs)`` paced, retried and translated; (status, JSON body).
+
+        ``resend=False`` for a call that must not be repeated blindly (a create): a failure HubSpot
+        may have carried out is raised as ``MaybeSent``, not retried; 429s are still retried.
+        """
         url = self.base_url + path
 
         def attempt() -> tuple[int, JSON]:
             self._refuse_when_exhausted(method, url)
             with self._serial if self.careful() else contextlib.nullcontext():
                 self._refuse_when_exhausted(method, url)
-                return send()
+                try:
+                    return send()
+                except TransientError as exc:
+                    if resend or not maybe_carried_out(exc):
+                        raise
+                    raise MaybeSent(
+                        f"{exc} (it may have been carried out, so it was not sent again)",
+                        status=exc.status,
+                        url=exc.url,
+                        body=exc.body,
+                    ) from None
 
         def send() -> tuple[int, JSON]:
             self.limiter.acquire(search=search)
@@ -214,7 +235,11 @@ class HubSpotClient:
             filter_groups=[
                 hs_objects.FilterGroup(
                     filters=[
-                        hs_objects.Filter(property_name=f.property, operator=f.operator, value=f.value)
+                        hs_objects.Filter(
+                            property_name=f.property,
+                            operator=f.operator,
+                            **({"values": list(f.values)} if f.values else {"value": f.value}),
+                        )
                         for f in group
                     ]
                 )
@@ -252,19 +277,34 @@ class HubSpotClient:
         path = f"/crm/v3/objects/{object_type}/batch/update"
         return self.call("POST", path, self._batch.update, object_type, body)
 
-    def create(self, object_type: str, properties: Mapping[str, str], to_contact: tuple[str, int]) -> JSON:
-        """``POST /crm/v3/objects/{type}``, associated to one contact with a HUBSPOT_DEFINED type."""
-        contact_id, type_id = to_contact
-        assoc = hs_objects.PublicAssociationsForObject(
-            to=hs_objects.PublicObjectId(id=contact_id),
-            types=[
-                hs_objects.AssociationSpec(
-                    association_category="HUBSPOT_DEFINED", association_type_id=type_id
+    def batch_create(
+        self, object_type: str, inputs: Sequence[tuple[str, Mapping[str, str], tuple[str, int]]]
+    ) -> tuple[int, JSON]:
+        """``POST /crm/v3/objects/{type}/batch/create`` (≤100) of ``(trace id, properties, (contact
+        id, association type))``: each record associated to one contact with a HUBSPOT_DEFINED
+        type, tagged ``objectWriteTraceId`` so results and errors name their input. 201, or 207
+        with per-record errors. Never sent twice blindly (``MaybeSent``)."""
+        body = hs_objects.BatchInputSimplePublicObjectBatchInputForCreate(
+            inputs=[
+                hs_objects.SimplePublicObjectBatchInputForCreate(
+                    object_write_trace_id=trace,
+                    properties=dict(properties),
+                    associations=[
+                        hs_objects.PublicAssociationsForObject(
+                            to=hs_objects.PublicObjectId(id=contact_id),
+                            types=[
+                                hs_objects.AssociationSpec(
+                                    association_category="HUBSPOT_DEFINED", association_type_id=type_id
+                                )
+                            ],
+                        )
+                    ],
                 )
-            ],
+                for trace, properties, (contact_id, type_id) in inputs
+            ]
         )
-        body = hs_objects.SimplePublicObjectInputForCreate(properties=dict(properties), associations=[assoc])
-        return self.call("POST", f"/crm/v3/objects/{object_type}", self._basic.create, object_type, body)[1]
+        path = f"/crm/v3/objects/{object_type}/batch/create"
+        return self.call("POST", path, self._batch.create, object_type, body, resend=False)
 
     def associations(self, from_type: str, to_type: str, inputs: Sequence[tuple[str, str | None]]) -> JSON:
         """``POST /crm/v4/associations/{from}/{to}/batch/read`` (≤1000 ids, each with its `after`)."""

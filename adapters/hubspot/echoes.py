@@ -13,7 +13,8 @@ write (HubSpot returns it with every batch update, ``updatedAt``).
   ``lastmodifieddate LT split``.
 - The **chase** stream reads ``[split, bound)``: the echoes, and whatever people changed after
   the split. It searches only when a page's worth of confirmed writes (200) waits below the
-  bound, so its searches are full pages, made while the main stream reads. Its pages carry no cursor: the loop commits the main stream's cursors only.
+  bound, so its searches are full pages, made while the main stream reads. Its pages carry no
+  cursor: the loop commits the main stream's cursors only.
 - The **bound** keeps the chase stream behind every write that could still land below it. HubSpot
   stamps a write when it arrives, so a write sent after HubSpot confirmed another is stamped at
   or after that one. Each write is given, when it starts, the latest stamp confirmed so far (its

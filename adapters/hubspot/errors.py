@@ -9,6 +9,9 @@
     5xx, status 0, connection    TransientError   the retry policy's backoff
     other 4xx                    CrmError         with url, status and HubSpot's body
 
+A create (``resend=False``) that ends in a 5xx, status 0 or a dropped connection is ``MaybeSent``
+instead: HubSpot may have carried it out, so it is not sent again blindly.
+
 Sources: https://developers.hubspot.com/docs/api-reference/error-handling and the usage
 guidelines (https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines).
 The retry-after values for 429s are computed by the client, which knows the rate windows.
@@ -22,9 +25,27 @@ from typing import Any
 
 from connector.api import AuthError, CrmError, QuotaExhausted, RateLimited, TransientError
 
-__all__ = ["JSON", "error_for", "missing_scopes", "parse_float", "parse_json"]
+__all__ = [
+    "JSON",
+    "MaybeSent",
+    "error_for",
+    "maybe_carried_out",
+    "missing_scopes",
+    "parse_float",
+    "parse_json",
+]
 
 JSON = dict[str, Any]
+
+
+class MaybeSent(CrmError):
+    """A call that is not safe to repeat failed where HubSpot may have carried it out."""
+
+
+def maybe_carried_out(error: CrmError) -> bool:
+    """Whether HubSpot may have done what a call asked although it failed: a 5xx (its gateway
+    may time out after the work), status 0 or no answer at all. A 423 or 477 refused it."""
+    return isinstance(error, TransientError) and (error.status in (None, 0) or (error.status or 0) >= 500)
 
 
 def missing_scopes(body: JSON) -> list[str]:

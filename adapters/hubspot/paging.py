@@ -48,9 +48,12 @@ log = structlog.get_logger("leadsync.hubspot.paging")
 
 @dataclass(frozen=True)
 class SearchFilter:
+    """One filter: ``value`` for most operators, ``values`` for ``IN`` and ``NOT_IN``."""
+
     property: str
     operator: str
-    value: str
+    value: str = ""
+    values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

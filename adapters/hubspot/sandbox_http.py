@@ -130,6 +130,12 @@ ROUTES = [
     ),
     _route(
         "POST",
+        "/crm/v3/objects/{otype}/batch/create",
+        lambda a, p, q, b, t: a.store.batch_create(p["otype"], b, t.app_id),
+        lambda p: _write(p["otype"]),
+    ),
+    _route(
+        "POST",
         "/crm/v3/objects/{otype}",
         _locked(lambda a, p, q, b, t: a.store.create(p["otype"], b, t.app_id), 201),
         lambda p: _write(p["otype"]),

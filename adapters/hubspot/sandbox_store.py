@@ -365,6 +365,24 @@ class Store:
                 self.link(contact_id, otype, rec.id)
             return self._format(rec, list(values))
 
+    def batch_create(self, otype: str, body: Any, actor: str) -> tuple[int, JSON]:
+        """``POST .../batch/create``: each input created as ``create`` would, or an error of its own
+        (207; HubSpot answers batch creates with multi-status)."""
+        with self.lock:
+            started = self.now_ms()
+            results, errors = [], []
+            for item in self.inputs(body, BATCH_MAX):
+                trace = item.get("objectWriteTraceId")
+                try:
+                    created = self.create(otype, item, actor)
+                except ApiError as exc:
+                    context = {"objectWriteTraceId": [str(trace)]} if trace is not None else {}
+                    errors.append({**record_error(exc.category, exc.message, []), "context": context})
+                    continue
+                results.append({**created, "objectWriteTraceId": trace} if trace is not None else created)
+            status, out = self.batch_body(results, errors, started)
+            return (201 if status == 200 else status), out
+
     def _association_targets(self, otype: str, associations: Any) -> list[int]:
         targets = []
         for assoc in associations if isinstance(associations, list) else [None]:

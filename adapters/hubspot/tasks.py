@@ -1,63 +1,161 @@
-"""Tasks for sales reps, created once per action key.
+"""Tasks for sales reps, created once per action key, up to 100 a call.
 
 A task carries its key in the custom task property ``leadsync_action_key`` (``leadsync setup``
-creates it). When an earlier attempt may have created it (``TaskRequest.may_exist``), the adapter
-first searches tasks by that key, so a run that crashed between creating a task and recording
-it does not create it again. It is associated to the
-contact with HubSpot's task→contact association type 204 and assigned through
-``hubspot_owner_id`` (https://developers.hubspot.com/docs/api/crm/tasks).
+creates it). It is associated to the contact with HubSpot's task→contact association type 204
+and assigned through ``hubspot_owner_id`` (https://developers.hubspot.com/docs/api/crm/tasks).
 
-Search is eventually consistent, so a task created a moment ago may not be found yet; keys
-created by this adapter object are also remembered in memory.
+- **Many a call.** Tasks go out through ``POST /crm/v3/objects/tasks/batch/create``, each input
+  tagged ``objectWriteTraceId`` with its key, so every result and every per-record error (207)
+  names the task it belongs to.
+- **Once per key.** When an earlier attempt may have created some of them
+  (``TaskRequest.may_exist``), one search by key (``IN``, up to 100 keys) comes first, so a run
+  that crashed between creating tasks and recording them does not create them again. Keys this
+  adapter object created are also remembered in memory (search is eventually consistent).
+- **Never sent twice blindly.** A create that fails where HubSpot may have carried it out (a 5xx,
+  no answer) is not retried as it is: the writer waits for the search index, looks the keys up,
+  and creates only the tasks it does not find, once. Failing again, the error goes to the loop,
+  and the next run looks the tasks up before creating them.
+- **One bad task stays one.** A whole batch refused (400: an owner HubSpot does not know, say)
+  is sent again one task a call, so only the bad one becomes a dead letter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import structlog
 
 from connector.api import AuthError, CrmError, QuotaExhausted, RetryableError, TaskRequest, TaskResult
 
-from .client import HubSpotClient
+from .client import JSON, HubSpotClient
 from .convert import format_ts
+from .errors import MaybeSent
 from .paging import SearchFilter, SearchRequest
 
-__all__ = ["ACTION_KEY", "TASK_TO_CONTACT", "TaskWriter"]
+__all__ = ["ACTION_KEY", "BATCH", "TASK_TO_CONTACT", "TaskWriter"]
 
 ACTION_KEY = "leadsync_action_key"
 TASK_TO_CONTACT = 204
+BATCH = 100  # HubSpot's batch limit; also the values one IN filter takes here
+INDEX_WAIT_S = 5.0  # before looking up tasks a failed create may have made: search lags writes
 log = structlog.get_logger("leadsync.hubspot.tasks")
 
 
 class TaskWriter:
     """Creates HubSpot tasks idempotently by ``TaskRequest.key``."""
 
-    def __init__(self, client: HubSpotClient, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        client: HubSpotClient,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
         self.client = client
         self._now = clock or (lambda: datetime.now(UTC))
+        self._sleep: Callable[[float], None] = sleep or (client.retry.sleep if client.retry else time.sleep)
         self._created: dict[str, str] = {}
 
-    def find(self, key: str) -> str | None:
-        """The id of the task that carries ``key``, if HubSpot has one."""
-        if key in self._created:
-            return self._created[key]
-        request = SearchRequest(
-            groups=((SearchFilter(ACTION_KEY, "EQ", key),),),
-            sort="hs_createdate",
-            properties=(ACTION_KEY,),
-            limit=10,
-        )
-        results = self.client.search("tasks", request).get("results") or []
-        matches = [r for r in results if (r.get("properties") or {}).get(ACTION_KEY) in (None, key)]
-        return str(matches[0]["id"]) if matches else None
+    def find(self, keys: Sequence[str]) -> dict[str, str]:
+        """The ids of the tasks that carry these keys, for those HubSpot has (one search per 100)."""
+        found = {k: self._created[k] for k in keys if k in self._created}
+        rest = sorted({k for k in keys if k not in found})
+        for start in range(0, len(rest), BATCH):
+            chunk = rest[start : start + BATCH]
+            request = SearchRequest(
+                groups=((SearchFilter(ACTION_KEY, "IN", values=tuple(chunk)),),),
+                sort="hs_createdate",
+                properties=(ACTION_KEY,),
+                limit=200,
+            )
+            for record in self.client.search("tasks", request).get("results") or []:
+                key = (record.get("properties") or {}).get(ACTION_KEY)
+                if key in chunk and key not in found:  # the oldest, if a key was ever made twice
+                    found[key] = str(record["id"])
+        return found
 
-    def create(self, task: TaskRequest) -> TaskResult:
-        existing = self.find(task.key) if task.may_exist else self._created.get(task.key)
-        if existing:
-            log.info("task_exists", key=task.key, task_id=existing)
-            return TaskResult(task.key, existing, created=False)
+    def create(self, tasks: Sequence[TaskRequest]) -> list[TaskResult]:
+        """One result per task, in order: found from before, created now, or refused."""
+        if len(tasks) > BATCH:
+            raise ValueError(f"at most {BATCH} tasks a call, not {len(tasks)}")
+        may_exist = [t.key for t in tasks if t.may_exist]
+        found = self.find(may_exist) if may_exist else {}
+        found.update({t.key: self._created[t.key] for t in tasks if t.key in self._created})
+        results = {k: TaskResult(k, crm_id, created=False) for k, crm_id in found.items()}
+        for key, crm_id in found.items():
+            log.info("task_exists", key=key, task_id=crm_id)
+        todo = list({t.key: t for t in tasks if t.key not in results}.values())
+        if todo:
+            results.update(self._create_unsure(todo))
+        return [results[t.key] for t in tasks]
+
+    def _create_unsure(self, tasks: list[TaskRequest]) -> dict[str, TaskResult]:
+        """Create; if HubSpot may have done it although the call failed, look before creating again."""
+        try:
+            return self._create_batch(tasks)
+        except MaybeSent as exc:
+            log.warning("task_create_unsure", tasks=len(tasks), error=str(exc)[:200])
+            self._sleep(INDEX_WAIT_S)
+            found = self.find([t.key for t in tasks])
+            results = {k: TaskResult(k, crm_id, created=True) for k, crm_id in found.items()}
+            self._created.update(found)
+            todo = [t for t in tasks if t.key not in found]
+            if todo:
+                results.update(self._create_batch(todo))  # MaybeSent again: the next run looks
+            return results
+
+    def _create_batch(self, tasks: list[TaskRequest]) -> dict[str, TaskResult]:
+        inputs = [(t.key, self._properties(t), (t.contact_id, TASK_TO_CONTACT)) for t in tasks]
+        try:
+            _, body = self.client.batch_create("tasks", inputs)
+        except (AuthError, QuotaExhausted, RetryableError, MaybeSent):
+            raise
+        except CrmError as exc:
+            if len(tasks) == 1:
+                log.warning("task_rejected", key=tasks[0].key, status=exc.status)
+                return {tasks[0].key: TaskResult(tasks[0].key, None, error=f"{exc}")}
+            log.info("task_batch_rejected_one_at_a_time", tasks=len(tasks), status=exc.status)
+            return {k: r for t in tasks for k, r in self._create_batch([t]).items()}
+        return self._outcomes(tasks, body)
+
+    def _outcomes(self, tasks: list[TaskRequest], body: JSON) -> dict[str, TaskResult]:
+        """Each task's result from a batch create's answer, matched by trace id (or by key)."""
+        keys = {t.key for t in tasks}
+        results: dict[str, TaskResult] = {}
+        unmatched: list[JSON] = []
+        for record in body.get("results") or []:
+            key = record.get("objectWriteTraceId") or (record.get("properties") or {}).get(ACTION_KEY)
+            if key in keys and key not in results:
+                results[key] = TaskResult(key, str(record.get("id")), created=True)
+            else:
+                unmatched.append(record)
+        errors: dict[str, str] = {}
+        general: list[str] = []
+        for err in body.get("errors") or []:
+            text = f"HubSpot refused the task: {err.get('message') or err}"
+            traces = (err.get("context") or {}).get("objectWriteTraceId") or []
+            for key in traces:
+                errors[str(key)] = text
+            if not traces:
+                general.append(text)
+        missing = [t for t in tasks if t.key not in results]
+        if unmatched and len(unmatched) == len(missing) and not body.get("errors"):
+            # Neither trace id nor key came back: HubSpot answered the inputs in their order.
+            for task, record in zip(missing, unmatched, strict=True):
+                results[task.key] = TaskResult(task.key, str(record.get("id")), created=True)
+            missing = []
+        for task in missing:
+            error = errors.get(task.key) or "; ".join(general) or "HubSpot created no task and gave no error"
+            log.warning("task_rejected", key=task.key, error=error[:200])
+            results[task.key] = TaskResult(task.key, None, error=error)
+        for key, result in results.items():
+            if result.created and result.crm_id:
+                self._created[key] = result.crm_id
+                log.info("task_created", key=key, task_id=result.crm_id)
+        return results
+
+    def _properties(self, task: TaskRequest) -> dict[str, str]:
         props = {
             "hs_task_subject": task.title,
             "hs_task_body": task.body,
@@ -68,14 +166,4 @@ class TaskWriter:
         }
         if task.owner_id:
             props["hubspot_owner_id"] = task.owner_id
-        try:
-            record = self.client.create("tasks", props, (task.contact_id, TASK_TO_CONTACT))
-        except (AuthError, QuotaExhausted, RetryableError):
-            raise
-        except CrmError as exc:
-            log.warning("task_rejected", key=task.key, status=exc.status)
-            return TaskResult(task.key, None, error=f"{exc}")
-        task_id = str(record.get("id"))
-        self._created[task.key] = task_id
-        log.info("task_created", key=task.key, task_id=task_id, contact_id=task.contact_id)
-        return TaskResult(task.key, task_id, created=True)
+        return props

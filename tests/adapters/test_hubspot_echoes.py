@@ -195,7 +195,9 @@ class TestTheBound:
             assert chaser._may_search()  # 299 confirmed below the bound: a page's worth, no waiting
             chaser._next()
         assert chaser._bound() == 1399
-        limits = {(f.operator, f.value) for group in requests[0].groups for f in group if f.property == MODIFIED}
+        limits = {
+            (f.operator, f.value) for group in requests[0].groups for f in group if f.property == MODIFIED
+        }
         assert ("LT", "1299") in limits and ("GTE", "1000") in limits
 
     def test_what_waits_at_or_above_the_bound_is_not_a_page(self) -> None:

@@ -117,14 +117,17 @@ def test_owners(proxy: RecordingProxy, adapter: HubSpotAdapter) -> None:
 def test_task_search_and_create(
     proxy: RecordingProxy, adapter: HubSpotAdapter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The search by action key, and (when none is found) the task create with its association."""
-    task = TaskRequest(
-        "stage_mql:101:2026-11-23T10:00:00Z", "101", "77", "First touch", NOW + timedelta(hours=2)
-    )
-    run(proxy, lambda: adapter.create_task(task), "POST /crm/v3/objects/tasks/search")
-    monkeypatch.setattr(TaskWriter, "find", lambda self, key: None)  # Prism's example always finds one
-    result = run(proxy, lambda: adapter.create_task(task), "POST /crm/v3/objects/tasks")
-    assert result.created and not result.error
+    """The search by action keys (IN), and (when none is found) the batch create with associations."""
+    tasks = [
+        TaskRequest(
+            f"stage_mql:{cid}:2026-11-23T10:00:00Z", cid, "77", "First touch", NOW + timedelta(hours=2)
+        )
+        for cid in ("101", "102")
+    ]
+    run(proxy, lambda: adapter.create_tasks(tasks), "POST /crm/v3/objects/tasks/search")
+    monkeypatch.setattr(TaskWriter, "find", lambda self, keys: {})  # Prism's example always finds one
+    results = run(proxy, lambda: adapter.create_tasks(tasks), "POST /crm/v3/objects/tasks/batch/create")
+    assert len(results) == 2  # Prism answers with its example records, which name no task of ours
 
 
 def test_setup_creates_group_and_properties(
