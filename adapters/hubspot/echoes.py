@@ -89,6 +89,7 @@ class EchoChaser:
         self._thread: threading.Thread | None = None
         self._pages: Pages | None = None
         self._cursor: SearchCursor | None = None  # where the chase stream resumes
+        self._cut = False  # the last search stopped at a page bound, below the bound
         self.searches = 0
 
     @property
@@ -227,6 +228,7 @@ class EchoChaser:
         self.close()
         with self._cond:
             self._bounded = False  # see ``_bound``
+        self._pages = None  # a read the thread left ended at a bound that no longer holds
         for page in self.take():
             yield page, None
         if self.split is None:
@@ -253,20 +255,44 @@ class EchoChaser:
             return True
 
     def _next(self) -> list[JSON] | None:
-        """The chase stream's next page (None at its end; the next call searches afresh)."""
-        if self._pages is None:
-            start = self._cursor or SearchCursor(self.split or 0)
-            self._pages = search_pages(self._counted, self._properties, start, self._stamp)
-        try:
-            records, self._cursor = next(self._pages)
-        except StopIteration:
-            self._pages = None
-            return None
-        return records
+        """The chase stream's next page (None at its end; the next call searches afresh).
+
+        A read that ended at a page bound (``_page_bound``) is not the end: it searches on.
+        """
+        while True:
+            fresh = self._pages is None
+            if self._pages is None:
+                start = self._cursor or SearchCursor(self.split or 0)
+                self._pages = search_pages(self._counted, self._properties, start, self._stamp)
+            try:
+                records, self._cursor = next(self._pages)
+                return records
+            except StopIteration:
+                self._pages = None
+                if fresh or not self._cut:
+                    return None
+
+    def _page_bound(self) -> int | None:
+        """``_bound``, or lower: below the stamp that would overflow a page of confirmed writes.
+
+        HubSpot orders equal stamps as it likes, so a page that ends inside a group of equal
+        stamps (a batch update's hundred contacts often share one) is finished by a query of its
+        own for that group. A bound between two groups ends the page there, in one search.
+        """
+        bound = self._bound()
+        lo = bisect.bisect_right(self._unread, self._cursor.ts_ms) if self._cursor else 0
+        hi = len(self._unread) if bound is None else bisect.bisect_left(self._unread, bound)
+        if hi - lo <= self.page_size:
+            return bound
+        overflow = self._unread[lo + self.page_size]
+        if bisect.bisect_left(self._unread, overflow) == lo:
+            return bound  # one group fills the page: no boundary to stop at
+        return overflow
 
     def _counted(self, request: SearchRequest) -> JSON:
         with self._cond:
-            bound = self._bound()
+            bound = self._page_bound()
+            self._cut = bound is not None and bound != self._bound()
         if bound is not None:
             limit = SearchFilter(MODIFIED, "LT", str(bound))
             groups = tuple((*group, limit) for group in request.groups) or ((limit,),)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
@@ -181,7 +181,7 @@ class TestTheBound:
         return chaser, requests
 
     @staticmethod
-    def _confirm(chaser: EchoChaser, stamps: range) -> None:
+    def _confirm(chaser: EchoChaser, stamps: Sequence[int]) -> None:
         with chaser.writing():
             chaser.written([{"ts": t} for t in stamps])
 
@@ -198,7 +198,7 @@ class TestTheBound:
         limits = {
             (f.operator, f.value) for group in requests[0].groups for f in group if f.property == MODIFIED
         }
-        assert ("LT", "1299") in limits and ("GTE", "1000") in limits
+        assert ("LT", "1200") in limits and ("GTE", "1000") in limits  # a page's worth, below 1299
 
     def test_what_waits_at_or_above_the_bound_is_not_a_page(self) -> None:
         chaser, _ = self._chaser()
@@ -210,10 +210,24 @@ class TestTheBound:
 
     def test_after_the_main_stream_only_writes_under_way_bound_it(self) -> None:
         chaser, requests = self._chaser()
-        self._confirm(chaser, range(1000, 1300))
+        self._confirm(chaser, range(1000, 1100))
         pages = chaser.rest()
         next(pages, None)
         assert all(f.operator != "LT" for group in requests[-1].groups for f in group)
+
+    def test_a_page_ends_between_two_writes_rather_than_inside_one(self) -> None:
+        chaser, _ = self._chaser()
+        for stamp in (1000, 2000, 3000):  # batch updates of 100 contacts, each stamped at once
+            self._confirm(chaser, [stamp] * 100)
+        assert chaser._bound() == 3000 and chaser._page_bound() == 3000  # two writes: one page
+        self._confirm(chaser, [4000] * 100)
+        assert chaser._bound() == 4000 and chaser._page_bound() == 3000  # three: stop after two
+
+    def test_one_write_larger_than_a_page_is_read_under_the_bound_alone(self) -> None:
+        chaser, _ = self._chaser()
+        self._confirm(chaser, [1000] * 300)
+        self._confirm(chaser, [2000])
+        assert chaser._page_bound() == chaser._bound() == 2000  # no boundary inside a page's worth
 
     def test_after_the_main_stream_it_waits_for_a_write_under_way_and_reads_its_echoes(self) -> None:
         landed: list[dict[str, object]] = []  # what HubSpot holds that the chase has not read
