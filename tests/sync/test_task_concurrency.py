@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import select
@@ -43,12 +44,20 @@ class SideBySideCrm(FakeCrm):
                 self._in_flight -= 1
 
 
-def side_by_side(**kw: object) -> SideBySideCrm:
+F = TypeVar("F", bound=FakeCrm)
+
+
+def _like_crm(kind: type[F], **kw: object) -> F:
+    """A fake of ``kind`` holding the same owners, activities and contacts as ``crm()``."""
     base = crm()
-    fake = SideBySideCrm(owners=base.owners, activities=base.activities, **kw)  # type: ignore[arg-type]
+    fake = kind(owners=base.owners, activities=base.activities, **kw)  # type: ignore[arg-type]
     for c in base.contacts.values():
         fake.put(c)
     return fake
+
+
+def side_by_side(**kw: object) -> SideBySideCrm:
+    return _like_crm(SideBySideCrm, **kw)
 
 
 def test_tasks_overlap_and_the_crm_ends_as_with_one_at_a_time(store: StateStore, tmp_path: Path) -> None:
@@ -103,11 +112,7 @@ class BatchCrm(FakeCrm):
 
 
 def batched(**kw: object) -> BatchCrm:
-    base = crm()
-    fake = BatchCrm(owners=base.owners, activities=base.activities, **kw)  # type: ignore[arg-type]
-    for c in base.contacts.values():
-        fake.put(c)
-    return fake
+    return _like_crm(BatchCrm, **kw)
 
 
 def test_tasks_go_task_batch_a_call_and_the_crm_ends_as_with_one_a_call(
