@@ -29,6 +29,7 @@ ALL_SCOPES = [
     "ZohoCRM.org.READ",
     "ZohoCRM.settings.fields.ALL",
     "ZohoCRM.settings.modules.READ",
+    "ZohoCRM.coql.READ",
 ]
 MINT_WINDOW = timedelta(minutes=10)
 LIVE_TOKENS = 30

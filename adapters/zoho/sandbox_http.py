@@ -14,6 +14,7 @@ for the back-door methods (``touch``, ``lock``, ``advance`` ...) with JSON argum
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from dataclasses import asdict, dataclass
@@ -25,6 +26,8 @@ from adapters.sandboxkit.server import Dropped, Request, Response, SandboxServer
 from adapters.sandboxkit.stats import Stats
 from adapters.zoho.sandbox_auth import Auth
 from adapters.zoho.sandbox_common import ZohoError, error_body
+from adapters.zoho.sandbox_coql import ROUTES as COQL_ROUTES
+from adapters.zoho.sandbox_coql import coql_credits
 from adapters.zoho.sandbox_limits import ApiLimits, too_many
 from adapters.zoho.sandbox_reads import ROUTES as READ_ROUTES
 from adapters.zoho.sandbox_reads import PageTokens
@@ -53,6 +56,7 @@ ROUTES: list[Route] = [
     route("POST", "/oauth/v2/token", _token, kind="accounts"),
     *SETTINGS_ROUTES,
     *SEARCH_ROUTES,
+    *COQL_ROUTES,
     *READ_ROUTES,
     *WRITE_ROUTES,
 ]
@@ -175,9 +179,13 @@ class ZohoApp:
         if request.method not in ("POST", "PUT") or "/settings/" in request.target:
             return 1
         try:
-            data = json.loads(request.body or b"null").get("data")
+            body = json.loads(request.body or b"null")
+            data = body.get("data")
         except (ValueError, AttributeError):
             return 1
+        if urlsplit(request.target).path.rstrip("/").endswith("/coql"):
+            found = re.search(r"\blimit\s+(\d+)(?:\s*,\s*(\d+))?", str(body.get("select_query")), re.I)
+            return coql_credits(int(found[2] or found[1]) if found else 200)
         return write_credits(len(data)) if isinstance(data, list) else 1
 
     # -- controls ------------------------------------------------------------------------------

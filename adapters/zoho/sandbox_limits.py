@@ -33,6 +33,7 @@ class Limits:
     legacy_429: bool = False
     token_mints: int = 10  # access tokens per refresh token per 10 minutes
     token_ttl: int = 3600  # seconds an access token lives
+    listing_cap: int = 100_000  # records one Get Records listing (or COQL offset) reaches
 
 
 def too_many(limits: Limits, daily: bool) -> ZohoError:
