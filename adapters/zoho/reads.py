@@ -18,6 +18,9 @@ One run, given the cursor of the last:
    module is listed, so the pages before carry no cursor: a run stopped half-way lists the
    module again. What changed during the listing is read again by the next run; leadsync's own
    writes read back the same (echoes) and cost no activity reads.
+   Zoho pages one listing up to 100,000 records (``PAGINATION_LIMIT_EXCEEDED``): past that the
+   listing continues through COQL from the last id read (``coql``), and its cursor says so, so
+   that a resumed run starts there. Activity news is listed the same way.
    Leads are read with ``converted=both`` after the first read, so a converted lead is seen and
    reported as moved to its contact (``$converted_detail.contact``).
 4. Leads and contacts with activity news that step 3 did not return are read by id.
@@ -40,12 +43,14 @@ from connector.values import parse_ts
 from .activities import people_of
 from .client import JSON, ZohoClient
 from .convert import contact_from_record, lookup_id
+from .coql import is_capped, records_after
 from .mapping import ZohoMapping
 from .paging import Capped, by_ids, pages
 
 __all__ = ["ZohoCursor", "fetch_by_id", "read_changes", "since_header"]
 
 SEEN_CAP = 5_000
+COQL_MODE = "coql"  # a listing's state once it continues past Get Records' cap through COQL
 # How far back of a listing's start its watermark goes: the adapter's clock against Zoho's, and
 # records committed late.
 OVERLAP = timedelta(minutes=5)
@@ -70,7 +75,8 @@ class ZohoCursor:
     activities: str | None = None  # activity watermark (Zoho's text)
     seen: list[str] = field(default_factory=list)  # "id@time" of activities changed since it
     deletions: dict[str, str] = field(default_factory=dict)  # module → deletions watermark
-    # module → [the listing's If-Modified-Since mark ("" for none), its start, the last id read]
+    # module → [the listing's If-Modified-Since mark ("" for none), its start, the last id read,
+    # and "coql" once it continues past Get Records' 100,000-record cap]
     listing: dict[str, list[str]] = field(default_factory=dict)
     recent: dict[str, list[str]] = field(default_factory=dict)  # module → "id@time" read since
     # its watermark, so that the next listing, which reaches back that far, skips them
@@ -187,7 +193,9 @@ def _activity_news(run: _Run, is_own_task: Callable[[JSON], bool], now: datetime
     found: dict[str, str] = {}
     for module in run.mapping.activities.modules():
         params = {"fields": ",".join(run.activity_fields(module)), "sort_by": "id", "sort_order": "asc"}
-        for records in pages(run.client, f"/{module}", params, since=since_header(mark)):
+        state = _Listing(module, "")
+        for last, records in _listed(run, state, params, since_header(mark)):
+            state.after = max([state.after, last], key=_id_order)
             for r in records:
                 stamp = parse_ts(r.get("Modified_Time")) or mark_ts
                 key = f"{r.get('id')}@{r.get('Modified_Time')}"
@@ -221,11 +229,12 @@ def _records(run: _Run, news: dict[str, str], first: bool, now: datetime) -> Ite
         if module == "Leads":
             params["converted"] = "false" if first else "both"
         mark = c.modules.get(module)
-        since_text, started_text, after = c.listing.get(module) or [
+        since_text, started_text, after, *rest = c.listing.get(module) or [
             mark[0] if mark else "",
             now_text(now - OVERLAP),
             "",
         ]
+        coql = rest[:1] == [COQL_MODE]
         started_ts = parse_ts(started_text) or now
         # Changed before the watermark: a finished listing read it as it is (the header reaches a
         # second further back only in case Zoho's If-Modified-Since is not inclusive).
@@ -233,7 +242,8 @@ def _records(run: _Run, news: dict[str, str], first: bool, now: datetime) -> Ite
         skip = set(c.recent.get(module, []))
         recent: list[str] = []
         since = since_header(since_text) if since_text else None
-        for records in pages(run.client, f"/{module}", params, since=since):
+        state = _Listing(module, after, coql)
+        for last, records in _listed(run, state, params, since):
             fresh: list[JSON] = []
             for r in records:
                 rid, key = str(r.get("id")), f"{r.get('id')}@{r.get('Modified_Time')}"
@@ -241,16 +251,55 @@ def _records(run: _Run, news: dict[str, str], first: bool, now: datetime) -> Ite
                 if stamp is not None and stamp >= started_ts:
                     recent.append(key)
                 old = floor is not None and stamp is not None and stamp < floor
-                if _id_order(rid) > _id_order(after) and key not in skip and not old:
+                if _id_order(rid) > _id_order(state.after) and key not in skip and not old:
                     fresh.append(r)
-            after = max([after, *(str(r.get("id")) for r in records)], key=_id_order)
-            c.listing[module] = [since_text, started_text, after]
+            state.after = max([state.after, last], key=_id_order)
+            c.listing[module] = [since_text, started_text, state.after, *state.mode()]
             if fresh:
                 yield _page(run, module, fresh, news, cursor=c.encode())
         c.modules[module] = [started_text]
         c.listing.pop(module, None)
         c.recent[module] = recent[-SEEN_CAP:]
     yield Page([], c.encode())
+
+
+@dataclass
+class _Listing:
+    """One module's listing under way: the last id read, and whether Get Records' cap was hit."""
+
+    module: str
+    after: str
+    coql: bool = False
+
+    def mode(self) -> list[str]:
+        """The cursor's fourth listing item: ``coql`` once the listing continues through COQL."""
+        return [COQL_MODE] if self.coql else []
+
+
+def _listed(
+    run: _Run, state: _Listing, params: dict[str, str], since: str | None
+) -> Iterator[tuple[str, list[JSON]]]:
+    """(the last id listed, the records) of a listing by id: Get Records' pages up to Zoho's
+    100,000-record cap, then COQL from the last id read (``state.after``, which the caller moves
+    on after each page). A listing resumed from a cursor that had passed the cap starts in COQL.
+    """
+    path = f"/{state.module}"
+    if not state.coql:
+        try:
+            for records in pages(run.client, path, params, since=since):
+                yield max(["", *(str(r.get("id")) for r in records)], key=_id_order), records
+            return
+        except CrmError as exc:
+            if not is_capped(exc):
+                raise
+            log.info(
+                "zoho_listing_capped", module=state.module, after=state.after, detail="continues by COQL"
+            )
+            state.coql = True
+    extra = {"converted": params["converted"]} if "converted" in params else {}
+    yield from records_after(
+        run.client, state.module, state.after, since, params["fields"].split(","), **extra
+    )
 
 
 def _id_order(rid: str) -> tuple[int, str]:
