@@ -12,7 +12,6 @@ import click
 from connector.errors import AuthError, CrmError, InputError, Problem
 from connector.explain import render_explanation
 from connector.logging import configure_logging
-from connector.registry import adapter_factory
 from connector.rules.decide import decide_all
 from connector.rules.loader import load_rules
 from connector.settings import Settings, load_settings
@@ -176,7 +175,7 @@ def explain_command(contact_id: str, config_path: Path, connection: str | None) 
     try:
         conn = settings.connection(connection)
         rules = load_rules(conn.rules)
-        adapter = adapter_factory(conn.adapter)(conn.adapter_options())
+        adapter = conn.make_adapter()
         contacts = adapter.get_contacts([contact_id])
         if not contacts:
             raise InputError([Problem(conn.name, 0, f"the CRM has no contact with id `{contact_id}`")])
@@ -203,7 +202,7 @@ def check_command(config_path: Path) -> None:
     failed = False
     for conn in settings.connections:
         try:
-            report = adapter_factory(conn.adapter)(conn.adapter_options()).check()
+            report = conn.make_adapter().check()
         except InputError as error:
             _fail(error)
         except CrmError as error:
@@ -229,7 +228,7 @@ def setup_command(config_path: Path, connection: str | None) -> None:
     try:
         conn = settings.connection(connection)
         rules = load_rules(conn.rules)
-        lines = adapter_factory(conn.adapter)(conn.adapter_options()).setup(rules.reason_labels)
+        lines = conn.make_adapter().setup(rules.reason_labels)
     except InputError as error:
         _fail(error)
     except CrmError as error:

@@ -65,13 +65,10 @@ def run_demo(folder: Path | None, contacts: int, cycles: int, crm: str, echo: Ca
         )
         settings = load_settings(config)
         store = open_store(settings.state)
-        from connector.registry import adapter_factory
         from connector.rules.loader import load_rules
 
         conn = settings.connections[0]
-        for line in adapter_factory(conn.adapter)(conn.adapter_options()).setup(
-            load_rules(rules).reason_labels
-        ):
+        for line in conn.make_adapter().setup(load_rules(rules).reason_labels):
             echo(f"  setup: {line}")
 
         def report(name: str, result: RunResult) -> None:

@@ -20,17 +20,21 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePath
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 
-from connector.errors import ConfigError, Problem
+from connector.errors import ConfigError, InputError, Problem
+from connector.logging import scrub
+from connector.registry import adapter_factory
 from connector.rules.conditions import did_you_mean
-from connector.rules.yamlsource import load_yaml
+from connector.rules.yamlsource import YamlSource, load_yaml
 from connector.sync.loop import DECIDE_BATCH
 
-__all__ = ["Connection", "LogSettings", "Settings", "load_settings"]
+__all__ = ["ConfigLines", "Connection", "LogSettings", "Settings", "load_settings"]
 
 
 class _Model(BaseModel):
@@ -47,6 +51,29 @@ def interval_seconds(text: str) -> float:
     if not match or int(match.group(1)) == 0:
         raise ValueError(f"`{text}` is not an interval; write e.g. 30s, 5m or 1h")
     return float(int(match.group(1)) * _SECONDS[match.group(2)])
+
+
+@dataclass(frozen=True)
+class ConfigLines:
+    """Where one connection sits in the config file.
+
+    Kept after loading because the adapter validates its options only when it is built, and its
+    problems must still point at the line a person has to fix.
+    """
+
+    file: str
+    adapter: int
+    options: int  # the `options:` key, or the connection's line when it has none
+
+    @classmethod
+    def of(cls, source: YamlSource, index: int) -> ConfigLines:
+        at = ("connections", index)
+        return cls(source.file, source.line((*at, "adapter")), source.line((*at, "options")))
+
+
+# Option keys whose values are secrets even when given as plain text (``*_file``/``*_env`` name
+# where a secret is, and are shown).
+_SECRET_OPTION = re.compile(r"token|secret|password|passwd|api_?key|credential", re.IGNORECASE)
 
 
 class LogSettings(_Model):
@@ -66,6 +93,13 @@ class Connection(_Model):
     token_env: str | None = None
     token_file: Path | None = None
     options: dict[str, Any] = {}
+    _lines: ConfigLines | None = PrivateAttr(default=None)
+
+    def located(self, lines: ConfigLines) -> Connection:
+        """This connection, remembering where it is in the config file (for ``make_adapter``)."""
+        copy = self.model_copy()
+        copy._lines = lines
+        return copy
 
     @property
     def interval_seconds(self) -> float:
@@ -103,6 +137,65 @@ class Connection(_Model):
         if token is not None:
             options["token"] = token
         return options
+
+    def make_adapter(self) -> Any:
+        """Build this connection's adapter from its entry point, options and token.
+
+        An adapter validates its own options but knows nothing of the config file, so it reports
+        ``hubspot options:0: ...``; such problems are raised again at this connection's
+        ``adapter:`` or ``options:`` line of the config file, naming the connection, with any
+        secret masked. Problems at a real line of another file (a mapping file) are kept.
+        """
+        try:
+            factory = adapter_factory(self.adapter)
+        except InputError as error:
+            raise self._located_error(error, "adapter", {}) from None
+        options = self.adapter_options()
+        try:
+            return factory(options)
+        except InputError as error:
+            raise self._located_error(error, "options", options) from None
+
+    def _located_error(self, error: InputError, key: str, options: Mapping[str, Any]) -> InputError:
+        """``error`` with each problem moved to the config file's line for ``key``."""
+        secrets = _secret_values(options)
+        return type(error)([self._locate(p, key, secrets) for p in error.problems])
+
+    def _locate(self, problem: Problem, key: str, secrets: list[str]) -> Problem:
+        message = _masked(problem.message, secrets)
+        lines = self._lines
+        real_file = _names_a_file(problem.file)
+        if lines is None or (real_file and problem.line > 0):
+            return Problem(problem.file, problem.line, message)
+        if real_file:  # a key file that cannot be read: keep its name in the message
+            message = f"{problem.file}: {message}"
+        line = lines.adapter if key == "adapter" else lines.options
+        return Problem(lines.file, line, f'connection "{self.name}": {message}')
+
+
+def _names_a_file(where: str) -> bool:
+    """Whether a problem's location is a path rather than a label like ``hubspot options``."""
+    return "/" in where or os.sep in where or bool(PurePath(where).suffix)
+
+
+def _secret_values(options: Mapping[str, Any]) -> list[str]:
+    """The secret texts among the options: every SecretStr, and values of secret-named keys."""
+    found = []
+    for key, value in options.items():
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif not _SECRET_OPTION.search(str(key)) or str(key).endswith(("_file", "_env")):
+            continue
+        if isinstance(value, str) and len(value.strip()) >= 4:
+            found.append(value.strip())
+    return sorted(found, key=len, reverse=True)
+
+
+def _masked(message: str, secrets: list[str]) -> str:
+    """``message`` with the known secrets and anything that looks like a token replaced by ***."""
+    for secret in secrets:
+        message = message.replace(secret, "***")
+    return str(scrub(None, "", {"message": message})["message"])
 
 
 class Settings(_Model):
@@ -163,8 +256,8 @@ def load_settings(path: Path) -> Settings:
                 if c.token_file is None or c.token_file.is_absolute()
                 else base / c.token_file,
             }
-        )
-        for c in settings.connections
+        ).located(ConfigLines.of(source, i))
+        for i, c in enumerate(settings.connections)
     ]
     state = settings.state
     if state.startswith("sqlite:///") and not state.startswith("sqlite:////"):

@@ -18,7 +18,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from connector.errors import AuthError, CrmError, QuotaExhausted
-from connector.registry import adapter_factory
 from connector.rules.loader import load_rules
 from connector.settings import Connection, Settings
 from connector.sync.loop import RunResult, SyncJob
@@ -38,7 +37,7 @@ def build_job(
 ) -> SyncJob:
     """A ready ``SyncJob``: rules loaded and validated, adapter made from its entry point."""
     rules = load_rules(connection.rules)
-    adapter = adapter_factory(connection.adapter)(connection.adapter_options())
+    adapter = connection.make_adapter()
     kwargs: dict[str, Any] = {
         "batch_size": connection.batch_size,
         "decide_batch": connection.decide_batch,

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
 from click.testing import CliRunner
 
 from connector.cli import main
+from connector.errors import ConfigError, Problem
 from connector.logging import configure_logging, scrub
+from connector.settings import load_settings
 from tests.sync import fake_crm
 from tests.sync.test_loop import crm
 
@@ -137,3 +140,84 @@ class TestSecretsNeverLogged:
         invoke("sync", "--config", str(config))
         captured = capsys.readouterr()
         assert "SECRET-123" not in captured.err + captured.out
+
+
+def _connection(tmp_path: Path, adapter: str, options: str) -> Path:
+    """A one-connection config whose connection starts on line 4 and its options on line 9."""
+    (tmp_path / "rules.yaml").write_text(RULES.read_text())
+    path = tmp_path / "leadsync.yaml"
+    path.write_text(
+        "state: sqlite:///state.db\n"
+        "log: {level: warning, format: json}\n"
+        "connections:\n"
+        "  - name: crm\n"
+        f"    adapter: {adapter}\n"
+        "    rules: rules.yaml\n"
+        "    every: 1m\n"
+        "    token_env: LEADSYNC_TEST_TOKEN\n"
+        f"{options}"
+    )
+    return path
+
+
+def _problems(path: Path) -> list[str]:
+    """What building the adapter of the config's only connection reports, one line a problem."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path).connections[0].make_adapter()
+    return [str(p) for p in caught.value.problems]
+
+
+def leaky_factory(options: dict[str, Any]) -> None:
+    """An adapter that wrongly echoes its token (a plain one and a SecretStr) in its error."""
+    token = options["token"].get_secret_value()
+    raise ConfigError([Problem("leaky options", 0, f"bad `api_key` {options['api_key']}; token {token}")])
+
+
+class TestAdapterOptionErrors:
+    """An adapter's option problems point at the config file's line, naming the connection."""
+
+    def test_hubspot_unknown_option(self, tmp_path: Path) -> None:
+        path = _connection(tmp_path, "hubspot", "    options: {account_timezone: UTC, acount_tz: UTC}\n")
+        [problem] = _problems(path)
+        assert problem.startswith(f'{path}:9: connection "crm": unknown option `acount_tz`')
+
+    def test_salesforce_unknown_option(self, tmp_path: Path) -> None:
+        options = "    options: {auth: client_credentials, client_id: 3MVG9x, colour: red}\n"
+        [problem] = _problems(_connection(tmp_path, "salesforce", options))
+        assert problem.startswith(
+            f'{tmp_path / "leadsync.yaml"}:9: connection "crm": unknown option `colour`'
+        )
+
+    def test_zoho_unknown_option(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("ZOHO_CLIENT_SECRET", "zoho-secret")
+        options = "    options:\n      client_id: 1000.X\n      data_centre: eu\n"
+        [problem] = _problems(_connection(tmp_path, "zoho", options))
+        assert problem.startswith(
+            f'{tmp_path / "leadsync.yaml"}:9: connection "crm": unknown option `data_centre`'
+        )
+
+    def test_no_options_points_at_the_connection(self, tmp_path: Path) -> None:
+        problems = _problems(_connection(tmp_path, "zoho", ""))
+        assert problems and all(
+            p.startswith(f'{tmp_path / "leadsync.yaml"}:4: connection "crm": ') for p in problems
+        )
+
+    def test_unknown_adapter_points_at_its_line(self, tmp_path: Path) -> None:
+        [problem] = _problems(_connection(tmp_path, "hubspott", ""))
+        assert problem.startswith(
+            f'{tmp_path / "leadsync.yaml"}:5: connection "crm": no adapter called `hubspott`'
+        )
+
+    def test_secrets_are_masked(self, tmp_path: Path) -> None:
+        options = "    options: {api_key: sk-live-4242}\n"
+        adapter = "tests.cli.test_daemon_commands:leaky_factory"
+        [problem] = _problems(_connection(tmp_path, adapter, options))
+        assert problem == f'{tmp_path / "leadsync.yaml"}:9: connection "crm": bad `api_key` ***; token ***'
+
+    @pytest.mark.parametrize("command", [["check"], ["sync", "--once"]])
+    def test_the_cli_prints_it_and_exits_2(self, tmp_path: Path, command: list[str]) -> None:
+        path = _connection(tmp_path, "hubspot", "    options: {acount_tz: UTC}\n")
+        code, out, err = invoke(*command, "--config", str(path))
+        assert code == 2 and out == ""
+        assert err.startswith(f'{path}:9: connection "crm": unknown option `acount_tz`')
+        assert "Traceback" not in err and "SECRET-123" not in err
