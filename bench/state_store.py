@@ -4,8 +4,9 @@
     python bench/state_store.py [--contacts 1000] [--page 200] [--pg URL] [--repeat 3]
 
 Drives ``SyncJob``'s steps by hand against the in-memory CRM of the sync tests
-(``tests/sync/fake_crm.py``, which answers at once) on a fresh state store, one page at a time,
-and times each step that touches the store:
+(``tests/sync/fake_crm.py``, which answers at once) on a fresh state store, one page at a time
+(``run`` gathers pages into batches of ``decide_batch`` contacts; here each page is its own batch,
+so the numbers are per page), and times each step that touches the store:
 
 1. **backfill**: every contact is new. Per page: ``_split_echoes`` (one ``SELECT ... IN``),
    ``_decide`` (not the store's, shown for scale), the commit transaction of ``_commit``
@@ -91,7 +92,7 @@ class Steps:
 def one_pass(job: SyncJob, steps: Steps, label: str, owners: Any, index: Any, routing: Any) -> int:
     """Read every page once, as ``SyncJob.run`` does; the contacts read."""
     result = RunResult(run_id=uuid.uuid4().hex[:12])
-    flush: Callable[[RunResult, datetime], None] = job._flush
+    flush = job._flush
     flushed = [0.0]
 
     def timed_flush(result: RunResult, now: datetime) -> None:
@@ -101,17 +102,18 @@ def one_pass(job: SyncJob, steps: Steps, label: str, owners: Any, index: Any, ro
 
     job._flush = timed_flush  # type: ignore[method-assign]
     read = 0
-    for contacts, cursor in job._pages(result):
-        read += len(contacts)
+    pages = job.adapter.read_contacts(job.store.cursor(job.name))
+    for page in job._pages(pages, result, NOW, False):
+        read += len(page.records)
         with steps.timed(f"{label}: split echoes"):
-            news, echoes = job._split_echoes(contacts)
+            news, echoes = job._split_echoes(page.records, page.news)
         plans = []
         if news:
             with steps.timed(f"{label}: decide (not the store)"):
                 plans = job._decide(news, None, owners, index, routing, NOW, result)
         flushed[0] = 0.0
         t = time.perf_counter()
-        job._commit(plans, routing, cursor, NOW, result, False, False, echoes)
+        job._commit(plans, routing, page.cursor, NOW, result, False, False, echoes)
         steps.add(f"{label}: commit transaction", time.perf_counter() - t - flushed[0])
         if plans:
             steps.add(f"{label}: flush", flushed[0])
