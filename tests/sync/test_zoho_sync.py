@@ -11,13 +11,24 @@ from typing import Any
 
 import pytest
 
-from adapters.zoho.sandbox import ZohoSandbox
+from adapters.zoho.auth import ZohoSetupError
+from adapters.zoho.sandbox import ALL_SCOPES, ZohoSandbox
 from connector.api import QuotaExhausted
 from connector.sync.state import StateStore, open_store
 from tests.contract.suite import SleepRecorder
 from tests.sync.conftest import drop_pg_schema, fresh_pg_url
 from tests.sync.fake_crm import Crash
-from tests.sync.zoho_org import NAME, adapter, crashing, crm_state, job, sandbox, task_keys
+from tests.sync.zoho_org import (
+    NAME,
+    adapter,
+    capped,
+    crashing,
+    crm_state,
+    job,
+    people,
+    sandbox,
+    task_keys,
+)
 
 API_ONLY = r"^\w+ /crm/"  # faults for the CRM API, not Zoho Accounts
 
@@ -276,3 +287,94 @@ def test_an_idle_run_is_answered_304_and_writes_nothing(sb: ZohoSandbox, store: 
     listings = stats["by_endpoint"]["GET /crm/v8/{module}"]
     assert listings >= 2 and stats["by_status"].get("304") == listings
     assert _writes(sb) == []
+
+
+CAP, LEADS = 120, 300
+
+
+@pytest.fixture(scope="module")
+def uncapped() -> Iterator[dict[str, Any]]:
+    """The org of ``TestPastTheListingCap`` after one sync with no cap in the way."""
+    box = sandbox(leads=LEADS)
+    try:
+        job(box, open_store("sqlite://")).run()
+        yield crm_state(box)
+    finally:
+        box.stop()
+
+
+class TestPastTheListingCap:
+    """Zoho lists at most 100,000 records at a time (lowered to 120 here): a longer listing, on a
+    first read or after many changes, continues through COQL and decides every person once."""
+
+    def test_first_read_and_many_changes_pass_the_cap(
+        self, store: StateStore, uncapped: dict[str, Any]
+    ) -> None:
+        box = capped(CAP, LEADS)
+        try:
+            everyone = people(box)
+            assert len(everyone) > 2 * CAP
+            first = job(box, store).run()
+            assert first.status == "ok" and first.counts["contacts_decided"] == len(everyone)
+            assert store.contacts(NAME, everyone).keys() == set(everyone), "every person decided"
+            assert box.stats()["by_endpoint"].get("POST /crm/v8/coql", 0) > 0
+            assert crm_state(box) == uncapped
+            changed = [r["id"] for r in box.records_json("Leads") if not r["$converted"]][: CAP + 30]
+            box.advance(120)
+            for rid in changed:
+                box.touch("Leads", rid, {"Designation": "Head of Revenue"})
+            box.advance(60)
+            box.reset_stats()
+            second = job(box, store).run()
+            assert second.status == "ok" and second.counts["contacts_decided"] == len(changed)
+            assert box.stats()["by_endpoint"].get("POST /crm/v8/coql", 0) > 0
+            box.advance(60)
+            assert job(box, store).run().counts.get("contacts_decided", 0) == 0
+        finally:
+            box.stop()
+
+    def test_a_crash_in_the_coql_part_resumes_there(self, store_url: str, uncapped: dict[str, Any]) -> None:
+        probe = capped(CAP, LEADS)
+        crm = adapter(probe)
+        sent: list[str] = []
+        real = crm.client._once
+
+        def once(method: str, path: str, *args: Any, **kw: Any) -> Any:
+            sent.append(f"{method} {path}")
+            return real(method, path, *args, **kw)
+
+        crm.client._once = once  # type: ignore[method-assign]
+        job(probe, open_store("sqlite://"), crm).run()
+        probe.stop()
+        first_coql = sent.index("POST /coql") + 1
+        for k in (first_coql, first_coql + 2, sent.index("POST /coql", first_coql) + 1):
+            box = capped(CAP, LEADS)
+            url = (
+                fresh_pg_url() if store_url.startswith("postgresql") else store_url.replace(".db", f"{k}.db")
+            )
+            state = open_store(url)
+            try:
+                with pytest.raises(Crash):
+                    job(box, state, crashing(box, k)).run()
+                box.reset_stats()
+                job(box, state).run()
+                assert box.stats()["by_endpoint"]["POST /crm/v8/coql"] > 0
+                job(box, state).run()
+                assert crm_state(box) == uncapped, f"crash at call {k}"
+                keys = task_keys(box)
+                assert len(keys) == len(set(keys)), f"a task made twice (crash at call {k})"
+            finally:
+                state.close()
+                box.stop()
+                if url.startswith("postgresql"):
+                    drop_pg_schema(url)
+
+    def test_without_the_coql_scope_the_run_names_it(self, store: StateStore) -> None:
+        box = capped(CAP, LEADS)
+        try:
+            scopes = [s for s in ALL_SCOPES if s != "ZohoCRM.coql.READ"]
+            crm = adapter(box, token=box.issue_refresh_token(scopes))
+            with pytest.raises(ZohoSetupError, match=r"ZohoCRM\.coql\.READ"):
+                job(box, store, crm).run()
+        finally:
+            box.stop()

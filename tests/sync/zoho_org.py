@@ -20,7 +20,18 @@ from connector.sync.state import StateStore
 from tests.contract.suite import SleepRecorder
 from tests.sync.fake_crm import Crash
 
-__all__ = ["NAME", "NOW", "adapter", "crashing", "crm_state", "job", "sandbox", "task_keys"]
+__all__ = [
+    "NAME",
+    "NOW",
+    "adapter",
+    "capped",
+    "crashing",
+    "crm_state",
+    "job",
+    "people",
+    "sandbox",
+    "task_keys",
+]
 
 NAME = "zoho"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Monday 11:00 in Madrid
@@ -135,3 +146,17 @@ def crashing(sb: ZohoSandbox, at: int) -> ZohoAdapter:
 
     client._once = once.__get__(client)  # type: ignore[method-assign]
     return crm
+
+
+def capped(cap: int, leads: int) -> ZohoSandbox:
+    """An org whose Get Records listings stop at ``cap`` records (Zoho's is 100,000), as
+    ``sandbox`` sets it up: past the cap the adapter must list through COQL."""
+    sb = sandbox(leads=leads)
+    sb.set_limits(listing_cap=cap)
+    return sb
+
+
+def people(sb: ZohoSandbox) -> list[str]:
+    """The ids of every unconverted lead and every contact: what a sync decides."""
+    leads = [r["id"] for r in sb.records_json("Leads") if not r["$converted"]]
+    return sorted(leads + [r["id"] for r in sb.records_json("Contacts")])
