@@ -55,6 +55,7 @@ class FakeZoho:
     refuse_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)  # task key → error item
     name_duplicates: bool = True  # DUPLICATE_DATA names the existing task (duplicate_record)
     credits: int | None = None
+    cap: int | None = None  # records one listing reaches (Zoho: 100,000), then PAGINATION_LIMIT_EXCEEDED
     ids: Any = field(default_factory=lambda: itertools.count(5725767000000500001))
 
     def add(self, module: str, n: int, *, same_time: bool = False, **values: Any) -> list[str]:
@@ -126,6 +127,8 @@ class FakeZoho:
             return self.search(parts[0], q)
         if method == "PUT":
             return self.update(parts[0], body)
+        if method == "POST" and parts == ["coql"]:
+            return self.coql(body)
         if method == "POST" and parts == ["Tasks"]:
             return self.insert_tasks(body)
         return self.list(parts[0], q, since)
@@ -173,12 +176,33 @@ class FakeZoho:
                     "status": "error",
                 }
             start = (page - 1) * per
-        chunk = rows[start : start + per]
-        more = start + per < len(rows)
-        info = {"per_page": per, "count": len(chunk), "more_records": more}
+        cap = self.cap if self.cap is not None and "ids" not in q else len(rows) + per
+        if start >= cap:
+            return 400, {"code": "PAGINATION_LIMIT_EXCEEDED", "details": {"limit": cap}, "message": "x",
+                         "status": "error"}  # fmt: skip
+        chunk = rows[start : min(start + per, cap)]
+        more = start + len(chunk) < len(rows)
+        info: dict[str, Any] = {"per_page": per, "count": len(chunk), "more_records": more}
         if more:
             info["next_page_token"] = f"tok{start + per}"
         return 200, {"data": chunk, "info": info}
+
+    def coql(self, body: dict[str, Any]) -> tuple[int, Any]:
+        """The keyset query the adapter sends past the cap (anything else fails the test)."""
+        match = re.fullmatch(
+            r"select id, Modified_Time from (\w+) where \(?id > (\d+)(?: and Modified_Time >= '([^']+)'\))?"
+            r" order by id asc limit (\d+)",
+            body["select_query"],
+        )
+        assert match, body["select_query"]
+        module, after, since, limit = match.groups()
+        rows = [r for r in self.records.get(module, []) if (len(r["id"]), r["id"]) > (len(after), after)]
+        if since:
+            rows = [r for r in rows if _ts(r["Modified_Time"]) >= _ts(since)]
+        rows.sort(key=lambda r: (len(r["id"]), r["id"]))
+        chunk = [{"id": r["id"], "Modified_Time": r["Modified_Time"]} for r in rows[: int(limit)]]
+        info = {"count": len(chunk), "more_records": len(rows) > int(limit)}
+        return (200, {"data": chunk, "info": info}) if chunk else (204, None)
 
     def search(self, module: str, q: dict[str, str]) -> tuple[int, Any]:
         match = re.fullmatch(r"\((\w+):(in|equals):(.*)\)", q["criteria"])

@@ -137,9 +137,11 @@ def _check(sent: Sent, name: str, template: str, op: dict[str, Any], params: lis
 
 
 def test_every_request_the_adapter_sends_is_in_zohos_openapi(zoho: FakeZoho) -> None:
-    """Setup, check, a full read and a resumed one, activities, writes, tasks (1 and 8 a call), owners."""
+    """Setup, check, a full read (past the listing cap: COQL) and a resumed one, activities,
+    writes, tasks (1 and 8 a call), owners."""
     zoho.users = [{"id": "u1", "full_name": "Ann", "email": "ann@x.io", "status": "active"}]
     leads = zoho.add("Leads", 5)
+    zoho.cap = 3  # Zoho's 100,000: the leads past it are listed by COQL
     contact = zoho.add("Contacts", 1)[0]
     crm = make_adapter(clock=lambda: BASE)
     crm.setup(BUILTIN_REASONS)
@@ -175,7 +177,7 @@ def test_every_request_the_adapter_sends_is_in_zohos_openapi(zoho: FakeZoho) -> 
     assert {("PUT", "/crm/v8/{module_api_name}"), ("POST", "/crm/v8/settings/fields"),
             ("GET", "/crm/v8/{module_api_name}/search"), ("GET", "/crm/v8/{module_api_name}/deleted"),
             ("PATCH", "/crm/v8/settings/fields/{field}"), ("GET", "/crm/v8/users"),
-            ("POST", "/crm/v8/{module_api_name}")} <= methods  # fmt: skip
+            ("POST", "/crm/v8/{module_api_name}"), ("POST", "/crm/v8/coql")} <= methods  # fmt: skip
     inserts = [s.body["data"] for s in zoho.sent if s.method == "POST" and s.path == "/crm/v8/Tasks"]
     assert max(len(data) for data in inserts) == 8, "one insert of many records"
     assert any(":in:" in s.query.get("criteria", [""])[0] for s in zoho.sent), "one search of many keys"
