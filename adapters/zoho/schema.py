@@ -27,6 +27,7 @@ from connector.api import AuthError, CheckReport, CrmError, QuotaExhausted
 from .activities import KEY_FIELD
 from .auth import AccessToken
 from .client import JSON, SCOPES, ZohoClient
+from .coql import COQL_SCOPE
 from .mapping import ZohoMapping
 
 __all__ = ["FieldSpec", "check_org", "missing_scopes", "run_setup", "wanted_fields"]
@@ -189,6 +190,12 @@ def check_org(
     )
     if scopes:
         report.missing_scopes = missing_scopes(scopes)
+        if missing_scopes(scopes, [COQL_SCOPE]):
+            report.details.append(
+                f"{COQL_SCOPE}: not granted; needed only when a listing passes Zoho's 100,000 records "
+                "(a first read of a larger module, or that many changes between runs), which "
+                "leadsync continues through COQL: add it for modules that large"
+            )
     else:
         report.details.append("Zoho did not say which scopes the token has; the calls above worked")
     ours = {s.full_name for s in wanted_fields(mapping, {})}

@@ -85,6 +85,9 @@ class TestSetup:
         )
         assert "ZohoCRM.modules.leads.ALL" not in report.missing_scopes
         assert "Acme" in report.account
+        # COQL is only for listings past 100,000 records: reported, not required
+        assert "ZohoCRM.coql.READ" not in report.missing_scopes
+        assert any(d.startswith("ZohoCRM.coql.READ: not granted") for d in report.details)
 
 
 class TestMapping:
