@@ -4,11 +4,12 @@ bodies, limits and failures.
 Serves Zoho Accounts' refresh-token grant (``POST /oauth/v2/token``; ``api_domain`` is the
 sandbox's own URL) and, on the same port, ``/crm/v8``: records of Leads, Contacts, Calls, Events,
 Tasks and Notes (list with ``fields``/``page``/``page_token``/``If-Modified-Since``, get, deleted,
-insert, update), users, the org, modules, fields (and creating custom fields). Enforces what a
-real org does to a sync daemon: one-hour access tokens and scopes, 10 token mints per refresh
-token per 10 minutes, the 2,000-record ``page`` cliff, 100 records per write with per-record
-results (207), picklists, active owners, unique fields, record locks, the daily credit budget and
-the concurrency cap (429 without ``Retry-After``). In memory, one lock, plain HTTP::
+insert, update; COQL keyset queries), users, the org, modules, fields (and creating custom
+fields). Enforces what a real org does to a sync daemon: one-hour access tokens and scopes, 10
+token mints per refresh token per 10 minutes, the 2,000-record ``page`` cliff, the 100,000-record
+listing cap (``Limits.listing_cap``), 100 records per write with per-record results (207),
+picklists, active owners, unique fields, record locks, the daily credit budget and the
+concurrency cap (429 without ``Retry-After``). In memory, one lock, plain HTTP::
 
     with ZohoSandbox(seed=7, leads=300) as sb:
         c = sb.credentials
@@ -20,7 +21,7 @@ the concurrency cap (429 without ``Retry-After``). In memory, one lock, plain HT
 
 Command line: ``python -m adapters.zoho.sandbox --port 8897 --leads 300``. Module map:
 ``sandbox_http`` (pipeline, token endpoint, controls), ``sandbox_routing``, ``sandbox_reads``,
-``sandbox_writes``, ``sandbox_search``, ``sandbox_settings`` (endpoints), ``sandbox_auth``,
+``sandbox_writes``, ``sandbox_search``, ``sandbox_coql``, ``sandbox_settings`` (endpoints), ``sandbox_auth``,
 ``sandbox_limits``, ``sandbox_store`` + ``sandbox_schema`` + ``sandbox_describe`` (the org and its
 metadata), ``sandbox_data`` (seeding), ``sandbox_backdoor`` (the back door, shared with
 ``/__sandbox``).
