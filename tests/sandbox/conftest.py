@@ -1,12 +1,16 @@
-"""Fixtures for the Salesforce sandbox tests (the HubSpot sandbox's tests keep their own)."""
+"""Fixtures for the HubSpot and Salesforce sandbox tests (the Zoho sandbox's tests keep their own)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from adapters.hubspot.sandbox import HubSpotSandbox
 from adapters.salesforce.sandbox import SalesforceSandbox
+from tests.sandbox.hubspot_support import NOW as HS_NOW
+from tests.sandbox.hubspot_support import RELAXED
 from tests.sandbox.sf_support import NOW, Api, token
 
 
@@ -32,3 +36,18 @@ def sf_ro() -> Iterator[SalesforceSandbox]:
 @pytest.fixture(scope="module")
 def ro_api(sf_ro: SalesforceSandbox) -> Api:
     return Api(sf_ro, token(sf_ro))
+
+
+@pytest.fixture
+def sb() -> Iterator[HubSpotSandbox]:
+    """A fresh HubSpot portal (120 contacts, limits relaxed)."""
+    with HubSpotSandbox(seed=7, contacts=120, now=HS_NOW, limits=RELAXED) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def hs(sb: HubSpotSandbox) -> Any:
+    """hubspot-api-client 12 on that portal."""
+    from hubspot import HubSpot
+
+    return HubSpot(access_token=sb.token, host=sb.url)
