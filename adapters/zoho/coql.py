@@ -26,19 +26,35 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import structlog
 
 from connector.api import CrmError
 
 from .auth import ZohoSetupError
 from .client import JSON, ZohoClient, error_code
-from .paging import by_ids
+from .paging import by_ids, pages
 
-__all__ = ["COQL_LIMIT", "COQL_SCOPE", "coql_query", "id_pages", "is_capped", "records_after"]
+__all__ = [
+    "COQL_LIMIT",
+    "COQL_MODE",
+    "COQL_SCOPE",
+    "Listing",
+    "coql_query",
+    "id_order",
+    "id_pages",
+    "is_capped",
+    "listed",
+    "records_after",
+]
 
 COQL_LIMIT = 2000  # rows per COQL query (3 credits)
 COQL_SCOPE = "ZohoCRM.coql.READ"
 CAP_CODE = "PAGINATION_LIMIT_EXCEEDED"
+COQL_MODE = "coql"  # a listing's state once it continues past Get Records' cap through COQL
+log = structlog.get_logger("leadsync.zoho.coql")
 
 
 def is_capped(exc: CrmError) -> bool:
@@ -86,7 +102,7 @@ def id_pages(client: ZohoClient, module: str, after: str, since: str | None) -> 
         info: JSON = body.get("info") or {}
         if not info.get("more_records") or not ids:
             return
-        last = max(ids, key=_order)
+        last = max(ids, key=id_order)
         if last == after:
             raise CrmError(f"COQL on {module}: more_records but no id past {after}")
         after = last
@@ -110,10 +126,46 @@ def records_after(
         for start in range(0, len(ids), 200):
             chunk = ids[start : start + 200]
             records = by_ids(client, module, chunk, fields, **params)
-            records.sort(key=lambda r: _order(str(r.get("id"))))
-            yield max(chunk, key=_order), records
+            records.sort(key=lambda r: id_order(str(r.get("id"))))
+            yield max(chunk, key=id_order), records
 
 
-def _order(rid: str) -> tuple[int, str]:
+def id_order(rid: str) -> tuple[int, str]:
     """Zoho's ids are numbers as text: in id order by length, then text."""
     return len(rid), rid
+
+
+@dataclass
+class Listing:
+    """One module's listing under way: the last id read, and whether Get Records' cap was hit."""
+
+    module: str
+    after: str
+    coql: bool = False
+
+    def mode(self) -> list[str]:
+        """The cursor's fourth listing item: ``coql`` once the listing continues through COQL."""
+        return [COQL_MODE] if self.coql else []
+
+
+def listed(
+    client: ZohoClient, state: Listing, params: dict[str, str], since: str | None
+) -> Iterator[tuple[str, list[JSON]]]:
+    """(the last id listed, the records) of a listing by id: Get Records' pages up to Zoho's
+    100,000-record cap, then COQL from the last id read (``state.after``, which the caller moves
+    on after each page). A listing resumed from a cursor that had passed the cap starts in COQL.
+    Records, activity news and whole activity modules are all listed this way.
+    """
+    path = f"/{state.module}"
+    if not state.coql:
+        try:
+            for records in pages(client, path, params, since=since):
+                yield max(["", *(str(r.get("id")) for r in records)], key=id_order), records
+            return
+        except CrmError as exc:
+            if not is_capped(exc):
+                raise
+            log.info("zoho_listing_capped", module=state.module, after=state.after, detail="COQL next")
+            state.coql = True
+    extra = {"converted": params["converted"]} if "converted" in params else {}
+    yield from records_after(client, state.module, state.after, since, params["fields"].split(","), **extra)

@@ -43,14 +43,13 @@ from connector.values import parse_ts
 from .activities import people_of
 from .client import JSON, ZohoClient
 from .convert import contact_from_record, lookup_id
-from .coql import is_capped, records_after
+from .coql import COQL_MODE, Listing, id_order, listed
 from .mapping import ZohoMapping
 from .paging import Capped, by_ids, pages
 
 __all__ = ["ZohoCursor", "fetch_by_id", "read_changes", "since_header"]
 
 SEEN_CAP = 5_000
-COQL_MODE = "coql"  # a listing's state once it continues past Get Records' cap through COQL
 # How far back of a listing's start its watermark goes: the adapter's clock against Zoho's, and
 # records committed late.
 OVERLAP = timedelta(minutes=5)
@@ -193,9 +192,9 @@ def _activity_news(run: _Run, is_own_task: Callable[[JSON], bool], now: datetime
     found: dict[str, str] = {}
     for module in run.mapping.activities.modules():
         params = {"fields": ",".join(run.activity_fields(module)), "sort_by": "id", "sort_order": "asc"}
-        state = _Listing(module, "")
-        for last, records in _listed(run, state, params, since_header(mark)):
-            state.after = max([state.after, last], key=_id_order)
+        state = Listing(module, "")
+        for last, records in listed(run.client, state, params, since_header(mark)):
+            state.after = max([state.after, last], key=id_order)
             for r in records:
                 stamp = parse_ts(r.get("Modified_Time")) or mark_ts
                 key = f"{r.get('id')}@{r.get('Modified_Time')}"
@@ -242,8 +241,8 @@ def _records(run: _Run, news: dict[str, str], first: bool, now: datetime) -> Ite
         skip = set(c.recent.get(module, []))
         recent: list[str] = []
         since = since_header(since_text) if since_text else None
-        state = _Listing(module, after, coql)
-        for last, records in _listed(run, state, params, since):
+        state = Listing(module, after, coql)
+        for last, records in listed(run.client, state, params, since):
             fresh: list[JSON] = []
             for r in records:
                 rid, key = str(r.get("id")), f"{r.get('id')}@{r.get('Modified_Time')}"
@@ -251,9 +250,9 @@ def _records(run: _Run, news: dict[str, str], first: bool, now: datetime) -> Ite
                 if stamp is not None and stamp >= started_ts:
                     recent.append(key)
                 old = floor is not None and stamp is not None and stamp < floor
-                if _id_order(rid) > _id_order(state.after) and key not in skip and not old:
+                if id_order(rid) > id_order(state.after) and key not in skip and not old:
                     fresh.append(r)
-            state.after = max([state.after, last], key=_id_order)
+            state.after = max([state.after, last], key=id_order)
             c.listing[module] = [since_text, started_text, state.after, *state.mode()]
             if fresh:
                 yield _page(run, module, fresh, news, cursor=c.encode())
@@ -261,50 +260,6 @@ def _records(run: _Run, news: dict[str, str], first: bool, now: datetime) -> Ite
         c.listing.pop(module, None)
         c.recent[module] = recent[-SEEN_CAP:]
     yield Page([], c.encode())
-
-
-@dataclass
-class _Listing:
-    """One module's listing under way: the last id read, and whether Get Records' cap was hit."""
-
-    module: str
-    after: str
-    coql: bool = False
-
-    def mode(self) -> list[str]:
-        """The cursor's fourth listing item: ``coql`` once the listing continues through COQL."""
-        return [COQL_MODE] if self.coql else []
-
-
-def _listed(
-    run: _Run, state: _Listing, params: dict[str, str], since: str | None
-) -> Iterator[tuple[str, list[JSON]]]:
-    """(the last id listed, the records) of a listing by id: Get Records' pages up to Zoho's
-    100,000-record cap, then COQL from the last id read (``state.after``, which the caller moves
-    on after each page). A listing resumed from a cursor that had passed the cap starts in COQL.
-    """
-    path = f"/{state.module}"
-    if not state.coql:
-        try:
-            for records in pages(run.client, path, params, since=since):
-                yield max(["", *(str(r.get("id")) for r in records)], key=_id_order), records
-            return
-        except CrmError as exc:
-            if not is_capped(exc):
-                raise
-            log.info(
-                "zoho_listing_capped", module=state.module, after=state.after, detail="continues by COQL"
-            )
-            state.coql = True
-    extra = {"converted": params["converted"]} if "converted" in params else {}
-    yield from records_after(
-        run.client, state.module, state.after, since, params["fields"].split(","), **extra
-    )
-
-
-def _id_order(rid: str) -> tuple[int, str]:
-    """Zoho's ids are numbers as text: in id order by length, then text."""
-    return len(rid), rid
 
 
 def _page(
