@@ -219,6 +219,21 @@ class Settings(_Model):
         raise ConfigError([Problem("config", 0, f"no connection `{name}`{did_you_mean(name, known)}")])
 
 
+# Adapter options that name files: like `rules` and `token_file`, a relative one is taken from the
+# config file's folder, so the daemon finds them whatever its working directory (a service's is /).
+PATH_OPTIONS = ("mapping", "private_key_file", "client_secret_file", "ca_file", "token_cache")
+
+
+def _resolved_paths(options: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    out = dict(options)
+    for key in PATH_OPTIONS:
+        value = out.get(key)
+        if isinstance(value, str) and value:
+            path = Path(value).expanduser()
+            out[key] = str(path if path.is_absolute() else base / path)
+    return out
+
+
 def load_settings(path: Path) -> Settings:
     """Read and validate the config file; relative paths are taken from its folder."""
     source = load_yaml(path)
@@ -255,6 +270,7 @@ def load_settings(path: Path) -> Settings:
                 "token_file": None
                 if c.token_file is None or c.token_file.is_absolute()
                 else base / c.token_file,
+                "options": _resolved_paths(c.options, base),
             }
         ).located(ConfigLines.of(source, i))
         for i, c in enumerate(settings.connections)

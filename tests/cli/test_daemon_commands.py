@@ -75,6 +75,21 @@ class TestConfigErrors:
         assert code == 2 and "LEADSYNC_TEST_TOKEN is not set" in err
 
 
+def test_relative_file_options_are_taken_from_the_config_files_folder(config: Path, tmp_path: Path) -> None:
+    """As `rules` and `token_file` are: a service's working directory is not the config's."""
+    config.write_text(
+        config.read_text().replace(
+            "options: {crm: cli}",
+            "options: {crm: cli, mapping: maps/crm.yaml, ca_file: /etc/ssl/ca.pem, token_cache: ~/t}",
+        )
+    )
+    options = load_settings(config).connections[0].options
+    assert options["mapping"] == str(tmp_path / "maps" / "crm.yaml")
+    assert options["ca_file"] == "/etc/ssl/ca.pem"
+    assert options["token_cache"] == str(Path("~/t").expanduser())
+    assert options["crm"] == "cli"
+
+
 class TestDryRun:
     """A dry run prints the plan per contact and field, and writes nothing anywhere."""
 
