@@ -6,6 +6,10 @@ selected); the rest wait behind ``nextRecordsUrl`` (``/services/data/vNN.N/query
 A locator unused for 15 minutes of the sandbox clock, fully read, or pushed out by a user's 11th
 open query is gone: ``INVALID_QUERY_LOCATOR``
 (https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/api/sforce_api_calls_soql_changing_batch_size.htm).
+With parent-to-child subqueries (``sandbox_subquery``) the children count toward the batch, a
+parent's list longer than ``CHILD_BATCH`` pages behind a locator of its own, and the parent's
+next batch ends the child locators of the one before. Child locators do not count toward the
+10 open per user (a simplification: Salesforce does not say).
 Tooling queries add ``size``, ``entityTypeName`` and ``queryLocator``, and refuse ``Metadata`` or
 ``FullName`` for more than one row, as the Tooling API does.
 """
@@ -15,9 +19,10 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from adapters.salesforce import sandbox_subquery
 from adapters.salesforce.sandbox_common import JSON, KEY_PREFIXES, IdFactory, SfError
 from adapters.salesforce.sandbox_query import run
 from adapters.salesforce.sandbox_routing import Call, Reply, Route, route
@@ -35,6 +40,9 @@ class _Cursor:
     records: list[JSON]
     batch: int
     last_used: datetime
+    children: tuple[str, ...] = ()  # subquery relationship names in each record
+    child: bool = False  # the rest of one parent's child list
+    kids: list[str] = field(default_factory=list)  # child locators the last batch opened
 
 
 class Cursors:
@@ -47,8 +55,8 @@ class Cursors:
 
     def open(self, cursor: _Cursor) -> str:
         with self._lock:
-            mine = [k for k, c in self._open.items() if c.user_id == cursor.user_id]
-            for key in mine[: max(0, len(mine) - MAX_OPEN_PER_USER + 1)]:
+            mine = [k for k, c in self._open.items() if c.user_id == cursor.user_id and not c.child]
+            for key in mine[: max(0, len(mine) - MAX_OPEN_PER_USER + 1)] if not cursor.child else ():
                 del self._open[key]
             locator = self._ids.new(KEY_PREFIXES["QueryLocator"])
             self._open[locator] = cursor
@@ -80,17 +88,56 @@ def _batch_size(call: Call, default: int) -> int:
     return max(MIN_BATCH, min(MAX_BATCH, int(m.group(1)))) if m else default
 
 
-def _page(call: Call, locator: str, cursor: _Cursor, offset: int, total: int) -> JSON:
+def _weight(record: JSON, children: tuple[str, ...]) -> int:
+    """Rows a record takes in a batch: itself and the children it carries there."""
+    return 1 + sum(
+        min(len(record[c]["records"]), sandbox_subquery.CHILD_BATCH) for c in children if record.get(c)
+    )
+
+
+def _served(call: Call, cursor: _Cursor, record: JSON) -> JSON:
+    """The record as the batch shows it: a child list over ``CHILD_BATCH`` cut, behind a locator."""
+    most = sandbox_subquery.CHILD_BATCH
+    long = [c for c in cursor.children if record.get(c) and len(record[c]["records"]) > most]
+    if not long:
+        return record
+    out = dict(record)
+    for name in long:
+        rows = record[name]["records"]
+        kid = _Cursor(cursor.user_id, rows, most, call.org.now(), child=True)
+        key = call.app.cursors.open(kid)
+        cursor.kids.append(key)
+        out[name] = {
+            "totalSize": len(rows),
+            "done": False,
+            "nextRecordsUrl": f"/services/data/v{call.version}/query/{key}-{most}",
+            "records": rows[:most],
+        }
+    return out
+
+
+def _page(call: Call, locator: str | None, cursor: _Cursor, offset: int, total: int) -> JSON:
+    """One batch from ``offset``; a locator is opened for what is left, closed once all is read."""
     where = "tooling/query" if "/tooling/" in call.request.path else "query"
-    end = offset + cursor.batch
-    body: JSON = {
-        "totalSize": total,
-        "done": end >= len(cursor.records),
-        "records": cursor.records[offset:end],
-    }
+    for kid in cursor.kids:  # the parent moves on: its last batch's child locators end
+        call.app.cursors.close(kid)
+    cursor.kids = []
+    end, rows = offset, 0
+    while end < len(cursor.records) and (end == offset or rows < cursor.batch):
+        weight = _weight(cursor.records[end], cursor.children) if cursor.children else 1
+        if end > offset and rows + weight > cursor.batch:
+            break
+        rows += weight
+        end += 1
+    records = cursor.records[offset:end]
+    if cursor.children:
+        records = [_served(call, cursor, rec) for rec in records]
+    body: JSON = {"totalSize": total, "done": end >= len(cursor.records), "records": records}
     if body["done"]:
-        call.app.cursors.close(locator)
+        if locator is not None:
+            call.app.cursors.close(locator)
     else:
+        locator = locator or call.app.cursors.open(cursor)
         body["nextRecordsUrl"] = f"/services/data/v{call.version}/{where}/{locator}-{end}"
     return body
 
@@ -113,12 +160,8 @@ def _query(call: Call, deleted: bool = False, tooling: bool = False) -> Reply:
     batch = _batch_size(call, MIN_BATCH if long_text > 1 else DEFAULT_BATCH)
     if long_text > 1:
         batch = min(batch, MIN_BATCH)
-    cursor = _Cursor(call.user_id, result.records, batch, call.org.now())
-    if len(result.records) <= batch:
-        body: JSON = {"totalSize": result.total, "done": True, "records": result.records}
-    else:
-        locator = call.app.cursors.open(cursor)
-        body = _page(call, locator, cursor, 0, result.total)
+    cursor = _Cursor(call.user_id, result.records, batch, call.org.now(), result.children)
+    body = _page(call, None, cursor, 0, result.total)
     if tooling:
         body = {
             "size": result.total,

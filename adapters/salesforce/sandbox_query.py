@@ -7,6 +7,8 @@ access, filters compared by value, ordering, and records shaped as the REST API 
   datetimes and dates compare as instants and days; date literals (``TODAY``, ``LAST_N_DAYS:n``)
   are days in the user's time zone.
 - ``ORDER BY`` puts nulls first ascending and last descending unless told; ``OFFSET`` stops at 2,000.
+- Parent-to-child subqueries (``Tasks``, ``Events``, ``CampaignMembers``, ``Histories`` on Lead
+  and Contact) come back per record: ``sandbox_subquery``.
 - Field history (``LeadHistory``) follows field-level security on its parent: a row of a field the
   user cannot see is left out.
 - A parent field comes back nested (``{"Owner": {"attributes": {...}, "Name": ...}}``), or
@@ -39,6 +41,7 @@ from adapters.salesforce.sandbox_soql import (
 )
 from adapters.salesforce.sandbox_store import _PARENT_KEYS as PARENT_KEYS
 from adapters.salesforce.sandbox_store import Org, Record
+from adapters.salesforce.sandbox_subquery import attach, plan
 from adapters.salesforce.sandbox_values import to_json
 from adapters.salesforce.sandbox_writes import visible
 
@@ -95,6 +98,7 @@ class Result:
     total: int
     records: list[JSON]
     columns: list[Column]
+    children: tuple[str, ...] = ()  # the subqueries' relationship names, keys in each record
 
 
 class _Run:
@@ -411,6 +415,7 @@ def run(
         r = _Run(org, text, user_id, tooling)
         obj = r.object(q)
         columns = [r.resolve(obj, ref) for ref in q.fields]
+        children = plan(r, obj, q)
         where = r.predicate(obj, q.where) if q.where is not None else _always
         shown = history_shown(org, obj, user_id)
         keep = where if shown is _always else (lambda rec: shown(rec) and where(rec))
@@ -428,4 +433,7 @@ def run(
             rows = rows[: q.limit]
         if q.count:
             return Result(obj, len(rows), [], [])
-        return Result(obj, len(rows), [r.project(obj, rec, columns, version) for rec in rows], columns)
+        records = [r.project(obj, rec, columns, version) for rec in rows]
+        for rec, out in zip(rows, records, strict=True) if children else ():
+            attach(r, children, rec, out, version, deleted)
+        return Result(obj, len(rows), records, columns, tuple(c.name for c in children))

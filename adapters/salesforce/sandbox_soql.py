@@ -1,6 +1,8 @@
 """SOQL for the Salesforce sandbox: a tokenizer and a recursive-descent parser.
 
-The subset: ``SELECT`` fields (one-level parent paths like ``Owner.Name``) or ``COUNT()``, ``FROM``
+The subset: ``SELECT`` fields (one-level parent paths like ``Owner.Name``) or ``COUNT()``, and in a
+top-level query parent-to-child subqueries ``(SELECT … FROM Tasks WHERE … ORDER BY … LIMIT n)``
+(one level: a subquery inside a subquery is refused here, though API 58.0+ allows five), ``FROM
 one object, ``WHERE`` with ``AND``/``OR``/``NOT`` and parentheses (mixing ``AND`` and ``OR`` without
 parentheses is an error, as in Salesforce), ``= != <> < <= > >= IN NOT IN LIKE``, semi-joins
 ``IN (SELECT f FROM X ...)``, ``ORDER BY f [ASC|DESC] [NULLS FIRST|LAST]``, ``LIMIT``, ``OFFSET``.
@@ -28,6 +30,7 @@ __all__ = [
     "OrderItem",
     "Query",
     "SemiJoin",
+    "Subquery",
     "parse",
     "soql_error",
 ]
@@ -87,6 +90,14 @@ class SemiJoin:
 
 
 @dataclass
+class Subquery:
+    """``(SELECT … FROM Relationship …)`` in a SELECT list: ``query.sobject`` is the relationship name."""
+
+    query: Query
+    pos: int
+
+
+@dataclass
 class Cond:
     field: FieldRef
     op: str  # = != < <= > >= IN NOT IN LIKE
@@ -115,6 +126,7 @@ class OrderItem:
 class Query:
     text: str
     fields: list[FieldRef] = field(default_factory=list)
+    subqueries: list[Subquery] = field(default_factory=list)
     count: bool = False
     sobject: str = ""
     sobject_pos: int = 0
@@ -230,10 +242,10 @@ class _Parser:
             self.expect(")")
             q.count = True
         else:
-            q.fields.append(self.field_ref())
+            self.select_item(q, nested)
             while self.tok.text == ",":
                 self.take()
-                q.fields.append(self.field_ref())
+                self.select_item(q, nested)
         self.expect_word("FROM")
         if self.tok.kind != "ident" or self.tok.upper in ("WHERE", "ORDER", "LIMIT", "OFFSET"):
             raise self.error()  # "Group" is an object here, not the keyword
@@ -261,6 +273,15 @@ class _Parser:
         if not nested and self.tok.kind != "end":
             raise self.error()
         return q
+
+    def select_item(self, q: Query, nested: bool) -> None:
+        """A field, or (top level only) a parent-to-child subquery."""
+        if not nested and self.tok.text == "(" and self.tokens[self.i + 1].upper == "SELECT":
+            start = self.take()
+            q.subqueries.append(Subquery(self.query(nested=True), start.pos))
+            self.expect(")")
+            return
+        q.fields.append(self.field_ref())
 
     def integer(self) -> int:
         tok = self.take()
