@@ -30,6 +30,7 @@ import structlog
 from connector.api import Activity
 from connector.values import parse_ts
 
+from .activity_listing import ListingPlan, ModuleSizes, list_whole
 from .client import JSON, ZohoClient
 from .convert import lookup_id
 from .mapping import ZohoMapping
@@ -71,7 +72,11 @@ def people_of(record: JSON, modules: Sequence[str]) -> list[tuple[str, str]]:
 
 
 class ActivityReader:
-    """Reads the activities of some leads and contacts, as canonical activities."""
+    """Reads the activities of some leads and contacts, as canonical activities.
+
+    Each activity module is searched per 50 people, or listed whole once a run when that is
+    cheaper (``activity_listing``: a backfill); ``start`` begins a run.
+    """
 
     def __init__(
         self,
@@ -79,6 +84,7 @@ class ActivityReader:
         mapping: ZohoMapping,
         fields: Callable[[str], list[str]],
         module_of: Callable[[Sequence[str]], dict[str, str]],
+        sizes: ModuleSizes,
     ) -> None:
         self.client = client
         self.mapping = mapping
@@ -86,6 +92,12 @@ class ActivityReader:
         self.fields = fields
         self.module_of = module_of
         self.listed: dict[str, dict[str, JSON]] = {}  # module → id → record, from the news pass
+        self.plan = ListingPlan(sizes, list(mapping.modules))
+
+    def start(self, *, full: bool) -> None:
+        """A new run (``full``: every person will be decided): forget the last run's records."""
+        self.listed = {}
+        self.plan.start(full=full)
 
     def keep(self, module: str, record: JSON) -> None:
         self.listed.setdefault(module, {})[str(record.get("id"))] = record
@@ -98,11 +110,17 @@ class ActivityReader:
         leads = sorted(i for i, m in modules.items() if m == "Leads")
         contacts = sorted(i for i, m in modules.items() if m == "Contacts")
         jobs: list[tuple[str, str, list[str]]] = []
+        whole: dict[str, list[str]] = {}  # module listed whole → the people it serves now
         for module in self.map.modules():
-            if module == "Notes":
-                jobs += _chunks(module, "Parent_Id", leads + contacts)
-            else:
-                jobs += _chunks(module, "What_Id", leads) + _chunks(module, "Who_Id", contacts)
+            chunks = _jobs(module, leads, contacts)
+            if self.plan.lists(module, len(chunks)):
+                self._list(module)
+                index = self.plan.indexes[module]
+                whole[module] = [i for i in (*leads, *contacts) if i not in index.served]
+                again = set(leads + contacts) - set(whole[module])  # asked twice this run: search
+                chunks = _jobs(module, [i for i in leads if i in again], [i for i in contacts if i in again])
+            self.plan.count(module, len(chunks))
+            jobs += chunks
         workers = max(1, min(self.client.concurrency, len(jobs)))
         with ThreadPoolExecutor(workers, thread_name_prefix="zoho-activities") as pool:
             found = list(pool.map(lambda job: (job[0], self._search(*job)), jobs))
@@ -114,13 +132,40 @@ class ActivityReader:
             for rid, r in listed.items():
                 records[(module, rid)] = r
         out: dict[str, Activity] = {}
+        for module, served in whole.items():
+            for kept in self.plan.indexes[module].take(served):
+                out[f"{kept.id}>{kept.contact_id}"] = kept
+        skips = {module: set(served) for module, served in whole.items()}  # the listing is fresher
         people = list(self.mapping.modules)
         for (module, _), r in records.items():
+            skip = skips.get(module, set())
             for who, _ in people_of(r, people):
-                if who in wanted and (made := self.convert(module, r, who)) is not None:
+                if who in wanted and who not in skip and (made := self.convert(module, r, who)) is not None:
                     out[f"{made.id}>{who}"] = made
-        log.info("activities_read", contacts=len(wanted), activities=len(out), searches=len(jobs))
+        log.info(
+            "activities_read",
+            contacts=len(wanted),
+            activities=len(out),
+            searches=len(jobs),
+            listed=sorted(whole),
+        )
         return list(out.values())
+
+    def _list(self, module: str) -> None:
+        """List ``module`` whole, once a run (the first batch that makes it pay)."""
+        if module in self.plan.indexes:
+            return
+        people = list(self.mapping.modules)
+        index = list_whole(
+            self.client,
+            module,
+            self.fields(module),
+            lambda r: people_of(r, people),
+            self.convert,
+            self.listed.get(module, {}),
+        )
+        self.plan.indexes[module] = index
+        self.plan.sizes.set(module, index.records)
 
     def _search(self, module: str, link: str, ids: list[str]) -> list[JSON]:
         params = {"criteria": f"({link}:in:{','.join(ids)})", "fields": ",".join(self.fields(module))}
@@ -169,6 +214,13 @@ class ActivityReader:
         if duration is not None:
             extra["duration_s"] = duration
         return Activity(rid, who, self.map.call, at, owner, extra)
+
+
+def _jobs(module: str, leads: list[str], contacts: list[str]) -> list[tuple[str, str, list[str]]]:
+    """The searches of one module for these people: 50 a search, per lookup."""
+    if module == "Notes":
+        return _chunks(module, "Parent_Id", leads + contacts)
+    return _chunks(module, "What_Id", leads) + _chunks(module, "Who_Id", contacts)
 
 
 def _chunks(module: str, link: str, ids: list[str]) -> list[tuple[str, str, list[str]]]:

@@ -53,11 +53,12 @@ from connector.api import (
 )
 
 from .activities import ACTIVITY_FIELDS, KEY_FIELD, ActivityReader
+from .activity_listing import ModuleSizes
 from .auth import ENVIRONMENTS, OAuthClient, TokenKeeper, endpoints
 from .client import JSON, ZohoClient
 from .mapping import ZohoMapping, load_mapping
 from .paging import by_ids, pages
-from .reads import fetch_by_id, read_changes
+from .reads import fetch_by_id, full_read, read_changes
 from .schema import check_org, run_setup
 from .tasks import TASK_BATCH, TaskWriter
 from .writes import TRIGGERS, ContactWriter
@@ -103,7 +104,8 @@ class ZohoAdapter:
         self._fields: dict[str, dict[str, JSON]] = {}
         self._fields_lock = threading.Lock()  # org_fields, asked from the activity threads
         self._zone: tzinfo | None = None
-        self._activities = ActivityReader(client, mapping, self.activity_fields, self.module_of)
+        self._sizes = ModuleSizes(client, self.clock)
+        self._activities = ActivityReader(client, mapping, self.activity_fields, self.module_of, self._sizes)
         # RECORD_LOCKED backoff sleeps through the retry policy's sleep, as every other wait does
         self._writer = ContactWriter(
             client,
@@ -185,7 +187,7 @@ class ZohoAdapter:
     # -- reading --------------------------------------------------------------------------------
 
     def read_contacts(self, cursor: str | None) -> Iterator[Page[Contact]]:
-        self._activities.listed = {}
+        self._activities.start(full=full_read(self.mapping, cursor))
         return read_changes(
             self.client,
             self.mapping,

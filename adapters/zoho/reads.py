@@ -47,7 +47,7 @@ from .coql import COQL_MODE, Listing, id_order, listed
 from .mapping import ZohoMapping
 from .paging import Capped, by_ids, pages
 
-__all__ = ["ZohoCursor", "fetch_by_id", "read_changes", "since_header"]
+__all__ = ["ZohoCursor", "fetch_by_id", "full_read", "read_changes", "since_header"]
 
 SEEN_CAP = 5_000
 # How far back of a listing's start its watermark goes: the adapter's clock against Zoho's, and
@@ -106,6 +106,18 @@ class ZohoCursor:
             return cls(lists("m"), data.get("a"), seen, deletions, lists("l"), lists("r"))
         except (ValueError, TypeError, AttributeError):
             raise ValueError(f"not a Zoho cursor: {text[:40]!r}") from None
+
+
+def full_read(mapping: ZohoMapping, cursor_text: str | None) -> bool:
+    """Will this run read every lead and contact? The first run does, and a run resuming it: a
+    module with no watermark yet is being read whole. (A cursor not of this adapter: no.)"""
+    if not cursor_text:
+        return True
+    try:
+        cursor = ZohoCursor.decode(cursor_text)
+    except ValueError:
+        return False
+    return any(module not in cursor.modules for module in mapping.modules)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Reading records from the Zoho sandbox: list (with Zoho's paging rules), one record, deleted ones.
+"""Reading records from the Zoho sandbox: list (with Zoho's paging rules), one record, deleted ones, counts.
 
 ``GET /crm/v8/{module}`` as https://www.zoho.com/crm/developer/docs/api/v8/get-records.html says:
 ``fields`` is required (at most 50); ``per_page`` at most 200; ``page`` reaches only the first
@@ -6,9 +6,10 @@
 ``info.next_page_token`` (bound to the user and the other parameters, 24 h, 100,000 records:
 ``PAGINATION_LIMIT_EXCEEDED`` past them; ``Limits.listing_cap``);
 ``page`` with ``page_token`` is ``AMBIGUITY_DURING_PROCESSING``; converted leads are hidden unless
-``converted=true|both``; ``If-Modified-Since`` is inclusive and answers 304 with no body when
-nothing changed; an empty list is 204. Tokens here are keyset cursors (sort value, id), so a walk
-neither skips nor repeats records that other writes move.
+``converted=true|both`` (and uncounted by ``GET /{module}/actions/count``); ``If-Modified-Since``
+is inclusive and answers 304 with no body when nothing changed; an empty list is 204. Tokens here
+are keyset cursors (sort value, id), so a walk neither skips nor repeats records that other
+writes move.
 """
 
 from __future__ import annotations
@@ -291,12 +292,26 @@ def deleted(call: Call) -> Reply:
     return 200, {"data": data, "info": info}
 
 
+def count(call: Call) -> Reply:
+    """``GET /{module}/actions/count``: ``{"count": n}`` of the records a plain listing shows
+    (converted leads hidden), as https://www.zoho.com/crm/developer/docs/api/v8/get-record-count.html
+    answers it. ``cvid`` and the search parameters (``email``, ``phone``, ``word``) are not served."""
+    module = module_of(call)
+    if any(call.arg(p) for p in ("cvid", "email", "phone", "word")):
+        raise invalid_data(param_name="cvid")
+    rows = call.org.records[module].values()
+    if module == "Leads":
+        return 200, {"count": sum(1 for r in rows if not r.get("Converted__s"))}
+    return 200, {"count": len(rows)}
+
+
 def _read(p: dict[str, str]) -> list[str]:
     return [f"ZohoCRM.modules.{p.get('module', '').lower()}.READ"]
 
 
 ROUTES: list[Route] = [
     route("GET", "/crm/v8/{module}/deleted", deleted, _read),
+    route("GET", "/crm/v8/{module}/actions/count", count, _read),
     route("GET", "/crm/v8/{module}/{id}", get_record, _read),
     route("GET", "/crm/v8/{module}", list_records, _read),
 ]
