@@ -55,6 +55,7 @@ class FakeZoho:
     refuse_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)  # task key → error item
     name_duplicates: bool = True  # DUPLICATE_DATA names the existing task (duplicate_record)
     credits: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)  # module → what actions/count says (a big org)
     cap: int | None = None  # records one listing reaches (Zoho: 100,000), then PAGINATION_LIMIT_EXCEEDED
     ids: Any = field(default_factory=lambda: itertools.count(5725767000000500001))
 
@@ -123,6 +124,9 @@ class FakeZoho:
                 d for d in self.deleted.get(parts[0], []) if not since or _ts(d["deleted_time"]) >= _ts(since)
             ]
             return (200, {"data": rows, "info": {"more_records": False}}) if rows else (204, None)
+        if parts[1:] == ["actions", "count"]:
+            rows = [r for r in self.records.get(parts[0], []) if not r.get("Converted__s")]
+            return 200, {"count": self.counts.get(parts[0], len(rows))}
         if len(parts) == 2 and parts[1] == "search":
             return self.search(parts[0], q)
         if method == "PUT":

@@ -137,8 +137,8 @@ def _check(sent: Sent, name: str, template: str, op: dict[str, Any], params: lis
 
 
 def test_every_request_the_adapter_sends_is_in_zohos_openapi(zoho: FakeZoho) -> None:
-    """Setup, check, a full read (past the listing cap: COQL) and a resumed one, activities,
-    writes, tasks (1 and 8 a call), owners."""
+    """Setup, check, a full read (past the listing cap: COQL) and a resumed one, activities (a
+    module counted and listed whole, and searched), writes, tasks (1 and 8 a call), owners."""
     zoho.users = [{"id": "u1", "full_name": "Ann", "email": "ann@x.io", "status": "active"}]
     leads = zoho.add("Leads", 5)
     zoho.cap = 3  # Zoho's 100,000: the leads past it are listed by COQL
@@ -153,7 +153,8 @@ def test_every_request_the_adapter_sends_is_in_zohos_openapi(zoho: FakeZoho) -> 
     zoho.records["Calls"] = [{**call, "Call_Type": "Outbound", "Call_Start_Time": later}]
     zoho.deleted["Leads"] = [{"id": "99", "deleted_time": later}]
     list(crm.read_contacts(final))
-    crm.read_activities([*leads, contact])
+    crm.read_activities([*leads, contact])  # counts the modules, lists Calls and Events whole
+    crm.read_activities([leads[0]])  # asked again in the run: searched
     crm.get_contacts([leads[1], contact])
     crm.read_owners()
     crm.write_contacts([ContactChange(leads[2], {"stage": "sql", "score": 12, "sql_at": datetime.now(UTC)}),
@@ -177,7 +178,10 @@ def test_every_request_the_adapter_sends_is_in_zohos_openapi(zoho: FakeZoho) -> 
     assert {("PUT", "/crm/v8/{module_api_name}"), ("POST", "/crm/v8/settings/fields"),
             ("GET", "/crm/v8/{module_api_name}/search"), ("GET", "/crm/v8/{module_api_name}/deleted"),
             ("PATCH", "/crm/v8/settings/fields/{field}"), ("GET", "/crm/v8/users"),
-            ("POST", "/crm/v8/{module_api_name}"), ("POST", "/crm/v8/coql")} <= methods  # fmt: skip
+            ("POST", "/crm/v8/{module_api_name}"), ("POST", "/crm/v8/coql"),
+            ("GET", "/crm/v8/{module_api_name}/actions/count")} <= methods  # fmt: skip
+    assert any(s.path == "/crm/v8/Calls/search" for s in zoho.sent), "an activity search"
+    assert any(s.path == "/crm/v8/Calls" and "ids" not in s.query for s in zoho.sent), "Calls listed"
     inserts = [s.body["data"] for s in zoho.sent if s.method == "POST" and s.path == "/crm/v8/Tasks"]
     assert max(len(data) for data in inserts) == 8, "one insert of many records"
     assert any(":in:" in s.query.get("criteria", [""])[0] for s in zoho.sent), "one search of many keys"

@@ -123,6 +123,7 @@ class TestActivities:
         zoho.records["Events"] = [
             {"id": "e1", "Modified_Time": at, "Start_DateTime": at, "Who_Id": {"id": contact}}
         ]
+        zoho.counts = {"Calls": 100_000, "Events": 100_000}  # a large org: searching is cheaper
         acts = make_adapter().read_activities([*leads, contact])
         assert sorted((a.id, a.contact_id) for a in acts) == [("call:c1", leads[59]), ("event:e1", contact)]
         call = next(a for a in acts if a.id == "call:c1")
