@@ -51,7 +51,7 @@ class ZohoClocks(SfClocks):
         once = client._once
 
         def timed_once(method: str, path: str, params: Any, body: Any, headers: Any, **kw: Any) -> Any:
-            line, module = classify(method, path, params)
+            line, module = classify(method, path, params, headers)
             records = len(body.get("data") or []) if isinstance(body, dict) else 0
             t, c = time.perf_counter(), time.thread_time()
             try:

@@ -71,6 +71,11 @@ MINIMUM = {
         "whole module, ceil(M_t/200)",
     ),
     "activity_news": ("read", "per activity module, max(1, ceil(changed/200)), after the first run"),
+    "sizes": (
+        "read",
+        "0: the adapter counts modules (`actions/count`, kept a day) to choose between searching and "
+        "listing; the minimum is counted knowing the sizes",
+    ),
     "deletions": ("read", "1 per module (Leads, Contacts) and run, after the first"),
     "owners": ("read", "1: `GET /users?type=AllUsers` (each user's status says whether active)"),
     "fields": ("read", "1 per module the adapter reads, once per adapter (`GET /settings/fields`)"),
@@ -82,7 +87,8 @@ MINIMUM = {
 LABELS = {
     "records": "Leads/Contacts listed by id (`GET /{module}?sort_by=id`)",
     "records_by_id": "Leads/Contacts by id (`GET /{module}?ids=`)",
-    "activities": "activities by search (`(What_Id:in:…)`, `(Who_Id:in:…)`)",
+    "activities": "activities: searched (`(What_Id:in:…)`, `(Who_Id:in:…)`) or listed whole",
+    "sizes": "module sizes (`GET /{module}/actions/count`)",
     "activity_news": "activity news: Calls, Events, Tasks, Notes listed by id",
     "deletions": "deletions (`GET /{module}/deleted`)",
     "owners": "owners (`GET /users`)",
@@ -94,8 +100,9 @@ LABELS = {
 }
 
 
-def classify(method: str, path: str, params: Any) -> tuple[str, str]:
-    """(line, module) of a call the adapter sends."""
+def classify(method: str, path: str, params: Any, headers: Any = None) -> tuple[str, str]:
+    """(line, module) of a call the adapter sends. An activity module listed without
+    ``If-Modified-Since`` is listed whole for its activities; with it, for activity news."""
     params = params or {}
     parts = path.strip("/").split("/")
     head, tail = parts[0], (parts[1] if len(parts) > 1 else "")
@@ -107,6 +114,8 @@ def classify(method: str, path: str, params: Any) -> tuple[str, str]:
         return "org_zone", "org"
     if tail == "deleted":
         return "deletions", head
+    if tail == "actions":
+        return "sizes", head
     if tail == "search":
         return ("task_lookup" if KEY_FIELD in str(params.get("criteria")) else "activities"), head
     if method == "PUT":
@@ -115,6 +124,8 @@ def classify(method: str, path: str, params: Any) -> tuple[str, str]:
         return "task_create", head
     if head in PEOPLE:
         return ("records_by_id" if "ids" in params else "records"), head
+    if method == "GET" and not tail and "If-Modified-Since" not in (headers or {}):
+        return "activities", head
     return "activity_news", head
 
 
@@ -156,7 +167,7 @@ class Recorder:
         read_activities = adapter.read_activities
 
         def recorded_once(method: str, path: str, params: Any, body: Any, headers: Any, **kw: Any) -> Any:
-            line, module = classify(method, path, params)
+            line, module = classify(method, path, params, headers)
             answer = once(method, path, params, body, headers, **kw)
             data = (answer.body or {}).get("data") if isinstance(answer.body, dict) else None
             records = [r for r in data or [] if isinstance(r, dict)]
@@ -261,6 +272,7 @@ def measure(name: str, job: Any, org: Any, rec: Recorder, expected: dict[str, st
         "activity_news": sum(max(1, _ceil(news_rows[t], PAGE)) for t in activity_modules)
         if actual["activity_news"]
         else 0,
+        "sizes": 0,
         "deletions": len(PEOPLE) if actual["deletions"] else 0,
         "owners": 1,
         "fields": len(rec.described_now),
