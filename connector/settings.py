@@ -64,11 +64,18 @@ class ConfigLines:
     file: str
     adapter: int
     options: int  # the `options:` key, or the connection's line when it has none
+    token: int = 0  # the `token_env:` or `token_file:` key, or the connection's line
 
     @classmethod
     def of(cls, source: YamlSource, index: int) -> ConfigLines:
         at = ("connections", index)
-        return cls(source.file, source.line((*at, "adapter")), source.line((*at, "options")))
+        token = next((k for k in ("token_env", "token_file") if (*at, k) in source.lines), "token_env")
+        return cls(
+            source.file,
+            source.line((*at, "adapter")),
+            source.line((*at, "options")),
+            source.line((*at, token)),
+        )
 
 
 # Option keys whose values are secrets even when given as plain text (``*_file``/``*_env`` name
@@ -110,25 +117,22 @@ class Connection(_Model):
         if self.token_env:
             value = os.environ.get(self.token_env)
             if not value:
-                raise ConfigError(
-                    [
-                        Problem(
-                            "config",
-                            0,
-                            f"connection `{self.name}`: the environment variable "
-                            f"{self.token_env} is not set; export the CRM token in it",
-                        )
-                    ]
-                )
+                text = f"the environment variable {self.token_env} is not set; export the CRM token in it"
+                raise ConfigError([self._token_problem(text)])
             return SecretStr(value.strip())
         if self.token_file:
             try:
                 return SecretStr(self.token_file.read_text(encoding="utf-8").strip())
             except OSError as exc:
-                raise ConfigError(
-                    [Problem(str(self.token_file), 0, f"cannot read the token file: {exc.strerror}")]
-                ) from None
+                text = f"cannot read the token file {self.token_file}: {exc.strerror}"
+                raise ConfigError([self._token_problem(text)]) from None
         return None
+
+    def _token_problem(self, text: str) -> Problem:
+        """At the config file's `token_env:`/`token_file:` line, once the connection knows it."""
+        if self._lines is None:
+            return Problem("config", 0, f"connection `{self.name}`: {text}")
+        return Problem(self._lines.file, self._lines.token, f'connection "{self.name}": {text}')
 
     def adapter_options(self) -> dict[str, Any]:
         """What the adapter factory is called with: the options, plus the token if any."""

@@ -73,6 +73,14 @@ class TestConfigErrors:
         monkeypatch.delenv("LEADSYNC_TEST_TOKEN")
         code, _, err = invoke("sync", "--config", str(config))
         assert code == 2 and "LEADSYNC_TEST_TOKEN is not set" in err
+        assert f'{config}:8: connection "fake": the environment variable' in err
+
+    def test_unreadable_token_file(self, config: Path) -> None:
+        text = config.read_text().replace("token_env: LEADSYNC_TEST_TOKEN", "token_file: nope.txt")
+        config.write_text(text)
+        code, _, err = invoke("sync", "--config", str(config))
+        assert code == 2 and f'{config}:8: connection "fake": cannot read the token file' in err
+        assert "nope.txt" in err and "Traceback" not in err
 
 
 def test_relative_file_options_are_taken_from_the_config_files_folder(config: Path, tmp_path: Path) -> None:
