@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from adapters.zoho.sandbox import ZohoSandbox
-from tests.sandbox.zoho_support import LEAD_FIELDS, NOW, Api, access_token, open_leads, walk
+from tests.sandbox.zoho_support import LEAD_FIELDS, NOW, Api, access_token, api_for, open_leads, walk
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +176,18 @@ class TestSearch:
         )
         assert [r["Email"] for r in found.json()["data"]] == [email]
         assert code(api.get("Leads/search", params={"criteria": "(Email:like:x)"})) == "INVALID_QUERY"
+
+
+class TestCount:
+    def test_counts_what_a_listing_shows_for_a_credit(self, zsb: ZohoSandbox, api: Api) -> None:
+        """``GET /{module}/actions/count``: converted leads uncounted; 1 credit; module READ scope."""
+        used = zsb.stats()["credits"]["used"]
+        resp = api.get("Leads/actions/count")
+        assert resp.status_code == 200 and resp.json() == {"count": len(open_leads(zsb))}
+        assert api.get("Calls/actions/count").json() == {"count": len(zsb.records("Calls"))}
+        assert zsb.stats()["credits"]["used"] == used + 2
+        assert code(api.get("Nope/actions/count")) == "INVALID_MODULE"
+        assert code(api.get("Calls/actions/count", params={"cvid": "1"})) == "INVALID_DATA"
+        leads_only = api_for(zsb, ["ZohoCRM.modules.leads.READ"])
+        assert leads_only.get("Leads/actions/count").status_code == 200
+        assert code(leads_only.get("Calls/actions/count")) == "OAUTH_SCOPE_MISMATCH"

@@ -77,6 +77,30 @@ class TestOneSync:
         assert crm_state(sb) == reference
 
 
+class TestActivitiesListedOrSearched:
+    """A backfill lists Calls and Events whole (the org is small against its people); forced to
+    search (a large org's sizes), it decides the same people from the same activities."""
+
+    def test_both_ways_end_the_same(self, store: StateStore, reference: dict[str, Any]) -> None:
+        results = {}
+        for way in ("listed", "searched"):
+            box = sandbox()
+            crm = adapter(box)
+            if way == "searched":
+                for module in ("Calls", "Events"):
+                    crm._sizes.set(module, 10**7)  # 50,000 pages: searching is cheaper
+            try:
+                state = open_store("sqlite://") if way == "searched" else store
+                results[way] = job(box, state, crm).run().counts
+                assert sorted(crm._activities.plan.indexes) == (
+                    [] if way == "searched" else ["Calls", "Events"]
+                )
+                assert crm_state(box) == reference, way
+            finally:
+                box.stop()
+        assert results["listed"]["activities_read"] == results["searched"]["activities_read"] > 0
+
+
 class TestCrashAndResume:
     """Killed at a Zoho call and run again, the org ends as after an uninterrupted sync."""
 
