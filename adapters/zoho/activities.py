@@ -3,13 +3,13 @@
 **How they are found.** Zoho links an activity to a lead through ``What_Id`` + ``$se_module:
 Leads`` and to a contact through ``Who_Id`` (notes: ``Parent_Id``). For a batch of people, one
 search a module per 50 people — ``GET /{module}/search?criteria=(What_Id:in:…)`` for the leads
-and ``(Who_Id:in:…)`` for the contacts — costs 2 calls per module per 50 people; a related-list
-read (``GET /Leads/{id}/Calls``) costs one per person per module, and listing a whole module by
-``Modified_Time`` costs its size on every first read. Search results lag a little behind the
-data, so activity records listed by the run's news pass (a listing, which does not lag) are
-merged in: a call logged a moment ago is there. Search stops at 2,000 results; a batch that
-reaches it is split in two and searched again. The searches of a batch overlap, at most
-``concurrency`` at once.
+and ``(Who_Id:in:…)`` for the contacts. When the run's people are many against the module's
+records (a backfill), the module is instead listed whole once a run and indexed by person
+(``activity_listing``: 200 a page, about a fifth of the searches' cost). Search results lag a
+little behind the data, so activity records listed by the run's news pass (a listing, which does
+not lag) are merged in: a call logged a moment ago is there. Search stops at 2,000 results; a
+batch that reaches it is split in two and searched again. The searches of a batch overlap, at
+most ``concurrency`` at once.
 
 **What they become**, through the mapping: a completed Call of a listed ``Call_Type`` is a
 ``call`` (``Call_Result`` → ``outcome``, ``Call_Duration_in_seconds`` → ``duration_s``); an Event
