@@ -1,7 +1,10 @@
 """A lead's or contact's activities from Salesforce: Tasks, Events and Campaign Members.
 
-Three SOQL queries per 300 people (``WhoId IN …`` for Tasks and Events, ``LeadId``/``ContactId
-IN …`` for responded Campaign Members), paged by ``nextRecordsUrl``. Through the mapping:
+The adapter reads them with one relationship query per object and chunk of people
+(``people.PeopleReader``); the records become canonical activities here. ``ActivityReader.read``,
+three SOQL queries per 300 people (``WhoId IN …`` for Tasks and Events, ``LeadId``/``ContactId
+IN …`` for responded Campaign Members), is the reference that read must equal (the tests compare
+them, and check this one against simple-mockforce, which has no subqueries). Through the mapping:
 
 - a Task with ``TaskSubtype`` (or ``Type``) Call is a ``call``; its Call Result
   (``CallDisposition``, free text) gives ``outcome``; ``CallDurationInSeconds`` gives ``duration_s``;
@@ -31,16 +34,16 @@ from .convert import value_at
 from .mapping import ActivityMap
 from .reads import IN_CHUNK, soql_list
 
-__all__ = ["KEY_FIELD", "ActivityReader"]
+__all__ = ["EVENT_FIELDS", "KEY_FIELD", "MEMBER_FIELDS", "TASK_FIELDS", "ActivityReader"]
 
 KEY_FIELD = "Leadsync_Key__c"
 log = structlog.get_logger("leadsync.salesforce.activities")
 
-_TASK_FIELDS = (
+TASK_FIELDS = (
     "Id", "WhoId", "OwnerId", "Subject", "Type", "TaskSubtype", "Status", "IsClosed", "ActivityDate",
     "CompletedDateTime", "CreatedDate", "CallDisposition", "CallType", "CallDurationInSeconds",
 )  # fmt: skip
-_EVENT_FIELDS = (
+EVENT_FIELDS = (
     "Id",
     "WhoId",
     "OwnerId",
@@ -50,7 +53,7 @@ _EVENT_FIELDS = (
     "ActivityDateTime",
     "CreatedDate",
 )
-_MEMBER_FIELDS = (
+MEMBER_FIELDS = (
     "Id", "LeadId", "ContactId", "Status", "HasResponded", "FirstRespondedDate", "CreatedDate",
     "Campaign.Name", "Campaign.Type",
 )  # fmt: skip
@@ -73,12 +76,12 @@ class ActivityReader:
         for start in range(0, len(ids), IN_CHUNK):
             chunk = ids[start : start + IN_CHUNK]
             if m.call or m.email or m.task:
-                task_fields = (*_TASK_FIELDS, KEY_FIELD) if self.has_key() else _TASK_FIELDS
+                task_fields = (*TASK_FIELDS, KEY_FIELD) if self.has_key() else TASK_FIELDS
                 soql = f"SELECT {', '.join(task_fields)} FROM Task WHERE WhoId IN {soql_list(chunk)}"
                 for record in self.client.query(soql):
                     self._keep(out, self.task(record))
             if m.meeting:
-                soql = f"SELECT {', '.join(_EVENT_FIELDS)} FROM Event WHERE WhoId IN {soql_list(chunk)}"
+                soql = f"SELECT {', '.join(EVENT_FIELDS)} FROM Event WHERE WhoId IN {soql_list(chunk)}"
                 for record in self.client.query(soql):
                     self._keep(out, self.event(record))
             if m.reads_campaigns:
@@ -88,7 +91,7 @@ class ActivityReader:
                 people += [f"ContactId IN {soql_list(contacts)}"] if contacts else []
                 if people:
                     soql = (
-                        f"SELECT {', '.join(_MEMBER_FIELDS)} FROM CampaignMember "
+                        f"SELECT {', '.join(MEMBER_FIELDS)} FROM CampaignMember "
                         f"WHERE HasResponded = true AND ({' OR '.join(people)})"
                     )
                     for record in self.client.query(soql):

@@ -57,6 +57,7 @@ from .auth import FLOWS, Credentials
 from .client import DEFAULT_API_VERSION, SalesforceClient
 from .history import History
 from .mapping import SalesforceMapping, load_mapping
+from .people import PeopleRead, PeopleReader
 from .reads import fetch_by_id, read_changes
 from .schema import check_org, run_setup
 from .tasks import TaskWriter
@@ -110,6 +111,8 @@ class SalesforceAdapter:
         self._activities = ActivityReader(client, mapping.activities, self._has_task_key)
         self._writer = ContactWriter(client, mapping, batch_size=batch_size, bulk_threshold=bulk_threshold)
         self._history = History(client, mapping)
+        self._people = PeopleReader(client, mapping, self._activities, self._history, self._has_task_key)
+        self._read_ahead: PeopleRead | None = None  # what `complete` read for `read_activities`
 
     def __repr__(self) -> str:
         return f"SalesforceAdapter({self.client!r}, mapping={self.mapping.file!r})"
@@ -158,10 +161,19 @@ class SalesforceAdapter:
         return self._fields[sobject]
 
     def complete(self, contacts: list[Contact]) -> None:
-        self._history.stage_dates(contacts)
+        """``stage_changed_at`` from field history, read in the same queries as these people's
+        activities: the loop asks for those next (``read_activities``), and gets them from here."""
+        read = self._people.read([c.id for c in contacts], stages=True)
+        for c in contacts:
+            c.stage_changed_at = read.stages.get(c.id) or c.stage_changed_at
+        self._read_ahead = read
 
     def read_activities(self, contact_ids: Sequence[str]) -> list[Activity]:
-        return self._activities.read(contact_ids)
+        """What ``complete`` read for exactly these people, or a read of their own."""
+        ahead, self._read_ahead = self._read_ahead, None
+        if ahead is not None and ahead.ids == frozenset(str(c) for c in contact_ids):
+            return ahead.activities
+        return self._people.read(contact_ids, stages=False).activities
 
     def read_owners(self) -> list[Owner]:
         owners = [

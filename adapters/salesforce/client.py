@@ -177,6 +177,14 @@ class SalesforceClient:
             body = self._more(str(body["nextRecordsUrl"]), headers)
             yield list(body.get("records") or [])
 
+    def more_pages(self, result: JSON) -> Iterator[list[JSON]]:
+        """The batches after ``result``'s own records, by its ``nextRecordsUrl``: also a parent's
+        child list in a relationship query (read it before the parent query's next batch, which
+        ends the child locators of the batch before)."""
+        while not result.get("done", True) and result.get("nextRecordsUrl"):
+            result = self._more(str(result["nextRecordsUrl"]), {})
+            yield list(result.get("records") or [])
+
     def _more(self, url: str, headers: Mapping[str, str]) -> JSON:
         return dict(
             self.call(

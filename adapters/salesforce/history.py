@@ -4,7 +4,9 @@ Field history exists only for the fields an admin tracks (Object Manager › Lea
 Relationships › Set History Tracking; up to 20 per object). ``leadsync check`` says which of
 leadsync's are not tracked. Without history, ``stage_changed_at`` stays empty (the engine then
 times the stage from when leadsync first saw it) and ``last_changed`` knows nothing.
-Owner changes are tracked under the field name ``Owner``, not ``OwnerId``.
+Owner changes are tracked under the field name ``Owner``, not ``OwnerId``. The stage's history
+for the people being decided comes with their activities (``people.PeopleReader``);
+``stage_dates`` is the reference that read must equal.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class History:
     def __init__(self, client: SalesforceClient, mapping: SalesforceMapping) -> None:
         self.client = client
         self.mapping = mapping
-        self._unavailable: set[str] = set()
+        self.unavailable: set[str] = set()
 
     def _tracked_name(self, obj: str, canonical: str) -> str | None:
         om = self.mapping.objects[obj]
@@ -45,7 +47,7 @@ class History:
     def changed(self, obj: str, ids: Sequence[str], names: Sequence[str]) -> dict[str, dict[str, datetime]]:
         """record id → history field name → when it last changed."""
         out: dict[str, dict[str, datetime]] = {}
-        if obj in self._unavailable or not ids or not names:
+        if obj in self.unavailable or not ids or not names:
             return out
         link = f"{obj}Id"
         for start in range(0, len(ids), IN_CHUNK):
@@ -59,7 +61,7 @@ class History:
             except CrmError as exc:
                 if exc.status == 400:  # history not tracked, or not visible to this user
                     log.warning("salesforce_history_unavailable", object=obj, error=str(exc)[:300])
-                    self._unavailable.add(obj)
+                    self.unavailable.add(obj)
                     return out
                 raise
             for row in rows:
