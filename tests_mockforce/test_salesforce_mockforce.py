@@ -22,7 +22,10 @@ Cross-checked:
 - ``read_owners``: Users (``UserType = 'Standard'``) and queues (``Type = 'Queue'``).
 - ``ActivityReader.read``: Tasks (calls by subtype or Type, Call Result, duration, direction,
   emails, list emails, open calls, drafts, completed plain tasks, leadsync's own tasks) and Events,
-  for leads and a converted lead's contact, with one not asked for and one deleted.
+  for leads and a converted lead's contact, with one not asked for and one deleted. The adapter
+  itself reads them with one relationship query (``people.PeopleReader``: subqueries, which
+  mockforce's parser refuses), so the sandbox side is the adapter's read and the mockforce side
+  the flat per-object queries it replaced: the two must agree.
 - ``create_task`` (``TaskWriter.create``, after ``org_zone``'s ``Organization`` query): the Task
   mockforce stores — ``WhoId``, ``OwnerId``, ``Subject``, ``ActivityDate`` in the org's zone,
   ``Status``, ``Priority``, ``Leadsync_Key__c``, ``Description`` — equals the one the sandbox
