@@ -34,6 +34,7 @@ from urllib.parse import quote_plus
 
 import structlog
 
+from adapters.writekit import task_due
 from connector.api import (
     AuthError,
     CrmError,
@@ -79,11 +80,9 @@ def task_record(task: TaskRequest, zone: tzinfo) -> JSON:
         description = f"{note}\n\n{description}" if description else note
     elif task.owner_id:
         record["OwnerId"] = task.owner_id
-    if task.due_at is not None:
-        local = task.due_at.astimezone(zone)
-        record["ActivityDate"] = local.date().isoformat()
-        due = f"Due by {local:%Y-%m-%d %H:%M} ({local.tzname()})."
-        description = f"{due}\n\n{description}" if description else due
+    due_date, description = task_due(task, zone, description)
+    if due_date:
+        record["ActivityDate"] = due_date
     if description:
         record["Description"] = description
     return record

@@ -23,6 +23,7 @@ from typing import Any
 
 import structlog
 
+from adapters.writekit import send_chunks
 from connector.api import AuthError, ContactChange, CrmError, QuotaExhausted, RetryableError, WriteResult
 
 from .client import JSON, SalesforceClient
@@ -75,19 +76,8 @@ class ContactWriter:
         if len(todo) > self.bulk_threshold:
             results.update(self._bulk(todo))
         else:
-            stopped: RetryableError | None = None
-            for start in range(0, len(todo), self.batch_size):
-                chunk = todo[start : start + self.batch_size]
-                if stopped is None:
-                    try:
-                        results.update(self._collection(chunk))
-                        continue
-                    except RetryableError as exc:  # the retry policy gave up: Salesforce is down
-                        stopped = exc
-                for p in chunk:
-                    results[p.contact_id] = WriteResult(
-                        p.contact_id, ok=False, error=str(stopped), retryable=True
-                    )
+            chunks = (todo[i : i + self.batch_size] for i in range(0, len(todo), self.batch_size))
+            results.update(send_chunks(chunks, self._collection))
         ok = sum(r.ok for r in results.values())
         log.info("contacts_written", changes=len(changes), ok=ok, failed=len(results) - ok)
         return [results[c.contact_id] for c in changes]

@@ -27,6 +27,7 @@ from datetime import tzinfo
 
 import structlog
 
+from adapters.writekit import task_due
 from connector.api import AuthError, CrmError, QuotaExhausted, RetryableError, TaskRequest, TaskResult
 
 from .activities import KEY_FIELD, SEARCH_CHUNK
@@ -98,12 +99,9 @@ class TaskWriter:
             record["Who_Id"] = {"id": task.contact_id}
         if task.owner_id:
             record["Owner"] = {"id": task.owner_id}
-        description = task.body
-        if task.due_at is not None:
-            local = task.due_at.astimezone(self.zone)
-            record["Due_Date"] = local.date().isoformat()
-            due = f"Due by {local:%Y-%m-%d %H:%M} ({local.tzname()})."
-            description = f"{due}\n\n{description}" if description else due
+        due_date, description = task_due(task, self.zone, task.body)
+        if due_date:
+            record["Due_Date"] = due_date
         if description:
             record["Description"] = description
         return record

@@ -19,7 +19,8 @@ from typing import Any
 
 import structlog
 
-from connector.api import ContactChange, RetryableError, WriteResult
+from adapters.writekit import send_chunks
+from connector.api import ContactChange, WriteResult
 
 from .client import JSON, ZohoClient
 from .convert import PlannedWrite, plan_write
@@ -77,20 +78,12 @@ class ContactWriter:
                 results[p.contact_id] = WriteResult(p.contact_id, ok=True)
             else:
                 todo.setdefault(p.module, []).append(p)
-        stopped: RetryableError | None = None
-        for module, planned in todo.items():
-            for start in range(0, len(planned), self.batch_size):
-                chunk = planned[start : start + self.batch_size]
-                if stopped is None:
-                    try:
-                        results.update(self._batch(module, chunk))
-                        continue
-                    except RetryableError as exc:  # the retry policy gave up: Zoho is down
-                        stopped = exc
-                for p in chunk:
-                    results[p.contact_id] = WriteResult(
-                        p.contact_id, ok=False, error=str(stopped), retryable=True
-                    )
+        chunks = (
+            planned[i : i + self.batch_size]
+            for planned in todo.values()
+            for i in range(0, len(planned), self.batch_size)
+        )
+        results.update(send_chunks(chunks, lambda chunk: self._batch(chunk[0].module, chunk)))
         ok = sum(r.ok for r in results.values())
         log.info("contacts_written", changes=len(changes), ok=ok, failed=len(results) - ok)
         return [results[c.contact_id] for c in changes]
