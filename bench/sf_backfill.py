@@ -23,7 +23,6 @@ loop (decide, plan, convert); and the sandbox's own CPU seconds over the run.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import sys
 import threading
@@ -135,9 +134,7 @@ class SfClocks:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = sb.parser(__doc__)
     sfbench.add_org_args(p, 20_000)
     p.add_argument(
         "--licenses", type=int, default=50, help="Salesforce licenses of the org assumed (default 50)"

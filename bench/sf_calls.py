@@ -29,7 +29,6 @@ Target: within 1.5x of the minimum; a no-op re-sync makes 0 write calls.
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
 import sys
@@ -358,9 +357,7 @@ def edit_people(org: Any, count: int) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = sb.parser(__doc__)
     sfbench.add_org_args(p, 2000)
     p.add_argument("--changed", type=int, default=1000, help="people edited before run 3 (default 1000)")
     p.add_argument(

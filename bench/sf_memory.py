@@ -40,15 +40,8 @@ def child(url: str, ca_file: str, rules: Path, folder: Path, a: argparse.Namespa
     The org's clock is read from the sandbox (``advance`` by 0 s) and run on from there.
     """
     sb.quiet_logs()
-    from datetime import datetime, timedelta
-
-    org_now = sfbench.control(url, "POST", "/__sandbox/advance", {"seconds": 0})["result"]
-    start, t0 = datetime.fromisoformat(str(org_now).replace("Z", "+00:00")), time.monotonic()
-
-    def clock() -> datetime:
-        return start + timedelta(seconds=time.monotonic() - t0)
-
-    c = sfbench.control(url, "GET", "/__sandbox/credentials")
+    clock = sb.running_clock(*sb.org_time(url))
+    c = sb.control(url, "GET", "/__sandbox/credentials")
     opts = sfbench.options(url, c["client_id"], c["client_secret"], ca_file, clock)
     reps = [u for u in a.reps.split(",") if u]
     playbook = sfbench.prepare(opts, rules, reps, folder)
@@ -68,9 +61,7 @@ def child(url: str, ca_file: str, rules: Path, folder: Path, a: argparse.Namespa
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = sb.parser(__doc__)
     sfbench.add_org_args(p, 100_000)
     p.add_argument("--every", type=int, default=10_000, help="progress line every N leads (10000)")
     p.add_argument("--child", metavar="URL", help=argparse.SUPPRESS)

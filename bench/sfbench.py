@@ -1,10 +1,10 @@
 """Shared by ``bench/sf_*.py``: a Salesforce sandbox (in this process or its own), a playbook, a ``SyncJob``.
 
 Not a benchmark itself. The CRM-neutral parts (temporary folder, logs, the machine line, the
-playbook's owners, formatting, the child process's control calls) come from ``syncbench.py``;
-this module adds what is Salesforce's. Everything talks to 127.0.0.1 only: the sandbox listens
-there (HTTP and HTTPS on one port; simple-salesforce always calls ``https://``, so the adapter
-trusts the sandbox's self-signed certificate through ``ca_file``).
+playbook's owners, the child process, its control calls and clock, the ``SyncJob``) come from
+``syncbench.py``; this module adds what is Salesforce's. Everything talks to 127.0.0.1 only: the
+sandbox listens there (HTTP and HTTPS on one port; simple-salesforce always calls ``https://``, so
+the adapter trusts the sandbox's self-signed certificate through ``ca_file``).
 
 - ``SfSandboxProcess`` runs ``python -m adapters.salesforce.sandbox --port 0 ...`` as a child, so
   the sandbox's CPU and memory are not the sync's (Salesforce is another machine in production).
@@ -21,12 +21,10 @@ Imports only the standard library at module level (``sf_memory.py``'s harness mu
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +41,9 @@ SANDBOX_DAILY = 100_000_000
 class SfSandboxProcess(sb.SandboxProcess):
     """A seeded Salesforce sandbox in a child process on 127.0.0.1 (a free port).
 
-    ``stats``, ``reset_stats``, ``limits``, ``peak_rss_mib`` and ``stop`` are the HubSpot
-    sandbox process's: the control endpoints have the same paths.
+    ``stats``, ``reset_stats``, ``limits``, ``peak_rss_mib``, ``stop`` and ``clock`` (the org's
+    time: the adapter's and the sync's ``now``) are the HubSpot sandbox process's: the control
+    endpoints have the same paths.
     """
 
     def __init__(
@@ -67,18 +66,6 @@ class SfSandboxProcess(sb.SandboxProcess):
         self.ca_file = line.rsplit("CA file ", 1)[1].strip().rstrip(")")
         self.credentials: dict[str, Any] = self._control("GET", "/__sandbox/credentials")
         self._sync_clock()
-
-    def _sync_clock(self) -> None:
-        """The org's clock started when the child built it (before seeding): read it once."""
-        before = time.monotonic()
-        org_now = self._control("POST", "/__sandbox/advance", {"seconds": 0})["result"]
-        after = time.monotonic()
-        self.now = datetime.fromisoformat(str(org_now).replace("Z", "+00:00"))
-        self.t0 = (before + after) / 2
-
-    def clock(self) -> datetime:
-        """The org's time (it runs in real time): the adapter's and the sync's ``now``."""
-        return self.now + timedelta(seconds=time.monotonic() - self.t0)
 
     def usage(self) -> int:
         """API requests the org counted in its rolling 24 hours (``Sforce-Limit-Info``'s ``used``)."""
@@ -139,35 +126,17 @@ def make_job(
     ``batch_size`` is the connection's (contacts per write call; leadsync's default 100).
     """
     from adapters.salesforce.adapter import from_options
-    from connector.rules.loader import load_rules
-    from connector.sync.loop import SyncJob
-    from connector.sync.state import open_store
 
-    adapter = from_options(opts)
-    store = open_store(state_url)
-    return SyncJob(
-        "bench", adapter, load_rules(rules), store, clock=clock, batch_size=batch_size, progress=progress
-    )
+    return sb.sync_job(from_options(opts), rules, state_url, clock, batch_size=batch_size, progress=progress)
 
 
 def add_org_args(p: argparse.ArgumentParser, leads: int) -> None:
     """The options every Salesforce benchmark takes: org size, rules, data seed, the org's time."""
     p.add_argument("--leads", type=int, default=leads, help=f"leads seeded in the org (default {leads:,})")
-    p.add_argument("--rules", default=DEFAULT_RULES, help=f"default {DEFAULT_RULES}")
-    p.add_argument("--seed", type=int, default=1, help="the sandbox's data seed (default 1)")
-    p.add_argument("--now", default=DEFAULT_NOW, help=f"the org's time at start ({DEFAULT_NOW})")
+    sb.add_data_args(p, "org")
     p.add_argument(
         "--batch-size",
         type=int,
         default=100,
         help="the connection's batch_size: contacts per write call (default 100, leadsync's default)",
     )
-
-
-def control(url: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    """A ``/__sandbox`` control call on a sandbox at ``url`` (any process)."""
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url + path, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        return json.loads(resp.read())

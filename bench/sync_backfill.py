@@ -35,7 +35,6 @@ reads, writes and task creates, for the state store, and its own work), and HTTP
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import math
 import re
@@ -248,9 +247,7 @@ def ceiling(seconds: float, requests: int, searches: int, burst: int, search_per
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = sb.parser(__doc__)
     sb.add_portal_args(p, 20_000)
     p.add_argument("--unthrottled", action="store_true", help="lift the rate limits on both sides")
     p.add_argument("--concurrency", type=int, help="the adapter's calls in flight at once (its default: 4)")

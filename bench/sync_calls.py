@@ -26,7 +26,6 @@ incremental sync. Target: within 1.5x of the minimum; the no-op re-sync makes 0 
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import threading
@@ -232,9 +231,7 @@ def edit_contacts(portal: Any, count: int) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = sb.parser(__doc__)
     sb.add_portal_args(p, 2000)
     p.add_argument("--changed", type=int, default=1000, help="contacts edited before run 3 (default 1000)")
     p.add_argument("--keep", action="store_true", help="keep the temporary state folder")

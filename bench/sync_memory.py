@@ -45,19 +45,9 @@ def child(url: str, rules: Path, folder: Path, now: str, t0: float, every: int) 
     sb.quiet_logs()
     playbook = sb.prepare(url, rules, folder)
     floor_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    start = sb.parse_now(now)
     progress = sb.Progress(every, "contacts", sb.peak_rss_so_far)
-
-    from datetime import timedelta
-
-    job = sb.make_job(
-        url,
-        playbook,
-        f"sqlite:///{folder}/state.db",
-        lambda: start + timedelta(seconds=time.monotonic() - t0),
-        fast=True,
-        progress=progress,
-    )
+    clock = sb.running_clock(sb.parse_now(now), t0)
+    job = sb.make_job(url, playbook, f"sqlite:///{folder}/state.db", clock, fast=True, progress=progress)
     progress.start()
     started = time.monotonic()
     result = job.run()
@@ -69,9 +59,7 @@ def child(url: str, rules: Path, folder: Path, now: str, t0: float, every: int) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = sb.parser(__doc__)
     sb.add_portal_args(p, 100_000)
     p.add_argument("--every", type=int, default=10_000, help="progress line every N contacts (10000)")
     p.add_argument("--child", metavar="URL", help=argparse.SUPPRESS)

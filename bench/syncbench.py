@@ -11,9 +11,13 @@ adapter is pointed at its URL.
 - ``make_job`` builds the HubSpot adapter (``from_options``) and a ``SyncJob`` on a state store.
 
 And what every CRM's benchmarks share (``sfbench.py`` and ``zohobench.py`` build on it): the
-temporary folder, quiet logs, the machine line (with the load average), ``SandboxProcess._spawn``
-for a sandbox in a child process, ``run_child`` (a measured child: its peak RSS from
-``os.wait4()``), ``Progress`` lines, ``pin`` (sandbox and sync on a CPU each) and ``cpu_seconds``.
+command line (``parser``, ``add_data_args``), the temporary folder, quiet logs, the machine line
+(with the load average), ``SandboxProcess._spawn`` for a sandbox in a child process, ``control``
+(its ``/__sandbox`` calls), ``org_time`` and ``running_clock`` (a sandbox's clock, read once and
+run on), ``sync_job``, ``run_child`` (a measured child: its peak RSS from ``os.wait4()``),
+``Progress`` lines, ``pin`` (sandbox and sync on a CPU each) and ``cpu_seconds``. What they
+measure and print alike (Markdown tables, calls against a minimum, where the time went, peak RSS)
+is ``benchkit.py``.
 """
 
 from __future__ import annotations
@@ -71,6 +75,39 @@ def machine() -> str:
     return f"{cpu_model()}, {os.cpu_count()} CPUs; Python {platform.python_version()}; {load()}"
 
 
+def parser(doc: str) -> argparse.ArgumentParser:
+    """A benchmark's command line: its docstring's first paragraph is the description."""
+    return argparse.ArgumentParser(
+        description=doc.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
+def control(url: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """A ``/__sandbox`` control call on a sandbox at ``url`` (any process, any CRM)."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url + path, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return json.loads(resp.read())
+
+
+def org_time(url: str) -> tuple[datetime, float]:
+    """A sandbox's time (``advance`` by 0 s) and the monotonic instant it held (mid-call).
+
+    The Salesforce and Zoho orgs' clocks start when the child builds them (before seeding).
+    """
+    before = time.monotonic()
+    now = control(url, "POST", "/__sandbox/advance", {"seconds": 0})["result"]
+    after = time.monotonic()
+    return datetime.fromisoformat(str(now).replace("Z", "+00:00")), (before + after) / 2
+
+
+def running_clock(start: datetime, t0: float) -> Callable[[], datetime]:
+    """A clock that reads ``start`` at the monotonic instant ``t0`` and runs on in real time
+    (Linux's monotonic clock is one for all processes, so a child can run its sandbox's)."""
+    return lambda: start + timedelta(seconds=time.monotonic() - t0)
+
+
 def resolve(path: str) -> Path:
     """A path as given, else relative to the repository root."""
     p = Path(path)
@@ -118,15 +155,15 @@ class SandboxProcess:
         raise RuntimeError(f"the sandbox did not start (exit status {self.proc.poll()})")
 
     def clock(self) -> datetime:
-        """The portal's time (it runs in real time from ``now``): the sync's ``now``."""
+        """The portal's (or org's) time: it runs in real time from ``now``; the sync's ``now``."""
         return self.now + timedelta(seconds=time.monotonic() - self.t0)
 
+    def _sync_clock(self) -> None:
+        """Read the org's clock once (it started when the child built it, before seeding)."""
+        self.now, self.t0 = org_time(self.url)
+
     def _control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            return json.loads(resp.read())
+        return control(self.url, method, path, body)
 
     def stats(self) -> dict[str, Any]:
         result: dict[str, Any] = self._control("GET", "/__sandbox/stats")
@@ -212,14 +249,21 @@ def make_job(
     ``options`` are the adapter's (``concurrency``, ``retry``, ...); ``read_ahead`` the loop's.
     """
     from adapters.hubspot.adapter import from_options
+
+    adapter = from_options({**adapter_options(url, fast=fast), **options})
+    extra = {} if read_ahead is None else {"read_ahead": read_ahead}
+    return sync_job(adapter, rules, state_url, clock, progress=progress, **extra)
+
+
+def sync_job(adapter: Any, rules: Path, state_url: str, clock: Callable[[], datetime], **loop: Any) -> Any:
+    """A ``SyncJob`` (connection ``bench``) on ``adapter``, the playbook ``rules`` and a state store;
+    ``loop`` are the loop's options (``progress``, ``batch_size``, ``read_ahead``)."""
     from connector.rules.loader import load_rules
     from connector.sync.loop import SyncJob
     from connector.sync.state import open_store
 
-    adapter = from_options({**adapter_options(url, fast=fast), **options})
     store = open_store(state_url)
-    extra = {} if read_ahead is None else {"read_ahead": read_ahead}
-    return SyncJob("bench", adapter, load_rules(rules), store, clock=clock, progress=progress, **extra)
+    return SyncJob("bench", adapter, load_rules(rules), store, clock=clock, **loop)
 
 
 @dataclass
@@ -318,6 +362,11 @@ def add_portal_args(p: argparse.ArgumentParser, contacts: int) -> None:
     p.add_argument(
         "--contacts", type=int, default=contacts, help=f"contacts in the portal (default {contacts})"
     )
+    add_data_args(p, "portal")
+
+
+def add_data_args(p: argparse.ArgumentParser, crm: str) -> None:
+    """The options every CRM's benchmarks take after the size: rules, data seed, the ``crm``'s time."""
     p.add_argument("--rules", default=DEFAULT_RULES, help=f"default {DEFAULT_RULES}")
     p.add_argument("--seed", type=int, default=1, help="the sandbox's data seed (default 1)")
-    p.add_argument("--now", default=DEFAULT_NOW, help=f"the portal's time at start ({DEFAULT_NOW})")
+    p.add_argument("--now", default=DEFAULT_NOW, help=f"the {crm}'s time at start ({DEFAULT_NOW})")

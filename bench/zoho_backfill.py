@@ -27,7 +27,6 @@ threads), the state store and the rest of the loop; and the sandbox's own CPU ov
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections import Counter
@@ -79,9 +78,7 @@ class ZohoClocks(SfClocks):
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = sb.parser(__doc__)
     zb.add_org_args(p, 20_000)
     p.add_argument("--users", type=int, default=10, help="user licences of the org assumed (default 10)")
     p.add_argument("--concurrency", type=int, help="the adapter's calls in flight (default: its own, 4)")

@@ -31,7 +31,6 @@ Target: within 1.5x of the minimum; a no-op re-sync makes 0 write calls.
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import threading
@@ -372,9 +371,7 @@ def print_tables(runs: list[dict[str, Any]]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = sb.parser(__doc__)
     zb.add_org_args(p, 2000)
     p.add_argument("--changed", type=int, default=1000, help="people edited before run 3 (default 1000)")
     p.add_argument(

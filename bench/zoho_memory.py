@@ -28,7 +28,6 @@ import sqlite3
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,17 +43,10 @@ def child(url: str, folder: Path, rules: Path, a: argparse.Namespace) -> int:
     The org's clock is read from the sandbox (``advance`` by 0 s) and run on from there.
     """
     sb.quiet_logs()
-    from sfbench import control
-
     from connector.api import CrmError
 
-    org_now = control(url, "POST", "/__sandbox/advance", {"seconds": 0})["result"]
-    start, t0 = datetime.fromisoformat(str(org_now)), time.monotonic()
-
-    def clock() -> datetime:
-        return start + timedelta(seconds=time.monotonic() - t0)
-
-    opts = zb.options(url, control(url, "GET", "/__sandbox/credentials"), clock)
+    clock = sb.running_clock(*sb.org_time(url))
+    opts = zb.options(url, sb.control(url, "GET", "/__sandbox/credentials"), clock)
     playbook = zb.prepare(opts, rules, folder)
     floor_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     progress = sb.Progress(a.every, "people", sb.peak_rss_so_far)
@@ -85,9 +77,7 @@ def child(url: str, folder: Path, rules: Path, a: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = sb.parser(__doc__)
     zb.add_org_args(p, 100_000)
     p.add_argument("--every", type=int, default=10_000, help="progress line every N people (10000)")
     p.add_argument(

@@ -1,9 +1,10 @@
 """Shared by ``bench/zoho_*.py``: a Zoho CRM sandbox (in this process or its own), a playbook, a ``SyncJob``.
 
 Not a benchmark itself. The CRM-neutral parts (temporary folder, logs, the machine line, the
-playbook's owners, the child processes, progress lines) come from ``syncbench.py``; this module
-adds what is Zoho's. Everything talks to 127.0.0.1 only: the sandbox serves Zoho Accounts' token
-endpoint and the API on one port, and the adapter's ``accounts_url`` and ``api_url`` point at it.
+playbook's owners, the child processes, the org's clock, the ``SyncJob``, progress lines) come
+from ``syncbench.py``; this module adds what is Zoho's. Everything talks to 127.0.0.1 only: the
+sandbox serves Zoho Accounts' token endpoint and the API on one port, and the adapter's
+``accounts_url`` and ``api_url`` point at it.
 
 - ``ZohoSandboxProcess`` runs ``python -m adapters.zoho.sandbox --port 0 ...`` as a child, so the
   sandbox's CPU and memory are not the sync's (Zoho is another machine in production). Its
@@ -24,7 +25,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,9 @@ def edition_credits(edition: str, users: int) -> int:
 class ZohoSandboxProcess(sb.SandboxProcess):
     """A seeded Zoho CRM sandbox in a child process on 127.0.0.1 (a free port).
 
-    ``stats``, ``reset_stats``, ``limits``, ``peak_rss_mib`` and ``stop`` are the HubSpot sandbox
-    process's: the control endpoints have the same paths.
+    ``stats``, ``reset_stats``, ``limits``, ``peak_rss_mib``, ``stop`` and ``clock`` (the org's time:
+    the adapter's and the sync's ``now``) are the HubSpot sandbox process's: the control endpoints
+    have the same paths.
     """
 
     def __init__(
@@ -81,18 +83,6 @@ class ZohoSandboxProcess(sb.SandboxProcess):
         self.url = self._spawn(cmd, "Zoho CRM sandbox listening on ").split()[0]
         self.credentials: dict[str, Any] = self._control("GET", "/__sandbox/credentials")
         self._sync_clock()
-
-    def _sync_clock(self) -> None:
-        """The org's clock started when the child built it (before seeding): read it once."""
-        before = time.monotonic()
-        org_now = self._control("POST", "/__sandbox/advance", {"seconds": 0})["result"]
-        after = time.monotonic()
-        self.now = datetime.fromisoformat(str(org_now))
-        self.t0 = (before + after) / 2
-
-    def clock(self) -> datetime:
-        """The org's time (it runs in real time): the adapter's and the sync's ``now``."""
-        return self.now + timedelta(seconds=time.monotonic() - self.t0)
 
     def credits_used(self) -> int:
         """Credits the org counted in its rolling 24 hours."""
@@ -151,15 +141,8 @@ def make_job(
     which the adapter sends as update calls of 100, Zoho's most).
     """
     from adapters.zoho.adapter import from_options
-    from connector.rules.loader import load_rules
-    from connector.sync.loop import SyncJob
-    from connector.sync.state import open_store
 
-    adapter = from_options(opts)
-    store = open_store(state_url)
-    return SyncJob(
-        "bench", adapter, load_rules(rules), store, clock=clock, batch_size=batch_size, progress=progress
-    )
+    return sb.sync_job(from_options(opts), rules, state_url, clock, batch_size=batch_size, progress=progress)
 
 
 def add_org_args(p: argparse.ArgumentParser, leads: int) -> None:
@@ -168,9 +151,7 @@ def add_org_args(p: argparse.ArgumentParser, leads: int) -> None:
     p.add_argument(
         "--contacts", type=int, help="contacts seeded besides the leads (default a tenth of the leads)"
     )
-    p.add_argument("--rules", default=DEFAULT_RULES, help=f"default {DEFAULT_RULES}")
-    p.add_argument("--seed", type=int, default=1, help="the sandbox's data seed (default 1)")
-    p.add_argument("--now", default=DEFAULT_NOW, help=f"the org's time at start ({DEFAULT_NOW})")
+    sb.add_data_args(p, "org")
     p.add_argument(
         "--batch-size",
         type=int,
