@@ -4,35 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import structlog
 
-from adapters.salesforce.adapter import SalesforceAdapter, from_options
+from adapters.salesforce.adapter import from_options
 from adapters.salesforce.sandbox import SalesforceSandbox
 from connector.api import AuthError, ConfigError, ContactChange, QuotaExhausted
 from connector.model import BUILTIN_REASONS
-from tests.contract.suite import SleepRecorder
+from tests.sandbox.sf_support import sandbox_adapter as _adapter
 
 
 @pytest.fixture(scope="module")
 def sb() -> Iterator[SalesforceSandbox]:
     with SalesforceSandbox(port=0, seed=5, leads=30) as box:
         yield box
-
-
-def _adapter(sb: SalesforceSandbox, **options: Any) -> SalesforceAdapter:
-    base: dict[str, Any] = {
-        "login_url": sb.url,
-        "auth": "client_credentials",
-        "client_id": sb.credentials.client_id,
-        "token": sb.credentials.client_secret,
-        "ca_file": sb.ca_file,
-        "retry": SleepRecorder().policy(),
-        "clock": sb.org.now,
-    }
-    return from_options({**base, **options})
 
 
 class TestSignIn:

@@ -14,14 +14,14 @@ from urllib.parse import quote_plus
 import pytest
 
 from adapters.salesforce import sandbox_subquery
-from adapters.salesforce.adapter import SalesforceAdapter, from_options
+from adapters.salesforce.adapter import SalesforceAdapter
 from adapters.salesforce.convert import object_of
 from adapters.salesforce.mapping import ActivityMap
 from adapters.salesforce.people import URI_BUDGET, PeopleReader
 from adapters.salesforce.sandbox import SalesforceSandbox
 from connector.api import Activity, Contact, TaskRequest
 from connector.model import BUILTIN_REASONS
-from tests.contract.suite import SleepRecorder
+from tests.sandbox.sf_support import sandbox_adapter as _adapter
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 QUERY = "GET /services/data/vXX.X/query"
@@ -45,19 +45,6 @@ def sb() -> Iterator[SalesforceSandbox]:
         for r in made:  # completed, as a rep would: leadsync's own still never count
             adapter.client.rest("PATCH", f"sobjects/Task/{r.crm_id}", {"Status": "Completed"})
         yield box
-
-
-def _adapter(sb: SalesforceSandbox) -> SalesforceAdapter:
-    options: dict[str, Any] = {
-        "login_url": sb.url,
-        "auth": "client_credentials",
-        "client_id": sb.credentials.client_id,
-        "token": sb.credentials.client_secret,
-        "ca_file": sb.ca_file,
-        "retry": SleepRecorder().policy(),
-        "clock": sb.org.now,
-    }
-    return from_options(options)
 
 
 def _people(sb: SalesforceSandbox) -> list[str]:

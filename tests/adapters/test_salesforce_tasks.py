@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from adapters.salesforce.adapter import SalesforceAdapter, from_options
+from adapters.salesforce.adapter import SalesforceAdapter
 from adapters.salesforce.sandbox import SalesforceSandbox
 from adapters.salesforce.tasks import KEYS_PER_URI, TaskWriter
 from connector.api import TaskRequest, TaskResult, TransientError
 from connector.model import BUILTIN_REASONS
-from tests.contract.suite import SleepRecorder
+from tests.sandbox.sf_support import sandbox_adapter as _adapter
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 COLLECTION = "POST /services/data/vXX.X/composite/sobjects"
@@ -35,19 +35,6 @@ def crm(sb: SalesforceSandbox) -> SalesforceAdapter:
     adapter.org_zone()
     sb.reset_stats()
     return adapter
-
-
-def _adapter(sb: SalesforceSandbox) -> SalesforceAdapter:
-    options: dict[str, Any] = {
-        "login_url": sb.url,
-        "auth": "client_credentials",
-        "client_id": sb.credentials.client_id,
-        "token": sb.credentials.client_secret,
-        "ca_file": sb.ca_file,
-        "retry": SleepRecorder().policy(),
-        "clock": sb.org.now,
-    }
-    return from_options(options)
 
 
 def _leads(sb: SalesforceSandbox) -> list[str]:

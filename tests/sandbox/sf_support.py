@@ -1,4 +1,5 @@
-"""Helpers for the Salesforce sandbox tests: a client over plain ``requests`` (127.0.0.1 only)."""
+"""Helpers for the Salesforce sandbox tests: a client over plain ``requests`` (127.0.0.1 only), and
+the adapter signed in to a sandbox org."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 import requests
 from simple_salesforce import Salesforce
 
+from adapters.salesforce.adapter import SalesforceAdapter, from_options
 from adapters.salesforce.sandbox import SalesforceSandbox
+from tests.contract.suite import SleepRecorder
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 V = "65.0"
@@ -114,3 +117,18 @@ def grant(api: Api, field: str, edit: bool = True, name: str = "Leadsync_Fields"
         "composite/sobjects", json={"records": [{"attributes": {"type": "FieldPermissions"}, **body}]}
     )
     assert resp.json()[0]["success"], resp.text
+
+
+def sandbox_adapter(sb: SalesforceSandbox, **options: Any) -> SalesforceAdapter:
+    """The adapter on ``sb`` (client credentials, its CA, its clock, retries that never wait);
+    ``options`` add to or replace those."""
+    base: dict[str, Any] = {
+        "login_url": sb.url,
+        "auth": "client_credentials",
+        "client_id": sb.credentials.client_id,
+        "token": sb.credentials.client_secret,
+        "ca_file": sb.ca_file,
+        "retry": SleepRecorder().policy(),
+        "clock": sb.org.now,
+    }
+    return from_options({**base, **options})

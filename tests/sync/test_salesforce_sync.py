@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from adapters.salesforce.adapter import SalesforceAdapter, from_options
+from adapters.salesforce.adapter import SalesforceAdapter
 from adapters.salesforce.client import SalesforceClient
 from adapters.salesforce.sandbox import SalesforceSandbox
 from connector.api import QuotaExhausted
@@ -22,7 +22,7 @@ from connector.rules.loader import load_rules, rules_from_source
 from connector.rules.yamlsource import load_yaml_text
 from connector.sync.loop import SyncJob
 from connector.sync.state import StateStore, open_store
-from tests.contract.suite import SleepRecorder
+from tests.sandbox.sf_support import sandbox_adapter as adapter
 from tests.sync.conftest import drop_pg_schema, fresh_pg_url
 from tests.sync.fake_crm import Crash
 
@@ -69,21 +69,6 @@ def _web_visitor(sb: SalesforceSandbox, first: str, last: str) -> None:
     ):
         member = {"CampaignId": campaigns[name], "LeadId": lead["Id"], "Status": status}
         org.insert("CampaignMember", member, at=NOW - ago)
-
-
-def adapter(sb: SalesforceSandbox, **options: Any) -> SalesforceAdapter:
-    return from_options(
-        {
-            "login_url": sb.url,
-            "auth": "client_credentials",
-            "client_id": sb.credentials.client_id,
-            "token": sb.credentials.client_secret,
-            "ca_file": sb.ca_file,
-            "retry": SleepRecorder().policy(),
-            "clock": sb.org.now,
-            **options,
-        }
-    )
 
 
 def rules_for(sb: SalesforceSandbox) -> Any:
