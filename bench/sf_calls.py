@@ -29,7 +29,6 @@ Target: within 1.5x of the minimum; a no-op re-sync makes 0 write calls.
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 import threading
@@ -38,10 +37,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import benchkit as bk
 import sfbench
 import syncbench as sb
+from benchkit import ceil
 
-TARGET_RATIO = 1.5
 BATCH = 2000  # records in a SOQL query batch (Sforce-Query-Options batchSize: 200-2,000)
 COLLECTION = 200  # records in one sObject Collections call
 # Ids in one query's `Id IN (...)` list: a GET query's URI may hold 16,384 bytes (414 beyond, 431 with
@@ -243,10 +243,6 @@ class Recorder:
         adapter.read_activities = recorded_activities
 
 
-def _ceil(n: int, size: int) -> int:
-    return math.ceil(n / size) if n > 0 else 0
-
-
 def measure(name: str, job: Any, org: Any, rec: Recorder) -> dict[str, Any]:
     """Run the job once; its calls per line, the minimum per line, and the run's counts."""
     objects = list(job.adapter.mapping.objects)
@@ -275,27 +271,27 @@ def measure(name: str, job: Any, org: Any, rec: Recorder) -> dict[str, Any]:
     c = result.counts
     tasks = c.get("tasks_created", 0) + c.get("tasks_found", 0)
     minimum = {
-        "records": sum(max(1, _ceil(read[o], BATCH)) for o in objects),
-        "records_by_id": sum(_ceil(by_id[o], IDS_PER_QUERY) for o in objects),
+        "records": sum(max(1, ceil(read[o], BATCH)) for o in objects),
+        "records_by_id": sum(ceil(by_id[o], IDS_PER_QUERY) for o in objects),
         "activities": sum(
-            max(_ceil(n[o], IDS_PER_QUERY), _ceil(n[o] + children[o], BATCH)) for o in objects if n[o]
+            max(ceil(n[o], IDS_PER_QUERY), ceil(n[o] + children[o], BATCH)) for o in objects if n[o]
         ),
         "history": 0,
-        "activity_news": sum(max(1, _ceil(news_rows[o], BATCH)) for o in news_rows)
+        "activity_news": sum(max(1, ceil(news_rows[o], BATCH)) for o in news_rows)
         if actual["activity_news"]
         else 0,
         "deletions": len(objects) if actual["deletions"] else 0,
         "owners": 2 if job.adapter.mapping.queues else 1,
         "describe": len(rec.described_now),
         "org_zone": min(1, actual["org_zone"]),
-        "update": _ceil(len(rec.written), COLLECTION),
-        "task_create": _ceil(tasks, COLLECTION),
+        "update": ceil(len(rec.written), COLLECTION),
+        "task_create": ceil(tasks, COLLECTION),
         "task_lookup": 0,
         "bulk": 0,
     }
     # The same, with the adapter's old query shapes: a query per child object (Task, Event,
     # CampaignMember) and one for stage history, each per 500 Ids (the adapter sent 300).
-    shaped = sum(4 * _ceil(n[o], IDS_PER_QUERY) for o in objects)
+    shaped = sum(4 * ceil(n[o], IDS_PER_QUERY) for o in objects)
     inputs = {
         **{f"R_{o}": read[o] for o in objects},
         **{f"F_{o}": by_id[o] for o in objects if by_id[o]},
@@ -324,21 +320,6 @@ def measure(name: str, job: Any, org: Any, rec: Recorder) -> dict[str, Any]:
         "inputs": inputs,
         "logins": sum(logins.values()),
     }
-
-
-def side(run: dict[str, Any], which: str, key: str) -> int:
-    return sum(v for k, v in run[key].items() if MINIMUM[k][0] == which)
-
-
-def ratio(actual: int, minimum: int) -> str:
-    if minimum == 0:
-        return "–" if actual == 0 else "∞"
-    return f"{actual / minimum:.2f}x"
-
-
-def per_1k(calls: int, n: int) -> str:
-    """Calls per 1,000 leads with news; "–" under 100 (a no-op's few overlap re-reads)."""
-    return sb.fmt(calls * 1000 / n, 1) if n >= 100 else "–"
 
 
 def edit_people(org: Any, count: int) -> list[str]:
@@ -403,33 +384,19 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(measure("no-op re-sync", job, org, rec))
         job.store.close()
 
-    print(
-        "| sync | leads/contacts with news | changed | tasks | reads | minimum | per 1,000 | actual/min "
-        "| writes | minimum | per 1,000 | actual/min |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    bk.markdown_head(["sync", "leads/contacts with news", "changed", "tasks", *bk.READS_WRITES])
     ok = True
     for run in runs:
-        r, rm = side(run, "read", "actual"), side(run, "read", "minimum")
-        w, wm = side(run, "write", "actual"), side(run, "write", "minimum")
-        i, n = run["inputs"], run["n"]
+        # per 1,000 leads with news: "–" under 100 (a no-op's few overlap re-reads)
+        cells, met = bk.reads_writes(run, MINIMUM, least=100)
         changed = run["counts"].get("contacts_changed", 0)
-        print(
-            f"| {run['name']} | {n:,} | {changed:,} | {i['T']:,} | {r:,} | {rm:,} | {per_1k(r, n)} "
-            f"| {ratio(r, rm)} | {w:,} | {wm:,} | {per_1k(w, n)} | {ratio(w, wm)} |"
-        )
-        within = r <= TARGET_RATIO * rm and w <= TARGET_RATIO * max(wm, 1)
-        ok = ok and (within if n else w == 0)
+        bk.markdown_row([run["name"], f"{run['n']:,}", f"{changed:,}", f"{run['inputs']['T']:,}", *cells])
+        ok = ok and met
     print()
-    shown = runs
-    print("| call | " + " | ".join(f"{r['name']} | min" for r in shown) + " | minimum |")
-    print("|---|" + "---:|---:|" * len(shown) + "---|")
-    for key, (which, rule) in MINIMUM.items():
-        cells = " | ".join(f"{r['actual'][key]:,} | {r['minimum'][key]:,}" for r in shown)
-        print(f"| {which}: {LABELS[key]} | {cells} | {rule} |")
+    bk.print_breakdown(runs, MINIMUM, LABELS)
     print(f"# OAuth sign-ins (not API requests): {[r['logins'] for r in runs]}", file=sys.stderr)
     print(
-        f"# target (reads and writes within {TARGET_RATIO}x of the minimum, no-op writes 0): "
+        f"# target (reads and writes within {bk.TARGET_RATIO}x of the minimum, no-op writes 0): "
         f"{'met' if ok else 'NOT met'}",
         file=sys.stderr,
     )

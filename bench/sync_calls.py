@@ -26,7 +26,6 @@ incremental sync. Target: within 1.5x of the minimum; the no-op re-sync makes 0 
 
 from __future__ import annotations
 
-import math
 import sys
 import threading
 from collections import Counter
@@ -34,9 +33,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import benchkit as bk
 import syncbench as sb
-
-TARGET_RATIO = 1.5
+from benchkit import ceil
 
 # line → (side, how the minimum is counted). N: contacts with news in the run; E_t: distinct
 # engagements of type t associated with them; H: those whose stage needs its history;
@@ -135,10 +134,6 @@ def _sum(stats: dict[str, int], endpoints: Iterable[str]) -> int:
     return sum(stats.get(e, 0) for e in endpoints)
 
 
-def _ceil(n: int, size: int) -> int:
-    return math.ceil(n / size) if n > 0 else 0
-
-
 def measure(name: str, job: Any, portal: Any, rec: Recorder) -> dict[str, Any]:
     """Run the job once; its calls per line, the minimum per line, and the run's counts."""
     from adapters.hubspot.mapping import HISTORY
@@ -185,38 +180,24 @@ def measure(name: str, job: Any, portal: Any, rec: Recorder) -> dict[str, Any]:
     changed, backward = c.get("contacts_changed", 0), len(rec.backward)
     tasks = c.get("tasks_created", 0) + c.get("tasks_found", 0)
     minimum = {
-        "search": max(1, _ceil(n, 200)),
-        "associations": len(types) * _ceil(n, 1000),
-        "engagements": sum(_ceil(e, 100) for e in engagements.values()),
+        "search": max(1, ceil(n, 200)),
+        "associations": len(types) * ceil(n, 1000),
+        "engagements": sum(ceil(e, 100) for e in engagements.values()),
         "signals": 0,
-        "history": _ceil(history, 50),
+        "history": ceil(history, 50),
         "owners": 2,
         "lifecycle": min(1, actual["lifecycle"]),
-        "update": _ceil(changed, 100),
-        "clear": _ceil(backward, 100),
-        "verify": _ceil(backward, 100),
+        "update": ceil(changed, 100),
+        "clear": ceil(backward, 100),
+        "verify": ceil(backward, 100),
         "task_search": 0,
-        "task_create": _ceil(tasks, 100),
+        "task_create": ceil(tasks, 100),
     }
     inputs = {"N": n, **{f"E_{t}": e for t, e in engagements.items()}, "H": history}
     inputs.update(C=changed, B=backward, T=tasks)
     print(f"# {name}: {dict(c)}", file=sys.stderr)
     print(f"#   inputs to the minimum: {inputs}", file=sys.stderr)
     return {"name": name, "actual": actual, "minimum": minimum, "n": n, "counts": c, "inputs": inputs}
-
-
-def side(run: dict[str, Any], which: str, key: str) -> int:
-    return sum(v for k, v in run[key].items() if MINIMUM[k][0] == which)
-
-
-def ratio(actual: int, minimum: int) -> str:
-    if minimum == 0:
-        return "–" if actual == 0 else "∞"
-    return f"{actual / minimum:.2f}x"
-
-
-def per_1k(calls: int, n: int) -> str:
-    return sb.fmt(calls * 1000 / n, 1) if n else "–"
 
 
 def edit_contacts(portal: Any, count: int) -> list[str]:
@@ -261,31 +242,17 @@ def main(argv: list[str] | None = None) -> int:
         runs += [measure("incremental", job, portal, rec), measure("no-op re-sync", job, portal, rec)]
         job.store.close()
 
-    print(
-        "| sync | contacts with news | changed | tasks | reads | minimum | per 1,000 | actual/min "
-        "| writes | minimum | per 1,000 | actual/min |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    bk.markdown_head(["sync", "contacts with news", "changed", "tasks", *bk.READS_WRITES])
     ok = True
     for run in runs:
-        r, rm = side(run, "read", "actual"), side(run, "read", "minimum")
-        w, wm = side(run, "write", "actual"), side(run, "write", "minimum")
-        i, n = run["inputs"], run["n"]
-        print(
-            f"| {run['name']} | {n:,} | {i['C']:,} | {i['T']:,} | {r:,} | {rm:,} | {per_1k(r, n)} "
-            f"| {ratio(r, rm)} | {w:,} | {wm:,} | {per_1k(w, n)} | {ratio(w, wm)} |"
-        )
-        within = r <= TARGET_RATIO * rm and w <= TARGET_RATIO * max(wm, 1)
-        ok = ok and (within if n else w == 0)
+        cells, met = bk.reads_writes(run, MINIMUM)
+        i = run["inputs"]
+        bk.markdown_row([run["name"], f"{run['n']:,}", f"{i['C']:,}", f"{i['T']:,}", *cells])
+        ok = ok and met
     print()
-    shown = [r for r in runs if r["n"]]
-    print("| call | " + " | ".join(f"{r['name']} | min" for r in shown) + " | minimum |")
-    print("|---|" + "---:|---:|" * len(shown) + "---|")
-    for key, (which, rule) in MINIMUM.items():
-        cells = " | ".join(f"{r['actual'][key]:,} | {r['minimum'][key]:,}" for r in shown)
-        print(f"| {which}: {LABELS[key]} | {cells} | {rule} |")
+    bk.print_breakdown([r for r in runs if r["n"]], MINIMUM, LABELS)
     print(
-        f"# target (reads and writes within {TARGET_RATIO}x of the minimum, no-op writes 0): "
+        f"# target (reads and writes within {bk.TARGET_RATIO}x of the minimum, no-op writes 0): "
         f"{'met' if ok else 'NOT met'}",
         file=sys.stderr,
     )

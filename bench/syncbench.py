@@ -353,10 +353,6 @@ def load() -> str:
     return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
-def fmt(n: float, digits: int = 0) -> str:
-    return f"{n:,.{digits}f}"
-
-
 def add_portal_args(p: argparse.ArgumentParser, contacts: int) -> None:
     """The options every sync benchmark takes: portal size, rules, data seed, the portal's time."""
     p.add_argument(

@@ -31,17 +31,17 @@ Target: within 1.5x of the minimum; a no-op re-sync makes 0 write calls.
 
 from __future__ import annotations
 
-import math
 import sys
 import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import benchkit as bk
 import syncbench as sb
 import zohobench as zb
+from benchkit import ceil
 
-TARGET_RATIO = 1.5
 PAGE = 200  # records a list or search page holds (per_page at most 200)
 WRITE = 100  # records an update (or insert) call takes
 IDS = 100  # ids one `GET /{module}?ids=` takes
@@ -206,10 +206,6 @@ class Recorder:
         adapter.read_contacts = recorded_contacts
 
 
-def _ceil(n: int, size: int) -> int:
-    return math.ceil(n / size) if n > 0 else 0
-
-
 def people(org: Any) -> dict[str, str]:
     """id → module of every unconverted lead and every contact in the org."""
     out = {rid: "Leads" for rid, r in org.records("Leads").items() if not r.get("Converted__s")}
@@ -254,21 +250,21 @@ def measure(name: str, job: Any, org: Any, rec: Recorder, expected: dict[str, st
             continue
         rows = {link: rec.rows["activities", t, link] for link in ("What_Id", "Who_Id", "Parent_Id")}
         if t == "Notes":
-            search = max(_ceil(n_mod["Leads"] + n_mod["Contacts"], IN_VALUES), _ceil(rows["Parent_Id"], PAGE))
+            search = max(ceil(n_mod["Leads"] + n_mod["Contacts"], IN_VALUES), ceil(rows["Parent_Id"], PAGE))
         else:
-            search = max(_ceil(n_mod["Leads"], IN_VALUES), _ceil(rows["What_Id"], PAGE)) + max(
-                _ceil(n_mod["Contacts"], IN_VALUES), _ceil(rows["Who_Id"], PAGE)
+            search = max(ceil(n_mod["Leads"], IN_VALUES), ceil(rows["What_Id"], PAGE)) + max(
+                ceil(n_mod["Contacts"], IN_VALUES), ceil(rows["Who_Id"], PAGE)
             )
-        listing = max(1, _ceil(len(org.records(t)), PAGE))
+        listing = max(1, ceil(len(org.records(t)), PAGE))
         act_min[t] = (search, "search") if search <= listing else (listing, "listing")
     news_rows = {t: rec.rows["activity_news", t, ""] for t in activity_modules}
     c_mod = {m: len(rec.written[m]) for m in PEOPLE}
     tasks = len(rec.tasks)
     minimum = {
-        "records": sum(max(1, _ceil(listed[m], PAGE)) for m in PEOPLE),
-        "records_by_id": sum(_ceil(by_id[m], IDS) for m in PEOPLE),
+        "records": sum(max(1, ceil(listed[m], PAGE)) for m in PEOPLE),
+        "records_by_id": sum(ceil(by_id[m], IDS) for m in PEOPLE),
         "activities": sum(v for v, _ in act_min.values()),
-        "activity_news": sum(max(1, _ceil(news_rows[t], PAGE)) for t in activity_modules)
+        "activity_news": sum(max(1, ceil(news_rows[t], PAGE)) for t in activity_modules)
         if actual["activity_news"]
         else 0,
         "sizes": 0,
@@ -276,12 +272,12 @@ def measure(name: str, job: Any, org: Any, rec: Recorder, expected: dict[str, st
         "owners": 1,
         "fields": len(rec.described_now),
         "org_zone": min(1, actual["org_zone"]),
-        "update": sum(_ceil(c_mod[m], WRITE) for m in PEOPLE),
-        "task_create": _ceil(tasks, TASKS),
+        "update": sum(ceil(c_mod[m], WRITE) for m in PEOPLE),
+        "task_create": ceil(tasks, TASKS),
         "task_lookup": 0,
     }
     reads_min = sum(v for k, v in minimum.items() if MINIMUM[k][0] == "read")
-    written = sum(_ceil(c_mod[m], CREDITS_PER_WRITE) for m in PEOPLE) + _ceil(tasks, CREDITS_PER_WRITE)
+    written = sum(ceil(c_mod[m], CREDITS_PER_WRITE) for m in PEOPLE) + ceil(tasks, CREDITS_PER_WRITE)
     credits_min = reads_min + written
     c = result.counts
     inputs = {
@@ -315,21 +311,6 @@ def measure(name: str, job: Any, org: Any, rec: Recorder, expected: dict[str, st
     }
 
 
-def side(run: dict[str, Any], which: str, key: str) -> int:
-    return sum(v for k, v in run[key].items() if MINIMUM[k][0] == which)
-
-
-def ratio(actual: int, minimum: int) -> str:
-    if minimum == 0:
-        return "–" if actual == 0 else "∞"
-    return f"{actual / minimum:.2f}x"
-
-
-def per_1k(calls: int, n: int) -> str:
-    """Calls per 1,000 people with news; "–" under 100 (a no-op's few)."""
-    return sb.fmt(calls * 1000 / n, 1) if n >= 100 else "–"
-
-
 def edit_people(org: Any, count: int) -> dict[str, str]:
     """A person edits the job title of ``count`` leads and contacts, spread evenly over the org."""
     title = {"Leads": "Designation", "Contacts": "Title"}
@@ -343,30 +324,19 @@ def edit_people(org: Any, count: int) -> dict[str, str]:
 
 
 def print_tables(runs: list[dict[str, Any]]) -> bool:
-    print(
-        "| sync | people with news | decided | missed | changed | tasks | reads | minimum | per 1,000 "
-        "| actual/min | writes | minimum | per 1,000 | actual/min | credits | minimum |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    head = ["sync", "people with news", "decided", "missed", "changed", "tasks", *bk.READS_WRITES]
+    bk.markdown_head([*head, "credits", "minimum"])
     ok = True
     for run in runs:
-        r, rm = side(run, "read", "actual"), side(run, "read", "minimum")
-        w, wm = side(run, "write", "actual"), side(run, "write", "minimum")
-        n = run["n"]
+        # per 1,000 people with news: "–" under 100 (a no-op's few)
+        cells, met = bk.reads_writes(run, MINIMUM, least=100)
         changed = run["counts"].get("contacts_changed", 0)
-        print(
-            f"| {run['name']} | {n:,} | {run['decided']:,} | {run['missed']:,} | {changed:,} "
-            f"| {run['inputs']['T']:,} | {r:,} | {rm:,} | {per_1k(r, n)} | {ratio(r, rm)} | {w:,} | {wm:,} "
-            f"| {per_1k(w, n)} | {ratio(w, wm)} | {run['credits']:,} | {run['credits_min']:,} |"
-        )
-        within = r <= TARGET_RATIO * rm and w <= TARGET_RATIO * max(wm, 1)
-        ok = ok and (within if n else w == 0) and not run["missed"]
+        row = [run["name"], f"{run['n']:,}", f"{run['decided']:,}", f"{run['missed']:,}", f"{changed:,}"]
+        row += [f"{run['inputs']['T']:,}", *cells, f"{run['credits']:,}", f"{run['credits_min']:,}"]
+        bk.markdown_row(row)
+        ok = ok and met and not run["missed"]
     print()
-    print("| call | " + " | ".join(f"{r['name']} | min" for r in runs) + " |")
-    print("|---|" + "---:|---:|" * len(runs))
-    for key, (which, _) in MINIMUM.items():
-        cells = " | ".join(f"{r['actual'][key]:,} | {r['minimum'][key]:,}" for r in runs)
-        print(f"| {which}: {LABELS[key]} | {cells} |")
+    bk.print_breakdown(runs, MINIMUM, LABELS, rules=False)
     return ok
 
 
@@ -413,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ok = print_tables(runs)
     print(
-        f"# target (reads and writes within {TARGET_RATIO}x of the minimum, nobody missed, no-op writes "
+        f"# target (reads and writes within {bk.TARGET_RATIO}x of the minimum, nobody missed, no-op writes "
         f"0): {'met' if ok else 'NOT met'}",
         file=sys.stderr,
     )

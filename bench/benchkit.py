@@ -1,0 +1,85 @@
+"""What every CRM's benchmarks measure and print alike; not a benchmark itself.
+
+The sandboxes, jobs, command lines and child processes are ``syncbench.py``'s; this module is the
+reporting on top of them, shared by the HubSpot (``sync_*.py``), Salesforce (``sf_*.py``) and Zoho
+(``zoho_*.py``) scripts:
+
+- Markdown tables on standard output: ``markdown_head``, ``markdown_row``.
+- Calls against the minimum the CRM's API allows (``*_calls.py``): ``ceil``, ``side``, ``ratio``,
+  ``per_1k``, ``reads_writes`` (a run's cells and whether it met ``TARGET_RATIO``) and
+  ``print_breakdown`` (the calls by line, run by run).
+
+Imports only the standard library (the memory harnesses must stay small).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+# The calls benchmarks' target: reads and writes within 1.5x of the minimum.
+TARGET_RATIO = 1.5
+# The reads and writes columns of a calls benchmark's run table.
+READS_WRITES = ["reads", "minimum", "per 1,000", "actual/min", "writes", "minimum", "per 1,000", "actual/min"]
+
+
+def markdown_head(columns: Sequence[str], left: Iterable[int] = (0,)) -> None:
+    """A Markdown table's header and alignment rows; the columns at ``left`` align left, the rest right."""
+    lefts = {i if i >= 0 else len(columns) + i for i in left}
+    markdown_row(columns)
+    print("|" + "".join("---|" if i in lefts else "---:|" for i in range(len(columns))))
+
+
+def markdown_row(cells: Iterable[str]) -> None:
+    print("| " + " | ".join(cells) + " |")
+
+
+def ceil(n: int, size: int) -> int:
+    """Calls of ``size`` items each that ``n`` items take (0 for none)."""
+    return math.ceil(n / size) if n > 0 else 0
+
+
+def side(run: Mapping[str, Any], which: str, key: str, minimum: Mapping[str, tuple[str, str]]) -> int:
+    """A run's calls (``key`` "actual" or "minimum") on one side ("read" or "write") of ``minimum``."""
+    return sum(v for k, v in run[key].items() if minimum[k][0] == which)
+
+
+def ratio(actual: int, minimum: int) -> str:
+    if minimum == 0:
+        return "–" if actual == 0 else "∞"
+    return f"{actual / minimum:.2f}x"
+
+
+def per_1k(calls: int, n: int, least: int = 1) -> str:
+    """Calls per 1,000 records with news; "–" under ``least`` of them."""
+    return f"{calls * 1000 / n:,.1f}" if n >= least else "–"
+
+
+def reads_writes(
+    run: Mapping[str, Any], minimum: Mapping[str, tuple[str, str]], least: int = 1
+) -> tuple[list[str], bool]:
+    """A run's ``READS_WRITES`` cells (``run["n"]`` records with news), and whether it met the
+    target: reads and writes within ``TARGET_RATIO`` of the minimum, or no writes when none had news."""
+    r, rm = side(run, "read", "actual", minimum), side(run, "read", "minimum", minimum)
+    w, wm = side(run, "write", "actual", minimum), side(run, "write", "minimum", minimum)
+    n = run["n"]
+    cells = [f"{r:,}", f"{rm:,}", per_1k(r, n, least), ratio(r, rm)]
+    cells += [f"{w:,}", f"{wm:,}", per_1k(w, n, least), ratio(w, wm)]
+    within = r <= TARGET_RATIO * rm and w <= TARGET_RATIO * max(wm, 1)
+    return cells, (within if n else w == 0)
+
+
+def print_breakdown(
+    runs: Sequence[Mapping[str, Any]],
+    minimum: Mapping[str, tuple[str, str]],
+    labels: Mapping[str, str],
+    *,
+    rules: bool = True,
+) -> None:
+    """The calls by line: actual and minimum for each run, and (``rules``) how the minimum is counted."""
+    names = [x for run in runs for x in (run["name"], "min")]
+    markdown_head(["call", *names, *(["minimum"] if rules else [])], left=(0, -1) if rules else (0,))
+    for key, (which, rule) in minimum.items():
+        cells = [f"{run[k][key]:,}" for run in runs for k in ("actual", "minimum")]
+        markdown_row([f"{which}: {labels[key]}", *cells, *([rule] if rules else [])])
