@@ -8,18 +8,27 @@ reporting on top of them, shared by the HubSpot (``sync_*.py``), Salesforce (``s
 - Calls against the minimum the CRM's API allows (``*_calls.py``): ``ceil``, ``side``, ``ratio``,
   ``per_1k``, ``reads_writes`` (a run's cells and whether it met ``TARGET_RATIO``) and
   ``print_breakdown`` (the calls by line, run by run).
+- Peak RSS (``*_memory.py``): ``peak_kib``; in the measured child ``run_backfill`` (one backfill,
+  its JSON report); in the harness ``report_child`` (the child's run, RSS, and the target,
+  ``MEMORY_TARGET_MB``), after ``syncbench.run_child``.
 
 Imports only the standard library (the memory harnesses must stay small).
 """
 
 from __future__ import annotations
 
+import json
 import math
+import resource
+import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 # The calls benchmarks' target: reads and writes within 1.5x of the minimum.
 TARGET_RATIO = 1.5
+# The memory benchmarks' target: a backfill's peak RSS under 500 MB (477 MiB).
+MEMORY_TARGET_MB = 500
 # The reads and writes columns of a calls benchmark's run table.
 READS_WRITES = ["reads", "minimum", "per 1,000", "actual/min", "writes", "minimum", "per 1,000", "actual/min"]
 
@@ -83,3 +92,36 @@ def print_breakdown(
     for key, (which, rule) in minimum.items():
         cells = [f"{run[k][key]:,}" for run in runs for k in ("actual", "minimum")]
         markdown_row([f"{which}: {labels[key]}", *cells, *([rule] if rules else [])])
+
+
+def peak_kib() -> int:
+    """This process's high-water RSS so far, in KiB (Linux's ``ru_maxrss``)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def run_backfill(job: Any, progress: Any, floor_kib: int) -> int:
+    """The memory child's measured run: one backfill; a JSON line on standard output (its seconds,
+    counts and ``floor_kib``, its RSS after start-up and setup)."""
+    progress.start()
+    started = time.monotonic()
+    result = job.run()
+    seconds = time.monotonic() - started
+    job.store.close()
+    out = {"seconds": seconds, "counts": result.counts, "floor_kib": floor_kib}
+    print(json.dumps(out), flush=True)
+    return 0
+
+
+def report_child(run: Any, sandbox_mib: float, more: str = "") -> bool:
+    """On standard error: the child's counts, its process (wall time, RSS floor), the harness's and
+    the sandbox's RSS (``more`` after), and whether its peak met ``MEMORY_TARGET_MB``."""
+    print(f"# run: {run.report['counts']}", file=sys.stderr)
+    print(
+        f"# sync process: {run.wall:.1f} s from spawn to exit; RSS after start-up and setup "
+        f"{run.report['floor_kib'] / 1024:.0f} MiB; harness {run.harness_kib / 1024:.0f} MiB; "
+        f"sandbox peak {sandbox_mib:.0f} MiB (not counted){more}",
+        file=sys.stderr,
+    )
+    ok = run.peak_mib * 1024 * 1024 < MEMORY_TARGET_MB * 1000 * 1000
+    print(f"# target (under {MEMORY_TARGET_MB} MB): {'met' if ok else 'NOT met'}", file=sys.stderr)
+    return ok

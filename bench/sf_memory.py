@@ -22,16 +22,13 @@ sandbox's own peak on standard error. Target: under 500 MB (477 MiB).
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import sys
 import time
 from pathlib import Path
 
+import benchkit as bk
 import sfbench
 import syncbench as sb
-
-TARGET_MB = 500
 
 
 def child(url: str, ca_file: str, rules: Path, folder: Path, a: argparse.Namespace) -> int:
@@ -45,19 +42,12 @@ def child(url: str, ca_file: str, rules: Path, folder: Path, a: argparse.Namespa
     opts = sfbench.options(url, c["client_id"], c["client_secret"], ca_file, clock)
     reps = [u for u in a.reps.split(",") if u]
     playbook = sfbench.prepare(opts, rules, reps, folder)
-    floor_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    floor_kib = bk.peak_kib()
     progress = sb.Progress(a.every, "leads and contacts", sb.peak_rss_so_far)
 
     state = f"sqlite:///{folder}/state.db"
     job = sfbench.make_job(opts, playbook, state, clock, batch_size=a.batch_size, progress=progress)
-    progress.start()
-    started = time.monotonic()
-    result = job.run()
-    seconds = time.monotonic() - started
-    job.store.close()
-    out = {"seconds": seconds, "counts": result.counts, "floor_kib": floor_kib}
-    print(json.dumps(out), flush=True)
-    return 0
+    return bk.run_backfill(job, progress, floor_kib)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,25 +72,16 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", org.url, "--ca-file", org.ca_file]
         cmd += ["--folder", str(folder), "--rules", str(rules), "--reps", ",".join(org.reps())]
         cmd += ["--every", str(a.every), "--batch-size", str(a.batch_size)]
-        harness_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         run = sb.run_child(cmd)
         sandbox_mib = org.peak_rss_mib()
         requests = org.usage()
     if run.returncode != 0:
         print(f"# the sync failed (exit status {run.returncode})", file=sys.stderr)
         return 1
-    report, peak_mib, wall = run.report, run.peak_mib, run.wall
+    report, peak_mib = run.report, run.peak_mib
     c = report["counts"]
     people = c.get("contacts_read", 0)
-    print(f"# run: {c}", file=sys.stderr)
-    print(
-        f"# sync process: {wall:.1f} s from spawn to exit; RSS after start-up and setup "
-        f"{report['floor_kib'] / 1024:.0f} MiB; harness {harness_kib / 1024:.0f} MiB; "
-        f"sandbox peak {sandbox_mib:.0f} MiB (not counted); API requests (setup and backfill) {requests:,}",
-        file=sys.stderr,
-    )
-    ok = peak_mib * 1024 * 1024 < TARGET_MB * 1000 * 1000
-    print(f"# target (under {TARGET_MB} MB): {'met' if ok else 'NOT met'}", file=sys.stderr)
+    bk.report_child(run, sandbox_mib, f"; API requests (setup and backfill) {requests:,}")
     print("| leads seeded | leads and contacts | activities | seconds | per second | peak RSS MiB |")
     print("|---:|---:|---:|---:|---:|---:|")
     print(

@@ -25,15 +25,12 @@ floor), and the sandbox's own peak on standard error. Target: under 500 MB (477 
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import sys
 import time
 from pathlib import Path
 
+import benchkit as bk
 import syncbench as sb
-
-TARGET_MB = 500
 
 
 def child(url: str, rules: Path, folder: Path, now: str, t0: float, every: int) -> int:
@@ -44,18 +41,11 @@ def child(url: str, rules: Path, folder: Path, now: str, t0: float, every: int) 
     """
     sb.quiet_logs()
     playbook = sb.prepare(url, rules, folder)
-    floor_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    floor_kib = bk.peak_kib()
     progress = sb.Progress(every, "contacts", sb.peak_rss_so_far)
     clock = sb.running_clock(sb.parse_now(now), t0)
     job = sb.make_job(url, playbook, f"sqlite:///{folder}/state.db", clock, fast=True, progress=progress)
-    progress.start()
-    started = time.monotonic()
-    result = job.run()
-    seconds = time.monotonic() - started
-    job.store.close()
-    out = {"seconds": seconds, "counts": result.counts, "floor_kib": floor_kib}
-    print(json.dumps(out), flush=True)
-    return 0
+    return bk.run_backfill(job, progress, floor_kib)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,24 +68,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# sandbox seeded in {time.perf_counter() - t:.1f} s, limits lifted", file=sys.stderr)
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", portal.url, "--folder", str(folder)]
         cmd += ["--rules", str(rules), "--now", a.now, "--t0", repr(portal.t0), "--every", str(a.every)]
-        harness_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         run = sb.run_child(cmd)
         sandbox_mib = portal.peak_rss_mib()
     if run.returncode != 0:
         print(f"# the sync failed (exit status {run.returncode})", file=sys.stderr)
         return 1
-    report, peak_mib, wall = run.report, run.peak_mib, run.wall
+    report, peak_mib = run.report, run.peak_mib
     c = report["counts"]
     contacts = a.contacts
-    print(f"# run: {c}", file=sys.stderr)
-    print(
-        f"# sync process: {wall:.1f} s from spawn to exit; RSS after start-up and setup "
-        f"{report['floor_kib'] / 1024:.0f} MiB; harness {harness_kib / 1024:.0f} MiB; "
-        f"sandbox peak {sandbox_mib:.0f} MiB (not counted)",
-        file=sys.stderr,
-    )
-    ok = peak_mib * 1024 * 1024 < TARGET_MB * 1000 * 1000
-    print(f"# target (under {TARGET_MB} MB): {'met' if ok else 'NOT met'}", file=sys.stderr)
+    bk.report_child(run, sandbox_mib)
     print("| contacts | activities | seconds | contacts/s | peak RSS MiB |")
     print("|---:|---:|---:|---:|---:|")
     print(

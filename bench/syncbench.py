@@ -268,12 +268,14 @@ def sync_job(adapter: Any, rules: Path, state_url: str, clock: Callable[[], date
 
 @dataclass
 class ChildRun:
-    """A measured child process: its exit status, its last JSON line, peak RSS and wall seconds."""
+    """A measured child process: its exit status, its last JSON line, peak RSS and wall seconds;
+    and the harness's own high-water RSS (KiB) when it started the child."""
 
     returncode: int
     report: dict[str, Any]
     peak_mib: float
     wall: float
+    harness_kib: int
 
 
 def run_child(cmd: list[str]) -> ChildRun:
@@ -283,6 +285,9 @@ def run_child(cmd: list[str]) -> ChildRun:
     through. The caller must stay small: Linux charges a parent's high-water RSS at fork/exec to
     the child's ``ru_maxrss``.
     """
+    import resource
+
+    harness_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
     assert proc.stdout is not None
@@ -292,7 +297,7 @@ def run_child(cmd: list[str]) -> ChildRun:
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     lines = output.decode().strip().splitlines()
     report = json.loads(lines[-1]) if proc.returncode == 0 and lines else {}
-    return ChildRun(proc.returncode, report, usage.ru_maxrss / 1024, wall)
+    return ChildRun(proc.returncode, report, usage.ru_maxrss / 1024, wall, harness_kib)
 
 
 class Progress:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sqlite3
 import sys
 import time
@@ -31,10 +30,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import benchkit as bk
 import syncbench as sb
 import zohobench as zb
-
-TARGET_MB = 500
 
 
 def child(url: str, folder: Path, rules: Path, a: argparse.Namespace) -> int:
@@ -48,7 +46,7 @@ def child(url: str, folder: Path, rules: Path, a: argparse.Namespace) -> int:
     clock = sb.running_clock(*sb.org_time(url))
     opts = zb.options(url, sb.control(url, "GET", "/__sandbox/credentials"), clock)
     playbook = zb.prepare(opts, rules, folder)
-    floor_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    floor_kib = bk.peak_kib()
     progress = sb.Progress(a.every, "people", sb.peak_rss_so_far)
     state = f"sqlite:///{folder}/state.db"
     job = zb.make_job(opts, playbook, state, clock, batch_size=a.batch_size, progress=progress)
@@ -106,7 +104,6 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", org.url, "--folder", str(folder)]
         cmd += ["--rules", str(rules), "--every", str(a.every), "--batch-size", str(a.batch_size)]
         cmd += ["--runs", str(a.runs)]
-        harness_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         run = sb.run_child(cmd)
         sandbox_mib = org.peak_rss_mib()
         stats = org.stats()
@@ -120,16 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     c = run.report["counts"]
     seconds = run.report["seconds"]
     tokens = sum(n for e, n in stats["by_endpoint"].items() if "/oauth/" in e)
-    print(f"# run: {c}", file=sys.stderr)
-    print(
-        f"# sync process: {run.wall:.1f} s from spawn to exit; RSS after start-up and setup "
-        f"{run.report['floor_kib'] / 1024:.0f} MiB; harness {harness_kib / 1024:.0f} MiB; sandbox peak "
-        f"{sandbox_mib:.0f} MiB (not counted); API requests (setup and backfill) "
-        f"{stats['requests'] - tokens:,}, credits {stats['credits']['used']:,}; {sb.load()}",
-        file=sys.stderr,
+    requests = stats["requests"] - tokens
+    more = (
+        f"; API requests (setup and backfill) {requests:,}, credits {stats['credits']['used']:,}; {sb.load()}"
     )
-    ok = run.peak_mib * 1024 * 1024 < TARGET_MB * 1000 * 1000
-    print(f"# target (under {TARGET_MB} MB): {'met' if ok else 'NOT met'}", file=sys.stderr)
+    bk.report_child(run, sandbox_mib, more)
     print(
         "| leads + contacts seeded | runs | records read (last run) | people decided (state) | activities "
         "| seconds | decided/s | peak RSS MiB |"
