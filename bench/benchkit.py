@@ -8,6 +8,10 @@ reporting on top of them, shared by the HubSpot (``sync_*.py``), Salesforce (``s
 - Calls against the minimum the CRM's API allows (``*_calls.py``): ``ceil``, ``side``, ``ratio``,
   ``per_1k``, ``reads_writes`` (a run's cells and whether it met ``TARGET_RATIO``) and
   ``print_breakdown`` (the calls by line, run by run).
+- Where a backfill's time went (``*_backfill.py``): ``timed`` (a call's seconds into a bucket),
+  ``time_store`` (the state store's outermost calls, ``STORE_METHODS`` and transactions),
+  ``timed_run`` (the run's wall and CPU seconds, and the sandbox's CPU), ``print_split`` (buckets
+  as shares of the run) and ``print_waits`` (waiting for the sandbox, by endpoint or line).
 - Peak RSS (``*_memory.py``): ``peak_kib``; in the measured child ``run_backfill`` (one backfill,
   its JSON report); in the harness ``report_child`` (the child's run, RSS, and the target,
   ``MEMORY_TARGET_MB``), after ``syncbench.run_child``.
@@ -17,18 +21,39 @@ Imports only the standard library (the memory harnesses must stay small).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import resource
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+from syncbench import cpu_seconds  # stdlib only
 
 # The calls benchmarks' target: reads and writes within 1.5x of the minimum.
 TARGET_RATIO = 1.5
 # The memory benchmarks' target: a backfill's peak RSS under 500 MB (477 MiB).
 MEMORY_TARGET_MB = 500
+# The state store's reads and writes a backfill times (``time_store``).
+STORE_METHODS = (
+    "cursor",
+    "contacts",
+    "records",
+    "due_contact_ids",
+    "routing_index_rows",
+    "written",
+    "pending_writes",
+    "known_action_keys",
+    "pending_actions",
+    "owners",
+    "routing_state",
+    "start_run",
+    "finish_run",
+)
 # The reads and writes columns of a calls benchmark's run table.
 READS_WRITES = ["reads", "minimum", "per 1,000", "actual/min", "writes", "minimum", "per 1,000", "actual/min"]
 
@@ -92,6 +117,100 @@ def print_breakdown(
     for key, (which, rule) in minimum.items():
         cells = [f"{run[k][key]:,}" for run in runs for k in ("actual", "minimum")]
         markdown_row([f"{which}: {labels[key]}", *cells, *([rule] if rules else [])])
+
+
+def timed(fn: Callable[..., Any], add: Callable[[float], None]) -> Callable[..., Any]:
+    """``fn``, its wall seconds given to ``add`` after each call."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            add(time.perf_counter() - t)
+
+    return run
+
+
+def time_store(store: Any, add: Callable[[float], None]) -> None:
+    """Time the state store's reads and transactions: ``add(seconds)`` for the outermost call of a
+    nest (a read inside a transaction counts once, in the transaction's time)."""
+    depth = 0
+
+    def nest(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            nonlocal depth
+            t = time.perf_counter()
+            depth += 1
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                depth -= 1
+                if depth == 0:
+                    add(time.perf_counter() - t)
+
+        return run
+
+    for name in STORE_METHODS:
+        if hasattr(store, name):
+            setattr(store, name, nest(getattr(store, name)))
+    transaction = store.transaction
+
+    @contextlib.contextmanager
+    def timed_transaction() -> Iterator[Any]:
+        nonlocal depth
+        t = time.perf_counter()
+        depth += 1
+        try:
+            with transaction() as s:
+                yield s
+        finally:
+            depth -= 1
+            if depth == 0:
+                add(time.perf_counter() - t)
+
+    store.transaction = timed_transaction
+
+
+@dataclass
+class TimedRun:
+    """One timed ``SyncJob`` run: its result, wall seconds, this process's CPU seconds and the
+    sandbox process's."""
+
+    result: Any
+    seconds: float
+    cpu: float
+    sandbox_cpu: float
+
+
+def timed_run(job: Any, progress: Any, sandbox_pid: int) -> TimedRun:
+    """Run ``job`` once (``progress``'s clock restarted), timed; the sandbox's CPU over the run."""
+    sandbox_cpu0 = cpu_seconds(sandbox_pid)
+    cpu0 = time.process_time()
+    progress.start()
+    started = time.perf_counter()
+    result = job.run()
+    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu0
+    return TimedRun(result, seconds, cpu, cpu_seconds(sandbox_pid) - sandbox_cpu0)
+
+
+def print_split(wall: Counter[str], seconds: float, width: int, order: Sequence[str] | None = None) -> None:
+    """On standard error, each bucket of the run's thread (in ``order``, else largest first) in
+    seconds and as a share of the run's ``seconds``, then the rest: the loop's own work."""
+    rows = [(bucket, wall[bucket]) for bucket in order] if order is not None else wall.most_common()
+    rows.append(("the rest of the loop (decide, plan, convert)", seconds - sum(wall.values())))
+    for bucket, secs in rows:
+        print(f"#   {bucket:{width}s} {secs:7.1f} s  {secs / seconds:6.1%}", file=sys.stderr)
+
+
+def print_waits(wait: Counter[str], calls: Counter[str], width: int, by: str) -> None:
+    """On standard error, the seconds spent waiting for the sandbox ``by`` endpoint or line, most first
+    (``by`` names the key and the count: "by line (requests, seconds, mean ms)")."""
+    print(f"# waiting for the sandbox, {by}:", file=sys.stderr)
+    for endpoint, secs in wait.most_common():
+        n = calls[endpoint]
+        print(f"#   {endpoint:{width}s} {n:5,} {secs:7.1f} s {1000 * secs / n:7.1f} ms", file=sys.stderr)
 
 
 def peak_kib() -> int:

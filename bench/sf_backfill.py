@@ -23,18 +23,18 @@ loop (decide, plan, convert); and the sandbox's own CPU seconds over the run.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+import benchkit as bk
 import sfbench
 import syncbench as sb
 from sf_calls import MINIMUM, Recorder, classify_call
-from sync_backfill import STORE_METHODS
 
 BASE_ALLOWANCE, PER_LICENSE = 100_000, 1_000  # Enterprise Edition's daily API requests
 
@@ -48,6 +48,7 @@ class SfClocks:
     """
 
     STORE = "state store (SQLAlchemy, SQLite)"
+    WAITING = "HTTP: waiting for the sandbox"
 
     def __init__(self, rec: Recorder) -> None:
         self.rec = rec
@@ -58,7 +59,6 @@ class SfClocks:
         self.endpoint_calls: Counter[str] = Counter()
         self.loop_thread = threading.get_ident()
         self._lock = threading.Lock()
-        self._depth = 0
 
     def _add(self, bucket: str, seconds: float) -> None:
         with self._lock:
@@ -73,7 +73,7 @@ class SfClocks:
     def attach(self, job: Any) -> None:
         """Wrap the job's client (after ``Recorder.attach``: its ``_once`` is the recorder's) and store."""
         self.attach_client(job.adapter.client)
-        self.attach_store(job.store)
+        bk.time_store(job.store, partial(self._add, self.STORE))
 
     def attach_client(self, client: Any) -> None:
         once = client._once
@@ -92,45 +92,29 @@ class SfClocks:
     def add_http(self, endpoint: str, wall: float, cpu: float) -> None:
         """One HTTP request: ``wall`` seconds, ``cpu`` of them this thread's CPU."""
         self._add("HTTP: this process's CPU (client, TLS, JSON)", cpu)
-        self._add("HTTP: waiting for the sandbox", max(0.0, wall - cpu))
+        self._add(self.WAITING, max(0.0, wall - cpu))
         with self._lock:
             self.count["calls"] += 1
             self.endpoint_wait[endpoint] += max(0.0, wall - cpu)
             self.endpoint_calls[endpoint] += 1
 
-    def attach_store(self, store: Any) -> None:
-        """Time the state store's reads and transactions (the outermost call of a nest)."""
-        for name in STORE_METHODS:
-            if hasattr(store, name):
-                setattr(store, name, self._timed(getattr(store, name)))
-        transaction = store.transaction
+    def waited(self) -> float:
+        """Seconds waiting for the sandbox, over all threads."""
+        return self.wall[self.WAITING] + self.elsewhere[self.WAITING]
 
-        @contextlib.contextmanager
-        def timed_transaction() -> Iterator[Any]:
-            t = time.perf_counter()
-            self._depth += 1
-            try:
-                with transaction() as s:
-                    yield s
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    self._add(self.STORE, time.perf_counter() - t)
-
-        store.transaction = timed_transaction
-
-    def _timed(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def run(*args: Any, **kwargs: Any) -> Any:
-            t = time.perf_counter()
-            self._depth += 1
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    self._add(self.STORE, time.perf_counter() - t)
-
-        return run
+    def report(self, run: bk.TimedRun, sandbox_rss: float, width: int, others: str) -> None:
+        """On standard error, where the run's time went: the run's thread by bucket (``width``
+        wide), the ``others`` threads' (overlapping), the sandbox's CPU, and the waits by line."""
+        print(f"# where the {run.seconds:.1f} s went (this process: {run.cpu:.1f} s CPU):", file=sys.stderr)
+        bk.print_split(self.wall, run.seconds, width)
+        for bucket, secs in self.elsewhere.most_common():
+            print(f"#   ({others}, overlapping) {bucket:30s} {secs:7.1f} s", file=sys.stderr)
+        print(
+            f"#   (the sandbox's CPU over the run: {run.sandbox_cpu:.1f} s; its peak RSS "
+            f"{sandbox_rss:.0f} MiB; {self.count['retries']} retries)",
+            file=sys.stderr,
+        )
+        bk.print_waits(self.endpoint_wait, self.endpoint_calls, 40, "by line (requests, seconds, mean ms)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,14 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         job = sfbench.make_job(opts, playbook, state, org.clock, batch_size=a.batch_size, progress=progress)
         rec.attach(job.adapter)
         clocks.attach(job)
-        sandbox_cpu0 = sb.cpu_seconds(org.proc.pid)
-        cpu0 = time.process_time()
-        progress.start()
-        started = time.perf_counter()
-        result = job.run()
-        seconds = time.perf_counter() - started
-        cpu = time.process_time() - cpu0
-        sandbox_cpu = sb.cpu_seconds(org.proc.pid) - sandbox_cpu0
+        run = bk.timed_run(job, progress, org.proc.pid)
+        result, seconds, cpu = run.result, run.seconds, run.cpu
         stats = org.stats()
         used = org.usage() - used0
         sandbox_rss = org.peak_rss_mib()
@@ -199,23 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
     print(f"# by endpoint: {by_endpoint}", file=sys.stderr)
-    print(f"# where the {seconds:.1f} s went (this process: {cpu:.1f} s CPU):", file=sys.stderr)
-    for bucket, secs in clocks.wall.most_common():
-        print(f"#   {bucket:45s} {secs:7.1f} s  {secs / seconds:6.1%}", file=sys.stderr)
-    rest = seconds - sum(clocks.wall.values())
-    print(f"#   {'the rest of the loop (decide, plan, convert)':45s} {rest:7.1f} s  {rest / seconds:6.1%}",
-          file=sys.stderr)  # fmt: skip
-    for bucket, secs in clocks.elsewhere.most_common():
-        print(f"#   (other threads, overlapping) {bucket:30s} {secs:7.1f} s", file=sys.stderr)
-    print(
-        f"#   (the sandbox's CPU over the run: {sandbox_cpu:.1f} s; its peak RSS {sandbox_rss:.0f} MiB; "
-        f"{clocks.count['retries']} retries)",
-        file=sys.stderr,
-    )
-    print("# waiting for the sandbox, by line (requests, seconds, mean ms):", file=sys.stderr)
-    for endpoint, secs in clocks.endpoint_wait.most_common():
-        n = clocks.endpoint_calls[endpoint]
-        print(f"#   {endpoint:40s} {n:5,} {secs:7.1f} s {1000 * secs / n:7.1f} ms", file=sys.stderr)
+    clocks.report(run, sandbox_rss, 45, "other threads")
     assert set(rec.calls) <= set(MINIMUM), rec.calls
 
     print(
@@ -223,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         "| share of a day's allowance | waiting for the sandbox | leadsync CPU |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    waited = clocks.wall["HTTP: waiting for the sandbox"] + clocks.elsewhere["HTTP: waiting for the sandbox"]
+    waited = clocks.waited()
     print(
         f"| {a.leads:,} | {people:,} | {seconds:.1f} | {people / seconds:.1f} | {requests:,} | {per_1k:.1f} "
         f"| {share:.2%} of {allowance:,} | {waited:.1f} s ({waited / seconds:.0%}) "

@@ -35,7 +35,6 @@ reads, writes and task creates, for the state store, and its own work), and HTTP
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 import sys
@@ -43,28 +42,15 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
+import benchkit as bk
 import syncbench as sb
 
 TARGET_SHARE = 0.90
 BURST, WINDOW_S, SEARCH_PER_S = 190, 10.0, 5
 SEARCH = "POST /crm/v3/objects/contacts/search"
-STORE_METHODS = (
-    "cursor",
-    "contacts",
-    "records",
-    "due_contact_ids",
-    "routing_index_rows",
-    "written",
-    "pending_writes",
-    "known_action_keys",
-    "pending_actions",
-    "owners",
-    "routing_state",
-    "start_run",
-    "finish_run",
-)
 
 
 class Clocks:
@@ -93,7 +79,6 @@ class Clocks:
         self.endpoint_calls: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._depth = 0
         self.calls: list[tuple[float, str, str]] = []  # (end, endpoint, thread) for --timeline
 
     def add(self, where: Counter[str], bucket: str, seconds: float) -> None:
@@ -148,7 +133,7 @@ class Clocks:
             ("create_tasks", self.LOOP[3]),
             ("read_owners", self.LOOP[4]),
         ):
-            setattr(adapter, name, self._loop_timed(getattr(adapter, name), bucket))
+            setattr(adapter, name, bk.timed(getattr(adapter, name), partial(self.add, self.wall, bucket)))
         pages = job._pages
 
         def timed_pages(source: Any, *args: Any) -> Any:
@@ -167,47 +152,7 @@ class Clocks:
             return pages(waited_for(), *args)
 
         job._pages = timed_pages
-        store = job.store
-        for name in STORE_METHODS:
-            setattr(store, name, self._store_timed(getattr(store, name)))
-        transaction = store.transaction
-
-        @contextlib.contextmanager
-        def timed_transaction() -> Iterator[Any]:
-            t = time.perf_counter()
-            self._depth += 1
-            try:
-                with transaction() as s:
-                    yield s
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    self.add(self.wall, self.LOOP[5], time.perf_counter() - t)
-
-        store.transaction = timed_transaction
-
-    def _loop_timed(self, fn: Callable[..., Any], bucket: str) -> Callable[..., Any]:
-        def run(*args: Any, **kwargs: Any) -> Any:
-            t = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.add(self.wall, bucket, time.perf_counter() - t)
-
-        return run
-
-    def _store_timed(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def run(*args: Any, **kwargs: Any) -> Any:
-            t = time.perf_counter()
-            self._depth += 1
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    self.add(self.wall, self.LOOP[5], time.perf_counter() - t)
-
-        return run
+        bk.time_store(job.store, partial(self.add, self.wall, self.LOOP[5]))
 
 
 def _template(path: str) -> str:
@@ -273,19 +218,12 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(WINDOW_S + 0.5)  # setup's calls leave the 10-second window
         portal.reset_stats()
         clocks = Clocks()
-        started = time.perf_counter()
-        shown = [0]
 
-        def progress(touched: int) -> None:
-            if touched >= shown[0] + a.every:
-                shown[0] = touched - touched % a.every
-                secs = time.perf_counter() - started
-                calls = clocks.count["calls"]
-                print(
-                    f"#   {secs:6.1f} s: {touched:,} contacts read, {calls:,} calls ({calls / secs:.1f}/s)",
-                    file=sys.stderr,
-                    flush=True,
-                )
+        def calls_so_far() -> str:
+            calls = clocks.count["calls"]
+            return f"{calls:,} calls ({calls / (time.perf_counter() - progress.started):.1f}/s)"
+
+        progress = sb.Progress(a.every, "contacts", calls_so_far)
 
         job = sb.make_job(
             portal.url,
@@ -306,18 +244,15 @@ def main(argv: list[str] | None = None) -> int:
             news, echoes = split(*args)
             if echoes and not news and not first:
                 first.update(
-                    seconds=time.perf_counter() - started,
+                    seconds=time.perf_counter() - progress.started,
                     calls=clocks.count["calls"],
                     searches=clocks.endpoint_calls[SEARCH],
                 )
             return news, echoes
 
         job._split_echoes = split_echoes
-        cpu0 = time.process_time()
-        started = time.perf_counter()
-        result = job.run()
-        seconds = time.perf_counter() - started
-        cpu = time.process_time() - cpu0
+        run = bk.timed_run(job, progress, portal.proc.pid)
+        result, seconds, cpu, started = run.result, run.seconds, run.cpu, progress.started
         stats = portal.stats()
         sandbox_rss = portal.peak_rss_mib()
         job.store.close()
@@ -353,12 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"# by endpoint: {stats['by_endpoint']}", file=sys.stderr)
     print(f"# where the run's thread spent {seconds:.1f} s (this process: {cpu:.1f} s CPU):", file=sys.stderr)
-    for bucket in Clocks.LOOP:
-        secs = clocks.wall[bucket]
-        print(f"#   {bucket:55s} {secs:7.1f} s  {secs / seconds:6.1%}", file=sys.stderr)
-    rest = seconds - sum(clocks.wall.values())
-    print(f"#   {'the rest of the loop (decide, plan, convert)':55s} {rest:7.1f} s  {rest / seconds:6.1%}",
-          file=sys.stderr)  # fmt: skip
+    bk.print_split(clocks.wall, seconds, 55, Clocks.LOOP)
     print(f"# HTTP in every thread (overlapping; {clocks.count['calls']:,} calls):", file=sys.stderr)
     for bucket in (
         "HTTP: waiting for the sandbox",
@@ -371,10 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         secs = clocks.http[bucket]
         print(f"#   {bucket:55s} {secs:7.1f} s", file=sys.stderr)
     print(f"#   ({clocks.count['retries']} retries; sandbox peak RSS {sandbox_rss:.0f} MiB)", file=sys.stderr)
-    print("# waiting for the sandbox, by endpoint (calls, seconds, mean ms):", file=sys.stderr)
-    for endpoint, secs in clocks.endpoint_wait.most_common():
-        n = clocks.endpoint_calls[endpoint]
-        print(f"#   {endpoint:60s} {n:5,} {secs:7.1f} s {1000 * secs / n:7.1f} ms", file=sys.stderr)
+    bk.print_waits(clocks.endpoint_wait, clocks.endpoint_calls, 60, "by endpoint (calls, seconds, mean ms)")
     if a.timeline:
         print_timeline(clocks.calls, started, a.timeline)
     print(

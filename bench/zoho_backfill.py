@@ -30,8 +30,10 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from functools import partial
 from typing import Any
 
+import benchkit as bk
 import syncbench as sb
 import zohobench as zb
 from sf_backfill import SfClocks
@@ -65,16 +67,8 @@ class ZohoClocks(SfClocks):
 
     def attach_activities(self, adapter: Any) -> None:
         """The loop's wait for ``read_activities`` (its searches overlap on the adapter's threads)."""
-        read = adapter.read_activities
-
-        def timed(ids: Any) -> Any:
-            t = time.perf_counter()
-            try:
-                return read(ids)
-            finally:
-                self._add("activities (searches, on the adapter's threads)", time.perf_counter() - t)
-
-        adapter.read_activities = timed
+        bucket = "activities (searches, on the adapter's threads)"
+        adapter.read_activities = bk.timed(adapter.read_activities, partial(self._add, bucket))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,14 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         job = zb.make_job(opts, playbook, state, org.clock, batch_size=a.batch_size, progress=progress)
         clocks.attach(job)
         clocks.attach_activities(job.adapter)
-        sandbox_cpu0 = sb.cpu_seconds(org.proc.pid)
-        cpu0 = time.process_time()
-        progress.start()
-        started = time.perf_counter()
-        result = job.run()
-        seconds = time.perf_counter() - started
-        cpu = time.process_time() - cpu0
-        sandbox_cpu = sb.cpu_seconds(org.proc.pid) - sandbox_cpu0
+        run = bk.timed_run(job, progress, org.proc.pid)
+        result, seconds, cpu = run.result, run.seconds, run.cpu
         stats = org.stats()
         credits = org.credits_used() - credits0
         sandbox_rss = org.peak_rss_mib()
@@ -160,27 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         + "; ".join(f"{e} {credits / n:.1%} of {n:,}" for e, n in shares.items()),
         file=sys.stderr,
     )
-    print(f"# where the {seconds:.1f} s went (this process: {cpu:.1f} s CPU):", file=sys.stderr)
-    for bucket, secs in clocks.wall.most_common():
-        print(f"#   {bucket:50s} {secs:7.1f} s  {secs / seconds:6.1%}", file=sys.stderr)
-    rest = seconds - sum(clocks.wall.values())
-    print(f"#   {'the rest of the loop (decide, plan, convert)':50s} {rest:7.1f} s  {rest / seconds:6.1%}",
-          file=sys.stderr)  # fmt: skip
-    for bucket, secs in clocks.elsewhere.most_common():
-        print(f"#   (adapter threads, overlapping) {bucket:30s} {secs:7.1f} s", file=sys.stderr)
-    print(
-        f"#   (the sandbox's CPU over the run: {sandbox_cpu:.1f} s; its peak RSS {sandbox_rss:.0f} MiB; "
-        f"{clocks.count['retries']} retries)",
-        file=sys.stderr,
-    )
-    print("# waiting for the sandbox, by line (requests, seconds, mean ms):", file=sys.stderr)
-    for endpoint, secs in clocks.endpoint_wait.most_common():
-        n = clocks.endpoint_calls[endpoint]
-        print(f"#   {endpoint:40s} {n:5,} {secs:7.1f} s {1000 * secs / n:7.1f} ms", file=sys.stderr)
+    clocks.report(run, sandbox_rss, 50, "adapter threads")
     assert set(clocks.lines) <= set(MINIMUM), clocks.lines
 
     enterprise = shares["Enterprise"]
-    waited = clocks.wall["HTTP: waiting for the sandbox"] + clocks.elsewhere["HTTP: waiting for the sandbox"]
+    waited = clocks.waited()
     print(
         "| leads + contacts seeded | people | decided | seconds | people/s | requests | credits "
         "| share of an Enterprise day | peak in flight | waiting for the sandbox | leadsync CPU |"
