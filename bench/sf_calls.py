@@ -33,7 +33,7 @@ import re
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -176,6 +176,21 @@ class Recorder:
         self.written.clear()
         self.described_now.clear()
 
+    def _labelled(
+        self, label: Callable[[], tuple[str, str] | None], inner: Iterator[list[dict[str, Any]]]
+    ) -> Iterator[list[dict[str, Any]]]:
+        """``inner``'s pages, each fetched with this thread's label set to ``label()`` (the
+        requests that fetch it are that query line's), and set back after."""
+        while True:
+            outer, self.local.label = self.label, label()
+            try:
+                page = next(inner)
+            except StopIteration:
+                return
+            finally:
+                self.local.label = outer
+            yield page
+
     def attach(self, adapter: Any) -> None:
         client = adapter.client
         once, query_pages, rest, more_pages = client._once, client.query_pages, client.rest, client.more_pages
@@ -189,15 +204,7 @@ class Recorder:
 
         def labelled_pages(soql: str, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
             label = classify(soql)
-            inner = query_pages(soql, **kwargs)
-            while True:
-                outer, self.local.label = self.label, label
-                try:
-                    page = next(inner)
-                except StopIteration:
-                    return
-                finally:
-                    self.local.label = outer
+            for page in self._labelled(lambda: label, query_pages(soql, **kwargs)):
                 with self.lock:
                     self.rows[label] += len(page)
                     if label[0] in ("activities", "history"):
@@ -211,16 +218,7 @@ class Recorder:
                 yield page
 
         def labelled_more(result: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-            inner = more_pages(result)
-            while True:
-                outer, self.local.label = self.label, getattr(self.local, "reading", None)
-                try:
-                    page = next(inner)
-                except StopIteration:
-                    return
-                finally:
-                    self.local.label = outer
-                yield page
+            yield from self._labelled(lambda: getattr(self.local, "reading", None), more_pages(result))
 
         def recorded_rest(method: str, path: str, body: Any = None, headers: Any = None) -> Any:
             with self.lock:
