@@ -12,6 +12,10 @@ Registered as ``leadsync.adapters: hubspot = adapters.hubspot.adapter:from_optio
     search_per_s      CRM search calls per second (5)
     concurrency       calls in flight at once for independent reads and writes (4; 1-16; 1: one
                       at a time). The rate limiter paces them all; see fanout.py
+    search_lag_s      how long HubSpot's search may take to show a change (30; 0-3600): a read
+                      that ends less than this after its last contact's change resumes from
+                      that long before its last search, so a change the index showed late is
+                      still read (see ``_settled``)
     retry             a connector.api.RetryPolicy (the default policy when absent)
     timeout           seconds per HTTP request (30)
 """
@@ -60,6 +64,7 @@ from .writes import ContactWriter
 __all__ = ["HubSpotAdapter", "from_options"]
 
 BATCH_READ = 100  # batch read takes at most 100 inputs
+SEARCH_LAG_S = 30  # HubSpot: "it may take a few moments for newly created or updated objects to appear"
 HISTORY_BATCH = 50  # batch read with propertiesWithHistory takes at most 50 inputs
 log = structlog.get_logger("leadsync.hubspot")
 
@@ -74,6 +79,7 @@ OPTIONS = (
     "rate_per_10s",
     "search_per_s",
     "concurrency",
+    "search_lag_s",
     "retry",
     "timeout",
 )
@@ -95,9 +101,11 @@ class HubSpotAdapter:
         batch_size: int = 100,
         account_timezone: str = "UTC",
         concurrency: int = DEFAULT_CONCURRENCY,
+        search_lag_s: int = SEARCH_LAG_S,
     ) -> None:
         self.client = client
         self.mapping = mapping
+        self.search_lag_ms = search_lag_s * 1000
         self.batch_size = batch_size
         self.account_timezone = account_timezone
         self.fanout = Fanout(concurrency, careful=client.careful)
@@ -126,16 +134,32 @@ class HubSpotAdapter:
         chaser.start()
         try:
             for records, page_cursor in search_pages(chaser.main_search, props, start, _modified_ms):
-                yield self._page(records, page_cursor.encode())
+                yield self._page(records, self._settled(page_cursor).encode())
                 for chased in chaser.take():
                     yield self._page(chased, None)
             for records, rest_cursor in chaser.rest():
-                yield self._page(records, rest_cursor.encode() if rest_cursor else None)
+                yield self._page(records, self._settled(rest_cursor).encode() if rest_cursor else None)
         finally:
             self._chaser = None
             chaser.close()
             if chaser.split is not None:
                 log.info("echoes_chased", split_ms=chaser.split, searches=chaser.searches)
+
+    def _settled(self, cursor: SearchCursor) -> SearchCursor:
+        """``cursor``, or one from ``search_lag_s`` before the search that read its page.
+
+        HubSpot's search shows a change a few moments after it is made, and a page shows only what
+        was indexed when it was searched. A contact changed less than the lag before that search
+        may not have been on it although its stamp is below the page's last one, and an exact
+        cursor would pass it for good. So a cursor that close to the search's time (HubSpot's
+        own, from the answer's Date) goes back to the lag before it: the next read reads those
+        contacts again, which the loop recognises as unchanged and skips.
+        """
+        searched = self.client.server_time_ms()
+        if searched is None or not self.search_lag_ms:
+            return cursor
+        floor = searched - self.search_lag_ms
+        return cursor if cursor.ts_ms < floor else SearchCursor(max(floor, 0))
 
     def _page(self, records: list[JSON], cursor: str | None) -> Page[Contact]:
         """A page of contacts; no cursor for the chase stream's pages before the main stream ends."""
@@ -320,7 +344,8 @@ def from_options(options: Mapping[str, Any]) -> HubSpotAdapter:
     ints = {}
     for key, default, low, high in (("batch_size", 100, 1, 100), ("rate_per_10s", 190, 1, 10_000),
                                     ("search_per_s", 5, 1, 1_000),
-                                    ("concurrency", DEFAULT_CONCURRENCY, 1, 16)):  # fmt: skip
+                                    ("concurrency", DEFAULT_CONCURRENCY, 1, 16),
+                                    ("search_lag_s", SEARCH_LAG_S, 0, 3_600)):  # fmt: skip
         value = options.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             problems.append(problem(where, 0, f"`{key}` must be a whole number from {low} to {high}"))
@@ -343,7 +368,12 @@ def from_options(options: Mapping[str, Any]) -> HubSpotAdapter:
         base_url, token, limiter=limiter, retry=retry, account_timezone=tz, timeout=float(timeout)
     )
     return HubSpotAdapter(
-        client, mapping, batch_size=ints["batch_size"], account_timezone=zone, concurrency=ints["concurrency"]
+        client,
+        mapping,
+        batch_size=ints["batch_size"],
+        account_timezone=zone,
+        concurrency=ints["concurrency"],
+        search_lag_s=ints["search_lag_s"],
     )
 
 

@@ -18,6 +18,7 @@ another call before it resets: each would only be refused again.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, time, timedelta
@@ -65,6 +66,7 @@ class HubSpotClient:
         self.timeout = timeout
         self._now = clock or (lambda: datetime.now(self.tz))
         self.calls = 0
+        self._local = threading.local()  # per thread: the Date of its last answer (server_time_ms)
         self._lock = threading.Lock()
         self._serial = threading.Lock()  # held by each call while the daily quota runs low
         self._exhausted: QuotaExhausted | None = None
@@ -165,10 +167,16 @@ class HubSpotClient:
             finally:
                 raw.release_conn()
             self.limiter.update_from_headers(dict(raw.headers))
+            self._local.server_ms = _date_ms(raw.headers.get("Date"))
             log.debug("hubspot_call", method=method, path=path, status=raw.status)
             return int(raw.status), parse_json(data.decode("utf-8", "replace") if data else "")
 
         return with_retries(attempt, self.retry)
+
+    def server_time_ms(self) -> int | None:
+        """HubSpot's time when it answered this thread's last call (its ``Date`` header, to the
+        second, so never later than the answer), or None when it sent none."""
+        return getattr(self._local, "server_ms", None)
 
     def careful(self) -> bool:
         """Whether calls should go one at a time: the daily quota is nearly or wholly used up."""
@@ -387,3 +395,13 @@ def _option(o: Mapping[str, Any]) -> Any:
         display_order=o.get("displayOrder", 0),
         hidden=o.get("hidden", False),
     )
+
+
+def _date_ms(value: str | None) -> int | None:
+    """An HTTP date (``Sun, 22 Nov 2026 08:30:00 GMT``) in epoch milliseconds; None if unreadable."""
+    if not value:
+        return None
+    try:
+        return int(email.utils.parsedate_to_datetime(value).timestamp() * 1000)
+    except (TypeError, ValueError):
+        return None

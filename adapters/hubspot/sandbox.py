@@ -167,6 +167,14 @@ class HubSpotSandbox(Serving):
                 store.touched(rec, name)
             store.set_values(rec, values, store.now_ms(), source_type, source_id)
 
+    def index_later(self, *contact_ids: str | int, later: bool = True) -> None:
+        """Leave these contacts out of search until called again with ``later=False``: HubSpot's
+        search index lags its writes ("it may take a few moments" to appear)."""
+        with self.store.lock:
+            ids = self.store.unindexed.setdefault("contacts", set())
+            for cid in contact_ids:
+                (ids.add if later else ids.discard)(int(cid))
+
     def reject_writes(self, *contact_ids: str | int, reject: bool = True) -> None:
         """Make API writes to these contacts fail per record (207 in a batch, 400 alone)."""
         with self.store.lock:

@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -218,6 +219,10 @@ class SandboxApp:
     on_reset: Callable[[JSON], None]
     verbose: bool = False
     server_name = "HubSpotSandbox/1"  # the Server header
+
+    def http_now(self) -> datetime:
+        """The portal's time, for the Date header (see ``sandboxkit.server``)."""
+        return self.store.clock()
 
     def match(self, method: str, path: str) -> tuple[Route, Params] | None:
         for route in ROUTES:

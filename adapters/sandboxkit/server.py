@@ -11,6 +11,7 @@ clients that insist on ``https://`` (simple-salesforce builds every URL that way
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 import socket
 import ssl
@@ -18,6 +19,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol, Self
@@ -96,6 +98,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return f"{self.server.app.server_name} {self.sys_version}"
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header: the app's own clock when it has one (``http_now``), as the CRM's
+        servers answer with theirs; clients may read the server's time from it."""
+        now = getattr(self.server.app, "http_now", None)
+        if timestamp is None and callable(now):
+            return email.utils.format_datetime(now().astimezone(UTC), usegmt=True)
+        return super().date_time_string(timestamp)
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.app.verbose:

@@ -33,9 +33,9 @@ def sb() -> Iterator[HubSpotSandbox]:
 
 
 def _adapter(sb: HubSpotSandbox) -> HubSpotAdapter:
-    adapter = from_options(
-        {"base_url": sb.url, "token": TOKEN, "rate_per_10s": 10_000, "search_per_s": 1_000}
-    )
+    # No search lag: these tests look at where the chase ends; test_hubspot_lag.py, at the lag.
+    options = {"base_url": sb.url, "token": TOKEN, "rate_per_10s": 10_000, "search_per_s": 1_000}
+    adapter = from_options({**options, "search_lag_s": 0})
     adapter.setup(BUILTIN_REASONS)
     return adapter
 
@@ -140,7 +140,7 @@ class TestEchoChaser:
             _score_all(adapter, contacts[150:400], 2)
             _wait(lambda: chaser.searches > 0 and not chaser._may_search())
             taken = chaser.take()
-            assert sum(len(p) for p in taken) >= 200
+            assert sum(len(p) for p in taken) >= 100  # a page ends between two writes' stamps
         finally:
             adapter._chaser = None
         rest = list(chaser.rest())
