@@ -8,10 +8,12 @@ counts calls, it does not time them), runs ``leadsync setup`` against it, and th
 on a fresh SQLite state, four times, as the daemon would:
 
 1. **backfill**: every contact is new to leadsync;
-2. **no-op**: again right away: nothing changed, so nothing may be written;
+2. **no-op**: again, ``--interval`` seconds later (60 by the portal's clock: the daemon's
+   ``every``, shortened; back to back, each run would read again what changed in the
+   ``search_lag_s`` before the last one ended): nothing changed, so nothing may be written;
 3. **incremental**: after a person edited ``--changed`` contacts in HubSpot (``jobtitle``: CEO
    becomes "Head of Sales", anything else becomes "CEO", so every edited contact's score moves);
-4. **no-op** again.
+4. **no-op** again, ``--interval`` later.
 
 Each run's calls come from the sandbox's own request counts per endpoint (``stats()``). The
 contact batch reads and batch updates serve several purposes on one endpoint, so the adapter's
@@ -197,7 +199,15 @@ def measure(name: str, job: Any, portal: Any, rec: Recorder) -> dict[str, Any]:
     inputs.update(C=changed, B=backward, T=tasks)
     print(f"# {name}: {dict(c)}", file=sys.stderr)
     print(f"#   inputs to the minimum: {inputs}", file=sys.stderr)
-    return {"name": name, "actual": actual, "minimum": minimum, "n": n, "counts": c, "inputs": inputs}
+    return {
+        "name": name,
+        "actual": actual,
+        "minimum": minimum,
+        "n": n,
+        "changed": changed,
+        "counts": c,
+        "inputs": inputs,
+    }
 
 
 def edit_contacts(portal: Any, count: int) -> list[str]:
@@ -216,16 +226,22 @@ def main(argv: list[str] | None = None) -> int:
     sb.add_portal_args(p, 2000)
     p.add_argument("--changed", type=int, default=1000, help="contacts edited before run 3 (default 1000)")
     p.add_argument("--keep", action="store_true", help="keep the temporary state folder")
+    p.add_argument(
+        "--interval", type=float, default=60, help="seconds the portal's clock moves between runs (60)"
+    )
     a = p.parse_args(argv)
 
     from adapters.hubspot.sandbox import HubSpotSandbox, RateLimits
+    from adapters.sandboxkit.clock import SandboxClock
 
     sb.quiet_logs()
     rules = sb.resolve(a.rules)
     folder = sb.scratch("leadsync-bench-calls-", keep=a.keep)
     limits = RateLimits(**sb.UNLIMITED)
+    now = sb.parse_now(a.now)
+    clock = SandboxClock(now)
     with HubSpotSandbox(
-        port=0, token=sb.TOKEN, seed=a.seed, contacts=a.contacts, now=sb.parse_now(a.now), limits=limits
+        port=0, token=sb.TOKEN, seed=a.seed, contacts=a.contacts, now=now, limits=limits, clock=clock
     ) as portal:
         playbook = sb.prepare(portal.url, rules, folder)
         job = sb.make_job(portal.url, playbook, f"sqlite:///{folder}/state.db", portal.clock, fast=True)
@@ -236,10 +252,14 @@ def main(argv: list[str] | None = None) -> int:
             + (f", state kept in {folder}" if a.keep else ""),
             file=sys.stderr,
         )
-        runs = [measure("backfill", job, portal, rec), measure("no-op re-sync", job, portal, rec)]
+        runs = [measure("backfill", job, portal, rec)]
+        clock.advance(a.interval)
+        runs.append(measure("no-op re-sync", job, portal, rec))
         edited = edit_contacts(portal, a.changed)
         print(f"# a person edited the job title of {len(edited):,} contacts", file=sys.stderr)
-        runs += [measure("incremental", job, portal, rec), measure("no-op re-sync", job, portal, rec)]
+        runs.append(measure("incremental", job, portal, rec))
+        clock.advance(a.interval)
+        runs.append(measure("no-op re-sync", job, portal, rec))
         job.store.close()
 
     bk.markdown_head(["sync", "contacts with news", "changed", "tasks", *bk.READS_WRITES])
