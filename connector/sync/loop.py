@@ -180,6 +180,8 @@ class SyncJob:
                         break
             if not self.stop.is_set():
                 self._sweep(touched, owners, index, routing, now, result, dry_run, keep_plans)
+            if not dry_run:  # the tasks held back to fill a call (see ``_commit``)
+                outbox.send_actions(self, result, now)
         except Exception as exc:
             result.status = "failed"
             result.error = f"{type(exc).__name__}: {exc}"
@@ -391,11 +393,15 @@ class SyncJob:
             self.store.record_conflicts(s, self.name, conflicts, now)
             self.store.save_routing_state(s, self.name, _routing_json(routing))
             self.store.set_cursor(s, self.name, cursor)
-        self._flush(result, now)
+        self._flush(result, now, hold_partial=True)
 
-    def _flush(self, result: RunResult, now: datetime) -> None:
-        """Send the outbox to the CRM: contact writes in batches, then tasks, each once."""
-        outbox.send(self, result, now)
+    def _flush(self, result: RunResult, now: datetime, *, hold_partial: bool = False) -> None:
+        """Send the outbox to the CRM: contact writes in batches, then tasks, each once.
+
+        After a batch, tasks go only by full calls of the adapter's ``task_batch``; the run sends
+        the rest at its end. A crash in between loses none: they wait in the outbox.
+        """
+        outbox.send(self, result, now, hold_partial=hold_partial)
 
     # -- time-driven changes ------------------------------------------------------------------
 

@@ -30,10 +30,15 @@ MAX_WRITE_ATTEMPTS = 5  # a record the CRM keeps refusing as "try again" becomes
 _NOT_SENT = RuntimeError("not sent: another task call of the same chunk failed")
 
 
-def send(job: SyncJob, result: RunResult, now: datetime) -> None:
-    """Send the outbox to the CRM: contact writes in batches, then tasks, each once."""
+def send(job: SyncJob, result: RunResult, now: datetime, *, hold_partial: bool = False) -> None:
+    """Send the outbox to the CRM: contact writes in batches, then tasks, each once.
+
+    ``hold_partial``: tasks only by full calls (``task_batch``); the rest wait for a later batch
+    or the run's end (``send_actions`` without it), so a run's tasks take as few calls as they
+    can, a minute or so later at most.
+    """
     send_writes(job, result, now)
-    send_actions(job, result, now)
+    send_actions(job, result, now, hold_partial=hold_partial)
 
 
 def send_writes(job: SyncJob, result: RunResult, now: datetime) -> None:
@@ -78,7 +83,7 @@ def send_writes(job: SyncJob, result: RunResult, now: datetime) -> None:
             result.add("dead_letters", len(dead))
 
 
-def send_actions(job: SyncJob, result: RunResult, now: datetime) -> None:
+def send_actions(job: SyncJob, result: RunResult, now: datetime, *, hold_partial: bool = False) -> None:
     """The pending actions (tasks), the attempts counted before the calls.
 
     A call creates one task (``create_task``) or, when the adapter has ``create_tasks``, up to its
@@ -86,11 +91,16 @@ def send_actions(job: SyncJob, result: RunResult, now: datetime) -> None:
     side by side. The attempts of a chunk are counted durably before any of its calls: after a
     crash from there on, the adapter looks for each task an attempt may have created before
     creating one. Every outcome that came back is recorded, also when another call of the chunk
-    failed; then that error is raised (the earliest one, in the order of the chunk).
+    failed; then that error is raised (the earliest one, in the order of the chunk). With
+    ``hold_partial``, tasks that would not fill a call of ``task_batch`` are left for later.
     """
     workers = max(1, int(getattr(job.adapter, "task_concurrency", 1)))
     batch = max(1, int(getattr(job.adapter, "task_batch", 1))) if _batched(job) else 1
     while rows := job.store.pending_actions(job.name, max(job.batch_size, batch)):
+        if hold_partial and batch > 1:
+            rows = rows[: len(rows) // batch * batch]
+            if not rows:
+                break
         with job.store.transaction() as s:
             for row in rows:
                 job.store.update_action(s, job.name, row.key, attempts=row.attempts + 1)

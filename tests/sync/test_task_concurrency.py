@@ -130,6 +130,14 @@ def test_tasks_go_task_batch_a_call_and_the_crm_ends_as_with_one_a_call(
     assert job(fake, store).run().counts.get("tasks_created", 0) == 0
 
 
+def test_a_runs_tasks_wait_to_fill_a_call_and_the_rest_go_at_its_end(store: StateStore) -> None:
+    """Decided 2 contacts a batch, the run's tasks still go in as few calls as task_batch allows."""
+    fake = batched(task_batch=100)
+    result = job(fake, store, decide_batch=2).run()
+    assert result.counts["tasks_created"] == len(fake.tasks) >= 3
+    assert len(fake.batches) == 1
+
+
 def test_a_failed_batch_call_is_tried_again_next_run_as_tasks_that_may_exist(
     store: StateStore, tmp_path: Path
 ) -> None:
