@@ -7,8 +7,9 @@
   stands alone — at most about 2·log2(100) extra calls per bad record.
 - ``lifecyclestage`` only moves forward: a backward value is dropped without an error
   (https://developers.hubspot.com/docs/api/crm/contacts). The records that move back are first
-  sent ``lifecyclestage: ""`` in their own call, then the full update; their stage is read back
-  afterwards, and a record whose stage HubSpot kept is reported as failed. A forward move is not
+  sent ``lifecyclestage: ""``, all of a write's together (100 a call), then the full updates;
+  their stage is read back afterwards, all together, and a record whose stage HubSpot kept is
+  reported as failed. A forward move is not
   read back: should a person have moved the stage further on since leadsync read it, HubSpot
   keeps theirs, and the next read sees a stage leadsync did not write — a manual change, which
   wins (CONTRACT §4) — at no extra call.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import structlog
 
@@ -71,40 +72,50 @@ class ContactWriter:
                 todo.append(p)
         stopped: list[RetryableError] = []
 
-        def send(chunk: list[PlannedWrite]) -> dict[str, WriteResult]:
-            if not stopped:
-                try:
-                    return self._chunk(chunk)
-                except RetryableError as exc:  # the retry policy gave up: HubSpot is down
-                    stopped.append(exc)
+        def failed(chunk: Sequence[PlannedWrite]) -> dict[str, WriteResult]:
             error = str(stopped[0])
             return {
                 p.contact_id: WriteResult(p.contact_id, ok=False, error=error, retryable=True) for p in chunk
             }
 
-        chunks = [todo[start : start + self.batch_size] for start in range(0, len(todo), self.batch_size)]
-        for done in self.fanout.map(send, chunks):
+        def guarded(
+            step: Callable[[list[PlannedWrite]], dict[str, WriteResult]], chunk: list[PlannedWrite]
+        ) -> dict[str, WriteResult]:
+            if not stopped:
+                try:
+                    return step(chunk)
+                except RetryableError as exc:  # the retry policy gave up: HubSpot is down
+                    stopped.append(exc)
+            return failed(chunk)
+
+        # Backward stage moves: all of this write's clears first, 100 a call (not one call per
+        # chunk that holds one), then the updates side by side, then one read-back of them all.
+        backward = [p for p in todo if p.backward]
+        for chunk in self._chunks(backward):
+            results.update(guarded(self._clear, chunk))
+        todo = [p for p in todo if p.contact_id not in results]
+        for done in self.fanout.map(lambda c: guarded(self._set, c), self._chunks(todo)):
             results.update(done)
+        staged = [p for p in todo if p.backward and results[p.contact_id].ok]
+        for chunk in self._chunks(staged):
+            results.update(guarded(self._verify_stage, chunk))
         ok = sum(r.ok for r in results.values())
         log.info("contacts_written", changes=len(changes), ok=ok, failed=len(results) - ok)
         return [results[c.contact_id] for c in changes]
 
-    def _chunk(self, chunk: Sequence[PlannedWrite]) -> dict[str, WriteResult]:
-        results: dict[str, WriteResult] = {}
+    def _chunks(self, planned: list[PlannedWrite]) -> list[list[PlannedWrite]]:
+        return [planned[start : start + self.batch_size] for start in range(0, len(planned), self.batch_size)]
+
+    def _clear(self, chunk: list[PlannedWrite]) -> dict[str, WriteResult]:
+        """Clear the stage of backward moves (HubSpot only moves it forward); the failures."""
         lcs = self.mapping.lifecycle_property
-        clears: Inputs = [(p.contact_id, {lcs: ""}) for p in chunk if p.backward]
-        if clears:
-            for cid, failure in self._update(clears).items():
-                if failure:
-                    results[cid] = failure
-        inputs: Inputs = [(p.contact_id, p.properties) for p in chunk if p.contact_id not in results]
-        for cid, failure in self._update(inputs).items():
-            results[cid] = failure or WriteResult(cid, ok=True)
-        staged = {p.contact_id: p.properties[lcs] for p in chunk if p.backward and lcs in p.properties}
-        staged = {cid: v for cid, v in staged.items() if results[cid].ok}
-        if staged:
-            results.update(self._verify_stage(staged))
-        return results
+        failures = self._update([(p.contact_id, {lcs: ""}) for p in chunk])
+        return {cid: failure for cid, failure in failures.items() if failure}
+
+    def _set(self, chunk: list[PlannedWrite]) -> dict[str, WriteResult]:
+        """The batch update itself: every record's result."""
+        failures = self._update([(p.contact_id, p.properties) for p in chunk])
+        return {cid: failure or WriteResult(cid, ok=True) for cid, failure in failures.items()}
 
     def _update(self, inputs: Inputs) -> dict[str, WriteResult | None]:
         """Send one batch; per id: None when written, else the failure."""
@@ -156,21 +167,22 @@ class ContactWriter:
         log.info("batch_rejected_bisect", size=len(inputs), status=exc.status)
         return {**self._update(inputs[:half]), **self._update(inputs[half:])}
 
-    def _verify_stage(self, staged: Mapping[str, str]) -> dict[str, WriteResult]:
+    def _verify_stage(self, chunk: list[PlannedWrite]) -> dict[str, WriteResult]:
         """Read the lifecycle stage back: HubSpot drops a backward move without an error."""
         lcs = self.mapping.lifecycle_property
+        staged = {p.contact_id: p.properties[lcs] for p in chunk if lcs in p.properties}
         out: dict[str, WriteResult] = {}
-        ids = list(staged)
-        for start in range(0, len(ids), 100):
-            for record in self.client.batch_read("contacts", ids[start : start + 100], [lcs]):
-                cid = str(record.get("id"))
-                held = str((record.get("properties") or {}).get(lcs) or "")
-                if cid in staged and held != staged[cid]:
-                    text = (
-                        f"HubSpot kept lifecyclestage `{held}` instead of `{staged[cid]}`: the stage only "
-                        "moves forward, and the contact's stage changed since leadsync read it"
-                    )
-                    out[cid] = WriteResult(cid, ok=False, error=text, retryable=False)
+        if not staged:
+            return out
+        for record in self.client.batch_read("contacts", list(staged), [lcs]):
+            cid = str(record.get("id"))
+            held = str((record.get("properties") or {}).get(lcs) or "")
+            if cid in staged and held != staged[cid]:
+                text = (
+                    f"HubSpot kept lifecyclestage `{held}` instead of `{staged[cid]}`: the stage only "
+                    "moves forward, and the contact's stage changed since leadsync read it"
+                )
+                out[cid] = WriteResult(cid, ok=False, error=text, retryable=False)
         return out
 
 
