@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,20 @@ def drop_pg_schema(url: str) -> None:
     with engine.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
     engine.dispose()
+
+
+@contextmanager
+def fresh_store(store_url: str, k: int) -> Iterator[StateStore]:
+    """Another empty state store on ``store_url``'s backend (the ``k``-th of a test), closed and
+    dropped after: one per crash point of a crash-and-resume loop."""
+    url = fresh_pg_url() if store_url.startswith("postgresql") else store_url.replace(".db", f"{k}.db")
+    state = open_store(url)
+    try:
+        yield state
+    finally:
+        state.close()
+        if url.startswith("postgresql"):
+            drop_pg_schema(url)
 
 
 def _reset_pg(url: str) -> None:

@@ -23,7 +23,7 @@ from connector.rules.yamlsource import load_yaml_text
 from connector.sync.loop import SyncJob
 from connector.sync.state import StateStore, open_store
 from tests.sandbox.sf_support import sandbox_adapter as adapter
-from tests.sync.conftest import drop_pg_schema, fresh_pg_url
+from tests.sync.conftest import fresh_store
 from tests.sync.fake_crm import Crash
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Monday 11:00 in Madrid
@@ -153,21 +153,15 @@ class TestCrashAndResume:
         assert calls > 10
         for k in range(1, calls + 1):  # every call of the first run: sign-in, reads, writes, tasks
             box = sandbox()
-            url = (
-                fresh_pg_url() if store_url.startswith("postgresql") else store_url.replace(".db", f"{k}.db")
-            )
-            state = open_store(url)
             try:
-                with pytest.raises(Crash):
-                    job(box, state, _crashing(box, k)).run()
-                for _ in range(2):
-                    job(box, state).run()
+                with fresh_store(store_url, k) as state:
+                    with pytest.raises(Crash):
+                        job(box, state, _crashing(box, k)).run()
+                    for _ in range(2):
+                        job(box, state).run()
                 assert crm_state(box) == reference, f"crash at call {k} of {calls}"
             finally:
-                state.close()
                 box.stop()
-                if url.startswith("postgresql"):
-                    drop_pg_schema(url)
 
     def test_crash_after_the_tasks_call_makes_no_task_twice(self, store: StateStore) -> None:
         """Salesforce created the run's tasks, and the process died before the outbox recorded them."""

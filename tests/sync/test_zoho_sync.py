@@ -16,7 +16,7 @@ from adapters.zoho.sandbox import ALL_SCOPES, ZohoSandbox
 from connector.api import QuotaExhausted
 from connector.sync.state import StateStore, open_store
 from tests.contract.suite import SleepRecorder
-from tests.sync.conftest import drop_pg_schema, fresh_pg_url
+from tests.sync.conftest import fresh_store
 from tests.sync.fake_crm import Crash
 from tests.sync.zoho_org import (
     NAME,
@@ -113,23 +113,17 @@ class TestCrashAndResume:
         assert calls > 10
         for k in range(1, calls + 1):  # every call of the first run: fields, reads, writes, tasks
             box = sandbox()
-            url = (
-                fresh_pg_url() if store_url.startswith("postgresql") else store_url.replace(".db", f"{k}.db")
-            )
-            state = open_store(url)
             try:
-                with pytest.raises(Crash):
-                    job(box, state, crashing(box, k)).run()
-                for _ in range(2):
-                    job(box, state).run()
+                with fresh_store(store_url, k) as state:
+                    with pytest.raises(Crash):
+                        job(box, state, crashing(box, k)).run()
+                    for _ in range(2):
+                        job(box, state).run()
                 assert crm_state(box) == reference, f"crash at call {k} of {calls}"
                 keys = task_keys(box)
                 assert len(keys) == len(set(keys)), f"a task made twice (crash at call {k})"
             finally:
-                state.close()
                 box.stop()
-                if url.startswith("postgresql"):
-                    drop_pg_schema(url)
 
 
 class TestTasksManyACall:
@@ -373,25 +367,19 @@ class TestPastTheListingCap:
         first_coql = sent.index("POST /coql") + 1
         for k in (first_coql, first_coql + 2, sent.index("POST /coql", first_coql) + 1):
             box = capped(CAP, LEADS)
-            url = (
-                fresh_pg_url() if store_url.startswith("postgresql") else store_url.replace(".db", f"{k}.db")
-            )
-            state = open_store(url)
             try:
-                with pytest.raises(Crash):
-                    job(box, state, crashing(box, k)).run()
-                box.reset_stats()
-                job(box, state).run()
-                assert box.stats()["by_endpoint"]["POST /crm/v8/coql"] > 0
-                job(box, state).run()
+                with fresh_store(store_url, k) as state:
+                    with pytest.raises(Crash):
+                        job(box, state, crashing(box, k)).run()
+                    box.reset_stats()
+                    job(box, state).run()
+                    assert box.stats()["by_endpoint"]["POST /crm/v8/coql"] > 0
+                    job(box, state).run()
                 assert crm_state(box) == uncapped, f"crash at call {k}"
                 keys = task_keys(box)
                 assert len(keys) == len(set(keys)), f"a task made twice (crash at call {k})"
             finally:
-                state.close()
                 box.stop()
-                if url.startswith("postgresql"):
-                    drop_pg_schema(url)
 
     def test_without_the_coql_scope_the_run_names_it(self, store: StateStore) -> None:
         box = capped(CAP, LEADS)
