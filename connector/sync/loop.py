@@ -82,7 +82,9 @@ class RunResult:
         """One line: ``hubspot: ok; 300 read, 0 swept, 12 changed, 12 written, 3 tasks, ...``."""
         c = self.counts
         echoes = c.get("echoes_skipped", 0)
-        own = f" ({echoes} of them its own writes, skipped)" if echoes else ""
+        # Unchanged since leadsync last held them: its own writes read back, or contacts read
+        # again near the present because the CRM's search can show a change late.
+        own = f" ({echoes} of them unchanged since leadsync last saw them, skipped)" if echoes else ""
         return (
             f"{connection}: {self.status}; {c.get('contacts_read', 0)} read{own}, "
             f"{c.get('contacts_swept', 0)} swept, "
