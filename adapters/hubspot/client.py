@@ -79,10 +79,6 @@ class HubSpotClient:
     # -- API objects, built once ----------------------------------------------------------------
 
     @cached_property
-    def _basic(self) -> Any:
-        return self._hs.crm.objects.basic_api
-
-    @cached_property
     def _batch(self) -> Any:
         return self._hs.crm.objects.batch_api
 

@@ -128,15 +128,6 @@ class RateLimiter:
                 if missing > 0:
                     self.burst.record(now, missing)
 
-    def free(self, *, search: bool = False) -> int:
-        """Calls (searches when ``search``) that would go out now without waiting."""
-        with self._lock:
-            now = self._clock()
-            free = self.burst.limit - self.burst.used(now)
-            if search:
-                free = min(free, self.search.limit - self.search.used(now))
-            return max(0, free)
-
     def daily_low(self) -> bool:
         """Whether so little is left of the daily quota that calls should go one at a time."""
         with self._lock:
