@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -21,9 +21,9 @@ from adapters.salesforce.people import URI_BUDGET, PeopleReader
 from adapters.salesforce.sandbox import SalesforceSandbox
 from connector.api import Activity, Contact, TaskRequest
 from connector.model import BUILTIN_REASONS
+from tests.sandbox.sf_support import NOW
 from tests.sandbox.sf_support import sandbox_adapter as _adapter
 
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 QUERY = "GET /services/data/vXX.X/query"
 MORE = "GET /services/data/vXX.X/query/{locator}"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,9 +14,9 @@ from adapters.salesforce.sandbox import SalesforceSandbox
 from adapters.salesforce.tasks import KEYS_PER_URI, TaskWriter
 from connector.api import TaskRequest, TaskResult, TransientError
 from connector.model import BUILTIN_REASONS
+from tests.sandbox.sf_support import NOW
 from tests.sandbox.sf_support import sandbox_adapter as _adapter
 
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 COLLECTION = "POST /services/data/vXX.X/composite/sobjects"
 QUERY = "GET /services/data/vXX.X/query"
 
