@@ -11,9 +11,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.mappingkit import ContactMap
-from connector.api import Contact, ContactChange
-from connector.values import domain_of, employees_of, parse_ts
+from leadsync.adapters.mappingkit import ContactMap
+from leadsync.api import Contact, ContactChange
+from leadsync.values import domain_of, employees_of, parse_ts
 
 __all__ = ["contact_of", "planned_fields"]
 

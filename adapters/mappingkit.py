@@ -18,7 +18,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
-from connector.api import (
+from leadsync.api import (
     BUILTIN_ACTIVITY_TYPES,
     STAGES,
     WRITABLE_FIELDS,
@@ -133,7 +133,7 @@ class ContactMap(Generic[FieldT, StageT]):
 
 def packaged_path(name: str) -> Path:
     """Where the packaged ``mappings/<name>`` is."""
-    return Path(str(files("mappings").joinpath(name)))
+    return Path(str(files("leadsync.mappings").joinpath(name)))
 
 
 def mapping_source(path: str | Path | None, default: Path) -> YamlSource:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import tzinfo
 from typing import Protocol, TypeVar
 
-from connector.api import RetryableError, TaskRequest, WriteResult
+from leadsync.api import RetryableError, TaskRequest, WriteResult
 
 __all__ = ["send_chunks", "task_due"]
 

@@ -24,11 +24,11 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from connector.model import Activity  # noqa: E402
-from connector.records import load_activities, load_contacts, load_owners  # noqa: E402
-from connector.rules.decide import decide_all  # noqa: E402
-from connector.rules.loader import load_rules  # noqa: E402
-from connector.timeutil import parse_ts  # noqa: E402
+from leadsync.model import Activity  # noqa: E402
+from leadsync.records import load_activities, load_contacts, load_owners  # noqa: E402
+from leadsync.rules.decide import decide_all  # noqa: E402
+from leadsync.rules.loader import load_rules  # noqa: E402
+from leadsync.timeutil import parse_ts  # noqa: E402
 
 
 def run_once(rules_path: Path, data: Path, now_text: str) -> dict[str, float]:

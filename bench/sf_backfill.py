@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the temporary state folder")
     a = p.parse_args(argv)
 
-    from connector.api import RetryPolicy
+    from leadsync.api import RetryPolicy
 
     sb.quiet_logs()
     rules = sb.resolve(a.rules)

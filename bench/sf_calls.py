@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the temporary state folder")
     a = p.parse_args(argv)
 
-    from adapters.salesforce.sandbox import Limits, SalesforceSandbox
+    from leadsync.sandboxes.salesforce.sandbox import Limits, SalesforceSandbox
 
     sb.quiet_logs()
     rules = sb.resolve(a.rules)

@@ -6,7 +6,7 @@ playbook's owners, the child process, its control calls and clock, the ``SyncJob
 sandbox listens there (HTTP and HTTPS on one port; simple-salesforce always calls ``https://``, so
 the adapter trusts the sandbox's self-signed certificate through ``ca_file``).
 
-- ``SfSandboxProcess`` runs ``python -m adapters.salesforce.sandbox --port 0 ...`` as a child, so
+- ``SfSandboxProcess`` runs ``python -m leadsync.sandboxes.salesforce --port 0 ...`` as a child, so
   the sandbox's CPU and memory are not the sync's (Salesforce is another machine in production).
   Its ``/__sandbox/*`` control endpoints give request counts (``stats``), the org's clock
   (``advance``), the daily API allowance (``limits``) and records (the reps, for the playbook).
@@ -55,7 +55,7 @@ class SfSandboxProcess(sb.SandboxProcess):
         now: str = DEFAULT_NOW,
         daily: int = SANDBOX_DAILY,
     ) -> None:
-        cmd = [sys.executable, "-m", "adapters.salesforce.sandbox", "--host", "127.0.0.1", "--port", "0"]
+        cmd = [sys.executable, "-m", "leadsync.sandboxes.salesforce", "--host", "127.0.0.1", "--port", "0"]
         cmd += ["--leads", str(leads), "--users", str(users), "--seed", str(seed), "--now", now]
         cmd += ["--daily-api-requests", str(daily)]
         self.now = sb.parse_now(now)
@@ -104,8 +104,8 @@ def in_process_options(sandbox: Any) -> dict[str, Any]:
 
 def prepare(opts: dict[str, Any], rules: Path, reps: list[str], folder: Path) -> Path:
     """``leadsync setup`` against the org; the playbook with the org's reps as the pools' owners."""
-    from adapters.salesforce.adapter import from_options
-    from connector.rules.loader import load_rules
+    from leadsync.adapters.salesforce.adapter import from_options
+    from leadsync.rules.loader import load_rules
 
     path = sb.playbook(rules, reps, folder)
     from_options(opts).setup(load_rules(path).reason_labels)
@@ -125,7 +125,7 @@ def make_job(
 
     ``batch_size`` is the connection's (contacts per write call; leadsync's default 100).
     """
-    from adapters.salesforce.adapter import from_options
+    from leadsync.adapters.salesforce.adapter import from_options
 
     return sb.sync_job(from_options(opts), rules, state_url, clock, batch_size=batch_size, progress=progress)
 

@@ -37,11 +37,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.sync.fake_crm
 
-from connector.logging import configure_logging  # noqa: E402
-from connector.model import Activity, Contact, Owner  # noqa: E402
-from connector.rules.loader import load_rules  # noqa: E402
-from connector.sync.loop import RunResult, SyncJob  # noqa: E402
-from connector.sync.state import open_store  # noqa: E402
+from leadsync.logging import configure_logging  # noqa: E402
+from leadsync.model import Activity, Contact, Owner  # noqa: E402
+from leadsync.rules.loader import load_rules  # noqa: E402
+from leadsync.sync.loop import RunResult, SyncJob  # noqa: E402
+from leadsync.sync.state import open_store  # noqa: E402
 from tests.sync.fake_crm import FakeCrm  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday, inside the rules' business hours

@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeline", type=float, metavar="S", help="print the calls of every S seconds, by kind")
     a = p.parse_args(argv)
 
-    from connector.api import RetryPolicy
+    from leadsync.api import RetryPolicy
 
     sb.quiet_logs()
     rules = sb.resolve(a.rules)

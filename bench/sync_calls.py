@@ -138,7 +138,7 @@ def _sum(stats: dict[str, int], endpoints: Iterable[str]) -> int:
 
 def measure(name: str, job: Any, portal: Any, rec: Recorder) -> dict[str, Any]:
     """Run the job once; its calls per line, the minimum per line, and the run's counts."""
-    from adapters.hubspot.mapping import HISTORY
+    from leadsync.adapters.hubspot.mapping import HISTORY
 
     adapter = job.adapter
     types = adapter._activities.types()
@@ -231,8 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     a = p.parse_args(argv)
 
-    from adapters.hubspot.sandbox import HubSpotSandbox, RateLimits
-    from adapters.sandboxkit.clock import SandboxClock
+    from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox, RateLimits
+    from leadsync.sandboxes.kit.clock import SandboxClock
 
     sb.quiet_logs()
     rules = sb.resolve(a.rules)

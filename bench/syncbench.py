@@ -3,7 +3,7 @@
 Not a benchmark itself. Everything talks to 127.0.0.1 only: the sandbox listens there, and the
 adapter is pointed at its URL.
 
-- ``SandboxProcess`` runs ``python -m adapters.hubspot.sandbox --port 0 ...`` as a child, so the
+- ``SandboxProcess`` runs ``python -m leadsync.sandboxes.hubspot --port 0 ...`` as a child, so the
   sandbox's CPU and memory are not the sync's: it is the stand-in for HubSpot, which is another
   machine in production. Its ``/__sandbox/*`` control endpoints give request counts and limits.
 - ``playbook`` copies an example rules file with its pools' example owners (``u-lia``, ...)
@@ -66,7 +66,7 @@ def parse_now(text: str) -> datetime:
 
 def quiet_logs() -> None:
     """leadsync logs at warning level only (a run logs a line per page at info)."""
-    from connector.logging import configure_logging
+    from leadsync.logging import configure_logging
 
     configure_logging("warning")
 
@@ -126,7 +126,7 @@ class SandboxProcess:
         now: str = DEFAULT_NOW,
         limits: dict[str, int] | None = None,
     ) -> None:
-        cmd = [sys.executable, "-m", "adapters.hubspot.sandbox", "--host", "127.0.0.1", "--port", "0"]
+        cmd = [sys.executable, "-m", "leadsync.sandboxes.hubspot", "--host", "127.0.0.1", "--port", "0"]
         cmd += ["--token", TOKEN, "--contacts", str(contacts), "--owners", str(owners)]
         cmd += ["--seed", str(seed), "--now", now]
         for name, value in (limits or {}).items():
@@ -214,7 +214,7 @@ def adapter_options(url: str, *, fast: bool = False) -> dict[str, Any]:
 
 def playbook(rules: Path, owner_ids: list[str], folder: Path) -> Path:
     """``rules`` with its pools' example owners replaced by these owner ids (as ``leadsync demo``)."""
-    from connector.demo import _with_owners
+    from leadsync.demo import _with_owners
 
     out = folder / rules.name
     out.write_text(_with_owners(rules.read_text(encoding="utf-8"), owner_ids), encoding="utf-8")
@@ -223,8 +223,8 @@ def playbook(rules: Path, owner_ids: list[str], folder: Path) -> Path:
 
 def prepare(url: str, rules: Path, folder: Path) -> Path:
     """``leadsync setup`` against the portal (leadsync's properties); the playbook for its owners."""
-    from adapters.hubspot.adapter import from_options
-    from connector.rules.loader import load_rules
+    from leadsync.adapters.hubspot.adapter import from_options
+    from leadsync.rules.loader import load_rules
 
     adapter = from_options(adapter_options(url, fast=True))
     owners = [o.id for o in adapter.read_owners() if o.active]
@@ -248,7 +248,7 @@ def make_job(
 
     ``options`` are the adapter's (``concurrency``, ``retry``, ...); ``read_ahead`` the loop's.
     """
-    from adapters.hubspot.adapter import from_options
+    from leadsync.adapters.hubspot.adapter import from_options
 
     adapter = from_options({**adapter_options(url, fast=fast), **options})
     extra = {} if read_ahead is None else {"read_ahead": read_ahead}
@@ -258,9 +258,9 @@ def make_job(
 def sync_job(adapter: Any, rules: Path, state_url: str, clock: Callable[[], datetime], **loop: Any) -> Any:
     """A ``SyncJob`` (connection ``bench``) on ``adapter``, the playbook ``rules`` and a state store;
     ``loop`` are the loop's options (``progress``, ``batch_size``, ``read_ahead``)."""
-    from connector.rules.loader import load_rules
-    from connector.sync.loop import SyncJob
-    from connector.sync.state import open_store
+    from leadsync.rules.loader import load_rules
+    from leadsync.sync.loop import SyncJob
+    from leadsync.sync.state import open_store
 
     store = open_store(state_url)
     return SyncJob("bench", adapter, load_rules(rules), store, clock=clock, **loop)

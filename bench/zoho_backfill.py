@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--every", type=int, default=2000, help="progress line every N people (2000)")
     a = p.parse_args(argv)
 
-    from connector.api import RetryPolicy
+    from leadsync.api import RetryPolicy
 
     sb.quiet_logs()
     rules = sb.resolve(a.rules)

@@ -349,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     a = p.parse_args(argv)
 
-    from adapters.zoho.sandbox import Limits, ZohoSandbox
+    from leadsync.sandboxes.zoho.sandbox import Limits, ZohoSandbox
 
     sb.quiet_logs()
     rules = sb.resolve(a.rules)

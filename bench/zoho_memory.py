@@ -41,7 +41,7 @@ def child(url: str, folder: Path, rules: Path, a: argparse.Namespace) -> int:
     The org's clock is read from the sandbox (``advance`` by 0 s) and run on from there.
     """
     sb.quiet_logs()
-    from connector.api import CrmError
+    from leadsync.api import CrmError
 
     clock = sb.running_clock(*sb.org_time(url))
     opts = zb.options(url, sb.control(url, "GET", "/__sandbox/credentials"), clock)

@@ -6,7 +6,7 @@ from ``syncbench.py``; this module adds what is Zoho's. Everything talks to 127.
 sandbox serves Zoho Accounts' token endpoint and the API on one port, and the adapter's
 ``accounts_url`` and ``api_url`` point at it.
 
-- ``ZohoSandboxProcess`` runs ``python -m adapters.zoho.sandbox --port 0 ...`` as a child, so the
+- ``ZohoSandboxProcess`` runs ``python -m leadsync.sandboxes.zoho --port 0 ...`` as a child, so the
   sandbox's CPU and memory are not the sync's (Zoho is another machine in production). Its
   ``/__sandbox/*`` control endpoints give request counts and credits used (``stats``), the org's
   clock (``advance``) and the integration user's credentials.
@@ -74,7 +74,7 @@ class ZohoSandboxProcess(sb.SandboxProcess):
         daily_credits: int = DAILY_CREDITS,
         concurrency: int = 10,
     ) -> None:
-        cmd = [sys.executable, "-m", "adapters.zoho.sandbox", "--host", "127.0.0.1", "--port", "0"]
+        cmd = [sys.executable, "-m", "leadsync.sandboxes.zoho", "--host", "127.0.0.1", "--port", "0"]
         cmd += ["--leads", str(leads), "--contacts", str(contacts), "--seed", str(seed)]
         cmd += ["--now", now.replace("Z", "+00:00"), "--daily-credits", str(daily_credits)]
         cmd += ["--concurrency", str(concurrency)]
@@ -114,8 +114,8 @@ def prepare(opts: dict[str, Any], rules: Path, folder: Path) -> Path:
 
     The reps are the active users other than the integration user (whose refresh token this is).
     """
-    from adapters.zoho.adapter import from_options
-    from connector.rules.loader import load_rules
+    from leadsync.adapters.zoho.adapter import from_options
+    from leadsync.rules.loader import load_rules
 
     adapter = from_options(opts)
     me = adapter.client.get("/users", {"type": "CurrentUser"}) or {}
@@ -140,7 +140,7 @@ def make_job(
     ``batch_size`` is the connection's (changes per ``write_contacts``; leadsync's default 200,
     which the adapter sends as update calls of 100, Zoho's most).
     """
-    from adapters.zoho.adapter import from_options
+    from leadsync.adapters.zoho.adapter import from_options
 
     return sb.sync_job(from_options(opts), rules, state_url, clock, batch_size=batch_size, progress=progress)
 

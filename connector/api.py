@@ -3,7 +3,7 @@
 An adapter turns one CRM's API into canonical records and back. It never decides anything:
 the core reads through it, decides with the rules engine, and writes through it. Built-in
 adapters register under the ``leadsync.adapters`` entry-point group exactly as third-party ones
-do (see ``connector.registry``).
+do (see ``leadsync.registry``).
 
 It also re-exports what an adapter needs to validate its own mapping file the way rules files
 are validated (``load_yaml``, ``YamlSource``, ``Problem``): FILE:LINE errors everywhere.
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
-from connector.errors import (
+from leadsync.errors import (
     AuthError,
     ConfigError,
     CrmError,
@@ -31,11 +31,11 @@ from connector.errors import (
     RulesError,
     TransientError,
 )
-from connector.model import BUILTIN_ACTIVITY_TYPES, STAGES, Activity, Contact, Owner
-from connector.rules.checker import YamlChecker
-from connector.rules.conditions import did_you_mean
-from connector.rules.yamlsource import Path_, YamlSource, load_yaml
-from connector.sync.retry import RetryPolicy, with_retries
+from leadsync.model import BUILTIN_ACTIVITY_TYPES, STAGES, Activity, Contact, Owner
+from leadsync.rules.checker import YamlChecker
+from leadsync.rules.conditions import did_you_mean
+from leadsync.rules.yamlsource import Path_, YamlSource, load_yaml
+from leadsync.sync.retry import RetryPolicy, with_retries
 
 __all__ = [
     "BUILTIN_ACTIVITY_TYPES",

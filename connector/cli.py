@@ -9,15 +9,15 @@ from typing import NoReturn
 
 import click
 
-from connector import __version__
-from connector.errors import InputError, Problem
-from connector.evaluate import evaluate, write_decisions
-from connector.explain import render_explanation
-from connector.plan import make_plan
-from connector.rules.loader import load_rules, rules_from_source
-from connector.rules.yamlsource import load_yaml
-from connector.summary import summarize
-from connector.timeutil import parse_ts
+from leadsync import __version__
+from leadsync.errors import InputError, Problem
+from leadsync.evaluate import evaluate, write_decisions
+from leadsync.explain import render_explanation
+from leadsync.plan import make_plan
+from leadsync.rules.loader import load_rules, rules_from_source
+from leadsync.rules.yamlsource import load_yaml
+from leadsync.summary import summarize
+from leadsync.timeutil import parse_ts
 
 __all__ = ["main"]
 
@@ -114,7 +114,7 @@ def plan_command(rules_path: Path) -> None:
 
 
 def _register_daemon_commands() -> None:
-    from connector.commands import register
+    from leadsync.commands import register
 
     register(main)
 

@@ -9,17 +9,17 @@ from typing import Any, NoReturn
 
 import click
 
-from connector.errors import AuthError, CrmError, InputError, Problem
-from connector.explain import render_explanation
-from connector.logging import configure_logging
-from connector.rules.decide import decide_all
-from connector.rules.loader import load_rules
-from connector.settings import Settings, load_settings
-from connector.sync.daemon import Daemon, build_job
-from connector.sync.loop import owners_from_store
-from connector.sync.plan import ContactPlan
-from connector.sync.state import StateStore, open_store
-from connector.timeutil import format_ts, parse_ts
+from leadsync.errors import AuthError, CrmError, InputError, Problem
+from leadsync.explain import render_explanation
+from leadsync.logging import configure_logging
+from leadsync.rules.decide import decide_all
+from leadsync.rules.loader import load_rules
+from leadsync.settings import Settings, load_settings
+from leadsync.sync.daemon import Daemon, build_job
+from leadsync.sync.loop import owners_from_store
+from leadsync.sync.plan import ContactPlan
+from leadsync.sync.state import StateStore, open_store
+from leadsync.timeutil import format_ts, parse_ts
 
 __all__ = ["register"]
 
@@ -263,7 +263,7 @@ def register(group: click.Group) -> None:
 @click.option("--crm", default="hubspot", show_default=True, help="Which installed sandbox to run.")
 def demo_command(folder: Path | None, contacts: int, cycles: int, crm: str) -> None:
     """No account needed: a local CRM sandbox, the daemon for a few cycles, and what it wrote."""
-    from connector.demo import run_demo
+    from leadsync.demo import run_demo
 
     configure_logging("warning", "console")
     try:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from connector.timeutil import format_ts
+from leadsync.timeutil import format_ts
 
 __all__ = ["Action", "Conflict", "Decision", "LastWritten", "SlaState", "number"]
 

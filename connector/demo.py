@@ -20,12 +20,12 @@ from typing import Any
 import yaml
 from sqlalchemy import func, select
 
-from connector.errors import ConfigError, Problem
-from connector.settings import load_settings
-from connector.sync.daemon import Daemon
-from connector.sync.loop import RunResult
-from connector.sync.schema import ActionRow, ConflictRow, ContactRow, DeadLetterRow, WrittenRow
-from connector.sync.state import StateStore, open_store
+from leadsync.errors import ConfigError, Problem
+from leadsync.settings import load_settings
+from leadsync.sync.daemon import Daemon
+from leadsync.sync.loop import RunResult
+from leadsync.sync.schema import ActionRow, ConflictRow, ContactRow, DeadLetterRow, WrittenRow
+from leadsync.sync.state import StateStore, open_store
 
 __all__ = ["run_demo"]
 
@@ -47,7 +47,7 @@ def run_demo(folder: Path | None, contacts: int, cycles: int, crm: str, echo: Ca
     rules = folder / "rules.yaml"
     with _sandbox(crm)(contacts=contacts) as portal:
         playbook = str(portal.get("playbook") or PLAYBOOK)  # a sandbox may pick the one its data suits
-        text = (files("examples") / "rules" / playbook).read_text(encoding="utf-8")
+        text = (files("leadsync.examples") / "rules" / playbook).read_text(encoding="utf-8")
         rules.write_text(_with_owners(text, portal["owners"]), encoding="utf-8")
         echo(f"leadsync demo: {portal['describe']}")
         echo(f"  playbook: {playbook} (copied to {rules})")
@@ -65,7 +65,7 @@ def run_demo(folder: Path | None, contacts: int, cycles: int, crm: str, echo: Ca
         )
         settings = load_settings(config)
         store = open_store(settings.state)
-        from connector.rules.loader import load_rules
+        from leadsync.rules.loader import load_rules
 
         conn = settings.connections[0]
         for line in conn.make_adapter().setup(load_rules(rules).reason_labels):

@@ -13,11 +13,11 @@ from typing import IO
 
 import orjson
 
-from connector.decision import Decision
-from connector.model import Activity, Owner
-from connector.records import load_activities, load_contacts, load_owners
-from connector.rules.compiled import Rules
-from connector.rules.decide import RunStats, decide_all
+from leadsync.decision import Decision
+from leadsync.model import Activity, Owner
+from leadsync.records import load_activities, load_contacts, load_owners
+from leadsync.rules.compiled import Rules
+from leadsync.rules.decide import RunStats, decide_all
 
 __all__ = ["Evaluation", "evaluate", "write_decisions"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from connector.decision import Decision, number
-from connector.rules.compiled import Rules
-from connector.timeutil import format_ts
+from leadsync.decision import Decision, number
+from leadsync.rules.compiled import Rules
+from leadsync.timeutil import format_ts
 
 __all__ = ["render_explanation"]
 

@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 
 import orjson
 
-from connector.errors import Problem, RecordsError
-from connector.model import CONTACT_TEXT_FIELDS, CONTACT_TIME_FIELDS, STAGES, Activity, Contact, Owner
-from connector.timeutil import parse_ts
+from leadsync.errors import Problem, RecordsError
+from leadsync.model import CONTACT_TEXT_FIELDS, CONTACT_TIME_FIELDS, STAGES, Activity, Contact, Owner
+from leadsync.timeutil import parse_ts
 
 __all__ = [
     "MAX_PROBLEMS",

@@ -6,7 +6,7 @@ import importlib
 from importlib.metadata import entry_points
 from typing import Any
 
-from connector.errors import ConfigError, Problem
+from leadsync.errors import ConfigError, Problem
 
 __all__ = ["GROUP", "adapter_factory", "available_adapters"]
 

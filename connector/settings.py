@@ -27,12 +27,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 
-from connector.errors import ConfigError, InputError, Problem
-from connector.logging import scrub
-from connector.registry import adapter_factory
-from connector.rules.conditions import did_you_mean
-from connector.rules.yamlsource import YamlSource, load_yaml
-from connector.sync.loop import DECIDE_BATCH
+from leadsync.errors import ConfigError, InputError, Problem
+from leadsync.logging import scrub
+from leadsync.registry import adapter_factory
+from leadsync.rules.conditions import did_you_mean
+from leadsync.rules.yamlsource import YamlSource, load_yaml
+from leadsync.sync.loop import DECIDE_BATCH
 
 __all__ = ["ConfigLines", "Connection", "LogSettings", "Settings", "load_settings"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from connector.rules.compiled import Rules
-from connector.rules.yamlsource import YamlSource
+from leadsync.rules.compiled import Rules
+from leadsync.rules.yamlsource import YamlSource
 
 __all__ = ["summarize"]
 

@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from connector.decision import Decision, LastWritten
-from connector.model import Activity
-from connector.records import activity_from_json, contact_from_json, owner_from_json
-from connector.rules.compiled import Rules
-from connector.rules.decide import RunStats, decide_all
-from connector.rules.loader import rules_from_source
-from connector.rules.routing import RoutingState
-from connector.rules.yamlsource import load_yaml_text
-from connector.timeutil import parse_ts
+from leadsync.decision import Decision, LastWritten
+from leadsync.model import Activity
+from leadsync.records import activity_from_json, contact_from_json, owner_from_json
+from leadsync.rules.compiled import Rules
+from leadsync.rules.decide import RunStats, decide_all
+from leadsync.rules.loader import rules_from_source
+from leadsync.rules.routing import RoutingState
+from leadsync.rules.yamlsource import load_yaml_text
+from leadsync.timeutil import parse_ts
 
 NOW = "2026-11-23T10:00:00Z"  # a Monday
 NOW_DT = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from adapters.salesforce.adapter import SalesforceAdapter
-from adapters.salesforce.sandbox import SalesforceSandbox
-from connector.api import Activity
-from connector.model import BUILTIN_REASONS
+from leadsync.adapters.salesforce.adapter import SalesforceAdapter
+from leadsync.api import Activity
+from leadsync.model import BUILTIN_REASONS
+from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests_mockforce.support import NOW, sandbox_adapter
 
 DAY = timedelta(days=1)

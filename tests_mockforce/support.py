@@ -37,9 +37,9 @@ from simple_mockforce.constants import BASE_URL, OAUTH_RESPONSE, OAUTH_URL, SF_V
 from simple_mockforce.utils import terminate_regex
 from simple_mockforce.virtual import virtual_salesforce
 
-from adapters.salesforce.adapter import SalesforceAdapter, from_options
-from adapters.salesforce.sandbox import SalesforceSandbox
-from connector.api import RetryPolicy
+from leadsync.adapters.salesforce.adapter import SalesforceAdapter, from_options
+from leadsync.api import RetryPolicy
+from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
 
 T = TypeVar("T")
 JSON = dict[str, Any]

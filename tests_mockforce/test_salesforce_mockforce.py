@@ -61,9 +61,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from adapters.salesforce.activities import KEY_FIELD, ActivityReader
-from adapters.salesforce.reads import fetch_by_id, read_changes, soql_list
-from connector.api import Activity, CrmError, TaskRequest, TaskResult
+from leadsync.adapters.salesforce.activities import KEY_FIELD, ActivityReader
+from leadsync.adapters.salesforce.reads import fetch_by_id, read_changes, soql_list
+from leadsync.api import Activity, CrmError, TaskRequest, TaskResult
 from tests_mockforce.conftest import Org
 from tests_mockforce.support import (
     CLIENT_ID,

@@ -29,7 +29,7 @@ from typing import Any
 
 import structlog
 
-from connector.api import Activity
+from leadsync.api import Activity
 
 from .client import JSON, HubSpotClient
 from .convert import parse_ts, to_ms

@@ -1,6 +1,6 @@
 """``HubSpotAdapter``: leadsync's ``CrmAdapter`` for HubSpot, and ``from_options``, its entry point.
 
-Registered as ``leadsync.adapters: hubspot = adapters.hubspot.adapter:from_options``. The options:
+Registered as ``leadsync.adapters: hubspot = leadsync.adapters.hubspot.adapter:from_options``. The options:
 
     base_url          https://api.hubapi.com (a sandbox or mock in tests)
     token             a service key / private-app token (str or SecretStr); or `token_file`,
@@ -16,7 +16,7 @@ Registered as ``leadsync.adapters: hubspot = adapters.hubspot.adapter:from_optio
                       that ends less than this after its last contact's change resumes from
                       that long before its last search, so a change the index showed late is
                       still read (see ``_settled``)
-    retry             a connector.api.RetryPolicy (the default policy when absent)
+    retry             a leadsync.api.RetryPolicy (the default policy when absent)
     timeout           seconds per HTTP request (30)
 """
 
@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 
-from connector.api import (
+from leadsync.api import (
     Activity,
     CheckReport,
     ConfigError,
@@ -353,7 +353,7 @@ def from_options(options: Mapping[str, Any]) -> HubSpotAdapter:
         ints[key] = value
     retry = options.get("retry")
     if retry is not None and not isinstance(retry, RetryPolicy):
-        problems.append(problem(where, 0, "`retry` must be a connector.api.RetryPolicy"))
+        problems.append(problem(where, 0, "`retry` must be a leadsync.api.RetryPolicy"))
         retry = None
     timeout = options.get("timeout", 30.0)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from connector.api import ConfigError
+from leadsync.api import ConfigError
 
 from .mapping import problem
 

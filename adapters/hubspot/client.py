@@ -1,7 +1,7 @@
 """Every HubSpot API call leadsync makes, through hubspot-api-client, paced, retried, translated.
 
 Errors are mapped by status in ``errors.py``. The client's own urllib3 retries are off (they skip
-POSTs and raise MaxRetryError, see HubSpot/hubspot-api-python#117): ``connector.api.with_retries``
+POSTs and raise MaxRetryError, see HubSpot/hubspot-api-python#117): ``leadsync.api.with_retries``
 is the one retry policy, and ``ratelimit.RateLimiter`` paces every call before it is made. Each
 property access on the client (``client.crm.objects.batch_api``) builds a new ApiClient and
 connection pool, so the API objects are built once here. Responses are read as raw JSON
@@ -34,7 +34,7 @@ from hubspot.crm import properties as hs_properties
 from hubspot.crm.associations import v4 as hs_assoc
 from pydantic import SecretStr
 
-from connector.api import AuthError, CrmError, QuotaExhausted, RetryPolicy, TransientError, with_retries
+from leadsync.api import AuthError, CrmError, QuotaExhausted, RetryPolicy, TransientError, with_retries
 
 from .errors import JSON, MaybeSent, error_for, maybe_carried_out, parse_float, parse_json
 from .paging import SearchRequest

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.api import Contact, ContactChange
-from connector.values import domain_of, employees_of, parse_ts
+from leadsync.api import Contact, ContactChange
+from leadsync.values import domain_of, employees_of, parse_ts
 
 from .mapping import HubSpotMapping, StageMap
 

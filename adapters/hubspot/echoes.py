@@ -43,7 +43,7 @@ from typing import Any
 
 import structlog
 
-from connector.api import CrmError
+from leadsync.api import CrmError
 
 from .paging import MODIFIED, PAGE, SearchCursor, SearchFilter, SearchRequest, search_pages
 

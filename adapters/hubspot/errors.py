@@ -23,7 +23,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from connector.api import AuthError, CrmError, QuotaExhausted, RateLimited, TransientError
+from leadsync.api import AuthError, CrmError, QuotaExhausted, RateLimited, TransientError
 
 __all__ = [
     "JSON",

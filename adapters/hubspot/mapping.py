@@ -13,7 +13,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from connector.api import WRITABLE_FIELDS, Contact, Problem
+from leadsync.api import WRITABLE_FIELDS, Contact, Problem
 
 __all__ = [
     "CONTACT_FIELDS",
@@ -45,7 +45,7 @@ def problem(file: str, line: int, message: str) -> Problem:
 
 def default_mapping_path() -> Path:
     """The packaged ``mappings/hubspot.yaml``."""
-    return Path(str(files("mappings").joinpath("hubspot.yaml")))
+    return Path(str(files("leadsync.mappings").joinpath("hubspot.yaml")))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from connector.api import (
+from leadsync.api import (
     BUILTIN_ACTIVITY_TYPES,
     STAGES,
     ConfigError,

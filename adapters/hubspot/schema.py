@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from connector.api import AuthError, CheckReport, CrmError, QuotaExhausted
+from leadsync.api import AuthError, CheckReport, CrmError, QuotaExhausted
 
 from .client import HubSpotClient
 from .errors import JSON, missing_scopes, parse_json

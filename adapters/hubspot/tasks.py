@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from connector.api import AuthError, CrmError, QuotaExhausted, RetryableError, TaskRequest, TaskResult
+from leadsync.api import AuthError, CrmError, QuotaExhausted, RetryableError, TaskRequest, TaskResult
 
 from .client import JSON, HubSpotClient
 from .convert import format_ts

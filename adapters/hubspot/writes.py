@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
-from connector.api import AuthError, ContactChange, CrmError, QuotaExhausted, RetryableError, WriteResult
+from leadsync.api import AuthError, ContactChange, CrmError, QuotaExhausted, RetryableError, WriteResult
 
 from .client import JSON, HubSpotClient
 from .convert import PlannedWrite, plan_write

@@ -26,8 +26,8 @@ from typing import Any
 
 import structlog
 
-from connector.api import Activity
-from connector.values import parse_ts
+from leadsync.api import Activity
+from leadsync.values import parse_ts
 
 from .client import JSON, SalesforceClient
 from .convert import value_at

@@ -1,6 +1,6 @@
 """``SalesforceAdapter``: leadsync's ``CrmAdapter`` for a Salesforce org, and ``from_options``.
 
-Registered as ``leadsync.adapters: salesforce = adapters.salesforce.adapter:from_options``. Options:
+Registered as ``leadsync.adapters: salesforce = leadsync.adapters.salesforce.adapter:from_options``. Options:
 
     login_url         https://login.salesforce.com (https://test.salesforce.com for a sandbox org;
                       the My Domain URL, https://acme.my.salesforce.com, for client_credentials)
@@ -20,7 +20,7 @@ Registered as ``leadsync.adapters: salesforce = adapters.salesforce.adapter:from
     api_budget        the share of the org's daily API requests leadsync stops at (0.8)
     overlap_s         seconds each incremental read reaches back (300)
     ca_file           a CA bundle to trust (a local sandbox's certificate)
-    retry, timeout    a connector.api.RetryPolicy; seconds per HTTP request (30)
+    retry, timeout    a leadsync.api.RetryPolicy; seconds per HTTP request (30)
     clock             a callable giving "now" (tests: the sandbox's clock; default: the system's)
 """
 
@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import structlog
 from pydantic import SecretStr
 
-from connector.api import (
+from leadsync.api import (
     Activity,
     CheckReport,
     ConfigError,
@@ -50,7 +50,7 @@ from connector.api import (
     TaskResult,
     WriteResult,
 )
-from connector.rules.conditions import did_you_mean
+from leadsync.rules.conditions import did_you_mean
 
 from .activities import KEY_FIELD, ActivityReader
 from .auth import FLOWS, Credentials
@@ -261,7 +261,7 @@ def from_options(options: Mapping[str, Any]) -> SalesforceAdapter:
         clock = None
     retry = options.get("retry")
     if retry is not None and not isinstance(retry, RetryPolicy):
-        problems.append(Problem(where, 0, "`retry` must be a connector.api.RetryPolicy"))
+        problems.append(Problem(where, 0, "`retry` must be a leadsync.api.RetryPolicy"))
         retry = None
     secret = _secret(options, flow, problems)
     client_secret = None

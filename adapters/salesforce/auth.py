@@ -28,7 +28,7 @@ import requests
 import structlog
 from pydantic import SecretStr
 
-from connector.api import AuthError, CrmError, TransientError
+from leadsync.api import AuthError, CrmError, TransientError
 
 __all__ = ["FLOWS", "Credentials", "Session", "sign_in"]
 

@@ -26,7 +26,7 @@ import structlog
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
-from connector.api import (
+from leadsync.api import (
     AuthError,
     CrmError,
     QuotaExhausted,
@@ -34,7 +34,7 @@ from connector.api import (
     TransientError,
     with_retries,
 )
-from connector.tls import trust_ca
+from leadsync.tls import trust_ca
 
 from .auth import Credentials, Session, sign_in
 

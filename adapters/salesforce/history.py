@@ -16,8 +16,8 @@ from datetime import datetime
 
 import structlog
 
-from connector.api import Contact, CrmError
-from connector.values import parse_ts
+from leadsync.api import Contact, CrmError
+from leadsync.values import parse_ts
 
 from .client import SalesforceClient
 from .convert import object_of

@@ -36,8 +36,8 @@ from urllib.parse import quote_plus
 
 import structlog
 
-from connector.api import Activity, CrmError
-from connector.values import parse_ts
+from leadsync.api import Activity, CrmError
+from leadsync.values import parse_ts
 
 from .activities import EVENT_FIELDS, KEY_FIELD, MEMBER_FIELDS, TASK_FIELDS, ActivityReader
 from .client import JSON, SalesforceClient

@@ -34,8 +34,8 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from connector.api import Contact, CrmError, Page
-from connector.values import parse_ts
+from leadsync.api import Contact, CrmError, Page
+from leadsync.values import parse_ts
 
 from .client import JSON, SalesforceClient
 from .convert import contact_from_record, object_of

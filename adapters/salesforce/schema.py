@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import structlog
 
-from connector.api import AuthError, CheckReport, CrmError, QuotaExhausted
+from leadsync.api import AuthError, CheckReport, CrmError, QuotaExhausted
 
 from .activities import KEY_FIELD
 from .client import JSON, SalesforceClient

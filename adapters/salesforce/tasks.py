@@ -34,8 +34,8 @@ from urllib.parse import quote_plus
 
 import structlog
 
-from adapters.writekit import task_due
-from connector.api import (
+from leadsync.adapters.writekit import task_due
+from leadsync.api import (
     AuthError,
     CrmError,
     QuotaExhausted,

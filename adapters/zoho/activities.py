@@ -27,8 +27,8 @@ from typing import Any
 
 import structlog
 
-from connector.api import Activity
-from connector.values import parse_ts
+from leadsync.api import Activity
+from leadsync.values import parse_ts
 
 from .activity_listing import ListingPlan, ModuleSizes, list_whole
 from .client import JSON, ZohoClient

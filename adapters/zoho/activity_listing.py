@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from connector.api import Activity, AuthError, CrmError, RetryableError
+from leadsync.api import Activity, AuthError, CrmError, RetryableError
 
 from .client import JSON, ZohoClient
 from .coql import Listing, id_order, listed

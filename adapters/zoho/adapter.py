@@ -1,6 +1,6 @@
 """``ZohoAdapter``: leadsync's ``CrmAdapter`` for a Zoho CRM org, and ``from_options``.
 
-Registered as ``leadsync.adapters: zoho = adapters.zoho.adapter:from_options``. Options:
+Registered as ``leadsync.adapters: zoho = leadsync.adapters.zoho.adapter:from_options``. Options:
 
     client_id          the Zoho client's Client ID (api-console.zoho.com)
     token              the refresh token: from the connection's `token_env`/`token_file`
@@ -18,7 +18,7 @@ Registered as ``leadsync.adapters: zoho = adapters.zoho.adapter:from_options``. 
     concurrency        calls in flight at once, 1 to 25 (4; Zoho's cap is 5 on Free editions)
     credit_floor       API credits left to other integrations: leadsync stops there (1000)
     ca_file            a CA bundle to trust (a local sandbox's certificate)
-    retry, timeout     a connector.api.RetryPolicy; seconds per HTTP request (30)
+    retry, timeout     a leadsync.api.RetryPolicy; seconds per HTTP request (30)
     clock              a callable giving "now" (tests: the sandbox's clock; default: the system's)
 """
 
@@ -36,7 +36,7 @@ import requests
 import structlog
 from pydantic import SecretStr
 
-from connector.api import (
+from leadsync.api import (
     Activity,
     CheckReport,
     ConfigError,
@@ -320,7 +320,7 @@ def from_options(options: Mapping[str, Any]) -> ZohoAdapter:
         clock = None
     retry = options.get("retry")
     if retry is not None and not isinstance(retry, RetryPolicy):
-        problems.append(Problem(where, 0, "`retry` must be a connector.api.RetryPolicy"))
+        problems.append(Problem(where, 0, "`retry` must be a leadsync.api.RetryPolicy"))
         retry = None
     refresh = _secret(options.get("token"))
     if not refresh:

@@ -31,7 +31,7 @@ import requests
 import structlog
 from pydantic import SecretStr
 
-from connector.api import AuthError, ConfigError, Problem, QuotaExhausted, TransientError
+from leadsync.api import AuthError, ConfigError, Problem, QuotaExhausted, TransientError
 
 __all__ = [
     "DATA_CENTERS",

@@ -33,7 +33,7 @@ from typing import Any
 import requests
 import structlog
 
-from connector.api import (
+from leadsync.api import (
     AuthError,
     CrmError,
     QuotaExhausted,
@@ -42,7 +42,7 @@ from connector.api import (
     TransientError,
     with_retries,
 )
-from connector.tls import trust_ca
+from leadsync.tls import trust_ca
 
 from .auth import AccessToken, TokenKeeper, ZohoSetupError
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.convertkit import contact_of, planned_fields
-from connector.api import Contact, ContactChange
-from connector.values import parse_ts
+from leadsync.adapters.convertkit import contact_of, planned_fields
+from leadsync.api import Contact, ContactChange
+from leadsync.values import parse_ts
 
 from .mapping import ModuleMap, ZohoMapping
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import structlog
 
-from connector.api import CrmError
+from leadsync.api import CrmError
 
 from .auth import ZohoSetupError
 from .client import JSON, ZohoClient, error_code

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapters import mappingkit
-from adapters.mappingkit import CONTACT_FIELDS, MappingChecker, mapping_source, packaged_path
-from connector.api import ConfigError, Path_
+from leadsync.adapters import mappingkit
+from leadsync.adapters.mappingkit import CONTACT_FIELDS, MappingChecker, mapping_source, packaged_path
+from leadsync.api import ConfigError, Path_
 
 __all__ = [
     "CONTACT_FIELDS",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from connector.api import CrmError
+from leadsync.api import CrmError
 
 from .client import JSON, ZohoClient
 

@@ -37,8 +37,8 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from connector.api import Contact, CrmError, Page
-from connector.values import parse_ts
+from leadsync.api import Contact, CrmError, Page
+from leadsync.values import parse_ts
 
 from .activities import people_of
 from .client import JSON, ZohoClient

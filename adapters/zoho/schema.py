@@ -22,7 +22,7 @@ from typing import Any
 
 import structlog
 
-from connector.api import AuthError, CheckReport, CrmError, QuotaExhausted
+from leadsync.api import AuthError, CheckReport, CrmError, QuotaExhausted
 
 from .activities import KEY_FIELD
 from .auth import AccessToken

@@ -27,8 +27,8 @@ from datetime import tzinfo
 
 import structlog
 
-from adapters.writekit import task_due
-from connector.api import AuthError, CrmError, QuotaExhausted, RetryableError, TaskRequest, TaskResult
+from leadsync.adapters.writekit import task_due
+from leadsync.api import AuthError, CrmError, QuotaExhausted, RetryableError, TaskRequest, TaskResult
 
 from .activities import KEY_FIELD, SEARCH_CHUNK
 from .client import JSON, ZohoClient

@@ -1,1 +1,1 @@
-"""Alembic migrations of the state store (run by ``connector.sync.state.open_store``)."""
+"""Alembic migrations of the state store (run by ``leadsync.sync.state.open_store``)."""

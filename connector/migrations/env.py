@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from connector.sync.schema import Base
+from leadsync.sync.schema import Base
 
 config = context.config
 target = Base.metadata

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.errors import Problem
-from connector.rules.conditions import did_you_mean
-from connector.rules.yamlsource import Path_, YamlSource
+from leadsync.errors import Problem
+from leadsync.rules.conditions import did_you_mean
+from leadsync.rules.yamlsource import Path_, YamlSource
 
 __all__ = ["YamlChecker"]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from connector.timeutil import duration_delta
+from leadsync.timeutil import duration_delta
 
 __all__ = ["Calendar"]
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from connector.rules.clock import Calendar
-from connector.rules.conditions import ActivityPredicate, ContactPredicate, History
-from connector.rules.schema import RulesFile
+from leadsync.rules.clock import Calendar
+from leadsync.rules.conditions import ActivityPredicate, ContactPredicate, History
+from leadsync.rules.schema import RulesFile
 
 __all__ = [
     "ActionRule",

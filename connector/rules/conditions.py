@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any, Protocol
 
-from connector.errors import Problem
-from connector.model import CONTACT_FIELDS, Activity
-from connector.rules.yamlsource import Path_, YamlSource
+from leadsync.errors import Problem
+from leadsync.model import CONTACT_FIELDS, Activity
+from leadsync.rules.yamlsource import Path_, YamlSource
 
 __all__ = [
     "ActivityPredicate",

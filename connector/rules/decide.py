@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from connector.decision import Action, Conflict, Decision, LastWritten, SlaState
-from connector.model import Activity, Contact, Owner
-from connector.rules.compiled import PoolRule, Rules
-from connector.rules.history import CHRONOLOGICAL, History
-from connector.rules.routing import Router, RoutingIndex, RoutingState
-from connector.rules.scoring import Score, idle_days, score_contact
-from connector.rules.sla import clock_start, due_at, sla_state
-from connector.timeutil import duration_delta, format_ts
+from leadsync.decision import Action, Conflict, Decision, LastWritten, SlaState
+from leadsync.model import Activity, Contact, Owner
+from leadsync.rules.compiled import PoolRule, Rules
+from leadsync.rules.history import CHRONOLOGICAL, History
+from leadsync.rules.routing import Router, RoutingIndex, RoutingState
+from leadsync.rules.scoring import Score, idle_days, score_contact
+from leadsync.rules.sla import clock_start, due_at, sla_state
+from leadsync.timeutil import duration_delta, format_ts
 
 __all__ = ["RunStats", "decide_all", "manual_fields"]
 

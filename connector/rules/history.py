@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from operator import attrgetter
 
-from connector.model import Activity
+from leadsync.model import Activity
 
 __all__ = ["CHRONOLOGICAL", "History", "is_connection"]
 

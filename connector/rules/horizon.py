@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from connector.decision import Decision
-from connector.model import Contact
-from connector.rules.compiled import Rules
-from connector.rules.history import History
+from leadsync.decision import Decision
+from leadsync.model import Contact
+from leadsync.rules.compiled import Rules
+from leadsync.rules.history import History
 
 __all__ = ["MAX_RECHECK", "next_change_at"]
 

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ValidationError
 
-from connector.errors import Problem, RulesError
-from connector.model import BUILTIN_ACTIVITY_TYPES, BUILTIN_REASONS, CONTACT_ACTIVITY_TYPES
-from connector.rules import schema
-from connector.rules.clock import Calendar
-from connector.rules.compiled import (
+from leadsync.errors import Problem, RulesError
+from leadsync.model import BUILTIN_ACTIVITY_TYPES, BUILTIN_REASONS, CONTACT_ACTIVITY_TYPES
+from leadsync.rules import schema
+from leadsync.rules.clock import Calendar
+from leadsync.rules.compiled import (
     ActionRule,
     DecayRule,
     EngagementRule,
@@ -28,9 +28,9 @@ from connector.rules.compiled import (
     SlaRule,
     SqlRule,
 )
-from connector.rules.conditions import ConditionCompiler, did_you_mean
-from connector.rules.yamlsource import Path_, YamlSource, load_yaml
-from connector.timeutil import parse_duration
+from leadsync.rules.conditions import ConditionCompiler, did_you_mean
+from leadsync.rules.yamlsource import Path_, YamlSource, load_yaml
+from leadsync.timeutil import parse_duration
 
 __all__ = ["load_rules", "rules_from_source"]
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from connector.model import Contact, Owner
-from connector.rules.compiled import PoolRule
+from leadsync.model import Contact, Owner
+from leadsync.rules.compiled import PoolRule
 
 __all__ = ["FREE_MAIL_DOMAINS", "Router", "RoutingIndex", "RoutingState"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from connector.model import Contact
-from connector.rules.compiled import Rules
-from connector.rules.history import History
-from connector.timeutil import whole_days
+from leadsync.model import Contact
+from leadsync.rules.compiled import Rules
+from leadsync.rules.history import History
+from leadsync.timeutil import whole_days
 
 __all__ = ["Score", "idle_days", "score_contact"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from connector.decision import SlaState
-from connector.rules.compiled import SlaRule
-from connector.rules.history import History, is_connection
+from leadsync.decision import SlaState
+from leadsync.rules.compiled import SlaRule
+from leadsync.rules.history import History, is_connection
 
 __all__ = ["clock_start", "due_at", "sla_state"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from connector.errors import Problem, RulesError
+from leadsync.errors import Problem, RulesError
 
 __all__ = ["Path_", "YamlSource", "load_yaml"]
 

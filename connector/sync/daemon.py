@@ -17,11 +17,11 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from connector.errors import AuthError, CrmError, QuotaExhausted
-from connector.rules.loader import load_rules
-from connector.settings import Connection, Settings
-from connector.sync.loop import RunResult, SyncJob
-from connector.sync.state import StateStore
+from leadsync.errors import AuthError, CrmError, QuotaExhausted
+from leadsync.rules.loader import load_rules
+from leadsync.settings import Connection, Settings
+from leadsync.sync.loop import RunResult, SyncJob
+from leadsync.sync.state import StateStore
 
 __all__ = ["Daemon", "build_job"]
 

@@ -23,8 +23,8 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from connector.sync.bulk import chunks
-from connector.sync.schema import ActionRow, ConflictRow, ContactRow, CursorRow, OutboxRow, WrittenRow
+from leadsync.sync.bulk import chunks
+from leadsync.sync.schema import ActionRow, ConflictRow, ContactRow, CursorRow, OutboxRow, WrittenRow
 
 __all__ = ["REREAD", "finish_reread", "forget", "forget_unread", "move", "start_reread"]
 

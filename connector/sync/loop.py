@@ -29,33 +29,33 @@ from typing import Any
 
 import structlog
 
-from connector.api import CrmAdapter, Page
-from connector.decision import Action, LastWritten
-from connector.model import Activity, Contact, Owner
-from connector.records import (
+from leadsync.api import CrmAdapter, Page
+from leadsync.decision import Action, LastWritten
+from leadsync.model import Activity, Contact, Owner
+from leadsync.records import (
     activity_to_json,
     contact_from_json,
     contact_to_json,
     owner_from_json,
     owner_to_json,
 )
-from connector.rules.compiled import Rules
-from connector.rules.decide import decide_all
-from connector.rules.history import History
-from connector.rules.horizon import next_change_at
-from connector.rules.routing import RoutingIndex, RoutingState
-from connector.sync import identity, outbox
-from connector.sync.outbox import MAX_WRITE_ATTEMPTS
-from connector.sync.plan import (
+from leadsync.rules.compiled import Rules
+from leadsync.rules.decide import decide_all
+from leadsync.rules.history import History
+from leadsync.rules.horizon import next_change_at
+from leadsync.rules.routing import RoutingIndex, RoutingState
+from leadsync.sync import identity, outbox
+from leadsync.sync.outbox import MAX_WRITE_ATTEMPTS
+from leadsync.sync.plan import (
     ContactPlan,
     current_values,
     desired_values,
     diff,
     to_json_values,
 )
-from connector.sync.readahead import ReadAhead
-from connector.sync.snapshot import comparable, refresh_records, snapshot_row, stored_activity
-from connector.sync.state import NewAction, PendingWrite, SeenConflict, StateStore
+from leadsync.sync.readahead import ReadAhead
+from leadsync.sync.snapshot import comparable, refresh_records, snapshot_row, stored_activity
+from leadsync.sync.state import NewAction, PendingWrite, SeenConflict, StateStore
 
 __all__ = ["DECIDE_BATCH", "MAX_WRITE_ATTEMPTS", "READ_AHEAD", "RunResult", "SyncJob"]
 

@@ -13,14 +13,14 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from connector.api import ContactChange, TaskRequest, TaskResult
-from connector.sync.plan import from_json_values
-from connector.sync.schema import ActionRow
-from connector.sync.snapshot import apply_written
-from connector.sync.state import DeadLetter, FailedWrite
+from leadsync.api import ContactChange, TaskRequest, TaskResult
+from leadsync.sync.plan import from_json_values
+from leadsync.sync.schema import ActionRow
+from leadsync.sync.snapshot import apply_written
+from leadsync.sync.state import DeadLetter, FailedWrite
 
 if TYPE_CHECKING:
-    from connector.sync.loop import RunResult, SyncJob
+    from leadsync.sync.loop import RunResult, SyncJob
 
 __all__ = ["MAX_WRITE_ATTEMPTS", "send", "send_actions", "send_writes"]
 

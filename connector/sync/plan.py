@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from connector.api import WRITABLE_FIELDS
-from connector.decision import Action, Decision, number
-from connector.model import Contact
-from connector.rules.compiled import Rules
-from connector.timeutil import parse_ts
+from leadsync.api import WRITABLE_FIELDS
+from leadsync.decision import Action, Decision, number
+from leadsync.model import Contact
+from leadsync.rules.compiled import Rules
+from leadsync.timeutil import parse_ts
 
 __all__ = ["ContactPlan", "current_values", "desired_values", "diff", "from_json_values", "to_json_values"]
 

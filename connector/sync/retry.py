@@ -15,7 +15,7 @@ import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_exponential_jitter
 
-from connector.errors import RetryableError
+from leadsync.errors import RetryableError
 
 __all__ = ["RetryPolicy", "with_retries"]
 

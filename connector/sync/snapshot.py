@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from connector.model import Activity, Contact
-from connector.records import activity_from_json, contact_to_json
-from connector.sync.plan import ContactPlan
-from connector.sync.state import StateStore
-from connector.timeutil import parse_ts
+from leadsync.model import Activity, Contact
+from leadsync.records import activity_from_json, contact_to_json
+from leadsync.sync.plan import ContactPlan
+from leadsync.sync.state import StateStore
+from leadsync.timeutil import parse_ts
 
 __all__ = ["OWN_FIELDS", "apply_written", "comparable", "refresh_records", "snapshot_row", "stored_activity"]
 

@@ -4,7 +4,7 @@ Every method that changes rows takes a ``Session`` so that the sync loop can mak
 transaction of "these contacts, these pending writes and actions, and this cursor". They take
 a batch (a page's or a decision batch's rows) and write it set-based: one upsert, insert or
 update per table, executed for many rows, and reads as ``SELECT ... WHERE id IN (...)`` in
-chunks (``connector.sync.bulk``).
+chunks (``leadsync.sync.bulk``).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from connector.sync.bulk import chunks as _chunks
-from connector.sync.bulk import update_rows, upsert
-from connector.sync.schema import (
+from leadsync.sync.bulk import chunks as _chunks
+from leadsync.sync.bulk import update_rows, upsert
+from leadsync.sync.schema import (
     ActionRow,
     ConflictRow,
     ContactRow,
@@ -124,7 +124,7 @@ def _engine(url: str) -> Engine:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision."""
     config = Config()
-    config.set_main_option("script_location", str(files("connector") / "migrations"))
+    config.set_main_option("script_location", str(files("leadsync") / "migrations"))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

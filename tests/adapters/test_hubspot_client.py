@@ -15,13 +15,12 @@ import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from adapters.hubspot.adapter import from_options
-from adapters.hubspot.auth import token_from_options
-from adapters.hubspot.errors import error_for
-from adapters.hubspot.paging import SearchRequest
-from adapters.hubspot.ratelimit import SEARCH_INTERVAL_S, RateLimiter
-from adapters.hubspot.sandbox import HubSpotSandbox, RateLimits
-from connector.api import (
+from leadsync.adapters.hubspot.adapter import from_options
+from leadsync.adapters.hubspot.auth import token_from_options
+from leadsync.adapters.hubspot.errors import error_for
+from leadsync.adapters.hubspot.paging import SearchRequest
+from leadsync.adapters.hubspot.ratelimit import SEARCH_INTERVAL_S, RateLimiter
+from leadsync.api import (
     AuthError,
     ConfigError,
     CrmError,
@@ -29,6 +28,7 @@ from connector.api import (
     RetryPolicy,
     TransientError,
 )
+from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox, RateLimits
 
 URL = "https://api.hubapi.com/crm/v3/objects/contacts/search"
 TOKEN = "pat-na1-secret-value-0001"
@@ -239,6 +239,6 @@ class TestOptions:
             token_from_options({}, environ={})
 
     def test_entry_point_is_registered(self) -> None:
-        from connector.registry import adapter_factory
+        from leadsync.registry import adapter_factory
 
         assert adapter_factory("hubspot") is from_options

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from adapters.hubspot.activities import ActivityReader
-from adapters.hubspot.convert import (
+from leadsync.adapters.hubspot.activities import ActivityReader
+from leadsync.adapters.hubspot.convert import (
     DEFAULT_LIFECYCLE_ORDER,
     contact_from_record,
     domain_of,
@@ -17,9 +17,9 @@ from adapters.hubspot.convert import (
     parse_ts,
     plan_write,
 )
-from adapters.hubspot.mapping_check import load_mapping
-from adapters.hubspot.sandbox import CALL_DISPOSITIONS
-from connector.api import ContactChange
+from leadsync.adapters.hubspot.mapping_check import load_mapping
+from leadsync.api import ContactChange
+from leadsync.sandboxes.hubspot.sandbox import CALL_DISPOSITIONS
 
 MAPPING = load_mapping()
 T = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

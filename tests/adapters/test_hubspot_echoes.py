@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
-from adapters.hubspot.adapter import HubSpotAdapter, _modified_ms, from_options
-from adapters.hubspot.echoes import EchoChaser
-from adapters.hubspot.paging import MODIFIED, SearchCursor, SearchRequest, search_pages
-from adapters.hubspot.sandbox import HubSpotSandbox, RateLimits
-from connector.api import Contact, ContactChange, CrmError, Page
-from connector.model import BUILTIN_REASONS
+from leadsync.adapters.hubspot.adapter import HubSpotAdapter, _modified_ms, from_options
+from leadsync.adapters.hubspot.echoes import EchoChaser
+from leadsync.adapters.hubspot.paging import MODIFIED, SearchCursor, SearchRequest, search_pages
+from leadsync.api import Contact, ContactChange, CrmError, Page
+from leadsync.model import BUILTIN_REASONS
+from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox, RateLimits
 
 TOKEN = "pat-echoes"
 CONTACTS = 1_000

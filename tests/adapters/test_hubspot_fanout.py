@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from adapters.hubspot.adapter import HubSpotAdapter, from_options
-from adapters.hubspot.fanout import Fanout
-from adapters.hubspot.ratelimit import DAILY_RESERVE
-from adapters.hubspot.sandbox import HubSpotSandbox, RateLimits
-from connector.api import ContactChange, QuotaExhausted, RetryPolicy
+from leadsync.adapters.hubspot.adapter import HubSpotAdapter, from_options
+from leadsync.adapters.hubspot.fanout import Fanout
+from leadsync.adapters.hubspot.ratelimit import DAILY_RESERVE
+from leadsync.api import ContactChange, QuotaExhausted, RetryPolicy
+from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox, RateLimits
 
 TOKEN = "pat-fanout"
 

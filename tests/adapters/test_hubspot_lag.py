@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.hubspot.adapter import HubSpotAdapter, from_options
-from adapters.hubspot.paging import SearchCursor
-from adapters.hubspot.sandbox import HubSpotSandbox, RateLimits
-from adapters.sandboxkit.clock import SandboxClock
+from leadsync.adapters.hubspot.adapter import HubSpotAdapter, from_options
+from leadsync.adapters.hubspot.paging import SearchCursor
+from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox, RateLimits
+from leadsync.sandboxes.kit.clock import SandboxClock
 
 TOKEN = "pat-lag"
 

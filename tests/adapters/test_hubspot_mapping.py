@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.hubspot.mapping import FieldMap, default_mapping_path
-from adapters.hubspot.mapping_check import load_mapping
-from connector.api import ConfigError
+from leadsync.adapters.hubspot.mapping import FieldMap, default_mapping_path
+from leadsync.adapters.hubspot.mapping_check import load_mapping
+from leadsync.api import ConfigError
 
 PACKAGED = default_mapping_path().read_text(encoding="utf-8")
 

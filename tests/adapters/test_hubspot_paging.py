@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from adapters.hubspot.paging import SearchCursor, SearchRequest, paginate, search_pages
+from leadsync.adapters.hubspot.paging import SearchCursor, SearchRequest, paginate, search_pages
 
 JSON = dict[str, Any]
 

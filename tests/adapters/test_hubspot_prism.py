@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from adapters.hubspot.adapter import HubSpotAdapter, from_options
-from adapters.hubspot.tasks import TaskWriter
-from connector.api import ContactChange, CrmError, RetryPolicy, TaskRequest
+from leadsync.adapters.hubspot.adapter import HubSpotAdapter, from_options
+from leadsync.adapters.hubspot.tasks import TaskWriter
+from leadsync.api import ContactChange, CrmError, RetryPolicy, TaskRequest
 from tests.adapters.prism import Prism, RecordingProxy, Unavailable
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.hubspot.adapter import HubSpotAdapter, from_options
-from adapters.hubspot.sandbox import HubSpotSandbox, RateLimits
-from connector.api import Activity
+from leadsync.adapters.hubspot.adapter import HubSpotAdapter, from_options
+from leadsync.api import Activity
+from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox, RateLimits
 
 TOKEN = "pat-reads"
 BATCH_READ = "POST /crm/v3/objects/contacts/batch/read"

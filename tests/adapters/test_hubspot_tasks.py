@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from adapters.hubspot.adapter import HubSpotAdapter, from_options
-from adapters.hubspot.errors import MaybeSent
-from adapters.hubspot.sandbox import HubSpotSandbox, RateLimits
-from connector.api import CrmError, TaskRequest
-from connector.model import BUILTIN_REASONS
+from leadsync.adapters.hubspot.adapter import HubSpotAdapter, from_options
+from leadsync.adapters.hubspot.errors import MaybeSent
+from leadsync.api import CrmError, TaskRequest
+from leadsync.model import BUILTIN_REASONS
+from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox, RateLimits
 
 TOKEN = "pat-tasks"
 DUE = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

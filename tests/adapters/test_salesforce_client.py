@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import structlog
 
-from adapters.salesforce.adapter import from_options
-from adapters.salesforce.sandbox import SalesforceSandbox
-from connector.api import AuthError, ConfigError, ContactChange, QuotaExhausted
-from connector.model import BUILTIN_REASONS
+from leadsync.adapters.salesforce.adapter import from_options
+from leadsync.api import AuthError, ConfigError, ContactChange, QuotaExhausted
+from leadsync.model import BUILTIN_REASONS
+from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.sandbox.sf_support import sandbox_adapter as _adapter
 
 

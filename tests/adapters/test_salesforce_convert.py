@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from adapters.salesforce.activities import ActivityReader
-from adapters.salesforce.convert import contact_from_record, object_of, plan_write
-from adapters.salesforce.mapping import load_mapping
-from adapters.salesforce.reads import SfCursor, soql_list, soql_ts
-from connector.api import ContactChange
+from leadsync.adapters.salesforce.activities import ActivityReader
+from leadsync.adapters.salesforce.convert import contact_from_record, object_of, plan_write
+from leadsync.adapters.salesforce.mapping import load_mapping
+from leadsync.adapters.salesforce.reads import SfCursor, soql_list, soql_ts
+from leadsync.api import ContactChange
 
 MAPPING = load_mapping()
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.salesforce.mapping import HISTORY, default_mapping_path, load_mapping
-from connector.api import ConfigError
+from leadsync.adapters.salesforce.mapping import HISTORY, default_mapping_path, load_mapping
+from leadsync.api import ConfigError
 
 
 def _broken(tmp_path: Path, old: str, new: str) -> list[str]:

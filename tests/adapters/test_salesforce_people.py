@@ -13,14 +13,14 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from adapters.salesforce import sandbox_subquery
-from adapters.salesforce.adapter import SalesforceAdapter
-from adapters.salesforce.convert import object_of
-from adapters.salesforce.mapping import ActivityMap
-from adapters.salesforce.people import URI_BUDGET, PeopleReader
-from adapters.salesforce.sandbox import SalesforceSandbox
-from connector.api import Activity, Contact, TaskRequest
-from connector.model import BUILTIN_REASONS
+from leadsync.adapters.salesforce.adapter import SalesforceAdapter
+from leadsync.adapters.salesforce.convert import object_of
+from leadsync.adapters.salesforce.mapping import ActivityMap
+from leadsync.adapters.salesforce.people import URI_BUDGET, PeopleReader
+from leadsync.api import Activity, Contact, TaskRequest
+from leadsync.model import BUILTIN_REASONS
+from leadsync.sandboxes.salesforce import subquery
+from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.sandbox.sf_support import NOW
 from tests.sandbox.sf_support import sandbox_adapter as _adapter
 
@@ -117,7 +117,7 @@ def test_long_child_lists_and_parent_batches_page_to_the_same_result(
 ) -> None:
     ids = _people(sb)
     expected = _reference(sb, ids)
-    monkeypatch.setattr(sandbox_subquery, "CHILD_BATCH", child_batch)
+    monkeypatch.setattr(subquery, "CHILD_BATCH", child_batch)
     adapter = _adapter(sb)
     contacts = _contacts(adapter, ids)
     sb.reset_stats()

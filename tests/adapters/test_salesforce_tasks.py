@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from adapters.salesforce.adapter import SalesforceAdapter
-from adapters.salesforce.sandbox import SalesforceSandbox
-from adapters.salesforce.tasks import KEYS_PER_URI, TaskWriter
-from connector.api import TaskRequest, TaskResult, TransientError
-from connector.model import BUILTIN_REASONS
+from leadsync.adapters.salesforce.adapter import SalesforceAdapter
+from leadsync.adapters.salesforce.tasks import KEYS_PER_URI, TaskWriter
+from leadsync.api import TaskRequest, TaskResult, TransientError
+from leadsync.model import BUILTIN_REASONS
+from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.sandbox.sf_support import NOW
 from tests.sandbox.sf_support import sandbox_adapter as _adapter
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from adapters.zoho.activity_listing import listing_pays
+from leadsync.adapters.zoho.activity_listing import listing_pays
 from tests.adapters.test_zoho_fake import BASE, FakeZoho, Sent, make_adapter, zoho_fixture  # noqa: F401
 
 AT = BASE.isoformat()

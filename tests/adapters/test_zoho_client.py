@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.zoho.auth import DATA_CENTERS, ZohoSetupError, endpoints
-from connector.api import AuthError, ConfigError, QuotaExhausted
+from leadsync.adapters.zoho.auth import DATA_CENTERS, ZohoSetupError, endpoints
+from leadsync.api import AuthError, ConfigError, QuotaExhausted
 from tests.adapters.test_zoho_fake import ACCOUNTS, API, FakeZoho, make_adapter, zoho_fixture  # noqa: F401
 
 _SCOPE = {"code": "OAUTH_SCOPE_MISMATCH", "details": {}, "message": "invalid oauth scope", "status": "error"}

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.zoho.auth import ZohoSetupError
-from adapters.zoho.coql import coql_query
-from adapters.zoho.reads import ZohoCursor
-from connector.api import CrmError
+from leadsync.adapters.zoho.auth import ZohoSetupError
+from leadsync.adapters.zoho.coql import coql_query
+from leadsync.adapters.zoho.reads import ZohoCursor
+from leadsync.api import CrmError
 from tests.adapters.test_zoho_fake import BASE, FakeZoho, make_adapter, zoho_fixture  # noqa: F401
 
 

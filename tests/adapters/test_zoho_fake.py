@@ -21,7 +21,7 @@ import pytest
 import requests
 import responses
 
-from adapters.zoho.adapter import ZohoAdapter, from_options
+from leadsync.adapters.zoho.adapter import ZohoAdapter, from_options
 from tests.contract.suite import SleepRecorder
 
 ACCOUNTS = "https://accounts.zoho.test"

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from connector.api import ContactChange, TaskRequest
-from connector.model import BUILTIN_REASONS
+from leadsync.api import ContactChange, TaskRequest
+from leadsync.model import BUILTIN_REASONS
 from tests.adapters.test_zoho_fake import BASE, FakeZoho, Sent, make_adapter, zoho_fixture  # noqa: F401
 
 jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is in the test extra")

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from adapters.zoho.adapter import ZohoAdapter, from_options
-from adapters.zoho.mapping import default_mapping_path, load_mapping
-from adapters.zoho.sandbox import SECRET_ENV, ZohoSandbox
-from connector.api import ConfigError
+from leadsync.adapters.zoho.adapter import ZohoAdapter, from_options
+from leadsync.adapters.zoho.mapping import default_mapping_path, load_mapping
+from leadsync.api import ConfigError
+from leadsync.sandboxes.zoho.sandbox import SECRET_ENV, ZohoSandbox
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from adapters.zoho.reads import OVERLAP
+from leadsync.adapters.zoho.reads import OVERLAP
 from tests.adapters.test_zoho_fake import BASE, FakeZoho, _ts, make_adapter, zoho_fixture  # noqa: F401
 
 

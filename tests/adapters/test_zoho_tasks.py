@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from connector.api import TaskRequest, TransientError
+from leadsync.api import TaskRequest, TransientError
 from tests.adapters.test_zoho_fake import FakeZoho, Sent, make_adapter, zoho_fixture  # noqa: F401
 
 _REFUSED = {"code": "INVALID_DATA", "details": {"api_name": "Owner", "json_path": "$.data[2].Owner"},

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.zoho.mapping import load_mapping
-from connector.api import ConfigError, ContactChange
-from connector.model import BUILTIN_REASONS
+from leadsync.adapters.zoho.mapping import load_mapping
+from leadsync.api import ConfigError, ContactChange
+from leadsync.model import BUILTIN_REASONS
 from tests.adapters.test_zoho_fake import FakeZoho, make_adapter, zoho_fixture  # noqa: F401
 
 _INVALID = {"code": "INVALID_DATA", "details": {"api_name": "Lead_Status", "id": "x"},

@@ -13,7 +13,7 @@ from typing import ClassVar
 import pytest
 from click.testing import CliRunner
 
-from connector.cli import main
+from leadsync.cli import main
 
 NOW = "2026-11-23T10:00:00Z"
 VENV_BIN = Path(sys.executable).parent

@@ -11,10 +11,10 @@ import pytest
 import structlog
 from click.testing import CliRunner
 
-from connector.cli import main
-from connector.errors import ConfigError, Problem
-from connector.logging import configure_logging, scrub
-from connector.settings import load_settings
+from leadsync.cli import main
+from leadsync.errors import ConfigError, Problem
+from leadsync.logging import configure_logging, scrub
+from leadsync.settings import load_settings
 from tests.sync import fake_crm
 from tests.sync.test_loop import crm
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connector.cli import main
+from leadsync.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NAMES = sorted(p.stem for p in (EXAMPLES / "rules").glob("*.yaml"))

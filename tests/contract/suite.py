@@ -3,7 +3,7 @@
 An adapter's test module subclasses ``AdapterContract`` and provides a ``harness`` fixture that
 satisfies ``Harness``: a fresh fake CRM per test, driven through its own back door (seeding,
 faults, request counts, reading what the CRM now holds). Each test states one behaviour the sync
-loop relies on (``connector.api.CrmAdapter``); none knows which CRM it talks to.
+loop relies on (``leadsync.api.CrmAdapter``); none knows which CRM it talks to.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import pytest
 
-from connector.api import (
+from leadsync.api import (
     AuthError,
     Contact,
     ContactChange,

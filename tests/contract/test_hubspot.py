@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from adapters.hubspot.adapter import HubSpotAdapter, from_options
-from adapters.hubspot.convert import contact_from_record
-from adapters.hubspot.sandbox import HubSpotSandbox, RateLimits
-from connector.api import RetryPolicy
-from connector.model import BUILTIN_REASONS
+from leadsync.adapters.hubspot.adapter import HubSpotAdapter, from_options
+from leadsync.adapters.hubspot.convert import contact_from_record
+from leadsync.api import RetryPolicy
+from leadsync.model import BUILTIN_REASONS
+from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox, RateLimits
 from tests.contract.suite import AdapterContract, SleepRecorder
 
 TOKEN = "pat-contract"

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from adapters.salesforce.adapter import SalesforceAdapter, from_options
-from adapters.salesforce.convert import contact_from_record
-from adapters.salesforce.sandbox import SalesforceSandbox
-from connector.api import RetryPolicy
-from connector.model import BUILTIN_REASONS
+from leadsync.adapters.salesforce.adapter import SalesforceAdapter, from_options
+from leadsync.adapters.salesforce.convert import contact_from_record
+from leadsync.api import RetryPolicy
+from leadsync.model import BUILTIN_REASONS
+from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.contract.suite import AdapterContract, SleepRecorder
 
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from adapters.zoho.adapter import ZohoAdapter, from_options
-from adapters.zoho.convert import contact_from_record
-from adapters.zoho.sandbox import SECRET_ENV, ZohoSandbox
-from connector.api import RetryPolicy, TaskRequest
-from connector.model import BUILTIN_REASONS
+from leadsync.adapters.zoho.adapter import ZohoAdapter, from_options
+from leadsync.adapters.zoho.convert import contact_from_record
+from leadsync.api import RetryPolicy, TaskRequest
+from leadsync.model import BUILTIN_REASONS
+from leadsync.sandboxes.zoho.sandbox import SECRET_ENV, ZohoSandbox
 from tests.contract.suite import AdapterContract, SleepRecorder
 
 # Zoho's 429 (the concurrency cap, the day's credits) comes from the CRM API, never from Zoho

@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from adapters.hubspot.adapter import from_options
-from adapters.hubspot.sandbox import Faults, HubSpotSandbox, RateLimits
-from connector.rules.loader import load_rules
+from leadsync.adapters.hubspot.adapter import from_options
+from leadsync.rules.loader import load_rules
+from leadsync.sandboxes.hubspot.sandbox import Faults, HubSpotSandbox, RateLimits
 
 ROOT = Path(__file__).resolve().parents[2]
 LEADSYNC = Path(sys.executable).with_name("leadsync")

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from adapters.hubspot.sandbox import HubSpotSandbox
-from connector.settings import load_settings
-from connector.sync.schema import ConflictRow, ContactRow, WrittenRow
-from connector.sync.state import open_store
+from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox
+from leadsync.settings import load_settings
+from leadsync.sync.schema import ConflictRow, ContactRow, WrittenRow
+from leadsync.sync.state import open_store
 from tests.e2e.helpers import (
     ALL_SCOPES,
     NOW_TEXT,

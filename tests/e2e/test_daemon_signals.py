@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from adapters.hubspot.sandbox import Faults, HubSpotSandbox
-from connector.settings import load_settings
-from connector.sync.schema import ContactRow, OutboxRow, RunRow
-from connector.sync.state import open_store
+from leadsync.sandboxes.hubspot.sandbox import Faults, HubSpotSandbox
+from leadsync.settings import load_settings
+from leadsync.sync.schema import ContactRow, OutboxRow, RunRow
+from leadsync.sync.state import open_store
 from tests.e2e.helpers import (
     LEADSYNC,
     TOKEN_TAIL,

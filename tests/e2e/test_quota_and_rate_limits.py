@@ -21,11 +21,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.events import EVENT_JOB_MODIFIED
 
-from adapters.hubspot.sandbox import HubSpotSandbox, RateLimits
-from connector.errors import QuotaExhausted
-from connector.settings import load_settings
-from connector.sync.daemon import Daemon
-from connector.sync.state import open_store
+from leadsync.errors import QuotaExhausted
+from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox, RateLimits
+from leadsync.settings import load_settings
+from leadsync.sync.daemon import Daemon
+from leadsync.sync.state import open_store
 from tests.e2e.conftest import REFERENCE_CONTACTS, Outcome
 from tests.e2e.helpers import (
     NOW_TEXT,

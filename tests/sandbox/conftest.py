@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from adapters.hubspot.sandbox import HubSpotSandbox
-from adapters.salesforce.sandbox import SalesforceSandbox
+from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox
+from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.sandbox.hubspot_support import NOW as HS_NOW
 from tests.sandbox.hubspot_support import RELAXED
 from tests.sandbox.sf_support import NOW, Api, token

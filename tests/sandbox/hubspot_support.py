@@ -12,7 +12,7 @@ import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.hubspot.sandbox import HubSpotSandbox, RateLimits
+from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox, RateLimits
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 RELAXED = RateLimits(ten_second_max=100_000, search_per_second=100_000)

@@ -10,8 +10,8 @@ from typing import Any
 import requests
 from simple_salesforce import Salesforce
 
-from adapters.salesforce.adapter import SalesforceAdapter, from_options
-from adapters.salesforce.sandbox import SalesforceSandbox
+from leadsync.adapters.salesforce.adapter import SalesforceAdapter, from_options
+from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.contract.suite import SleepRecorder
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

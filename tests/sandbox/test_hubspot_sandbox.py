@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from adapters.hubspot.sandbox import CALL_DISPOSITIONS, HubSpotSandbox
-from adapters.hubspot.sandbox_common import ms_from_value
+from leadsync.sandboxes.hubspot.common import ms_from_value
+from leadsync.sandboxes.hubspot.sandbox import CALL_DISPOSITIONS, HubSpotSandbox
 from tests.sandbox.hubspot_support import NOW, RELAXED, call, contact_in_stage, search_body
 
 hubspot = pytest.importorskip("hubspot")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from adapters.hubspot.sandbox import CALL_DISPOSITIONS, HubSpotSandbox
+from leadsync.sandboxes.hubspot.sandbox import CALL_DISPOSITIONS, HubSpotSandbox
 from tests.sandbox.hubspot_support import call, search_body
 
 hubspot = pytest.importorskip("hubspot")
@@ -266,7 +266,7 @@ class TestStatsAndControl:
 
 def test_cli_prints_url_and_token() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "adapters.hubspot.sandbox", "--port", "0", "--contacts", "20"],
+        [sys.executable, "-m", "leadsync.sandboxes.hubspot", "--port", "0", "--contacts", "20"],
         stdout=subprocess.PIPE,
         text=True,
     )

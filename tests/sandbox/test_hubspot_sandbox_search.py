@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from adapters.hubspot.sandbox import HubSpotSandbox
-from adapters.hubspot.sandbox_common import ApiError, Record, ms_from_value
-from adapters.hubspot.sandbox_search import SearchPage, _by_index, _parse_groups, _parse_sort, run_search
-from adapters.hubspot.sandbox_store import Store
+from leadsync.sandboxes.hubspot.common import ApiError, Record, ms_from_value
+from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox
+from leadsync.sandboxes.hubspot.search import SearchPage, _by_index, _parse_groups, _parse_sort, run_search
+from leadsync.sandboxes.hubspot.store import Store
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 MODIFIED, ID = "lastmodifieddate", "hs_object_id"

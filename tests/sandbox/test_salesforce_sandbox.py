@@ -19,8 +19,8 @@ from simple_salesforce.exceptions import (
 )
 from simple_salesforce.login import soap_login
 
-from adapters.salesforce.sandbox import CALL_DISPOSITIONS, SalesforceSandbox
-from adapters.salesforce.sandbox_common import full_id, valid_id
+from leadsync.sandboxes.salesforce.common import full_id, valid_id
+from leadsync.sandboxes.salesforce.sandbox import CALL_DISPOSITIONS, SalesforceSandbox
 from tests.sandbox.sf_support import NOW, Api, error_code, sf_client, token
 
 

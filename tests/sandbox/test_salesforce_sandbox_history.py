@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import requests
 
-from adapters.salesforce.sandbox import SalesforceSandbox
-from adapters.salesforce.sandbox_common import SfError, sf_datetime
+from leadsync.sandboxes.salesforce.common import SfError, sf_datetime
+from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.sandbox.sf_support import SCORE, Api, error_code, errors, grant, lead_update, open_leads, sf_client
 
 HISTORY_COLUMNS = "Id, LeadId, Field, DataType, OldValue, NewValue, CreatedDate, CreatedById"

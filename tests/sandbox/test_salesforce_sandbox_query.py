@@ -11,7 +11,7 @@ from simple_salesforce.exceptions import (
     SalesforceMalformedRequest,
 )
 
-from adapters.salesforce.sandbox import SalesforceSandbox
+from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.sandbox.sf_support import NOW, Api, V, error_code, sf_client, token
 
 

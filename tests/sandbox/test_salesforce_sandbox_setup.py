@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from adapters.salesforce.sandbox import SalesforceSandbox, demo_org
+from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox, demo_org
 from tests.sandbox.sf_support import (
     SCORE,
     Api,
@@ -340,7 +340,7 @@ class TestDemo:
 
     def test_command_line_prints_url_and_credentials(self) -> None:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "adapters.salesforce.sandbox", "--port", "0", "--leads", "20"],
+            [sys.executable, "-m", "leadsync.sandboxes.salesforce", "--port", "0", "--leads", "20"],
             stdout=subprocess.PIPE,
             text=True,
         )

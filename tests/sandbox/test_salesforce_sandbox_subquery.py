@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from adapters.salesforce import sandbox_subquery
-from adapters.salesforce.sandbox import SalesforceSandbox
+from leadsync.sandboxes.salesforce import subquery
+from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.sandbox.sf_support import Api, error_code
 
 TASKS = "SELECT Id, WhoId, Subject, Status FROM Tasks"
@@ -118,7 +118,7 @@ class TestPaging:
     def test_a_long_child_list_pages_by_its_own_locator(
         self, sf_sb: SalesforceSandbox, sf_api: Api, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(sandbox_subquery, "CHILD_BATCH", 2)
+        monkeypatch.setattr(subquery, "CHILD_BATCH", 2)
         lead = _busy_leads(sf_api, 1)[0]
         everything = [t["Id"] for t in sf_api.records(f"SELECT Id FROM Task WHERE WhoId = '{lead}'")]
         assert len(everything) > 2
@@ -138,7 +138,7 @@ class TestPaging:
     def test_children_count_toward_the_batch_and_the_next_batch_ends_child_locators(
         self, sf_sb: SalesforceSandbox, sf_api: Api, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(sandbox_subquery, "CHILD_BATCH", 2)
+        monkeypatch.setattr(subquery, "CHILD_BATCH", 2)
         leads = [r["Id"] for r in sf_api.records("SELECT Id FROM Lead ORDER BY Id")]
         listed = ",".join(f"'{i}'" for i in leads)
         soql = f"SELECT Id, ({TASKS}) FROM Lead WHERE Id IN ({listed})"

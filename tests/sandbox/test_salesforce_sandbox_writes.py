@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from adapters.salesforce.sandbox import SalesforceSandbox
+from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.sandbox.sf_support import (
     Api,
     error_code,

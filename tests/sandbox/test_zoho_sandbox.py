@@ -11,8 +11,8 @@ from importlib.metadata import entry_points
 import pytest
 import requests
 
-from adapters.zoho.sandbox import ZohoSandbox
-from adapters.zoho.sandbox_limits import Limits
+from leadsync.sandboxes.zoho.limits import Limits
+from leadsync.sandboxes.zoho.sandbox import ZohoSandbox
 from tests.sandbox.zoho_support import NOW, Api, access_token, api_for, mint, open_leads
 
 

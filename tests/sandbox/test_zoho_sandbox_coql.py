@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.zoho.sandbox import ALL_SCOPES, ZohoSandbox
+from leadsync.sandboxes.zoho.sandbox import ALL_SCOPES, ZohoSandbox
 from tests.sandbox.zoho_support import NOW, Api, access_token, api_for
 
 KEYSET = (

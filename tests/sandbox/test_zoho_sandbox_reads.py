@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from adapters.zoho.sandbox import ZohoSandbox
+from leadsync.sandboxes.zoho.sandbox import ZohoSandbox
 from tests.sandbox.zoho_support import LEAD_FIELDS, NOW, Api, access_token, api_for, open_leads, walk
 
 

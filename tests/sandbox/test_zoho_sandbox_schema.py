@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 
-from adapters.zoho.sandbox import ZohoSandbox
+from leadsync.sandboxes.zoho.sandbox import ZohoSandbox
 from tests.sandbox.zoho_support import NOW, Api, access_token, open_leads
 
 oas = pytest.importorskip(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from adapters.zoho.sandbox import ZohoSandbox
+from leadsync.sandboxes.zoho.sandbox import ZohoSandbox
 from tests.sandbox.zoho_support import NOW, Api, access_token, api_for, open_leads
 
 

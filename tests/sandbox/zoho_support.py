@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from adapters.zoho.sandbox import ZohoSandbox
+from leadsync.sandboxes.zoho.sandbox import ZohoSandbox
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 LEAD_FIELDS = "First_Name,Last_Name,Email,Company,Lead_Status,Owner,Modified_Time,Created_Time"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from connector.sync.state import StateStore, open_store
+from leadsync.sync.state import StateStore, open_store
 
 PG_URL = os.environ.get("LEADSYNC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from connector.api import (
+from leadsync.api import (
     Activity,
     CheckReport,
     Contact,

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from connector.api import Page
-from connector.model import Activity, Contact
-from connector.sync.schema import ActionRow, WrittenRow
-from connector.sync.state import StateStore
+from leadsync.api import Page
+from leadsync.model import Activity, Contact
+from leadsync.sync.schema import ActionRow, WrittenRow
+from leadsync.sync.state import StateStore
 from tests.sync.fake_crm import FakeCrm
 from tests.sync.test_loop import NOW, crm, job
 

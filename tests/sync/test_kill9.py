@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from adapters.hubspot.sandbox import HubSpotSandbox
-from connector.demo import _with_owners
+from leadsync.demo import _with_owners
+from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox
 
 LEADSYNC = Path(sys.executable).with_name("leadsync")
 NOW = "2026-11-23T10:00:00Z"

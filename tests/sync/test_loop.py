@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from connector.api import Page
-from connector.model import Activity, Contact, Owner
-from connector.rules.loader import load_rules
-from connector.sync.loop import DECIDE_BATCH, SyncJob
-from connector.sync.state import StateStore, open_store
+from leadsync.api import Page
+from leadsync.model import Activity, Contact, Owner
+from leadsync.rules.loader import load_rules
+from leadsync.sync.loop import DECIDE_BATCH, SyncJob
+from leadsync.sync.state import StateStore, open_store
 from tests.sync.fake_crm import Crash, FakeCrm
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Monday 11:00 in Madrid

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from connector.api import Contact, Page
-from connector.sync.loop import DECIDE_BATCH
-from connector.sync.readahead import ReadAhead
-from connector.sync.state import StateStore, open_store
+from leadsync.api import Contact, Page
+from leadsync.sync.loop import DECIDE_BATCH
+from leadsync.sync.readahead import ReadAhead
+from leadsync.sync.state import StateStore, open_store
 from tests.sync.fake_crm import Crash, FakeCrm
 from tests.sync.test_loop import crm, crm_state, job
 

@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from adapters.salesforce.adapter import SalesforceAdapter
-from adapters.salesforce.client import SalesforceClient
-from adapters.salesforce.sandbox import SalesforceSandbox
-from connector.api import QuotaExhausted
-from connector.demo import _with_owners
-from connector.rules.loader import load_rules, rules_from_source
-from connector.rules.yamlsource import load_yaml_text
-from connector.sync.loop import SyncJob
-from connector.sync.state import StateStore, open_store
+from leadsync.adapters.salesforce.adapter import SalesforceAdapter
+from leadsync.adapters.salesforce.client import SalesforceClient
+from leadsync.api import QuotaExhausted
+from leadsync.demo import _with_owners
+from leadsync.rules.loader import load_rules, rules_from_source
+from leadsync.rules.yamlsource import load_yaml_text
+from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
+from leadsync.sync.loop import SyncJob
+from leadsync.sync.state import StateStore, open_store
 from tests.sandbox.sf_support import sandbox_adapter as adapter
 from tests.sync.conftest import fresh_store
 from tests.sync.fake_crm import Crash

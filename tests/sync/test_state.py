@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from connector.sync.schema import ActionRow, ConflictRow, ContactRow, DeadLetterRow, OutboxRow, WrittenRow
-from connector.sync.snapshot import apply_written, refresh_records
-from connector.sync.state import (
+from leadsync.sync.schema import ActionRow, ConflictRow, ContactRow, DeadLetterRow, OutboxRow, WrittenRow
+from leadsync.sync.snapshot import apply_written, refresh_records
+from leadsync.sync.state import (
     DeadLetter,
     FailedWrite,
     NewAction,

@@ -12,9 +12,9 @@ from typing import TypeVar
 import pytest
 from sqlalchemy import select
 
-from connector.api import TaskRequest, TaskResult, TransientError
-from connector.sync.schema import ActionRow
-from connector.sync.state import StateStore, open_store
+from leadsync.api import TaskRequest, TaskResult, TransientError
+from leadsync.sync.schema import ActionRow
+from leadsync.sync.state import StateStore, open_store
 from tests.sync.fake_crm import FakeCrm
 from tests.sync.test_loop import crm, crm_state, job
 

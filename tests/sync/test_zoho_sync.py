@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from adapters.zoho.auth import ZohoSetupError
-from adapters.zoho.sandbox import ALL_SCOPES, ZohoSandbox
-from connector.api import QuotaExhausted
-from connector.sync.state import StateStore, open_store
+from leadsync.adapters.zoho.auth import ZohoSetupError
+from leadsync.api import QuotaExhausted
+from leadsync.sandboxes.zoho.sandbox import ALL_SCOPES, ZohoSandbox
+from leadsync.sync.state import StateStore, open_store
 from tests.contract.suite import SleepRecorder
 from tests.sync.conftest import fresh_store
 from tests.sync.fake_crm import Crash

@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from adapters.zoho.adapter import ZohoAdapter, from_options
-from adapters.zoho.client import ZohoClient
-from adapters.zoho.sandbox import SECRET_ENV, ZohoSandbox
-from connector.demo import _with_owners
-from connector.rules.loader import load_rules, rules_from_source
-from connector.rules.yamlsource import load_yaml_text
-from connector.sync.loop import SyncJob
-from connector.sync.state import StateStore
+from leadsync.adapters.zoho.adapter import ZohoAdapter, from_options
+from leadsync.adapters.zoho.client import ZohoClient
+from leadsync.demo import _with_owners
+from leadsync.rules.loader import load_rules, rules_from_source
+from leadsync.rules.yamlsource import load_yaml_text
+from leadsync.sandboxes.zoho.sandbox import SECRET_ENV, ZohoSandbox
+from leadsync.sync.loop import SyncJob
+from leadsync.sync.state import StateStore
 from tests.contract.suite import SleepRecorder
 from tests.sync.fake_crm import Crash
 

@@ -1,4 +1,4 @@
-"""The business-hours calendar (connector.rules.clock.Calendar) that the SLA clock runs on."""
+"""The business-hours calendar (leadsync.rules.clock.Calendar) that the SLA clock runs on."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connector.rules.clock import Calendar
-from connector.timeutil import format_ts, parse_ts
+from leadsync.rules.clock import Calendar
+from leadsync.timeutil import format_ts, parse_ts
 
 MADRID = ZoneInfo("Europe/Madrid")
 WEEK = Calendar(MADRID, frozenset(range(5)), time(9), time(18), frozenset({date(2026, 12, 25)}))

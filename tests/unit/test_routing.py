@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from connector.timeutil import parse_ts
+from leadsync.timeutil import parse_ts
 from tests.support import NOW, contact, decide, decide_objects, rules
 
 POOL = """

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from connector.decision import LastWritten
-from connector.rules.decide import RunStats
+from leadsync.decision import LastWritten
+from leadsync.rules.decide import RunStats
 from tests.support import NOW, activity, ago, contact, decide, decide_objects, rules, table
 
 EARLIER = "2026-10-01T08:00:00Z"
@@ -387,7 +387,7 @@ class TestManualOwnerConflict:
     """An owner a person set stays even when routing would replace them, and it is a conflict."""
 
     def test_inactive_owner_set_by_a_person_is_kept_as_a_conflict(self):
-        from connector.decision import LastWritten
+        from leadsync.decision import LastWritten
         from tests.support import decide_objects
 
         r = rules("""
