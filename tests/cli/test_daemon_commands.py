@@ -135,6 +135,8 @@ class TestSyncAndStatus:
         assert fake.calls["read_activities"] == 3  # pages of 3: each page closes a batch of 2 or more
 
     def test_run_for_two_cycles(self, config: Path) -> None:
+        # The scheduler runs on the real clock: a 1 s interval makes the second cycle come soon.
+        config.write_text(config.read_text().replace("every: 1m", "every: 1s"))
         fake = fake_crm.REGISTRY["cli"]
         code, _, _ = invoke("run", "--config", str(config), "--cycles", "2")
         assert code == 0
