@@ -46,22 +46,16 @@ from leadsync.rules.horizon import next_change_at
 from leadsync.rules.routing import RoutingIndex, RoutingState
 from leadsync.sync import identity, outbox
 from leadsync.sync.outbox import MAX_WRITE_ATTEMPTS
-from leadsync.sync.plan import (
-    ContactPlan,
-    current_values,
-    desired_values,
-    diff,
-    to_json_values,
-)
+from leadsync.sync.plan import ContactPlan, current_values, desired_values
 from leadsync.sync.readahead import ReadAhead
 from leadsync.sync.snapshot import comparable, refresh_records, snapshot_row, stored_activity
 from leadsync.sync.state import NewAction, PendingWrite, SeenConflict, StateStore
+from leadsync.writable import PINNABLE_FIELDS, TIME, diff, values_to_json
 
 __all__ = ["DECIDE_BATCH", "MAX_WRITE_ATTEMPTS", "READ_AHEAD", "RunResult", "SyncJob"]
 
 DECIDE_BATCH = 1000  # contacts with news decided together: one activities read, one commit
 READ_AHEAD = 2  # contact pages read while a batch is worked on (adapters with concurrent_reads)
-_PINNABLE = ("stage", "owner_id", "disqualification_reason")
 
 
 @dataclass
@@ -314,7 +308,7 @@ class SyncJob:
             grouped = stored_activities
         written = self.store.written(self.name, ids)
         last_written = {
-            cid: LastWritten({f: v for f, (v, _) in fields.items() if f in _PINNABLE}, None)
+            cid: LastWritten({f: v for f, (v, _) in fields.items() if f in PINNABLE_FIELDS}, None)
             for cid, fields in written.items()
         }
         for c in contacts:
@@ -385,7 +379,7 @@ class SyncJob:
         if conflicts:
             result.add("conflicts", len(conflicts))
         writes = [
-            PendingWrite(p.contact.id, to_json_values(p.change), to_json_values(p.current)) for p in changed
+            PendingWrite(p.contact.id, values_to_json(p.change), values_to_json(p.current)) for p in changed
         ]
         with self.store.transaction() as s:
             refresh_records(s, self.name, echoes, now)
@@ -438,7 +432,7 @@ def _action_payload(action: Action) -> dict[str, Any]:
         "type": action.type,
         "title": action.title,
         "owner_id": action.owner_id,
-        "due_at": action.due_at.isoformat() if action.due_at else None,
+        "due_at": TIME.to_json(action.due_at),
         "to": action.to,
     }
 

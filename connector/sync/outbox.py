@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from leadsync.api import ContactChange, TaskRequest, TaskResult
-from leadsync.sync.plan import from_json_values
 from leadsync.sync.schema import ActionRow
 from leadsync.sync.snapshot import apply_written
 from leadsync.sync.state import DeadLetter, FailedWrite
+from leadsync.writable import TIME, values_from_json
 
 if TYPE_CHECKING:
     from leadsync.sync.loop import RunResult, SyncJob
@@ -51,7 +51,7 @@ def send_writes(job: SyncJob, result: RunResult, now: datetime) -> None:
             break
         seen.update(r.id for r in rows)
         changes = [
-            ContactChange(r.contact_id, from_json_values(r.values), from_json_values(r.current)) for r in rows
+            ContactChange(r.contact_id, values_from_json(r.values), values_from_json(r.current)) for r in rows
         ]
         results = {w.contact_id: w for w in job.adapter.write_contacts(changes)}
         done: dict[str, dict[str, Any]] = {}
@@ -129,13 +129,12 @@ def send_actions(job: SyncJob, result: RunResult, now: datetime, *, hold_partial
 def _task_request(row: ActionRow) -> TaskRequest:
     p = row.payload
     title = p.get("title") or f"leadsync: notify {p.get('to')} ({row.key.split(':', 1)[0]})"
-    due = from_json_values({"sla_due_at": p.get("due_at")})["sla_due_at"]
     return TaskRequest(
         key=row.key,
         contact_id=row.contact_id,
         owner_id=p.get("owner_id"),
         title=title,
-        due_at=due,
+        due_at=TIME.from_json(p.get("due_at")),
         body=f"leadsync action {row.key}",
         may_exist=row.attempts > 0,
     )
