@@ -45,8 +45,8 @@ from leadsync.rules.history import History
 from leadsync.rules.horizon import next_change_at
 from leadsync.rules.routing import RoutingIndex, RoutingState
 from leadsync.sync import identity, outbox
+from leadsync.sync.changes import ContactPlan, current_values, desired_values
 from leadsync.sync.outbox import MAX_WRITE_ATTEMPTS
-from leadsync.sync.plan import ContactPlan, current_values, desired_values
 from leadsync.sync.readahead import ReadAhead
 from leadsync.sync.run import RunContext, RunResult
 from leadsync.sync.snapshot import comparable, refresh_records, snapshot_row, stored_activity

@@ -15,9 +15,9 @@ from typing import Any
 
 from leadsync.api import ContactChange, TaskRequest, TaskResult
 from leadsync.sync.run import RunContext
-from leadsync.sync.schema import ActionRow
 from leadsync.sync.snapshot import apply_written
 from leadsync.sync.state import DeadLetter, FailedWrite
+from leadsync.sync.tables import ActionRow
 from leadsync.writable import TIME, values_from_json
 
 __all__ = ["MAX_WRITE_ATTEMPTS", "send", "send_actions", "send_writes"]

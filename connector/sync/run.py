@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from leadsync.api import CrmAdapter
-from leadsync.sync.plan import ContactPlan
+from leadsync.sync.changes import ContactPlan
 from leadsync.sync.state import StateStore
 
 __all__ = ["RunContext", "RunResult"]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from leadsync.model import CONTACT_TIME_FIELDS, Activity, Contact
 from leadsync.records import activity_from_json, contact_to_json
-from leadsync.sync.plan import ContactPlan
+from leadsync.sync.changes import ContactPlan
 from leadsync.sync.state import StateStore
 from leadsync.timeutil import parse_ts
 from leadsync.writable import NUMBER, OWN_FIELDS, TIME

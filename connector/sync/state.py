@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from leadsync.sync.bulk import chunks as _chunks
 from leadsync.sync.bulk import update_rows, upsert
-from leadsync.sync.schema import (
+from leadsync.sync.tables import (
     ActionRow,
     ConflictRow,
     ContactRow,

@@ -10,7 +10,7 @@ import pytest
 from leadsync import api
 from leadsync.decision import Decision, SlaState
 from leadsync.model import Contact
-from leadsync.sync.plan import current_values, desired_values
+from leadsync.sync.changes import current_values, desired_values
 from leadsync.writable import (
     FIELDS,
     OWN_FIELDS,
