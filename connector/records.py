@@ -1,9 +1,9 @@
-"""Canonical records as JSON objects and back: how the state store keeps them, and tests build them.
+"""The state codec: canonical records as JSON objects and back, as the state store keeps them.
 
-``*_to_json`` writes a record as the JSON object its ``*_from_json`` reads back, timestamps kept
-exact. Reading validates each object with the parsers of JSON Lines input (``leadsync.jsonl``),
-so a stored or hand-built record is held to the same rules as a line of a file; a problem is
-raised as a ``RecordsError`` naming the kind of record (line 0).
+``*_to_json`` writes a record (or the routing pools' state) as the JSON object its ``*_from_json``
+reads back, timestamps kept exact. Reading a record validates it with the parsers of JSON Lines
+input (``leadsync.jsonl``), so a stored or hand-built record (tests build them from dicts) is held
+to the same rules as a line of a file; a problem is a ``RecordsError`` naming the kind of record.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from leadsync.errors import Problem, RecordsError
 from leadsync.jsonl import BadRecord, activity_parser, parse_contact, parse_owner
 from leadsync.model import CONTACT_TEXT_FIELDS, CONTACT_TIME_FIELDS, Activity, Contact, Owner
+from leadsync.rules.routing import RoutingState
 
 __all__ = [
     "activity_from_json",
@@ -23,6 +24,8 @@ __all__ = [
     "contact_to_json",
     "owner_from_json",
     "owner_to_json",
+    "routing_from_json",
+    "routing_to_json",
 ]
 
 T = TypeVar("T")
@@ -95,3 +98,24 @@ def owner_to_json(owner: Owner) -> dict[str, Any]:
         "teams": owner.teams,
         "capacity_per_day": owner.capacity_per_day,
     }
+
+
+def routing_to_json(state: RoutingState) -> dict[str, dict[str, Any]]:
+    """Each pool's rotation as ``{"next_index": N}`` or ``{"current_weights": {owner: w}}``."""
+    pools: dict[str, dict[str, Any]] = {}
+    for pool, index in state.next_index.items():
+        pools.setdefault(pool, {})["next_index"] = index
+    for pool, weights in state.current_weights.items():
+        pools.setdefault(pool, {})["current_weights"] = weights
+    return pools
+
+
+def routing_from_json(pools: dict[str, dict[str, Any]]) -> RoutingState:
+    """The routing state that ``routing_to_json`` wrote."""
+    state = RoutingState()
+    for pool, saved in pools.items():
+        if "next_index" in saved:
+            state.next_index[pool] = int(saved["next_index"])
+        if "current_weights" in saved:
+            state.current_weights[pool] = {k: float(v) for k, v in saved["current_weights"].items()}
+    return state

@@ -25,12 +25,11 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 
 from leadsync.api import CrmAdapter, Page
-from leadsync.decision import Action, LastWritten
+from leadsync.decision import LastWritten
 from leadsync.model import Activity, Contact, Owner
 from leadsync.records import (
     activity_to_json,
@@ -38,6 +37,8 @@ from leadsync.records import (
     contact_to_json,
     owner_from_json,
     owner_to_json,
+    routing_from_json,
+    routing_to_json,
 )
 from leadsync.rules.compiled import Rules
 from leadsync.rules.decide import decide_all
@@ -51,7 +52,7 @@ from leadsync.sync.readahead import ReadAhead
 from leadsync.sync.run import RunContext, RunResult
 from leadsync.sync.snapshot import comparable, refresh_records, snapshot_row, stored_activity
 from leadsync.sync.state import NewAction, PendingWrite, SeenConflict, StateStore
-from leadsync.writable import PINNABLE_FIELDS, TIME, diff, values_to_json
+from leadsync.writable import PINNABLE_FIELDS, diff, values_to_json
 
 __all__ = ["DECIDE_BATCH", "MAX_WRITE_ATTEMPTS", "READ_AHEAD", "RunResult", "SyncJob", "owners_from_store"]
 
@@ -194,13 +195,8 @@ class SyncJob:
         return index
 
     def _routing_state(self) -> RoutingState:
-        state = RoutingState()
-        for pool, saved in self.store.routing_state(self.name).items():
-            if "next_index" in saved:
-                state.next_index[pool] = int(saved["next_index"])
-            if "current_weights" in saved:
-                state.current_weights[pool] = {k: float(v) for k, v in saved["current_weights"].items()}
-        return state
+        """Where each routing pool's rotation stood after the last run."""
+        return routing_from_json(self.store.routing_state(self.name))
 
     def _pages(self, pages: Iterable[Page[Contact]], run: _Run) -> Iterator[Page[Contact]]:
         """The pages read, each contact once; deletions and moves applied as each page comes."""
@@ -332,7 +328,7 @@ class SyncJob:
         ctx = run.ctx
         changed = [p for p in plans if p.change]
         actions = [
-            NewAction(a.key, p.contact.id, a.type, _action_payload(a)) for p in plans for a in p.actions
+            NewAction(a.key, p.contact.id, a.type, outbox.action_payload(a)) for p in plans for a in p.actions
         ]
         conflicts = [
             SeenConflict(p.contact.id, c.field, c.crm_value, c.wanted)
@@ -357,7 +353,7 @@ class SyncJob:
             self.store.enqueue_writes(s, self.name, writes, ctx.now)
             self.store.enqueue_actions(s, self.name, actions, ctx.now)
             self.store.record_conflicts(s, self.name, conflicts, ctx.now)
-            self.store.save_routing_state(s, self.name, _routing_json(run.routing))
+            self.store.save_routing_state(s, self.name, routing_to_json(run.routing))
             self.store.set_cursor(s, self.name, cursor)
         self._flush(ctx, hold_partial=True)
 
@@ -384,25 +380,6 @@ class SyncJob:
                 for cid, r in rows.items()
             }
             self._commit(run, self._decide(run, contacts, stored), None)
-
-
-def _action_payload(action: Action) -> dict[str, Any]:
-    return {
-        "type": action.type,
-        "title": action.title,
-        "owner_id": action.owner_id,
-        "due_at": TIME.to_json(action.due_at),
-        "to": action.to,
-    }
-
-
-def _routing_json(state: RoutingState) -> dict[str, dict[str, Any]]:
-    pools: dict[str, dict[str, Any]] = {}
-    for pool, index in state.next_index.items():
-        pools.setdefault(pool, {})["next_index"] = index
-    for pool, weights in state.current_weights.items():
-        pools.setdefault(pool, {})["current_weights"] = weights
-    return pools
 
 
 def owners_from_store(store: StateStore, connection: str) -> dict[str, Owner]:

@@ -14,13 +14,14 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 from leadsync.api import ContactChange, TaskRequest, TaskResult
+from leadsync.decision import Action
 from leadsync.sync.run import RunContext
 from leadsync.sync.snapshot import apply_written
 from leadsync.sync.state import DeadLetter, FailedWrite
 from leadsync.sync.tables import ActionRow
 from leadsync.writable import TIME, values_from_json
 
-__all__ = ["MAX_WRITE_ATTEMPTS", "send", "send_actions", "send_writes"]
+__all__ = ["MAX_WRITE_ATTEMPTS", "action_payload", "send", "send_actions", "send_writes"]
 
 MAX_WRITE_ATTEMPTS = 5  # a record the CRM keeps refusing as "try again" becomes a dead letter
 # A task whose call never started because another call of its chunk failed: nothing to record,
@@ -124,7 +125,19 @@ def send_actions(ctx: RunContext, *, hold_partial: bool = False) -> None:
             raise errors[0]
 
 
+def action_payload(action: Action) -> dict[str, Any]:
+    """An action as the outbox keeps it (its key and contact aside); ``_task_request`` reads it."""
+    return {
+        "type": action.type,
+        "title": action.title,
+        "owner_id": action.owner_id,
+        "due_at": TIME.to_json(action.due_at),
+        "to": action.to,
+    }
+
+
 def _task_request(row: ActionRow) -> TaskRequest:
+    """The task an outbox row of ``actions`` asks for (a notification too: a task to its owner)."""
     p = row.payload
     title = p.get("title") or f"leadsync: notify {p.get('to')} ({row.key.split(':', 1)[0]})"
     return TaskRequest(
