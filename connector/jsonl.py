@@ -15,7 +15,15 @@ from typing import Any, TypeVar
 import orjson
 
 from leadsync.errors import Problem, RecordsError
-from leadsync.model import CONTACT_TEXT_FIELDS, CONTACT_TIME_FIELDS, STAGES, Activity, Contact, Owner
+from leadsync.model import (
+    CONTACT_FIELDS,
+    CONTACT_TEXT_FIELDS,
+    CONTACT_TIME_FIELDS,
+    STAGES,
+    Activity,
+    Contact,
+    Owner,
+)
 from leadsync.timeutil import parse_ts
 
 __all__ = [
@@ -33,18 +41,7 @@ MAX_PROBLEMS = 50  # a file that is wrong throughout would otherwise print a scr
 
 T = TypeVar("T")
 
-_CONTACT_KEYS = frozenset(
-    (
-        "id",
-        "created_at",
-        "employees",
-        "stage",
-        "score",
-        "properties",
-        *CONTACT_TEXT_FIELDS,
-        *CONTACT_TIME_FIELDS,
-    )
-)
+_CONTACT_KEYS = frozenset((*CONTACT_FIELDS, "properties"))
 _ACTIVITY_KEYS = frozenset(("id", "contact_id", "type", "at", "owner_id", "properties"))
 _OWNER_KEYS = frozenset(("id", "name", "email", "active", "teams", "capacity_per_day"))
 _EMPTY: dict[str, Any] = {}  # the properties of an activity that has none, shared
