@@ -24,8 +24,8 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from leadsync.jsonl import load_activities, load_contacts, load_owners  # noqa: E402
 from leadsync.model import Activity  # noqa: E402
-from leadsync.records import load_activities, load_contacts, load_owners  # noqa: E402
 from leadsync.rules.decide import decide_all  # noqa: E402
 from leadsync.rules.loader import load_rules  # noqa: E402
 from leadsync.timeutil import parse_ts  # noqa: E402

@@ -40,7 +40,8 @@ sys.path.insert(0, str(ROOT))  # tests.sync.fake_crm
 from leadsync.logging import configure_logging  # noqa: E402
 from leadsync.model import Activity, Contact, Owner  # noqa: E402
 from leadsync.rules.loader import load_rules  # noqa: E402
-from leadsync.sync.loop import RunResult, SyncJob  # noqa: E402
+from leadsync.sync.loop import SyncJob, _Run  # noqa: E402
+from leadsync.sync.run import RunContext, RunResult  # noqa: E402
 from leadsync.sync.state import open_store  # noqa: E402
 from tests.sync.fake_crm import FakeCrm  # noqa: E402
 
@@ -92,28 +93,30 @@ class Steps:
 def one_pass(job: SyncJob, steps: Steps, label: str, owners: Any, index: Any, routing: Any) -> int:
     """Read every page once, as ``SyncJob.run`` does; the contacts read."""
     result = RunResult(run_id=uuid.uuid4().hex[:12])
+    ctx = RunContext(job.name, job.adapter, job.store, job.batch_size, NOW, result, job.log)
+    run = _Run(ctx, owners, index, routing)
     flush = job._flush
     flushed = [0.0]
 
-    def timed_flush(result: RunResult, now: datetime) -> None:
+    def timed_flush(ctx: RunContext, *, hold_partial: bool = False) -> None:
         t = time.perf_counter()
-        flush(result, now)
+        flush(ctx, hold_partial=hold_partial)
         flushed[0] += time.perf_counter() - t
 
     job._flush = timed_flush  # type: ignore[method-assign]
     read = 0
     pages = job.adapter.read_contacts(job.store.cursor(job.name))
-    for page in job._pages(pages, result, NOW, False):
+    for page in job._pages(pages, run):
         read += len(page.records)
         with steps.timed(f"{label}: split echoes"):
             news, echoes = job._split_echoes(page.records, page.news)
         plans = []
         if news:
             with steps.timed(f"{label}: decide (not the store)"):
-                plans = job._decide(news, None, owners, index, routing, NOW, result)
+                plans = job._decide(run, news)
         flushed[0] = 0.0
         t = time.perf_counter()
-        job._commit(plans, routing, page.cursor, NOW, result, False, False, echoes)
+        job._commit(run, plans, page.cursor, echoes)
         steps.add(f"{label}: commit transaction", time.perf_counter() - t - flushed[0])
         if plans:
             steps.add(f"{label}: flush", flushed[0])

@@ -36,6 +36,7 @@ from leadsync.rules.checker import YamlChecker
 from leadsync.rules.conditions import did_you_mean
 from leadsync.rules.yamlsource import Path_, YamlSource, load_yaml
 from leadsync.sync.retry import RetryPolicy, with_retries
+from leadsync.writable import WRITABLE_FIELDS
 
 __all__ = [
     "BUILTIN_ACTIVITY_TYPES",
@@ -70,23 +71,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-# The canonical fields leadsync writes back, by name. Values: stage (a stage name),
-# disqualification_reason (a reason code; the adapter writes its label), owner_id, score
-# (number), score_breakdown (text such as "demo +50; pricing_3x +30"), sla_status, sla_due_at,
-# mql_at, sql_at, assigned_at (datetimes or None). None clears the field in the CRM.
-WRITABLE_FIELDS = (
-    "stage",
-    "disqualification_reason",
-    "owner_id",
-    "score",
-    "score_breakdown",
-    "sla_status",
-    "sla_due_at",
-    "mql_at",
-    "sql_at",
-    "assigned_at",
-)
 
 
 @dataclass(frozen=True)

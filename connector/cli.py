@@ -13,7 +13,7 @@ from leadsync import __version__
 from leadsync.errors import InputError, Problem
 from leadsync.evaluate import evaluate, write_decisions
 from leadsync.explain import render_explanation
-from leadsync.plan import make_plan
+from leadsync.quota import make_plan
 from leadsync.rules.loader import load_rules, rules_from_source
 from leadsync.rules.yamlsource import load_yaml
 from leadsync.summary import summarize

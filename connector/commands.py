@@ -15,9 +15,9 @@ from leadsync.logging import configure_logging
 from leadsync.rules.decide import decide_all
 from leadsync.rules.loader import load_rules
 from leadsync.settings import Settings, load_settings
+from leadsync.sync.changes import ContactPlan
 from leadsync.sync.daemon import Daemon, build_job
 from leadsync.sync.loop import owners_from_store
-from leadsync.sync.plan import ContactPlan
 from leadsync.sync.state import StateStore, open_store
 from leadsync.timeutil import format_ts, parse_ts
 

@@ -21,8 +21,9 @@ def number(value: float) -> int | float:
 class LastWritten:
     """What leadsync last wrote to the CRM for one contact, so that manual changes can win.
 
-    ``values`` holds only the fields leadsync wrote (``stage``, ``owner_id``,
-    ``disqualification_reason`` as a code); a field never written is absent.
+    ``values`` holds only the fields leadsync wrote that a person's change pins
+    (``leadsync.writable.PINNABLE_FIELDS``: ``stage``, ``owner_id``, ``disqualification_reason``
+    as a code); a field never written is absent.
     """
 
     values: dict[str, Any] = field(default_factory=dict)

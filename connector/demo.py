@@ -24,8 +24,8 @@ from leadsync.errors import ConfigError, Problem
 from leadsync.settings import load_settings
 from leadsync.sync.daemon import Daemon
 from leadsync.sync.loop import RunResult
-from leadsync.sync.schema import ActionRow, ConflictRow, ContactRow, DeadLetterRow, WrittenRow
 from leadsync.sync.state import StateStore, open_store
+from leadsync.sync.tables import ActionRow, ConflictRow, ContactRow, DeadLetterRow, WrittenRow
 
 __all__ = ["run_demo"]
 

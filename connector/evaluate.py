@@ -14,8 +14,8 @@ from typing import IO
 import orjson
 
 from leadsync.decision import Decision
+from leadsync.jsonl import load_activities, load_contacts, load_owners
 from leadsync.model import Activity, Owner
-from leadsync.records import load_activities, load_contacts, load_owners
 from leadsync.rules.compiled import Rules
 from leadsync.rules.decide import RunStats, decide_all
 

@@ -1,351 +1,56 @@
-"""Reading canonical records from JSON Lines files, every bad line named as FILE:LINE."""
+"""The state codec: canonical records as JSON objects and back, as the state store keeps them.
+
+``*_to_json`` writes a record (or the routing pools' state) as the JSON object its ``*_from_json``
+reads back, timestamps kept exact. Reading a record validates it with the parsers of JSON Lines
+input (``leadsync.jsonl``), so a stored or hand-built record (tests build them from dicts) is held
+to the same rules as a line of a file; a problem is a ``RecordsError`` naming the kind of record.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
-import orjson
-
 from leadsync.errors import Problem, RecordsError
-from leadsync.model import CONTACT_TEXT_FIELDS, CONTACT_TIME_FIELDS, STAGES, Activity, Contact, Owner
-from leadsync.timeutil import parse_ts
+from leadsync.jsonl import BadRecord, activity_parser, parse_contact, parse_owner
+from leadsync.model import CONTACT_TEXT_FIELDS, CONTACT_TIME_FIELDS, Activity, Contact, Owner
+from leadsync.rules.routing import RoutingState
 
 __all__ = [
-    "MAX_PROBLEMS",
     "activity_from_json",
     "activity_to_json",
     "contact_from_json",
     "contact_to_json",
-    "load_activities",
-    "load_contacts",
-    "load_owners",
     "owner_from_json",
     "owner_to_json",
+    "routing_from_json",
+    "routing_to_json",
 ]
-
-MAX_PROBLEMS = 50  # a file that is wrong throughout would otherwise print a screen per line
 
 T = TypeVar("T")
 
-_CONTACT_STRINGS = CONTACT_TEXT_FIELDS
-_CONTACT_TIMES = CONTACT_TIME_FIELDS
-_CONTACT_KEYS = frozenset(
-    ("id", "created_at", "employees", "stage", "score", "properties", *_CONTACT_STRINGS, *_CONTACT_TIMES)
-)
-_ACTIVITY_KEYS = frozenset(("id", "contact_id", "type", "at", "owner_id", "properties"))
-_OWNER_KEYS = frozenset(("id", "name", "email", "active", "teams", "capacity_per_day"))
 
-
-class _Bad(ValueError):
-    """One field of one record is wrong."""
-
-
-def _read(path: Path, build: Callable[[Any], T]) -> Iterator[tuple[int, T]]:
-    """Yield (line number, record) for each non-blank line; raise RecordsError at the end.
-
-    ``build`` gets whatever JSON value the line holds and raises ``_Bad`` for anything wrong.
-    The loop is the hot path of a large run, so blank lines are found only when JSON fails.
-    """
-    name = str(path)
-    problems: list[Problem] = []
-    bad_lines = 0
-    loads = orjson.loads
+def _one(parse: Callable[[dict[str, Any]], T], obj: dict[str, Any], what: str) -> T:
     try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise RecordsError([Problem(name, 0, f"cannot read the file: {exc.strerror}")]) from None
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                record = build(loads(raw))
-            except orjson.JSONDecodeError as exc:
-                if not raw.strip():
-                    continue
-                message = f"not valid JSON ({exc.msg}); each line must be one JSON object"
-                if number == 1 and raw.lstrip().startswith(b"["):
-                    message = "a JSON array; write one JSON object per line (JSON Lines)"
-            except _Bad as exc:
-                message = str(exc)
-            else:
-                if not problems:
-                    yield number, record
-                continue
-            bad_lines += 1
-            if len(problems) < MAX_PROBLEMS:
-                problems.append(Problem(name, number, message))
-    if problems:
-        if bad_lines > len(problems):
-            last = problems[-1]
-            more = bad_lines - len(problems)
-            problems.append(Problem(name, last.line, f"... and {more} more bad lines after this"))
-        raise RecordsError(problems)
-
-
-def _object(obj: Any) -> dict[str, Any]:
-    if not isinstance(obj, dict):
-        raise _Bad(f"expected a JSON object, got {type(obj).__name__}")
-    return obj
-
-
-def _unknown_keys(obj: dict[str, Any], allowed: frozenset[str], hint: str) -> None:
-    unknown = sorted(set(obj) - allowed)
-    if unknown:
-        names = ", ".join(f"`{k}`" for k in unknown)
-        raise _Bad(f"unknown field {names}; {hint}")
-
-
-def _string(obj: dict[str, Any], key: str, required: bool = False) -> str | None:
-    value = obj.get(key)
-    if value is None:
-        if required:
-            raise _Bad(f"`{key}` is required")
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and key.endswith("id"):
-        return str(value)  # CRMs hand out numeric ids; they are still ids
-    if not isinstance(value, str):
-        raise _Bad(f"`{key}` must be a string or null, got {orjson.dumps(value).decode()}")
-    if required and not value:
-        raise _Bad(f"`{key}` must not be empty")
-    return value
-
-
-def _time(obj: dict[str, Any], key: str, required: bool = False) -> datetime | None:
-    value = obj.get(key)
-    if value is None:
-        if required:
-            raise _Bad(f"`{key}` is required")
-        return None
-    try:
-        return parse_ts(value)
-    except ValueError as exc:
-        raise _Bad(f"`{key}`: {exc}") from None
-
-
-def _properties(obj: dict[str, Any]) -> dict[str, Any]:
-    value = obj.get("properties")
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _Bad("`properties` must be a JSON object")
-    return value
-
-
-def _contact(obj: Any) -> Contact:
-    obj = _object(obj)
-    _unknown_keys(obj, _CONTACT_KEYS, "put custom fields under `properties`")
-    employees = obj.get("employees")
-    if employees is not None and (
-        isinstance(employees, bool) or not isinstance(employees, (int, float)) or employees != int(employees)
-    ):
-        raise _Bad(f"`employees` must be a whole number or null, got {employees!r}")
-    score = obj.get("score")
-    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
-        raise _Bad(f"`score` must be a number or null, got {score!r}")
-    stage = obj.get("stage")
-    if stage is not None and stage not in STAGES:
-        raise _Bad(f"`stage` must be one of {', '.join(STAGES)} or null, got {stage!r}")
-    strings = {key: _string(obj, key) for key in _CONTACT_STRINGS}
-    times = {key: _time(obj, key) for key in _CONTACT_TIMES}
-    created_at = _time(obj, "created_at", required=True)
-    assert created_at is not None
-    return Contact(
-        id=_string(obj, "id", required=True) or "",
-        created_at=created_at,
-        employees=None if employees is None else int(employees),
-        stage=stage,
-        score=score,
-        properties=_properties(obj),
-        **strings,  # type: ignore[arg-type]
-        **times,  # type: ignore[arg-type]
-    )
-
-
-def _owner(obj: Any) -> Owner:
-    obj = _object(obj)
-    _unknown_keys(obj, _OWNER_KEYS, f"an owner has only {', '.join(sorted(_OWNER_KEYS))}")
-    active = obj.get("active", True)
-    if active is None:
-        active = True
-    if not isinstance(active, bool):
-        raise _Bad(f"`active` must be true or false, got {active!r}")
-    teams = obj.get("teams") or []
-    if not isinstance(teams, list) or not all(isinstance(t, str) for t in teams):
-        raise _Bad("`teams` must be a list of strings")
-    capacity = obj.get("capacity_per_day")
-    if capacity is not None and (isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 0):
-        raise _Bad(f"`capacity_per_day` must be a whole number >= 0 or null, got {capacity!r}")
-    return Owner(
-        id=_string(obj, "id", required=True) or "",
-        name=_string(obj, "name"),
-        email=_string(obj, "email"),
-        active=active,
-        teams=teams,
-        capacity_per_day=capacity,
-    )
-
-
-def load_contacts(path: Path) -> list[Contact]:
-    """All contacts of a file; a repeated id is an error naming both lines."""
-    seen: dict[str, int] = {}
-    contacts: list[Contact] = []
-    problems: list[Problem] = []
-    for number, contact in _read(path, _contact):
-        first = seen.setdefault(contact.id, number)
-        if first != number:
-            problems.append(Problem(str(path), number, f"contact `{contact.id}` is already on line {first}"))
-        else:
-            contacts.append(contact)
-    if problems:
-        raise RecordsError(problems[:MAX_PROBLEMS])
-    return contacts
-
-
-def load_owners(path: Path) -> dict[str, Owner]:
-    """All owners of a file by id; a repeated id is an error naming both lines."""
-    seen: dict[str, int] = {}
-    owners: dict[str, Owner] = {}
-    problems: list[Problem] = []
-    for number, owner in _read(path, _owner):
-        first = seen.setdefault(owner.id, number)
-        if first != number:
-            problems.append(Problem(str(path), number, f"owner `{owner.id}` is already on line {first}"))
-        owners[owner.id] = owner
-    if problems:
-        raise RecordsError(problems[:MAX_PROBLEMS])
-    return owners
-
-
-def _activity_builder(
-    known_types: frozenset[str],
-    keep: frozenset[str] | None = None,
-    contact_ids: dict[str, str] | None = None,
-) -> Callable[[dict[str, Any]], Activity]:
-    """A parser for activity objects; ``keep`` limits ``properties`` to the keys rules read.
-
-    Well-formed lines take a fast path (millions of them are read per run); anything else goes
-    through the careful path that names what is wrong.
-    """
-    # One string object per type, owner and contact, shared by every activity that names it.
-    types = {t: t for t in known_types}
-    owners: dict[str, str] = {}
-    contacts = contact_ids if contact_ids is not None else {}
-    fromisoformat = datetime.fromisoformat
-
-    shared: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
-    wanted = tuple(sorted(keep)) if keep is not None else ()
-
-    def project(props: dict[str, Any] | None) -> dict[str, Any]:
-        if not props:
-            return _EMPTY
-        if keep is None:
-            return props
-        items = tuple([(k, props[k]) for k in wanted if k in props])
-        if not items:
-            return _EMPTY
-        # Activities mostly repeat a few values ({"url": "/pricing"}): share one read-only dict.
-        try:
-            found = shared.get(items)
-        except TypeError:  # an unhashable value (a list, an object): keep its own copy
-            return dict(items)
-        if found is None:
-            found = shared[items] = dict(items)
-        return found
-
-    def careful(obj: Any) -> Activity:
-        obj = _object(obj)
-        _unknown_keys(obj, _ACTIVITY_KEYS, "put other fields under `properties`")
-        kind = _string(obj, "type", required=True) or ""
-        if kind not in known_types:
-            raise _Bad(
-                f"unknown activity type `{kind}`; declare it under `activity_types` in the rules"
-                " file (as `contact` or `sales`)"
-            )
-        at = _time(obj, "at", required=True)
-        assert at is not None
-        owner = _string(obj, "owner_id")
-        cid = _string(obj, "contact_id", required=True) or ""
-        return Activity(
-            _string(obj, "id", required=True) or "",
-            contacts.get(cid, cid),
-            types[kind],
-            at,
-            owner if owner is None else owners.setdefault(owner, owner),
-            project(_properties(obj)),
-        )
-
-    def build(obj: Any) -> Activity:
-        # The fast path: any surprise (a missing key, a wrong type) goes to `careful`, which
-        # either accepts the line after all or names what is wrong with it.
-        try:
-            aid = obj["id"]
-            cid = obj["contact_id"]
-            kind = types[obj["type"]]
-            ts = fromisoformat(obj["at"])
-        except (KeyError, TypeError, ValueError, IndexError):
-            return careful(obj)
-        owner = obj.get("owner_id")
-        props = obj.get("properties")
-        if (
-            ts.tzinfo is None
-            or type(aid) is not str
-            or type(cid) is not str
-            or not aid
-            or not cid
-            or not obj.keys() <= _ACTIVITY_KEYS
-            or (owner is not None and type(owner) is not str)
-            or (props is not None and type(props) is not dict)
-        ):
-            return careful(obj)
-        if ts.tzinfo is not UTC:
-            ts = ts.astimezone(UTC)
-        if owner is not None:
-            owner = owners.setdefault(owner, owner)
-        return Activity(aid, contacts.get(cid, cid), kind, ts, owner, project(props))
-
-    return build
-
-
-def load_activities(
-    path: Path,
-    known_types: frozenset[str],
-    keep_properties: frozenset[str] | None = None,
-    contact_ids: dict[str, str] | None = None,
-) -> Iterator[Activity]:
-    """Every activity of a file, in file order. Types must be built-in or declared in the rules.
-
-    To save memory on large files: ``keep_properties`` drops the other keys of ``properties``,
-    and ``contact_ids`` (id to itself) lets activities share their contact's id string.
-    """
-    for _, activity in _read(path, _activity_builder(known_types, keep_properties, contact_ids)):
-        yield activity
-
-
-_EMPTY: dict[str, Any] = {}
-
-
-def _one(build: Callable[[dict[str, Any]], T], obj: dict[str, Any], what: str) -> T:
-    try:
-        return build(obj)
-    except _Bad as exc:
+        return parse(obj)
+    except BadRecord as exc:
         raise RecordsError([Problem(what, 0, str(exc))]) from None
 
 
 def contact_from_json(obj: dict[str, Any]) -> Contact:
     """One contact from its JSON object (as an adapter or a test builds it)."""
-    return _one(_contact, obj, "contact")
+    return _one(parse_contact, obj, "contact")
 
 
 def owner_from_json(obj: dict[str, Any]) -> Owner:
     """One owner from its JSON object."""
-    return _one(_owner, obj, "owner")
+    return _one(parse_owner, obj, "owner")
 
 
 def activity_from_json(obj: dict[str, Any], known_types: frozenset[str]) -> Activity:
     """One activity from its JSON object."""
-    return _one(_activity_builder(known_types), obj, "activity")
+    return _one(activity_parser(known_types), obj, "activity")
 
 
 def _iso(ts: datetime | None) -> str | None:
@@ -393,3 +98,24 @@ def owner_to_json(owner: Owner) -> dict[str, Any]:
         "teams": owner.teams,
         "capacity_per_day": owner.capacity_per_day,
     }
+
+
+def routing_to_json(state: RoutingState) -> dict[str, dict[str, Any]]:
+    """Each pool's rotation as ``{"next_index": N}`` or ``{"current_weights": {owner: w}}``."""
+    pools: dict[str, dict[str, Any]] = {}
+    for pool, index in state.next_index.items():
+        pools.setdefault(pool, {})["next_index"] = index
+    for pool, weights in state.current_weights.items():
+        pools.setdefault(pool, {})["current_weights"] = weights
+    return pools
+
+
+def routing_from_json(pools: dict[str, dict[str, Any]]) -> RoutingState:
+    """The routing state that ``routing_to_json`` wrote."""
+    state = RoutingState()
+    for pool, saved in pools.items():
+        if "next_index" in saved:
+            state.next_index[pool] = int(saved["next_index"])
+        if "current_weights" in saved:
+            state.current_weights[pool] = {k: float(v) for k, v in saved["current_weights"].items()}
+    return state

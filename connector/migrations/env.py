@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from leadsync.sync.schema import Base
+from leadsync.sync.tables import Base
 
 config = context.config
 target = Base.metadata

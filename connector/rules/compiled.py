@@ -8,7 +8,7 @@ from datetime import datetime
 
 from leadsync.rules.clock import Calendar
 from leadsync.rules.conditions import ActivityPredicate, ContactPredicate, History
-from leadsync.rules.schema import RulesFile
+from leadsync.rules.rulesfile import RulesFile
 
 __all__ = [
     "ActionRule",

@@ -19,12 +19,12 @@ from leadsync.rules.routing import Router, RoutingIndex, RoutingState
 from leadsync.rules.scoring import Score, idle_days, score_contact
 from leadsync.rules.sla import clock_start, due_at, sla_state
 from leadsync.timeutil import duration_delta, format_ts
+from leadsync.writable import PINNABLE_FIELDS
 
 __all__ = ["RunStats", "decide_all", "manual_fields"]
 
 _FROZEN = ("opportunity", "customer")
 _ROUTED = ("mql", "sql")
-_PINNABLE = ("stage", "owner_id", "disqualification_reason")
 _DAY = timedelta(hours=24)
 
 
@@ -81,7 +81,7 @@ def manual_fields(rules: Rules, contact: Contact, written: LastWritten | None) -
         "owner_id": contact.owner_id,
         "disqualification_reason": rules.reason_code(contact.disqualification_reason)[0],
     }
-    return frozenset(f for f in _PINNABLE if f in written.values and written.values[f] != crm[f])
+    return frozenset(f for f in PINNABLE_FIELDS if f in written.values and written.values[f] != crm[f])
 
 
 def decide_all(

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from leadsync.errors import Problem, RulesError
 from leadsync.model import BUILTIN_ACTIVITY_TYPES, BUILTIN_REASONS, CONTACT_ACTIVITY_TYPES
-from leadsync.rules import schema
+from leadsync.rules import rulesfile
 from leadsync.rules.clock import Calendar
 from leadsync.rules.compiled import (
     ActionRule,
@@ -51,7 +51,7 @@ def rules_from_source(source: YamlSource) -> Rules:
     if not isinstance(source.data, dict):
         raise RulesError([Problem(source.file, 1, "the rules file must be a mapping (key: value)")])
     try:
-        model = schema.RulesFile.model_validate(source.data)
+        model = rulesfile.RulesFile.model_validate(source.data)
     except ValidationError as exc:
         problems = [_shape_problem(source, err) for err in exc.errors()]
         raise RulesError(problems + _meaning_despite(source, exc)) from None
@@ -74,7 +74,7 @@ def _meaning_despite(source: YamlSource, exc: ValidationError) -> list[Problem]:
             holder = holder[part]
         holder.pop(key, None)
     try:
-        _Compiler(source, schema.RulesFile.model_validate(data)).compile()
+        _Compiler(source, rulesfile.RulesFile.model_validate(data)).compile()
     except (RulesError, ValidationError) as more:
         return more.problems if isinstance(more, RulesError) else []
     return []
@@ -137,7 +137,7 @@ def _dotted(loc: Path_) -> str:
 
 def _allowed_keys(loc: Path_) -> list[str]:
     """The keys a mapping at ``loc`` may have, found by walking the schema."""
-    annotation: Any = schema.RulesFile
+    annotation: Any = rulesfile.RulesFile
     for part in loc:
         annotation = _unwrap(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -166,7 +166,7 @@ def _unwrap(annotation: Any) -> Any:
 
 
 class _Compiler:
-    def __init__(self, source: YamlSource, model: schema.RulesFile) -> None:
+    def __init__(self, source: YamlSource, model: rulesfile.RulesFile) -> None:
         self.source = source
         self.model = model
         self.problems: list[Problem] = []
@@ -471,7 +471,7 @@ class _Compiler:
         return tuple(actions)
 
 
-def _decay(decay: schema.Decay | None) -> DecayRule | None:
+def _decay(decay: rulesfile.Decay | None) -> DecayRule | None:
     if decay is None:
         return None
     return DecayRule(decay.after_inactive_days, decay.points, decay.every_days)

@@ -30,6 +30,12 @@ def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+def _keyed(model: type[Any]) -> tuple[Table, list[str]]:
+    """The model's table and the names of its primary key's columns."""
+    table = cast(Table, model.__table__)
+    return table, [c.name for c in table.primary_key.columns]
+
+
 def upsert(
     s: Session,
     model: type[Any],
@@ -45,8 +51,7 @@ def upsert(
     """
     if not rows:
         return
-    table = cast(Table, model.__table__)
-    keys = [c.name for c in table.primary_key.columns]
+    table, keys = _keyed(model)
     unique = list({tuple(r[k] for k in keys): r for r in rows}.values())
     dialect = s.get_bind().dialect.name
     if dialect == "postgresql":
@@ -70,8 +75,7 @@ def update_rows(s: Session, model: type[Any], rows: Sequence[dict[str, Any]]) ->
     """
     if not rows:
         return
-    table = cast(Table, model.__table__)
-    keys = [c.name for c in table.primary_key.columns]
+    table, keys = _keyed(model)
     columns = [c for c in rows[0] if c not in keys]
     # Bound names differ from column names: SQLAlchemy reserves those for the SET clause.
     stmt = (

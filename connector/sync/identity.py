@@ -24,7 +24,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from leadsync.sync.bulk import chunks
-from leadsync.sync.schema import ActionRow, ConflictRow, ContactRow, CursorRow, OutboxRow, WrittenRow
+from leadsync.sync.tables import ActionRow, ConflictRow, ContactRow, CursorRow, OutboxRow, WrittenRow
 
 __all__ = ["REREAD", "finish_reread", "forget", "forget_unread", "move", "start_reread"]
 

@@ -25,12 +25,11 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 
 from leadsync.api import CrmAdapter, Page
-from leadsync.decision import Action, LastWritten
+from leadsync.decision import LastWritten
 from leadsync.model import Activity, Contact, Owner
 from leadsync.records import (
     activity_to_json,
@@ -38,6 +37,8 @@ from leadsync.records import (
     contact_to_json,
     owner_from_json,
     owner_to_json,
+    routing_from_json,
+    routing_to_json,
 )
 from leadsync.rules.compiled import Rules
 from leadsync.rules.decide import decide_all
@@ -45,53 +46,18 @@ from leadsync.rules.history import History
 from leadsync.rules.horizon import next_change_at
 from leadsync.rules.routing import RoutingIndex, RoutingState
 from leadsync.sync import identity, outbox
+from leadsync.sync.changes import ContactPlan, current_values, desired_values
 from leadsync.sync.outbox import MAX_WRITE_ATTEMPTS
-from leadsync.sync.plan import (
-    ContactPlan,
-    current_values,
-    desired_values,
-    diff,
-    to_json_values,
-)
 from leadsync.sync.readahead import ReadAhead
+from leadsync.sync.run import RunContext, RunResult
 from leadsync.sync.snapshot import comparable, refresh_records, snapshot_row, stored_activity
 from leadsync.sync.state import NewAction, PendingWrite, SeenConflict, StateStore
+from leadsync.writable import PINNABLE_FIELDS, diff, values_to_json
 
-__all__ = ["DECIDE_BATCH", "MAX_WRITE_ATTEMPTS", "READ_AHEAD", "RunResult", "SyncJob"]
+__all__ = ["DECIDE_BATCH", "MAX_WRITE_ATTEMPTS", "READ_AHEAD", "RunResult", "SyncJob", "owners_from_store"]
 
 DECIDE_BATCH = 1000  # contacts with news decided together: one activities read, one commit
 READ_AHEAD = 2  # contact pages read while a batch is worked on (adapters with concurrent_reads)
-_PINNABLE = ("stage", "owner_id", "disqualification_reason")
-
-
-@dataclass
-class RunResult:
-    """What one run did, for logs, ``leadsync status`` and the demo."""
-
-    run_id: str
-    status: str = "ok"
-    counts: dict[str, int] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    plans: list[ContactPlan] = field(default_factory=list)
-    error: str | None = None
-
-    def add(self, name: str, n: int = 1) -> None:
-        self.counts[name] = self.counts.get(name, 0) + n
-
-    def summary(self, connection: str) -> str:
-        """One line: ``hubspot: ok; 300 read, 0 swept, 12 changed, 12 written, 3 tasks, ...``."""
-        c = self.counts
-        echoes = c.get("echoes_skipped", 0)
-        # Unchanged since leadsync last held them: its own writes read back, or contacts read
-        # again near the present because the CRM's search can show a change late.
-        own = f" ({echoes} of them unchanged since leadsync last saw them, skipped)" if echoes else ""
-        return (
-            f"{connection}: {self.status}; {c.get('contacts_read', 0)} read{own}, "
-            f"{c.get('contacts_swept', 0)} swept, "
-            f"{c.get('contacts_changed', 0)} changed, {c.get('contacts_written', 0)} written, "
-            f"{c.get('tasks_created', 0)} tasks, {c.get('dead_letters', 0)} dead letters, "
-            f"{c.get('conflicts', 0)} conflicts"
-        )
 
 
 @dataclass
@@ -114,6 +80,19 @@ class _Batch:
         if cursor is not None:  # a page without a cursor leaves the last one standing
             self.cursor = cursor
         self.pages += 1
+
+
+@dataclass
+class _Run:
+    """One run as its reading and deciding steps see it: its context, and what its decisions carry
+    from batch to batch (owners, the routing index and pools' state, the contacts read so far,
+    which the sweep leaves out)."""
+
+    ctx: RunContext
+    owners: dict[str, Owner]
+    index: RoutingIndex
+    routing: RoutingState
+    touched: set[str] = field(default_factory=set)
 
 
 class SyncJob:
@@ -155,6 +134,9 @@ class SyncJob:
         """One run: flush what a crash left, read what changed, sweep what time changed."""
         now = self.clock()
         result = RunResult(run_id=uuid.uuid4().hex[:12])
+        ctx = RunContext(
+            self.name, self.adapter, self.store, self.batch_size, now, result, self.log, dry_run, keep_plans
+        )
         log = self.log.bind(run_id=result.run_id, dry_run=dry_run)
         started = time.perf_counter()
         if not dry_run:
@@ -162,28 +144,24 @@ class SyncJob:
         log.info("run_started", now=now.isoformat())
         try:
             if not dry_run:
-                self._flush(result, now)
-            owners = self._owners(dry_run)
-            index = self._index()
-            routing = self._routing_state()
-            touched: set[str] = set()
+                self._flush(ctx)
+            run = _Run(ctx, self._owners(dry_run), self._index(), self._routing_state())
             pages = self.adapter.read_contacts(self.store.cursor(self.name))
             with ReadAhead(pages, self.read_ahead, self.stop) as ahead:
-                for batch in self._batches(ahead, result, touched, now, dry_run):
+                for batch in self._batches(ahead, run):
                     news = list(batch.news.values())
-                    plans = self._decide(news, None, owners, index, routing, now, result) if news else []
-                    echoes = list(batch.echoes.values())
-                    self._commit(plans, routing, batch.cursor, now, result, dry_run, keep_plans, echoes)
+                    plans = self._decide(run, news) if news else []
+                    self._commit(run, plans, batch.cursor, list(batch.echoes.values()))
                     if batch.reread_done and not dry_run:
                         with self.store.transaction() as s:
                             result.add("contacts_deleted", len(identity.finish_reread(s, self.name)))
                     if self.stop.is_set():
-                        log.info("stop_requested", after_contacts=len(touched))
+                        log.info("stop_requested", after_contacts=len(run.touched))
                         break
             if not self.stop.is_set():
-                self._sweep(touched, owners, index, routing, now, result, dry_run, keep_plans)
+                self._sweep(run)
             if not dry_run:  # the tasks held back to fill a call (see ``_commit``)
-                outbox.send_actions(self, result, now)
+                outbox.send_actions(ctx)
         except Exception as exc:
             result.status = "failed"
             result.error = f"{type(exc).__name__}: {exc}"
@@ -217,36 +195,24 @@ class SyncJob:
         return index
 
     def _routing_state(self) -> RoutingState:
-        state = RoutingState()
-        for pool, saved in self.store.routing_state(self.name).items():
-            if "next_index" in saved:
-                state.next_index[pool] = int(saved["next_index"])
-            if "current_weights" in saved:
-                state.current_weights[pool] = {k: float(v) for k, v in saved["current_weights"].items()}
-        return state
+        """Where each routing pool's rotation stood after the last run."""
+        return routing_from_json(self.store.routing_state(self.name))
 
-    def _pages(
-        self, pages: Iterable[Page[Contact]], result: RunResult, now: datetime, dry_run: bool
-    ) -> Iterator[Page[Contact]]:
+    def _pages(self, pages: Iterable[Page[Contact]], run: _Run) -> Iterator[Page[Contact]]:
+        """The pages read, each contact once; deletions and moves applied as each page comes."""
+        ctx = run.ctx
         for page in pages:
             unique = {c.id: c for c in page.records}  # pages may overlap; the last read wins
-            result.add("contacts_read", len(unique))
-            if not dry_run and (page.moved or page.deleted or page.reread):
+            ctx.result.add("contacts_read", len(unique))
+            if not ctx.dry_run and (page.moved or page.deleted or page.reread):
                 with self.store.transaction() as s:
-                    result.add("contacts_moved", identity.move(s, self.name, page.moved))
-                    result.add("contacts_deleted", identity.forget(s, self.name, page.deleted))
+                    ctx.result.add("contacts_moved", identity.move(s, self.name, page.moved))
+                    ctx.result.add("contacts_deleted", identity.forget(s, self.name, page.deleted))
                     if page.reread:
-                        identity.start_reread(s, self.name, now)
+                        identity.start_reread(s, self.name, ctx.now)
             yield replace(page, records=list(unique.values()))
 
-    def _batches(
-        self,
-        pages: Iterable[Page[Contact]],
-        result: RunResult,
-        touched: set[str],
-        now: datetime,
-        dry_run: bool,
-    ) -> Iterator[_Batch]:
+    def _batches(self, pages: Iterable[Page[Contact]], run: _Run) -> Iterator[_Batch]:
         """Pages read, gathered into decision batches of whole pages.
 
         A batch ends with the page that brings it to ``decide_batch`` contacts with news, or as
@@ -254,12 +220,12 @@ class SyncJob:
         page, or with the page in hand when a stop is requested.
         """
         batch = _Batch()
-        for page in self._pages(pages, result, now, dry_run):
+        for page in self._pages(pages, run):
             batch.add(*self._split_echoes(page.records, page.news), page.cursor)
             batch.reread_done = page.reread_done
-            touched.update(c.id for c in page.records)
+            run.touched.update(c.id for c in page.records)
             if self.progress:
-                self.progress(len(touched))
+                self.progress(len(run.touched))
             full = max(len(batch.news), len(batch.echoes)) >= self.decide_batch
             if full or self.stop.is_set() or page.reread_done:
                 yield batch
@@ -293,42 +259,31 @@ class SyncJob:
     # -- deciding -----------------------------------------------------------------------------
 
     def _decide(
-        self,
-        contacts: list[Contact],
-        stored_activities: dict[str, list[Activity]] | None,
-        owners: dict[str, Owner],
-        index: RoutingIndex,
-        routing: RoutingState,
-        now: datetime,
-        result: RunResult,
+        self, run: _Run, contacts: list[Contact], stored: dict[str, list[Activity]] | None = None
     ) -> list[ContactPlan]:
+        """Decide these contacts and plan their writes and actions.
+
+        Their activities come from ``stored`` (the sweep's, from state) or else from the CRM.
+        """
         ids = [c.id for c in contacts]
-        if stored_activities is None:
-            self.adapter.complete(contacts)
-            grouped: dict[str, list[Activity]] = {cid: [] for cid in ids}
-            for activity in self.adapter.read_activities(ids):
-                if activity.contact_id in grouped:
-                    grouped[activity.contact_id].append(activity)
-            result.add("activities_read", sum(len(v) for v in grouped.values()))
-        else:
-            grouped = stored_activities
+        grouped = self._activities(run, contacts) if stored is None else stored
         written = self.store.written(self.name, ids)
         last_written = {
-            cid: LastWritten({f: v for f, (v, _) in fields.items() if f in _PINNABLE}, None)
+            cid: LastWritten({f: v for f, (v, _) in fields.items() if f in PINNABLE_FIELDS}, None)
             for cid, fields in written.items()
         }
         for c in contacts:
-            index.upsert(c.id, c.domain, c.created_at, c.owner_id, c.assigned_at)
+            run.index.upsert(c.id, c.domain, c.created_at, c.owner_id, c.assigned_at)
         histories: dict[str, History] = {}
         decisions = decide_all(
             self.rules,
             contacts,
             lambda cid: grouped.get(cid, []),
-            owners or None,
-            now,
+            run.owners or None,
+            run.ctx.now,
             last_written=last_written,
-            routing_state=routing,
-            routing_index=index,
+            routing_state=run.routing,
+            routing_index=run.index,
             histories=histories,
         )
         by_id = {c.id: c for c in contacts}
@@ -338,6 +293,7 @@ class SyncJob:
             contact = by_id[decision.contact_id]
             current = current_values(self.rules, contact, written.get(contact.id, {}))
             change = diff(desired_values(decision), current)
+            history = histories[contact.id]
             plans.append(
                 ContactPlan(
                     contact=contact,
@@ -346,81 +302,75 @@ class SyncJob:
                     current=current,
                     change=change,
                     actions=[a for a in decision.actions if a.key not in known],
-                    recheck_at=next_change_at(self.rules, contact, histories[contact.id], decision, now),
+                    recheck_at=next_change_at(self.rules, contact, history, decision, run.ctx.now),
                 )
             )
-        result.add("contacts_decided", len(plans))
+        run.ctx.result.add("contacts_decided", len(plans))
         return plans
+
+    def _activities(self, run: _Run, contacts: list[Contact]) -> dict[str, list[Activity]]:
+        """The contacts completed (``CrmAdapter.complete``) and their activities read, by id."""
+        ids = [c.id for c in contacts]
+        self.adapter.complete(contacts)
+        grouped: dict[str, list[Activity]] = {cid: [] for cid in ids}
+        for activity in self.adapter.read_activities(ids):
+            if activity.contact_id in grouped:
+                grouped[activity.contact_id].append(activity)
+        run.ctx.result.add("activities_read", sum(len(v) for v in grouped.values()))
+        return grouped
 
     # -- committing and writing ---------------------------------------------------------------
 
     def _commit(
-        self,
-        plans: list[ContactPlan],
-        routing: RoutingState,
-        cursor: str | None,
-        now: datetime,
-        result: RunResult,
-        dry_run: bool,
-        keep_plans: bool,
-        echoes: Sequence[Contact] = (),
+        self, run: _Run, plans: list[ContactPlan], cursor: str | None, echoes: Sequence[Contact] = ()
     ) -> None:
         """The batch's durable step: snapshots, outbox, actions and cursor in one transaction."""
+        ctx = run.ctx
         changed = [p for p in plans if p.change]
         actions = [
-            NewAction(a.key, p.contact.id, a.type, _action_payload(a)) for p in plans for a in p.actions
+            NewAction(a.key, p.contact.id, a.type, outbox.action_payload(a)) for p in plans for a in p.actions
         ]
         conflicts = [
             SeenConflict(p.contact.id, c.field, c.crm_value, c.wanted)
             for p in plans
             for c in p.decision.conflicts
         ]
-        result.add("contacts_changed", len(changed))
-        result.add("actions_planned", len(actions))
-        if keep_plans or dry_run:
-            result.plans.extend(plans)
-        if dry_run:
+        ctx.result.add("contacts_changed", len(changed))
+        ctx.result.add("actions_planned", len(actions))
+        if ctx.keep_plans or ctx.dry_run:
+            ctx.result.plans.extend(plans)
+        if ctx.dry_run:
             return
-        result.add("echoes_skipped", len(echoes))
+        ctx.result.add("echoes_skipped", len(echoes))
         if conflicts:
-            result.add("conflicts", len(conflicts))
+            ctx.result.add("conflicts", len(conflicts))
         writes = [
-            PendingWrite(p.contact.id, to_json_values(p.change), to_json_values(p.current)) for p in changed
+            PendingWrite(p.contact.id, values_to_json(p.change), values_to_json(p.current)) for p in changed
         ]
         with self.store.transaction() as s:
-            refresh_records(s, self.name, echoes, now)
-            self.store.save_contacts(s, [snapshot_row(self.name, p, now) for p in plans])
-            self.store.enqueue_writes(s, self.name, writes, now)
-            self.store.enqueue_actions(s, self.name, actions, now)
-            self.store.record_conflicts(s, self.name, conflicts, now)
-            self.store.save_routing_state(s, self.name, _routing_json(routing))
+            refresh_records(s, self.name, echoes, ctx.now)
+            self.store.save_contacts(s, [snapshot_row(self.name, p, ctx.now) for p in plans])
+            self.store.enqueue_writes(s, self.name, writes, ctx.now)
+            self.store.enqueue_actions(s, self.name, actions, ctx.now)
+            self.store.record_conflicts(s, self.name, conflicts, ctx.now)
+            self.store.save_routing_state(s, self.name, routing_to_json(run.routing))
             self.store.set_cursor(s, self.name, cursor)
-        self._flush(result, now, hold_partial=True)
+        self._flush(ctx, hold_partial=True)
 
-    def _flush(self, result: RunResult, now: datetime, *, hold_partial: bool = False) -> None:
+    def _flush(self, ctx: RunContext, *, hold_partial: bool = False) -> None:
         """Send the outbox to the CRM: contact writes in batches, then tasks, each once.
 
         After a batch, tasks go only by full calls of the adapter's ``task_batch``; the run sends
         the rest at its end. A crash in between loses none: they wait in the outbox.
         """
-        outbox.send(self, result, now, hold_partial=hold_partial)
+        outbox.send(ctx, hold_partial=hold_partial)
 
     # -- time-driven changes ------------------------------------------------------------------
 
-    def _sweep(
-        self,
-        touched: set[str],
-        owners: dict[str, Owner],
-        index: RoutingIndex,
-        routing: RoutingState,
-        now: datetime,
-        result: RunResult,
-        dry_run: bool,
-        keep_plans: bool,
-    ) -> None:
+    def _sweep(self, run: _Run) -> None:
         """Re-decide, from state, the contacts nobody touched whose decision time has changed."""
-        due = self.store.due_contact_ids(self.name, now, touched)
-        result.add("contacts_swept", len(due))
+        due = self.store.due_contact_ids(self.name, run.ctx.now, run.touched)
+        run.ctx.result.add("contacts_swept", len(due))
         for start in range(0, len(due), 500):
             rows = self.store.contacts(self.name, due[start : start + 500])
             contacts = [contact_from_json(r.record) for r in rows.values()]
@@ -429,27 +379,7 @@ class SyncJob:
                 cid: [a for a in (stored_activity(x, known_types) for x in r.activities) if a is not None]
                 for cid, r in rows.items()
             }
-            plans = self._decide(contacts, stored, owners, index, routing, now, result)
-            self._commit(plans, routing, None, now, result, dry_run, keep_plans)
-
-
-def _action_payload(action: Action) -> dict[str, Any]:
-    return {
-        "type": action.type,
-        "title": action.title,
-        "owner_id": action.owner_id,
-        "due_at": action.due_at.isoformat() if action.due_at else None,
-        "to": action.to,
-    }
-
-
-def _routing_json(state: RoutingState) -> dict[str, dict[str, Any]]:
-    pools: dict[str, dict[str, Any]] = {}
-    for pool, index in state.next_index.items():
-        pools.setdefault(pool, {})["next_index"] = index
-    for pool, weights in state.current_weights.items():
-        pools.setdefault(pool, {})["current_weights"] = weights
-    return pools
+            self._commit(run, self._decide(run, contacts, stored), None)
 
 
 def owners_from_store(store: StateStore, connection: str) -> dict[str, Owner]:

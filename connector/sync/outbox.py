@@ -1,6 +1,7 @@
 """The outbox's way to the CRM: pending contact writes in batches, then tasks, each once.
 
-A sync job commits what it means to write (the outbox) with its batch, then sends it from here.
+A sync job commits what it means to write (the outbox) with its batch, then sends it from here,
+with the run's context (``run.py``): the connection, its adapter and state store, the run's time.
 Each write call's outcome is recorded in its own transaction as it comes back: a record the CRM
 took is done, one it refused for now is tried again (up to ``MAX_WRITE_ATTEMPTS``), one it rejects
 becomes a dead letter. A task's attempt is counted durably before the call, so after a crash the
@@ -10,19 +11,17 @@ adapter looks for the task it may have created instead of creating another.
 from __future__ import annotations
 
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from leadsync.api import ContactChange, TaskRequest, TaskResult
-from leadsync.sync.plan import from_json_values
-from leadsync.sync.schema import ActionRow
+from leadsync.decision import Action
+from leadsync.sync.run import RunContext
 from leadsync.sync.snapshot import apply_written
 from leadsync.sync.state import DeadLetter, FailedWrite
+from leadsync.sync.tables import ActionRow
+from leadsync.writable import TIME, values_from_json
 
-if TYPE_CHECKING:
-    from leadsync.sync.loop import RunResult, SyncJob
-
-__all__ = ["MAX_WRITE_ATTEMPTS", "send", "send_actions", "send_writes"]
+__all__ = ["MAX_WRITE_ATTEMPTS", "action_payload", "send", "send_actions", "send_writes"]
 
 MAX_WRITE_ATTEMPTS = 5  # a record the CRM keeps refusing as "try again" becomes a dead letter
 # A task whose call never started because another call of its chunk failed: nothing to record,
@@ -30,30 +29,31 @@ MAX_WRITE_ATTEMPTS = 5  # a record the CRM keeps refusing as "try again" becomes
 _NOT_SENT = RuntimeError("not sent: another task call of the same chunk failed")
 
 
-def send(job: SyncJob, result: RunResult, now: datetime, *, hold_partial: bool = False) -> None:
+def send(ctx: RunContext, *, hold_partial: bool = False) -> None:
     """Send the outbox to the CRM: contact writes in batches, then tasks, each once.
 
     ``hold_partial``: tasks only by full calls (``task_batch``); the rest wait for a later batch
     or the run's end (``send_actions`` without it), so a run's tasks take as few calls as they
     can, a minute or so later at most.
     """
-    send_writes(job, result, now)
-    send_actions(job, result, now, hold_partial=hold_partial)
+    send_writes(ctx)
+    send_actions(ctx, hold_partial=hold_partial)
 
 
-def send_writes(job: SyncJob, result: RunResult, now: datetime) -> None:
-    """The pending contact writes, ``job.batch_size`` a call, each outcome recorded as it comes."""
+def send_writes(ctx: RunContext) -> None:
+    """The pending contact writes, ``ctx.batch_size`` a call, each outcome recorded as it comes."""
+    store, name, now, result = ctx.store, ctx.connection, ctx.now, ctx.result
     seen: set[int] = set()
     while True:
-        rows = [r for r in job.store.pending_writes(job.name, job.batch_size + len(seen)) if r.id not in seen]
-        rows = rows[: job.batch_size]
+        rows = [r for r in store.pending_writes(name, ctx.batch_size + len(seen)) if r.id not in seen]
+        rows = rows[: ctx.batch_size]
         if not rows:
             break
         seen.update(r.id for r in rows)
         changes = [
-            ContactChange(r.contact_id, from_json_values(r.values), from_json_values(r.current)) for r in rows
+            ContactChange(r.contact_id, values_from_json(r.values), values_from_json(r.current)) for r in rows
         ]
-        results = {w.contact_id: w for w in job.adapter.write_contacts(changes)}
+        results = {w.contact_id: w for w in ctx.adapter.write_contacts(changes)}
         done: dict[str, dict[str, Any]] = {}
         failed: list[FailedWrite] = []
         dead: list[DeadLetter] = []
@@ -68,22 +68,22 @@ def send_writes(job: SyncJob, result: RunResult, now: datetime) -> None:
             if retry:
                 continue
             dead.append(DeadLetter("write", row.contact_id, None, row.values, error or "rejected"))
-            job.log.warning("write_rejected", contact_id=row.contact_id, error=error)
-        with job.store.transaction() as s:
-            job.store.writes_done(s, [r.id for r in rows if r.contact_id in done], now)
-            job.store.record_written(s, job.name, done, now)
-            apply_written(s, job.name, done)
-            job.store.writes_failed(s, failed)
-            job.store.dead_letters(s, job.name, dead, now)
+            ctx.log.warning("write_rejected", contact_id=row.contact_id, error=error)
+        with store.transaction() as s:
+            store.writes_done(s, [r.id for r in rows if r.contact_id in done], now)
+            store.record_written(s, name, done, now)
+            apply_written(s, name, done)
+            store.writes_failed(s, failed)
+            store.dead_letters(s, name, dead, now)
         written = sum(1 for r in rows if r.contact_id in done)
-        for name, n in (("contacts_written", written), ("writes_retry_later", len(failed) - len(dead))):
+        for count, n in (("contacts_written", written), ("writes_retry_later", len(failed) - len(dead))):
             if n:
-                result.add(name, n)
+                result.add(count, n)
         if dead:
             result.add("dead_letters", len(dead))
 
 
-def send_actions(job: SyncJob, result: RunResult, now: datetime, *, hold_partial: bool = False) -> None:
+def send_actions(ctx: RunContext, *, hold_partial: bool = False) -> None:
     """The pending actions (tasks), the attempts counted before the calls.
 
     A call creates one task (``create_task``) or, when the adapter has ``create_tasks``, up to its
@@ -94,59 +94,69 @@ def send_actions(job: SyncJob, result: RunResult, now: datetime, *, hold_partial
     failed; then that error is raised (the earliest one, in the order of the chunk). With
     ``hold_partial``, tasks that would not fill a call of ``task_batch`` are left for later.
     """
-    workers = max(1, int(getattr(job.adapter, "task_concurrency", 1)))
-    batch = max(1, int(getattr(job.adapter, "task_batch", 1))) if _batched(job) else 1
-    while rows := job.store.pending_actions(job.name, max(job.batch_size, batch)):
+    store, name, now, result = ctx.store, ctx.connection, ctx.now, ctx.result
+    workers = max(1, int(getattr(ctx.adapter, "task_concurrency", 1)))
+    batch = max(1, int(getattr(ctx.adapter, "task_batch", 1))) if _batched(ctx) else 1
+    while rows := store.pending_actions(name, max(ctx.batch_size, batch)):
         if hold_partial and batch > 1:
             rows = rows[: len(rows) // batch * batch]
             if not rows:
                 break
-        with job.store.transaction() as s:
+        with store.transaction() as s:
             for row in rows:
-                job.store.update_action(s, job.name, row.key, attempts=row.attempts + 1)
-        outcomes = _create_tasks(job, [_task_request(row) for row in rows], workers, batch)
-        with job.store.transaction() as s:
+                store.update_action(s, name, row.key, attempts=row.attempts + 1)
+        outcomes = _create_tasks(ctx, [_task_request(row) for row in rows], workers, batch)
+        with store.transaction() as s:
             for row, outcome in zip(rows, outcomes, strict=True):
                 if isinstance(outcome, BaseException):
                     continue
                 if outcome.crm_id is not None:
-                    job.store.update_action(
-                        s, job.name, row.key, status="done", crm_id=outcome.crm_id, done_at=now
-                    )
+                    store.update_action(s, name, row.key, status="done", crm_id=outcome.crm_id, done_at=now)
                     result.add("tasks_created" if outcome.created else "tasks_found")
                 else:
-                    job.store.update_action(s, job.name, row.key, status="dead", last_error=outcome.error)
+                    store.update_action(s, name, row.key, status="dead", last_error=outcome.error)
                     letter = DeadLetter(
                         "task", row.contact_id, row.key, row.payload, outcome.error or "rejected"
                     )
-                    job.store.dead_letters(s, job.name, [letter], now)
+                    store.dead_letters(s, name, [letter], now)
                     result.add("dead_letters")
         errors = [o for o in outcomes if isinstance(o, BaseException) and o is not _NOT_SENT]
         if errors:
             raise errors[0]
 
 
+def action_payload(action: Action) -> dict[str, Any]:
+    """An action as the outbox keeps it (its key and contact aside); ``_task_request`` reads it."""
+    return {
+        "type": action.type,
+        "title": action.title,
+        "owner_id": action.owner_id,
+        "due_at": TIME.to_json(action.due_at),
+        "to": action.to,
+    }
+
+
 def _task_request(row: ActionRow) -> TaskRequest:
+    """The task an outbox row of ``actions`` asks for (a notification too: a task to its owner)."""
     p = row.payload
     title = p.get("title") or f"leadsync: notify {p.get('to')} ({row.key.split(':', 1)[0]})"
-    due = from_json_values({"sla_due_at": p.get("due_at")})["sla_due_at"]
     return TaskRequest(
         key=row.key,
         contact_id=row.contact_id,
         owner_id=p.get("owner_id"),
         title=title,
-        due_at=due,
+        due_at=TIME.from_json(p.get("due_at")),
         body=f"leadsync action {row.key}",
         may_exist=row.attempts > 0,
     )
 
 
-def _batched(job: SyncJob) -> bool:
-    return callable(getattr(job.adapter, "create_tasks", None))
+def _batched(ctx: RunContext) -> bool:
+    return callable(getattr(ctx.adapter, "create_tasks", None))
 
 
 def _create_tasks(
-    job: SyncJob, tasks: list[TaskRequest], workers: int, batch: int
+    ctx: RunContext, tasks: list[TaskRequest], workers: int, batch: int
 ) -> list[TaskResult | BaseException]:
     """Each task's outcome, or the error its call raised, in order; no call starts after an error.
 
@@ -154,8 +164,8 @@ def _create_tasks(
     is the outcome of every task it held.
     """
     groups = [tasks[i : i + batch] for i in range(0, len(tasks), batch)]
-    if _batched(job):
-        create_many = job.adapter.create_tasks  # type: ignore[attr-defined]
+    if _batched(ctx):
+        create_many = ctx.adapter.create_tasks  # type: ignore[attr-defined]
 
         def create(group: list[TaskRequest]) -> list[TaskResult]:
             results = list(create_many(group))
@@ -165,7 +175,7 @@ def _create_tasks(
     else:
 
         def create(group: list[TaskRequest]) -> list[TaskResult]:
-            return [job.adapter.create_task(group[0])]
+            return [ctx.adapter.create_task(group[0])]
 
     outcomes: list[list[TaskResult] | BaseException] = []
     if workers == 1 or len(groups) < 2:

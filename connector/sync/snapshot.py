@@ -14,15 +14,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from leadsync.model import Activity, Contact
+from leadsync.model import CONTACT_TIME_FIELDS, Activity, Contact
 from leadsync.records import activity_from_json, contact_to_json
-from leadsync.sync.plan import ContactPlan
+from leadsync.sync.changes import ContactPlan
 from leadsync.sync.state import StateStore
 from leadsync.timeutil import parse_ts
+from leadsync.writable import NUMBER, OWN_FIELDS, TIME
 
-__all__ = ["OWN_FIELDS", "apply_written", "comparable", "refresh_records", "snapshot_row", "stored_activity"]
-
-OWN_FIELDS = ("score_breakdown", "sla_status", "sla_due_at")  # kept in a snapshot's properties
+__all__ = ["apply_written", "comparable", "refresh_records", "snapshot_row", "stored_activity"]
 
 
 def stored_activity(obj: dict[str, Any], known: frozenset[str]) -> Activity | None:
@@ -53,7 +52,8 @@ def snapshot_row(connection: str, plan: ContactPlan, now: datetime) -> dict[str,
 def apply_written(s: Session, connection: str, written: dict[str, dict[str, Any]]) -> None:
     """Keep snapshots in step with what the CRM took from leadsync (per contact, the values).
 
-    Contacts with no snapshot are left out.
+    leadsync's own fields (``OWN_FIELDS``) go in the record's ``properties``. Contacts with no
+    snapshot are left out.
     """
     records = StateStore.records_in(s, connection, list(written))
     for contact_id, record in records.items():
@@ -74,16 +74,18 @@ def apply_written(s: Session, connection: str, written: dict[str, dict[str, Any]
 # Fields a CRM sets by itself when leadsync writes (HubSpot's "Became a ... date"), and precision
 # it drops: neither makes a contact news.
 _SELF_SET = ("stage_changed_at",)
-_TIMES = ("created_at", "mql_at", "sql_at", "assigned_at")
+_TIMES = tuple(t for t in ("created_at", *CONTACT_TIME_FIELDS) if t not in _SELF_SET)
 
 
 def comparable(record: dict[str, Any]) -> dict[str, Any]:
+    """A contact's JSON reduced to what tells news from an echo: times to the second, the score to
+    6 places, empty values and leadsync's own and the CRM's self-set fields left out."""
     out = {k: v for k, v in record.items() if k not in _SELF_SET and v not in (None, "", {}, [])}
     for name in _TIMES:
         if isinstance(out.get(name), str):
-            out[name] = int(parse_ts(out[name]).timestamp())
+            out[name] = TIME.key(parse_ts(out[name]))
     if isinstance(out.get("score"), (int, float)):
-        out["score"] = round(float(out["score"]), 6)
+        out["score"] = NUMBER.key(out["score"])
     props = {
         k: v for k, v in (out.pop("properties", None) or {}).items() if k not in OWN_FIELDS and v is not None
     }

@@ -12,17 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from importlib.resources import files
 from typing import Any, NamedTuple
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from leadsync.sync import database
 from leadsync.sync.bulk import chunks as _chunks
 from leadsync.sync.bulk import update_rows, upsert
-from leadsync.sync.schema import (
+from leadsync.sync.database import utc
+from leadsync.sync.status import connection_status
+from leadsync.sync.tables import (
     ActionRow,
     ConflictRow,
     ContactRow,
@@ -94,46 +94,10 @@ class DeadLetter(NamedTuple):
     error: str
 
 
-def _utc(ts: datetime | None) -> datetime | None:
-    """SQLite hands timestamps back without a zone; they were stored as UTC."""
-    if ts is None:
-        return None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-
-
-def _engine(url: str) -> Engine:
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            # WAL: readers (leadsync status) never block the daemon; NORMAL is durable across a
-            # killed process (only an OS crash can lose the last commit).
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision."""
-    config = Config()
-    config.set_main_option("script_location", str(files("leadsync") / "migrations"))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-
-
 def open_store(url: str = DEFAULT_URL) -> StateStore:
     """Open (and create or migrate) the state store at ``url``."""
-    engine = _engine(url)
-    migrate(engine)
+    engine = database.engine(url)
+    database.migrate(engine)
     return StateStore(engine)
 
 
@@ -231,7 +195,7 @@ class StateStore:
                 ContactRow.owner_id,
                 ContactRow.assigned_at,
             ).where(ContactRow.connection == connection)
-            return [(r[0], r[1], _utc(r[2]), r[3], _utc(r[4])) for r in s.execute(q)]
+            return [(r[0], r[1], utc(r[2]), r[3], utc(r[4])) for r in s.execute(q)]
 
     # -- written values and conflicts ---------------------------------------------------------
 
@@ -244,7 +208,7 @@ class StateStore:
                     WrittenRow.connection == connection, WrittenRow.contact_id.in_(chunk)
                 )
                 for r in s.scalars(q):
-                    out.setdefault(r.contact_id, {})[r.field] = (r.value, _utc(r.written_at) or r.written_at)
+                    out.setdefault(r.contact_id, {})[r.field] = (r.value, utc(r.written_at) or r.written_at)
         return out
 
     @staticmethod
@@ -430,54 +394,9 @@ class StateStore:
     # -- status -------------------------------------------------------------------------------
 
     def status(self, connection: str, runs: int = 5) -> dict[str, Any]:
-        """What ``leadsync status`` shows for one connection."""
+        """What ``leadsync status`` shows for one connection (see ``leadsync.sync.status``)."""
         with self._sessions() as s:
-            last = s.scalars(
-                select(RunRow).where(RunRow.connection == connection).order_by(RunRow.id.desc()).limit(runs)
-            ).all()
-
-            def count(model: Any, *where: Any) -> int:
-                return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-            sla = dict(
-                s.execute(
-                    select(ContactRow.sla_status, func.count())
-                    .where(ContactRow.connection == connection)
-                    .group_by(ContactRow.sla_status)
-                ).all()
-            )
-            stages = dict(
-                s.execute(
-                    select(ContactRow.stage, func.count())
-                    .where(ContactRow.connection == connection)
-                    .group_by(ContactRow.stage)
-                ).all()
-            )
-            return {
-                "runs": [
-                    {
-                        "run_id": r.run_id,
-                        "kind": r.kind,
-                        "status": r.status,
-                        "started_at": _utc(r.started_at),
-                        "finished_at": _utc(r.finished_at),
-                        "counts": r.counts,
-                        "error": r.error,
-                    }
-                    for r in last
-                ],
-                "pending_writes": count(
-                    OutboxRow, OutboxRow.connection == connection, OutboxRow.status == "pending"
-                ),
-                "pending_actions": count(
-                    ActionRow, ActionRow.connection == connection, ActionRow.status == "pending"
-                ),
-                "dead_letters": count(DeadLetterRow, DeadLetterRow.connection == connection),
-                "conflicts": count(ConflictRow, ConflictRow.connection == connection),
-                "contacts": count(ContactRow, ContactRow.connection == connection),
-                "sla": {k or "none": v for k, v in sla.items()},
-                "stages": {k or "lead": v for k, v in stages.items()},
-            }
+            return connection_status(s, connection, runs)
 
     def recent_dead_letters(self, connection: str, limit: int = 10) -> list[DeadLetterRow]:
         with self._sessions() as s:

@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox
 from leadsync.settings import load_settings
-from leadsync.sync.schema import ConflictRow, ContactRow, WrittenRow
 from leadsync.sync.state import open_store
+from leadsync.sync.tables import ConflictRow, ContactRow, WrittenRow
 from tests.e2e.helpers import (
     ALL_SCOPES,
     NOW_TEXT,

@@ -24,8 +24,8 @@ from sqlalchemy import select
 
 from leadsync.sandboxes.hubspot.sandbox import Faults, HubSpotSandbox
 from leadsync.settings import load_settings
-from leadsync.sync.schema import ContactRow, OutboxRow, RunRow
 from leadsync.sync.state import open_store
+from leadsync.sync.tables import ContactRow, OutboxRow, RunRow
 from tests.e2e.helpers import (
     LEADSYNC,
     TOKEN_TAIL,

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from leadsync.api import Page
 from leadsync.model import Activity, Contact
-from leadsync.sync.schema import ActionRow, WrittenRow
 from leadsync.sync.state import StateStore
+from leadsync.sync.tables import ActionRow, WrittenRow
 from tests.sync.fake_crm import FakeCrm
 from tests.sync.test_loop import NOW, crm, job
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from leadsync.sync.schema import ActionRow, ConflictRow, ContactRow, DeadLetterRow, OutboxRow, WrittenRow
 from leadsync.sync.snapshot import apply_written, refresh_records
 from leadsync.sync.state import (
     DeadLetter,
@@ -17,6 +16,7 @@ from leadsync.sync.state import (
     SeenConflict,
     StateStore,
 )
+from leadsync.sync.tables import ActionRow, ConflictRow, ContactRow, DeadLetterRow, OutboxRow, WrittenRow
 from tests.sync.test_loop import contact
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

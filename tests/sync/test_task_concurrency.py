@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from leadsync.api import TaskRequest, TaskResult, TransientError
-from leadsync.sync.schema import ActionRow
 from leadsync.sync.state import StateStore, open_store
+from leadsync.sync.tables import ActionRow
 from tests.sync.fake_crm import FakeCrm
 from tests.sync.test_loop import crm, crm_state, job
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from leadsync.rules.schema import Commitments
+from leadsync.rules.rulesfile import Commitments
 
 __all__ = ["Plan", "make_plan"]
 

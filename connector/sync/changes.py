@@ -10,16 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from leadsync.api import WRITABLE_FIELDS
 from leadsync.decision import Action, Decision, number
 from leadsync.model import Contact
 from leadsync.rules.compiled import Rules
-from leadsync.timeutil import parse_ts
+from leadsync.writable import FIELDS
 
-__all__ = ["ContactPlan", "current_values", "desired_values", "diff", "from_json_values", "to_json_values"]
+__all__ = ["ContactPlan", "breakdown_text", "current_values", "desired_values"]
 
-_TIME_FIELDS = frozenset({"sla_due_at", "mql_at", "sql_at", "assigned_at"})
-_OWN_FIELDS = ("score_breakdown", "sla_status", "sla_due_at")
+_OWN = tuple(f for f in FIELDS if f.own)
 
 
 @dataclass
@@ -41,6 +39,7 @@ def breakdown_text(decision: Decision) -> str:
 
 
 def desired_values(decision: Decision) -> dict[str, Any]:
+    """The value of each writable field that the decision asks for."""
     return {
         "stage": decision.stage,
         "disqualification_reason": decision.disqualification_reason,
@@ -68,41 +67,10 @@ def current_values(
         "sql_at": contact.sql_at,
         "assigned_at": contact.assigned_at,
     }
-    for name in _OWN_FIELDS:
-        if name in contact.properties:
-            value = contact.properties[name]
-            values[name] = parse_ts(value) if name in _TIME_FIELDS and isinstance(value, str) else value
+    for own in _OWN:
+        if own.name in contact.properties:
+            value = contact.properties[own.name]
         else:
-            value = written.get(name, (None, None))[0]
-            values[name] = from_json_values({name: value})[name]
+            value = written.get(own.name, (None, None))[0]
+        values[own.name] = own.kind.from_json(value)
     return values
-
-
-def _same(name: str, a: Any, b: Any) -> bool:
-    if a in (None, "") and b in (None, ""):
-        return True
-    if a is None or b is None:
-        return False
-    if name in _TIME_FIELDS:
-        # CRMs keep milliseconds or less: equal to the second is equal.
-        return int(a.timestamp()) == int(b.timestamp())
-    if name == "score":
-        return bool(round(float(a), 6) == round(float(b), 6))
-    return bool(a == b)
-
-
-def diff(desired: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-    """The fields whose desired value differs from the CRM's."""
-    return {n: desired[n] for n in WRITABLE_FIELDS if not _same(n, desired[n], current.get(n))}
-
-
-def to_json_values(values: dict[str, Any]) -> dict[str, Any]:
-    """Values as JSON (the outbox and the written table keep JSON)."""
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
-
-
-def from_json_values(values: dict[str, Any]) -> dict[str, Any]:
-    """Values back from JSON: the time fields as datetimes again."""
-    return {
-        k: parse_ts(v) if k in _TIME_FIELDS and isinstance(v, str) and v else v for k, v in values.items()
-    }

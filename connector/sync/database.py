@@ -1,0 +1,55 @@
+"""Opening the state store's database: an engine per URL, and its schema brought up to date.
+
+SQLite (``sqlite:///state.db``, the default) runs in WAL mode so that ``leadsync status`` can
+read while the daemon writes; ``postgresql://`` URLs go through psycopg 3. The schema is
+Alembic's (``leadsync/migrations``), upgraded at every open.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from importlib.resources import files
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+
+__all__ = ["engine", "migrate", "utc"]
+
+
+def utc(ts: datetime | None) -> datetime | None:
+    """SQLite hands timestamps back without a zone; they were stored as UTC."""
+    if ts is None:
+        return None
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def engine(url: str) -> Engine:
+    """An engine for a state URL: PostgreSQL through psycopg 3, SQLite in WAL mode."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            # WAL: readers (leadsync status) never block the daemon; NORMAL is durable across a
+            # killed process (only an OS crash can lose the last commit).
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    config = Config()
+    config.set_main_option("script_location", str(files("leadsync") / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,65 @@
+"""What ``leadsync status`` shows for one connection, read from the state store's tables.
+
+The last runs (counts and errors), the backlog (pending writes and actions), dead letters and
+conflicts, and how many known contacts are at each stage and SLA status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from leadsync.sync.database import utc
+from leadsync.sync.tables import ActionRow, ConflictRow, ContactRow, DeadLetterRow, OutboxRow, RunRow
+
+__all__ = ["connection_status"]
+
+
+def connection_status(s: Session, connection: str, runs: int = 5) -> dict[str, Any]:
+    """The status of ``connection``: its last ``runs`` runs, backlog and counts."""
+    last = s.scalars(
+        select(RunRow).where(RunRow.connection == connection).order_by(RunRow.id.desc()).limit(runs)
+    ).all()
+
+    def count(model: Any, *where: Any) -> int:
+        return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+    sla = dict(
+        s.execute(
+            select(ContactRow.sla_status, func.count())
+            .where(ContactRow.connection == connection)
+            .group_by(ContactRow.sla_status)
+        ).all()
+    )
+    stages = dict(
+        s.execute(
+            select(ContactRow.stage, func.count())
+            .where(ContactRow.connection == connection)
+            .group_by(ContactRow.stage)
+        ).all()
+    )
+    return {
+        "runs": [
+            {
+                "run_id": r.run_id,
+                "kind": r.kind,
+                "status": r.status,
+                "started_at": utc(r.started_at),
+                "finished_at": utc(r.finished_at),
+                "counts": r.counts,
+                "error": r.error,
+            }
+            for r in last
+        ],
+        "pending_writes": count(OutboxRow, OutboxRow.connection == connection, OutboxRow.status == "pending"),
+        "pending_actions": count(
+            ActionRow, ActionRow.connection == connection, ActionRow.status == "pending"
+        ),
+        "dead_letters": count(DeadLetterRow, DeadLetterRow.connection == connection),
+        "conflicts": count(ConflictRow, ConflictRow.connection == connection),
+        "contacts": count(ContactRow, ContactRow.connection == connection),
+        "sla": {k or "none": v for k, v in sla.items()},
+        "stages": {k or "lead": v for k, v in stages.items()},
+    }
