@@ -18,9 +18,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from leadsync.sandboxes.kit.routing import Route
 from leadsync.sandboxes.salesforce.common import JSON, SfError
 from leadsync.sandboxes.salesforce.history import drop_field, set_tracked
-from leadsync.sandboxes.salesforce.routing import Call, Reply, Route, no_content, not_found, route
+from leadsync.sandboxes.salesforce.http import Call
+from leadsync.sandboxes.salesforce.routing import Reply, no_content, not_found, route
 from leadsync.sandboxes.salesforce.schema import FieldDef, picklist
 from leadsync.sandboxes.salesforce.store import Org, Record
 from leadsync.sandboxes.salesforce.values import to_json
@@ -221,7 +223,7 @@ def _delete(call: Call) -> Reply:
 
 
 _T = "/services/data/v{version}/tooling/sobjects/CustomField"
-ROUTES: list[Route] = [
+ROUTES: list[Route[Any]] = [
     route("POST", _T, _create),
     route("GET", _T + "/{id}", _get),
     route("PATCH", _T + "/{id}", _update),
