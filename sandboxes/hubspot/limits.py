@@ -23,6 +23,7 @@ from typing import Any
 from leadsync.sandboxes.hubspot.common import JSON, ApiError, new_correlation_id
 from leadsync.sandboxes.kit.faults import FaultInjector, FaultPlan, Faults
 from leadsync.sandboxes.kit.stats import Stats
+from leadsync.sandboxes.kit.windows import prune
 
 __all__ = [
     "FaultInjector",
@@ -135,8 +136,8 @@ class RateLimiter:
         with self._lock:
             now = self.clock()
             burst = self._burst.setdefault(info.token, deque())
-            _prune(burst, now - lim.ten_second_window_ms / 1000)
-            _prune(self._search, now - lim.search_window_ms / 1000)
+            prune(burst, now - lim.ten_second_window_ms / 1000)
+            prune(self._search, now - lim.search_window_ms / 1000)
             counts_burst = not is_search or lim.search_counts_toward_burst
             headers = {} if is_search else self._headers(len(burst))
             if is_search and len(self._search) >= lim.search_per_second:
@@ -183,11 +184,6 @@ class RateLimiter:
             "X-HubSpot-RateLimit-Daily": str(lim.daily_max),
             "X-HubSpot-RateLimit-Daily-Remaining": str(max(lim.daily_max - self._daily, 0)),
         }
-
-
-def _prune(window: deque[float], cutoff: float) -> None:
-    while window and window[0] <= cutoff:
-        window.popleft()
 
 
 _5XX = {
