@@ -1,4 +1,4 @@
-"""Everything between a request and the portal: tokens and scopes, rate limits, faults, counts.
+"""Everything between a request and the portal: tokens and scopes, rate limits, HubSpot's 5xx.
 
 - **Auth**: ``Authorization: Bearer <token>``; unknown → 401 ``INVALID_AUTHENTICATION``, expired →
   401 ``EXPIRED_AUTHENTICATION``, a scope the token lacks → 403 ``MISSING_SCOPES``.
@@ -6,8 +6,8 @@
   a rolling 10-second window per token (``TEN_SECONDLY_ROLLING``), CRM search per portal per second
   (``SECONDLY``), a daily budget per portal (``DAILY``); 429 bodies as HubSpot sends them, and
   ``X-HubSpot-RateLimit-*`` headers on every non-search response.
-- **Faults** (``leadsync.sandboxes.kit.faults``): latency, 5xx at a rate or for the next N requests,
-  429 storms, dropped connections; ``server_error`` answers a 5xx with HubSpot's body.
+- **Faults** (injected by ``leadsync.sandboxes.kit``): a storm answers the limiter's
+  ``storm_error`` (a ``TEN_SECONDLY_ROLLING`` 429), a 5xx ``server_error``, with HubSpot's body.
 """
 
 from __future__ import annotations
@@ -21,21 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from leadsync.sandboxes.hubspot.common import JSON, ApiError, new_correlation_id
-from leadsync.sandboxes.kit.faults import FaultInjector, FaultPlan, Faults
-from leadsync.sandboxes.kit.stats import Stats
 from leadsync.sandboxes.kit.windows import prune
 
-__all__ = [
-    "FaultInjector",
-    "FaultPlan",
-    "Faults",
-    "RateLimiter",
-    "RateLimits",
-    "Stats",
-    "TokenInfo",
-    "Tokens",
-    "server_error",
-]
+__all__ = ["RateLimiter", "RateLimits", "TokenInfo", "Tokens", "server_error"]
 
 _AUTH_HELP = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can "

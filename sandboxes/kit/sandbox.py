@@ -13,7 +13,6 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Generic, Self, TypeVar
 
-from leadsync.sandboxes.kit.clock import SandboxClock
 from leadsync.sandboxes.kit.control import BackDoor
 from leadsync.sandboxes.kit.faults import Faults, add_fault_arguments
 from leadsync.sandboxes.kit.pipeline import ApiApp
@@ -27,11 +26,10 @@ Limits = TypeVar("Limits")
 
 
 class Sandbox(BackDoor, Serving, Generic[App, Limits]):
-    """A sandbox's facade; its ``__init__`` sets ``app``, ``clock``, ``host``, ``port`` (and ``tls``)
-    and calls ``started_with`` before the first ``seed``."""
+    """A sandbox's facade; its ``__init__`` sets ``app``, ``host``, ``port`` (and ``tls``) and calls
+    ``started_with`` before the first ``seed``."""
 
     app: App
-    clock: SandboxClock
     tls: bool = False
     _seed_args: dict[str, Any]
     _defaults: tuple[Limits, Faults]

@@ -9,6 +9,7 @@ from dataclasses import asdict, fields, replace
 from datetime import datetime
 from typing import Any
 
+from leadsync.sandboxes.kit.clock import SandboxClock
 from leadsync.sandboxes.kit.sandbox import Sandbox
 from leadsync.sandboxes.salesforce.backdoor import convert_lead as _convert
 from leadsync.sandboxes.salesforce.backdoor import edit
@@ -25,6 +26,8 @@ __all__ = ["Controls"]
 class Controls(Sandbox[SalesforceApp, Limits]):
     """``SalesforceSandbox``'s back door (``kit.sandbox.Sandbox`` adds faults, stats, the
     ``/__sandbox`` table, serving and resetting)."""
+
+    clock: SandboxClock
 
     CONTROLS = frozenset(
         [

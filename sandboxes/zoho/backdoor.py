@@ -12,6 +12,7 @@ from dataclasses import asdict, replace
 from datetime import timedelta
 from typing import Any
 
+from leadsync.sandboxes.kit.clock import SandboxClock
 from leadsync.sandboxes.kit.sandbox import Sandbox
 from leadsync.sandboxes.zoho.common import JSON
 from leadsync.sandboxes.zoho.data import account_for
@@ -25,6 +26,8 @@ __all__ = ["Controls"]
 class Controls(Sandbox[ZohoApp, Limits]):
     """``ZohoSandbox``'s back door; ``CONTROLS`` are the methods ``POST /__sandbox/{name}`` calls
     (``kit.sandbox.Sandbox`` adds faults, stats, the ``/__sandbox`` table, serving and resetting)."""
+
+    clock: SandboxClock
 
     CONTROLS = frozenset(
         {"touch", "insert", "delete", "lock", "unlock", "convert_lead", "advance", "expire_tokens"}
