@@ -15,8 +15,8 @@ from typing import Any
 
 from leadsync.sandboxes.kit.routing import Route
 from leadsync.sandboxes.salesforce.common import API_VERSIONS, JSON, SfError, parse_datetime, sf_datetime
+from leadsync.sandboxes.salesforce.evaluate import history_shown
 from leadsync.sandboxes.salesforce.http import Call
-from leadsync.sandboxes.salesforce.query import history_shown
 from leadsync.sandboxes.salesforce.routing import Reply, no_content, not_found, route
 from leadsync.sandboxes.salesforce.schema import ObjectDef
 from leadsync.sandboxes.salesforce.store import Record

@@ -35,7 +35,7 @@ from leadsync.sandboxes.salesforce.history import (
 from leadsync.sandboxes.salesforce.schema import ObjectDef, Schema
 from leadsync.sandboxes.salesforce.security import FieldAccess
 
-__all__ = ["DELETE_LOG_DAYS", "Org", "Record"]
+__all__ = ["DELETE_LOG_DAYS", "PARENT_KEYS", "Org", "Record"]
 
 Record = dict[str, Any]
 DELETE_LOG_DAYS = 15
@@ -44,8 +44,8 @@ _PREFIX_TYPES = {  # key prefix → the sObjects with it (every history object's
 }
 _ACTIVITY = ("Task", "Event")
 _CHILDREN = ("Task", "Event", "CampaignMember")
-_PARENT_KEYS = {"Task": ("WhoId",), "Event": ("WhoId",), "CampaignMember": ("LeadId", "ContactId")}
-_PARENT_KEYS.update({hist: (link,) for hist, link in HISTORY.values()})
+PARENT_KEYS = {"Task": ("WhoId",), "Event": ("WhoId",), "CampaignMember": ("LeadId", "ContactId")}
+PARENT_KEYS.update({hist: (link,) for hist, link in HISTORY.values()})
 
 
 class Org:
@@ -201,7 +201,7 @@ class Org:
 
     def relink(self, otype: str, rec: Record, before: Record | None = None) -> None:
         """Keep ``children`` right after an activity's or membership's lead or contact changed."""
-        for key in _PARENT_KEYS.get(otype, ()):
+        for key in PARENT_KEYS.get(otype, ()):
             old, new = (before or {}).get(key), rec.get(key)
             if old != new and old:
                 self.children.get(old, set()).discard(rec["Id"])
