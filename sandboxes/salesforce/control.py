@@ -14,7 +14,6 @@ from leadsync.sandboxes.kit.sandbox import Sandbox
 from leadsync.sandboxes.salesforce.backdoor import convert_lead as _convert
 from leadsync.sandboxes.salesforce.backdoor import edit
 from leadsync.sandboxes.salesforce.common import JSON
-from leadsync.sandboxes.salesforce.history import set_tracked
 from leadsync.sandboxes.salesforce.http import SalesforceApp
 from leadsync.sandboxes.salesforce.limits import Limits
 from leadsync.sandboxes.salesforce.store import Record
@@ -204,7 +203,7 @@ class Controls(Sandbox[SalesforceApp, Limits]):
                 raise KeyError(f"{otype}.{field}")
             if f.system:
                 raise ValueError(f"{obj.name}.{f.name} cannot be tracked")
-            if not set_tracked(org, obj.name, f.name, bool(on)):
+            if not org.set_tracked(obj.name, f.name, bool(on)):
                 raise ValueError(f"the sandbox keeps no field history for {obj.name}")
             return list(org.tracked[obj.name])
 

@@ -31,7 +31,6 @@ from leadsync.sandboxes.kit.people import (
 )
 from leadsync.sandboxes.salesforce.auth import Auth
 from leadsync.sandboxes.salesforce.backdoor import convert_lead
-from leadsync.sandboxes.salesforce.history import seeded_status_change
 from leadsync.sandboxes.salesforce.model import BANT
 from leadsync.sandboxes.salesforce.store import Org, Record
 
@@ -352,6 +351,13 @@ class _Seeder:
         return latest
 
 
+def _status_change(org: Org, lead: Record, default: str) -> None:
+    """A seeded lead's last edit took it from the default status to its own (no randomness used)."""
+    if "Status" in org.tracked.get("Lead", ()) and lead["Status"] != default:
+        before = {"Status": default}
+        org.record_changes("Lead", lead, before, lead["LastModifiedById"], lead["LastModifiedDate"])
+
+
 def seed_org(
     org: Org,
     auth: Auth,
@@ -406,7 +412,7 @@ def seed_org(
         lead.update(LastModifiedDate=modified, LastModifiedById=rng.choice([org.admin_user, *s.reps]))
         lead["SystemModstamp"] = max(modified, latest or modified).replace(microsecond=0)
         lead["LastActivityDate"] = org.last_activity(lead["Id"], s.now)
-        seeded_status_change(org, lead, names[0])
+        _status_change(org, lead, names[0])
         roll = rng.random()
         if roll < 0.1 and status != "Closed - Not Converted":
             convert_lead(org, lead, at=max(lead["SystemModstamp"], s.ago(rng.uniform(0.5, 60))))
