@@ -18,12 +18,10 @@ from leadsync.sandboxes.hubspot.common import JSON, ApiError, new_correlation_id
 from leadsync.sandboxes.hubspot.limits import RateLimiter, TokenInfo, Tokens, server_error
 from leadsync.sandboxes.hubspot.links import associations, owner, owners_page
 from leadsync.sandboxes.hubspot.store import Store
-from leadsync.sandboxes.kit.faults import FaultInjector
 from leadsync.sandboxes.kit.pipeline import ApiApp, Found
 from leadsync.sandboxes.kit.routing import Call as KitCall
-from leadsync.sandboxes.kit.routing import Paths, Reply, Route, Routes, parse_json
+from leadsync.sandboxes.kit.routing import Paths, Reply, Route, parse_json
 from leadsync.sandboxes.kit.server import Request, Response
-from leadsync.sandboxes.kit.stats import Stats
 
 __all__ = ["ROUTES", "Call", "HubSpotApp"]
 
@@ -41,20 +39,13 @@ def _bad_json(exc: ValueError) -> Exception:
     return validation_error(f"Invalid input JSON on line {exc.lineno}, column {exc.colno}: {exc.msg}")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class HubSpotApp(ApiApp["Call"]):
-    """What one server answers from; ``backdoor`` is the sandbox whose methods controls call."""
+    """What one server answers from: the CRM's state, and what its handlers reach."""
 
     store: Store
     tokens: Tokens
     limiter: RateLimiter
-    faults: FaultInjector
-    stats: Stats
-    backdoor: Any
-    routes: Routes[Call]
-    host: str = "127.0.0.1"
-    port: int = 0
-    verbose: bool = False
     server_name = "HubSpotSandbox/1"  # the Server header
     error = ApiError
 

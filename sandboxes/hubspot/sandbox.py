@@ -33,9 +33,9 @@ from leadsync.sandboxes.hubspot.limits import RateLimiter, RateLimits, Tokens
 from leadsync.sandboxes.hubspot.store import REJECT_FLAG, Store
 from leadsync.sandboxes.kit.clock import SandboxClock
 from leadsync.sandboxes.kit.demo import Demo, demo_entry_point
-from leadsync.sandboxes.kit.faults import FaultInjector, Faults, faults_from_arguments
+from leadsync.sandboxes.kit.faults import FaultInjector, Faults
 from leadsync.sandboxes.kit.routing import Routes
-from leadsync.sandboxes.kit.sandbox import Sandbox, command_line, finish_command_line, start_time
+from leadsync.sandboxes.kit.sandbox import Sandbox, command_line, common_options, finish_command_line
 from leadsync.sandboxes.kit.stats import Stats
 
 __all__ = ["CALL_DISPOSITIONS", "Faults", "HubSpotSandbox", "RateLimits", "Record", "demo_portal", "main"]
@@ -248,15 +248,11 @@ def main(argv: list[str] | None = None) -> None:
         a.port,
         a.token,
         a.scopes.split(",") if a.scopes else None,
-        seed=a.seed,
         contacts=a.contacts,
         owners=a.owners,
-        now=start_time(a),
         engagements=not a.no_engagements,
         limits=limits,
-        faults=faults_from_arguments(a),
-        host=a.host,
-        verbose=a.verbose,
+        **common_options(a),
     ).start()
     print(f"HubSpot sandbox listening on {sb.url}", flush=True)
     print(f"token: {sb.token}")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
 
 from leadsync.sandboxes.kit.control import BackDoor, control_key, control_reply
 from leadsync.sandboxes.kit.faults import FaultInjector, FaultPlan
@@ -25,19 +26,22 @@ C = TypeVar("C", bound=Call[Any])
 Found = tuple[Route[C], Params] | None
 
 
+@dataclass(kw_only=True)
 class ApiApp(Generic[C]):
-    """An app for ``SandboxServer``; a CRM's subclass sets the class attributes and ``serve``."""
+    """An app for ``SandboxServer``; a CRM's subclass (a keyword-only dataclass too) adds what its
+    handlers reach, sets the class attributes and writes ``serve`` and its error hooks.
+    ``backdoor`` is the sandbox whose methods ``/__sandbox`` calls."""
 
-    server_name: str  # the Server header
-    json_type = JSON_TYPE  # the Content-Type of JSON answers, as the CRM spells it
-    error: type[Exception] = Exception  # the CRM's refusal, which ``refusal`` renders
+    server_name: ClassVar[str]  # the Server header
+    json_type: ClassVar[str] = JSON_TYPE  # the Content-Type of JSON answers, as the CRM spells it
+    error: ClassVar[type[Exception]] = Exception  # the CRM's refusal, which ``refusal`` renders
     routes: Routes[C]
     faults: FaultInjector
     stats: Stats
     backdoor: BackDoor
-    verbose: bool = False
     host: str = "127.0.0.1"
     port: int = 0
+    verbose: bool = False
 
     # -- what a CRM says its own way ---------------------------------------------------------
 

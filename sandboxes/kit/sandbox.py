@@ -14,12 +14,12 @@ from datetime import datetime
 from typing import Any, Generic, Self, TypeVar
 
 from leadsync.sandboxes.kit.control import BackDoor
-from leadsync.sandboxes.kit.faults import Faults, add_fault_arguments
+from leadsync.sandboxes.kit.faults import Faults, add_fault_arguments, faults_from_arguments
 from leadsync.sandboxes.kit.pipeline import ApiApp
 from leadsync.sandboxes.kit.server import SandboxServer, Serving
 from leadsync.sandboxes.kit.tls import server_context
 
-__all__ = ["Sandbox", "command_line", "finish_command_line", "start_time"]
+__all__ = ["Sandbox", "command_line", "common_options", "finish_command_line"]
 
 App = TypeVar("App", bound=ApiApp[Any])
 Limits = TypeVar("Limits")
@@ -93,6 +93,8 @@ def finish_command_line(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return p
 
 
-def start_time(args: argparse.Namespace) -> datetime | None:
-    """``--now`` as a datetime; None (the real time) when not given."""
-    return datetime.fromisoformat(args.now) if args.now else None
+def common_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The sandbox's keyword arguments every command line gives: seed, now, faults, host, verbose."""
+    now = datetime.fromisoformat(args.now) if args.now else None
+    faults = faults_from_arguments(args)
+    return {"seed": args.seed, "now": now, "faults": faults, "host": args.host, "verbose": args.verbose}

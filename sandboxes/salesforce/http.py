@@ -14,12 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from leadsync.sandboxes.kit.faults import FaultInjector
 from leadsync.sandboxes.kit.pipeline import ApiApp, Found
 from leadsync.sandboxes.kit.routing import Call as KitCall
-from leadsync.sandboxes.kit.routing import Routes, parse_json
+from leadsync.sandboxes.kit.routing import parse_json
 from leadsync.sandboxes.kit.server import Request, Response
-from leadsync.sandboxes.kit.stats import Stats
 from leadsync.sandboxes.salesforce.auth import Auth, Session
 from leadsync.sandboxes.salesforce.common import API_VERSIONS, SfError
 from leadsync.sandboxes.salesforce.jobs import BulkJobs
@@ -67,22 +65,15 @@ def _bad_json(exc: ValueError) -> SfError:
     return SfError(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc}")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SalesforceApp(ApiApp["Call"]):
-    """What one server answers from; ``backdoor`` is the sandbox whose methods controls call."""
+    """What one server answers from: the CRM's state, and what its handlers reach."""
 
     org: Org
     auth: Auth
     limits: ApiLimits
-    faults: FaultInjector
-    stats: Stats
     cursors: Cursors
     jobs: BulkJobs
-    backdoor: Any
-    routes: Routes[Call]
-    host: str = "127.0.0.1"
-    port: int = 0
-    verbose: bool = False
     server_name = "SalesforceSandbox/1"  # the Server header
     json_type = JSON_TYPE
     error = SfError

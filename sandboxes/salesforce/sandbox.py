@@ -35,9 +35,9 @@ import requests
 
 from leadsync.sandboxes.kit.clock import SandboxClock
 from leadsync.sandboxes.kit.demo import Demo, demo_entry_point
-from leadsync.sandboxes.kit.faults import FaultInjector, Faults, faults_from_arguments
+from leadsync.sandboxes.kit.faults import FaultInjector, Faults
 from leadsync.sandboxes.kit.routing import Routes
-from leadsync.sandboxes.kit.sandbox import command_line, finish_command_line, start_time
+from leadsync.sandboxes.kit.sandbox import command_line, common_options, finish_command_line
 from leadsync.sandboxes.kit.stats import Stats
 from leadsync.sandboxes.kit.tls import self_signed, trusting_session
 from leadsync.sandboxes.salesforce import bulk, collections, cursors, login, rest, tooling
@@ -186,18 +186,14 @@ def main(argv: list[str] | None = None) -> None:
     a = finish_command_line(p).parse_args(argv)
     sb = SalesforceSandbox(
         a.port,
-        seed=a.seed,
         leads=a.leads,
         users=a.users,
-        now=start_time(a),
         activities=not a.no_activities,
         stock_statuses=a.stock_statuses,
         fls=not a.no_fls,
         limits=Limits(daily_api_requests=a.daily_api_requests),
-        faults=faults_from_arguments(a),
         bulk_delay=a.bulk_delay,
-        host=a.host,
-        verbose=a.verbose,
+        **common_options(a),
     ).start()
     c = sb.credentials
     print(f"Salesforce sandbox listening on {sb.url} (and {sb.https_url}, CA file {sb.ca_file})", flush=True)

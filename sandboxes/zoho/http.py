@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from leadsync.sandboxes.kit.faults import FaultInjector
 from leadsync.sandboxes.kit.pipeline import ApiApp, Found
 from leadsync.sandboxes.kit.routing import Call as KitCall
-from leadsync.sandboxes.kit.routing import Route, Routes, parse_json
+from leadsync.sandboxes.kit.routing import Route, parse_json
 from leadsync.sandboxes.kit.server import Request, Response
-from leadsync.sandboxes.kit.stats import Stats
 from leadsync.sandboxes.zoho.auth import Auth, Grant
 from leadsync.sandboxes.zoho.common import ZohoError, invalid_data
 from leadsync.sandboxes.zoho.limits import ApiLimits, credits_for, too_many
@@ -47,21 +45,14 @@ def _bad_json(exc: ValueError) -> ZohoError:
     return ZohoError(400, "INVALID_DATA", "body", {"expected_data_type": "jsonobject"})
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ZohoApp(ApiApp["Call"]):
-    """What one server answers from; ``backdoor`` is the sandbox whose methods controls call."""
+    """What one server answers from: the CRM's state, and what its handlers reach."""
 
     org: Org
     auth: Auth
     limits: ApiLimits
-    faults: FaultInjector
-    stats: Stats
     tokens: PageTokens
-    backdoor: Any
-    routes: Routes[Call]
-    host: str = "127.0.0.1"
-    port: int = 0
-    verbose: bool = False
     server_name = "ZGS"  # Zoho's front end calls itself that in the Server header
     json_type = JSON_TYPE
     error = ZohoError

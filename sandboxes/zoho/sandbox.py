@@ -36,9 +36,9 @@ from typing import Any
 
 from leadsync.sandboxes.kit.clock import SandboxClock
 from leadsync.sandboxes.kit.demo import Demo, demo_entry_point
-from leadsync.sandboxes.kit.faults import FaultInjector, Faults, faults_from_arguments
+from leadsync.sandboxes.kit.faults import FaultInjector, Faults
 from leadsync.sandboxes.kit.routing import Routes
-from leadsync.sandboxes.kit.sandbox import command_line, finish_command_line, start_time
+from leadsync.sandboxes.kit.sandbox import command_line, common_options, finish_command_line
 from leadsync.sandboxes.kit.stats import Stats
 from leadsync.sandboxes.zoho import coql, reads, search, settings, writes
 from leadsync.sandboxes.zoho.auth import ALL_SCOPES, Auth
@@ -207,18 +207,14 @@ def main(argv: list[str] | None = None) -> None:
     a = finish_command_line(p).parse_args(argv)
     sb = ZohoSandbox(
         a.port,
-        seed=a.seed,
         leads=a.leads,
         contacts=a.contacts,
         users=a.users,
-        now=start_time(a),
         offset=a.offset,
         activities=not a.no_activities,
         stock_statuses=a.stock_statuses,
         limits=Limits(daily_credits=a.daily_credits, concurrency=a.concurrency, legacy_429=a.legacy_429),
-        faults=faults_from_arguments(a),
-        host=a.host,
-        verbose=a.verbose,
+        **common_options(a),
     ).start()
     c = sb.credentials
     print(f"Zoho CRM sandbox listening on {sb.url} (accounts and API)", flush=True)
