@@ -17,6 +17,7 @@ from typing import Any
 from leadsync.sandboxes.hubspot.common import JSON, ApiError, new_correlation_id, validation_error
 from leadsync.sandboxes.hubspot.limits import RateLimiter, TokenInfo, Tokens, server_error
 from leadsync.sandboxes.hubspot.links import associations, owner, owners_page
+from leadsync.sandboxes.hubspot.schema import Schema
 from leadsync.sandboxes.hubspot.store import Store
 from leadsync.sandboxes.kit.pipeline import ApiApp, Found
 from leadsync.sandboxes.kit.routing import Call as KitCall
@@ -100,6 +101,15 @@ class Call(KitCall[HubSpotApp]):
         return self.app.store
 
     @property
+    def schema(self) -> Schema:
+        return self.app.store.schema
+
+    @property
+    def otype(self) -> str:
+        """The object type in the path (``contacts``, ``calls`` ...)."""
+        return self.params["otype"]
+
+    @property
     def actor(self) -> str:
         """The app id the token's writes are stamped with."""
         return self.token.app_id if self.token else ""
@@ -111,7 +121,8 @@ class Call(KitCall[HubSpotApp]):
         return self.body
 
 
-def _read(otype: str) -> list[str]:
+def _reads(p: dict[str, str]) -> list[str]:
+    otype = p.get("otype") or p["from_type"]
     return (
         ["crm.objects.contacts.read", "sales-email-read"]
         if otype == "emails"
@@ -119,22 +130,15 @@ def _read(otype: str) -> list[str]:
     )
 
 
-def _schema_read(otype: str) -> list[str]:
-    return list(
-        dict.fromkeys([f"crm.schemas.{otype}.read", f"crm.objects.{otype}.read", "crm.objects.contacts.read"])
-    )
-
-
-def _reads(p: dict[str, str]) -> list[str]:
-    return _read(p.get("otype") or p["from_type"])
-
-
 def _writes(p: dict[str, str]) -> list[str]:
     return ["crm.objects.contacts.write"]
 
 
 def _schema_reads(p: dict[str, str]) -> list[str]:
-    return _schema_read(p["otype"])
+    otype = p["otype"]
+    return list(
+        dict.fromkeys([f"crm.schemas.{otype}.read", f"crm.objects.{otype}.read", "crm.objects.contacts.read"])
+    )
 
 
 def _schema_writes(p: dict[str, str]) -> list[str]:
@@ -161,40 +165,23 @@ def _route(
     return PATHS.route(method, template, handler, kind, scopes)
 
 
+def _props(c: Call) -> JSON:
+    return {"results": [d.to_json() for d in c.store.schema.object_props(c.otype).values()]}
+
+
 _O = "/crm/v3/objects/{otype}"
 _P = "/crm/v3/properties/{otype}"
 ROUTES: list[Route[Call]] = [
-    _route(
-        "POST",
-        _O + "/search",
-        _locked(lambda c: c.store.search(c.params["otype"], c.obj())),
-        _reads,
-        "search",
-    ),
-    _route("POST", _O + "/batch/read", lambda c: c.store.batch_read(c.params["otype"], c.body), _reads),
-    _route(
-        "POST",
-        _O + "/batch/update",
-        lambda c: c.store.batch_update(c.params["otype"], c.body, c.actor),
-        _writes,
-    ),
-    _route(
-        "POST",
-        _O + "/batch/create",
-        lambda c: c.store.batch_create(c.params["otype"], c.body, c.actor),
-        _writes,
-    ),
-    _route("POST", _O, _locked(lambda c: c.store.create(c.params["otype"], c.body, c.actor), 201), _writes),
-    _route(
-        "GET",
-        _O + "/{id}",
-        _locked(lambda c: c.store.get_one(c.params["otype"], c.params["id"], c.query)),
-        _reads,
-    ),
+    _route("POST", _O + "/search", _locked(lambda c: c.store.search(c.otype, c.obj())), _reads, "search"),
+    _route("POST", _O + "/batch/read", lambda c: c.store.batch_read(c.otype, c.body), _reads),
+    _route("POST", _O + "/batch/update", lambda c: c.store.batch_update(c.otype, c.body, c.actor), _writes),
+    _route("POST", _O + "/batch/create", lambda c: c.store.batch_create(c.otype, c.body, c.actor), _writes),
+    _route("POST", _O, _locked(lambda c: c.store.create(c.otype, c.body, c.actor), 201), _writes),
+    _route("GET", _O + "/{id}", _locked(lambda c: c.store.get_one(c.otype, c.params["id"], c.query)), _reads),
     _route(
         "PATCH",
         _O + "/{id}",
-        _locked(lambda c: c.store.update_one(c.params["otype"], c.params["id"], c.body, c.query, c.actor)),
+        _locked(lambda c: c.store.update_one(c.otype, c.params["id"], c.body, c.query, c.actor)),
         _writes,
     ),
     _route("GET", "/crm/v3/owners/", _locked(lambda c: owners_page(c.store, c.query)), _owners_read),
@@ -212,53 +199,37 @@ ROUTES: list[Route[Call]] = [
         _reads,
     ),
     _route(
-        "GET",
-        _P + "/groups",
-        _locked(lambda c: {"results": c.store.schema.list_groups(c.params["otype"])}),
-        _schema_reads,
+        "GET", _P + "/groups", _locked(lambda c: {"results": c.schema.list_groups(c.otype)}), _schema_reads
     ),
     _route(
         "POST",
         _P + "/groups",
-        _locked(lambda c: c.store.schema.create_group(c.params["otype"], c.obj()), 201),
+        _locked(lambda c: c.schema.create_group(c.otype, c.obj()), 201),
         _schema_writes,
     ),
     _route(
         "GET",
         _P + "/groups/{groupName}",
-        _locked(lambda c: c.store.schema.get_group(c.params["otype"], c.params["groupName"])),
+        _locked(lambda c: c.schema.get_group(c.otype, c.params["groupName"])),
         _schema_reads,
     ),
-    _route(
-        "GET",
-        _P,
-        _locked(
-            lambda c: {
-                "results": [d.to_json() for d in c.store.schema.object_props(c.params["otype"]).values()]
-            }
-        ),
-        _schema_reads,
-    ),
+    _route("GET", _P, _locked(_props), _schema_reads),
     _route(
         "POST",
         _P,
-        _locked(lambda c: c.store.schema.create(c.params["otype"], c.obj(), c.store.now_ms()).to_json(), 201),
+        _locked(lambda c: c.schema.create(c.otype, c.obj(), c.store.now_ms()).to_json(), 201),
         _schema_writes,
     ),
     _route(
         "GET",
         _P + "/{name}",
-        _locked(lambda c: c.store.schema.get(c.params["otype"], c.params["name"]).to_json()),
+        _locked(lambda c: c.schema.get(c.otype, c.params["name"]).to_json()),
         _schema_reads,
     ),
     _route(
         "PATCH",
         _P + "/{name}",
-        _locked(
-            lambda c: c.store.schema.update(
-                c.params["otype"], c.params["name"], c.obj(), c.store.now_ms()
-            ).to_json()
-        ),
+        _locked(lambda c: c.schema.update(c.otype, c.params["name"], c.obj(), c.store.now_ms()).to_json()),
         _schema_writes,
     ),
 ]
