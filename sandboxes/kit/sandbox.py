@@ -1,5 +1,5 @@
-"""What every sandbox's facade shares: serving its app on 127.0.0.1, seeding and re-seeding its
-data, its back door (``control``), and its command line.
+"""What every sandbox's facade shares: serving its app on 127.0.0.1 (HTTPS too with ``tls``),
+seeding and re-seeding its data, its back door (``control``), and its command line.
 
 A sandbox keeps the arguments it was seeded with and the limits and faults it started with, so
 ``reset()`` (and ``POST /__sandbox/reset``) brings back that state: the same data, no faults, the
@@ -13,11 +13,13 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Generic, Self, TypeVar
 
+import requests
+
 from leadsync.sandboxes.kit.control import BackDoor
 from leadsync.sandboxes.kit.faults import Faults, add_fault_arguments, faults_from_arguments
 from leadsync.sandboxes.kit.pipeline import ApiApp
 from leadsync.sandboxes.kit.server import SandboxServer, Serving
-from leadsync.sandboxes.kit.tls import server_context
+from leadsync.sandboxes.kit.tls import self_signed, server_context, trusting_session
 
 __all__ = ["Sandbox", "command_line", "common_options", "finish_command_line"]
 
@@ -51,8 +53,21 @@ class Sandbox(BackDoor, Serving, Generic[App, Limits]):
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
+        """``http://127.0.0.1:<port>`` (with ``tls``, ``https_url`` is the same port)."""
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def https_url(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+    @property
+    def ca_file(self) -> str:
+        """The sandbox's self-signed certificate (PEM), to trust for ``https_url``."""
+        return self_signed().cert
+
+    def session(self) -> requests.Session:
+        """A ``requests.Session`` that trusts the sandbox over HTTPS (``Salesforce(session=...)``)."""
+        return trusting_session(self.https_url)
 
     # -- data ----------------------------------------------------------------------------------
 

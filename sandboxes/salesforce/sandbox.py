@@ -31,15 +31,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-import requests
-
 from leadsync.sandboxes.kit.clock import SandboxClock
 from leadsync.sandboxes.kit.demo import Demo, demo_entry_point
 from leadsync.sandboxes.kit.faults import FaultInjector, Faults
 from leadsync.sandboxes.kit.routing import Routes
 from leadsync.sandboxes.kit.sandbox import command_line, common_options, finish_command_line
 from leadsync.sandboxes.kit.stats import Stats
-from leadsync.sandboxes.kit.tls import self_signed, trusting_session
 from leadsync.sandboxes.salesforce import bulk, collections, cursors, login, rest, tooling
 from leadsync.sandboxes.salesforce.auth import Auth, Credentials
 from leadsync.sandboxes.salesforce.control import Controls
@@ -102,19 +99,6 @@ class SalesforceSandbox(Controls):
             verbose=verbose,
         )
         self.seed(**self._seed_args)
-
-    @property
-    def https_url(self) -> str:
-        return f"https://{self.host}:{self.port}"
-
-    @property
-    def ca_file(self) -> str:
-        """The sandbox's self-signed certificate (PEM), to trust for ``https_url``."""
-        return self_signed().cert
-
-    def session(self) -> requests.Session:
-        """A ``requests.Session`` that trusts the sandbox over HTTPS: ``Salesforce(session=...)``."""
-        return trusting_session(self.https_url)
 
     @property
     def org(self) -> Org:
