@@ -14,6 +14,7 @@ from datetime import datetime
 from json import JSONDecodeError
 from typing import Any
 
+from leadsync.sandboxes.hubspot import objects
 from leadsync.sandboxes.hubspot.common import JSON, ApiError, new_correlation_id, validation_error
 from leadsync.sandboxes.hubspot.limits import RateLimiter, TokenInfo, Tokens, server_error
 from leadsync.sandboxes.hubspot.links import associations, owner, owners_page
@@ -172,16 +173,33 @@ def _props(c: Call) -> JSON:
 _O = "/crm/v3/objects/{otype}"
 _P = "/crm/v3/properties/{otype}"
 ROUTES: list[Route[Call]] = [
-    _route("POST", _O + "/search", _locked(lambda c: c.store.search(c.otype, c.obj())), _reads, "search"),
-    _route("POST", _O + "/batch/read", lambda c: c.store.batch_read(c.otype, c.body), _reads),
-    _route("POST", _O + "/batch/update", lambda c: c.store.batch_update(c.otype, c.body, c.actor), _writes),
-    _route("POST", _O + "/batch/create", lambda c: c.store.batch_create(c.otype, c.body, c.actor), _writes),
-    _route("POST", _O, _locked(lambda c: c.store.create(c.otype, c.body, c.actor), 201), _writes),
-    _route("GET", _O + "/{id}", _locked(lambda c: c.store.get_one(c.otype, c.params["id"], c.query)), _reads),
+    _route(
+        "POST", _O + "/search", _locked(lambda c: objects.search(c.store, c.otype, c.obj())), _reads, "search"
+    ),
+    _route("POST", _O + "/batch/read", lambda c: objects.batch_read(c.store, c.otype, c.body), _reads),
+    _route(
+        "POST",
+        _O + "/batch/update",
+        lambda c: objects.batch_update(c.store, c.otype, c.body, c.actor),
+        _writes,
+    ),
+    _route(
+        "POST",
+        _O + "/batch/create",
+        lambda c: objects.batch_create(c.store, c.otype, c.body, c.actor),
+        _writes,
+    ),
+    _route("POST", _O, _locked(lambda c: objects.create(c.store, c.otype, c.body, c.actor), 201), _writes),
+    _route(
+        "GET",
+        _O + "/{id}",
+        _locked(lambda c: objects.get_one(c.store, c.otype, c.params["id"], c.query)),
+        _reads,
+    ),
     _route(
         "PATCH",
         _O + "/{id}",
-        _locked(lambda c: c.store.update_one(c.otype, c.params["id"], c.body, c.query, c.actor)),
+        _locked(lambda c: objects.update_one(c.store, c.otype, c.params["id"], c.body, c.query, c.actor)),
         _writes,
     ),
     _route("GET", "/crm/v3/owners/", _locked(lambda c: owners_page(c.store, c.query)), _owners_read),
