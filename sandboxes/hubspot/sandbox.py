@@ -13,10 +13,11 @@ switched on at start or while running. In memory, one lock, stdlib only::
         sb.stats()["by_endpoint"]
 
 Command line: ``python -m leadsync.sandboxes.hubspot --port 8899 --contacts 300``. Module map:
-``http`` (routes, the app, its pipeline), ``limits`` (tokens and scopes, rate limits), ``store``
-(records and write rules), ``links`` (owners, associations), ``search`` + ``index`` (search query
-language), ``schema`` (properties), ``data`` (seeding), ``sandbox`` (the back door, shared with
-``/__sandbox``); what all three sandboxes share is ``leadsync.sandboxes.kit``'s.
+``http`` (routes, the app, its pipeline), ``limits`` (tokens and scopes, rate limits), ``objects``
+(the object endpoints), ``store`` (records and write rules), ``links`` (owners, associations),
+``search`` + ``index`` (search query language), ``schema`` (properties), ``data`` (seeding),
+``sandbox`` (the back door, shared with ``/__sandbox``); what all three sandboxes share is
+``leadsync.sandboxes.kit``'s.
 """
 
 from __future__ import annotations
