@@ -1,46 +1,129 @@
-"""HTTP front of the HubSpot sandbox: routing, the request pipeline, the ``/__sandbox`` controls.
+"""HTTP front of the HubSpot sandbox: its routes, the app a request reaches, its pipeline.
 
-Pipeline for an API request: route → count → injected fault (drop, latency, storm, 5xx) → token
-(401) → scopes (403) → rate limits (429) → handler. Control endpoints need no token, are not
-counted and are never faulted: ``GET /__sandbox/stats``, ``POST /__sandbox/stats/reset``,
-``GET|POST /__sandbox/faults``, ``GET|POST /__sandbox/limits``, ``POST /__sandbox/reset``,
-``POST /__sandbox/tokens``.
+Pipeline for an API request (around ``kit.pipeline``'s): route → count → injected fault (latency,
+drop, 429 storm, 5xx) → token (401) → 404 → scopes (403) → rate limits (429, and
+``X-HubSpot-RateLimit-*`` headers) → JSON body → handler. Every answer carries
+``X-HubSpot-Correlation-Id``. ``/__sandbox/*`` is the back door (``sandbox``).
 """
 
 from __future__ import annotations
 
-import json
-import re
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
+from json import JSONDecodeError
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from leadsync.sandboxes.hubspot.common import JSON, ApiError, error_body, new_correlation_id, validation_error
-from leadsync.sandboxes.hubspot.limits import (
-    FaultInjector,
-    RateLimiter,
-    Stats,
-    TokenInfo,
-    Tokens,
-    server_error,
-)
+from leadsync.sandboxes.hubspot import objects
+from leadsync.sandboxes.hubspot.common import JSON, ApiError, new_correlation_id, validation_error
+from leadsync.sandboxes.hubspot.limits import RateLimiter, TokenInfo, Tokens, server_error
 from leadsync.sandboxes.hubspot.links import associations, owner, owners_page
+from leadsync.sandboxes.hubspot.schema import Schema
 from leadsync.sandboxes.hubspot.store import Store
-from leadsync.sandboxes.kit.server import Dropped as _Dropped
-from leadsync.sandboxes.kit.server import Request, Response, SandboxServer
+from leadsync.sandboxes.kit.pipeline import ApiApp, Found
+from leadsync.sandboxes.kit.routing import Call as KitCall
+from leadsync.sandboxes.kit.routing import Paths, Reply, Route, parse_json
+from leadsync.sandboxes.kit.server import Request, Response
 
-__all__ = ["Route", "SandboxApp", "SandboxServer"]
+__all__ = ["ROUTES", "Call", "HubSpotApp"]
 
 _OBJ = "contacts|calls|emails|meetings|notes|tasks"
-Params = dict[str, str]
-Query = dict[str, list[str]]
-Handler = Callable[["SandboxApp", Params, Query, Any, TokenInfo], tuple[int, Any]]
+PATHS = Paths(
+    parts={"otype": _OBJ, "from_type": _OBJ, "to_type": _OBJ},
+    filled=("otype", "from_type", "to_type"),
+    trailing_slash=False,
+)
 
 
-def _read(otype: str) -> list[str]:
+def _bad_json(exc: ValueError) -> Exception:
+    if not isinstance(exc, JSONDecodeError):
+        return exc  # not text at all: the sandbox's own 500, as before
+    return validation_error(f"Invalid input JSON on line {exc.lineno}, column {exc.colno}: {exc.msg}")
+
+
+@dataclass(kw_only=True)
+class HubSpotApp(ApiApp["Call"]):
+    """What one server answers from: the CRM's state, and what its handlers reach."""
+
+    store: Store
+    tokens: Tokens
+    limiter: RateLimiter
+    server_name = "HubSpotSandbox/1"  # the Server header
+    error = ApiError
+
+    def http_now(self) -> datetime:
+        """The portal's time, for the Date header (see ``kit.server``)."""
+        return self.store.clock()
+
+    def serve(
+        self, request: Request, path: str, found: Found[Call], endpoint: str, headers: dict[str, str]
+    ) -> Reply:
+        self.inject(self.faults.plan(endpoint))
+        info = self.tokens.authenticate(request.headers.get("Authorization"))
+        if found is None:
+            raise ApiError(404, "OBJECT_NOT_FOUND", f"No endpoint {request.method} {path} in the sandbox")
+        r, params = found
+        Tokens.require(info, r.scopes(params))
+        try:
+            headers.update(self.limiter.check(info, r.kind == "search"))
+        except ApiError as exc:
+            self.stats.count("rate_limited", str((exc.raw or {}).get("policyName", "")))
+            raise
+        call = Call(self, request, params, info)
+        call.body = parse_json(request.body, _bad_json)
+        return r.handler(call)
+
+    def refusal(self, exc: ApiError) -> Response:
+        return Response.json(exc.status, exc.body(), exc.headers)
+
+    def internal_error(self, message: str) -> ApiError:
+        return ApiError(500, "INTERNAL_ERROR", message)
+
+    def storm_error(self) -> ApiError:
+        return self.limiter.storm_error()
+
+    def server_error(self, status: int) -> ApiError:
+        return server_error(status)
+
+    def finish(self, path: str, response: Response) -> Response:
+        headers = {"X-HubSpot-Correlation-Id": new_correlation_id(), **response.headers}
+        return Response(response.status, response.body, headers, response.content_type)
+
+
+@dataclass
+class Call(KitCall[HubSpotApp]):
+    """One API request as a handler sees it: its token and its JSON body."""
+
+    token: TokenInfo | None = None
+    body: Any = None
+
+    @property
+    def store(self) -> Store:
+        return self.app.store
+
+    @property
+    def schema(self) -> Schema:
+        return self.app.store.schema
+
+    @property
+    def otype(self) -> str:
+        """The object type in the path (``contacts``, ``calls`` ...)."""
+        return self.params["otype"]
+
+    @property
+    def actor(self) -> str:
+        """The app id the token's writes are stamped with."""
+        return self.token.app_id if self.token else ""
+
+    def obj(self) -> JSON:
+        """The body, which must be a JSON object."""
+        if not isinstance(self.body, dict):
+            raise validation_error("The request body must be a JSON object")
+        return self.body
+
+
+def _reads(p: dict[str, str]) -> list[str]:
+    otype = p.get("otype") or p["from_type"]
     return (
         ["crm.objects.contacts.read", "sales-email-read"]
         if otype == "emails"
@@ -48,301 +131,123 @@ def _read(otype: str) -> list[str]:
     )
 
 
-def _write(otype: str) -> list[str]:
+def _writes(p: dict[str, str]) -> list[str]:
     return ["crm.objects.contacts.write"]
 
 
-def _schema_read(otype: str) -> list[str]:
+def _schema_reads(p: dict[str, str]) -> list[str]:
+    otype = p["otype"]
     return list(
         dict.fromkeys([f"crm.schemas.{otype}.read", f"crm.objects.{otype}.read", "crm.objects.contacts.read"])
     )
 
 
-def _schema_write(otype: str) -> list[str]:
+def _schema_writes(p: dict[str, str]) -> list[str]:
     return ["crm.schemas.contacts.write"]
 
 
-@dataclass
-class Route:
-    method: str
-    pattern: re.Pattern[str]
-    label: str  # "{otype}"-style placeholders are filled from the match; ids stay templated
-    handler: Handler
-    scopes: Callable[[Params], list[str]]
-    search: bool = False
-
-    def endpoint(self, params: Params) -> str:
-        fill = {k: v for k, v in params.items() if k in ("otype", "from_type", "to_type")}
-        return f"{self.method} " + re.sub(
-            r"\{(\w+)\}", lambda m: fill.get(m.group(1), m.group(0)), self.label
-        )
+def _owners_read(p: dict[str, str]) -> list[str]:
+    return ["crm.objects.owners.read"]
 
 
-def _route(
-    method: str, label: str, handler: Handler, scopes: Callable[[Params], list[str]], search: bool = False
-) -> Route:
-    regex = label.replace("{otype}", f"(?P<otype>{_OBJ})").replace("{from_type}", f"(?P<from_type>{_OBJ})")
-    regex = regex.replace("{to_type}", f"(?P<to_type>{_OBJ})")
-    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", regex)
-    return Route(method, re.compile(f"^{regex}$"), label, handler, scopes, search)
+def _locked(fn: Callable[[Call], Any], status: int = 200) -> Callable[[Call], Reply]:
+    """A handler that runs under the store's lock (the store's batch methods take it themselves)."""
 
-
-def _props_list(app: SandboxApp, p: Params, q: Query, b: Any, t: TokenInfo) -> tuple[int, Any]:
-    with app.store.lock:
-        return 200, {"results": [d.to_json() for d in app.store.schema.object_props(p["otype"]).values()]}
-
-
-def _prop_create(app: SandboxApp, p: Params, q: Query, b: Any, t: TokenInfo) -> tuple[int, Any]:
-    with app.store.lock:
-        return 201, app.store.schema.create(p["otype"], _obj(b), app.store.now_ms()).to_json()
-
-
-def _prop_update(app: SandboxApp, p: Params, q: Query, b: Any, t: TokenInfo) -> tuple[int, Any]:
-    with app.store.lock:
-        return 200, app.store.schema.update(p["otype"], p["name"], _obj(b), app.store.now_ms()).to_json()
-
-
-def _obj(body: Any) -> JSON:
-    if not isinstance(body, dict):
-        raise validation_error("The request body must be a JSON object")
-    return body
-
-
-def _locked(fn: Callable[[SandboxApp, Params, Query, Any, TokenInfo], Any], status: int = 200) -> Handler:
-    def run(app: SandboxApp, p: Params, q: Query, b: Any, t: TokenInfo) -> tuple[int, Any]:
-        with app.store.lock:
-            return status, fn(app, p, q, b, t)
+    def run(c: Call) -> Reply:
+        with c.store.lock:
+            return status, fn(c)
 
     return run
 
 
-ROUTES = [
+def _route(
+    method: str, template: str, handler: Callable[[Call], Reply], scopes: Any, kind: str = "api"
+) -> Route[Call]:
+    return PATHS.route(method, template, handler, kind, scopes)
+
+
+def _props(c: Call) -> JSON:
+    return {"results": [d.to_json() for d in c.store.schema.object_props(c.otype).values()]}
+
+
+_O = "/crm/v3/objects/{otype}"
+_P = "/crm/v3/properties/{otype}"
+ROUTES: list[Route[Call]] = [
+    _route(
+        "POST", _O + "/search", _locked(lambda c: objects.search(c.store, c.otype, c.obj())), _reads, "search"
+    ),
+    _route("POST", _O + "/batch/read", lambda c: objects.batch_read(c.store, c.otype, c.body), _reads),
     _route(
         "POST",
-        "/crm/v3/objects/{otype}/search",
-        _locked(lambda a, p, q, b, t: a.store.search(p["otype"], _obj(b))),
-        lambda p: _read(p["otype"]),
-        search=True,
+        _O + "/batch/update",
+        lambda c: objects.batch_update(c.store, c.otype, c.body, c.actor),
+        _writes,
     ),
     _route(
         "POST",
-        "/crm/v3/objects/{otype}/batch/read",
-        lambda a, p, q, b, t: a.store.batch_read(p["otype"], b),
-        lambda p: _read(p["otype"]),
+        _O + "/batch/create",
+        lambda c: objects.batch_create(c.store, c.otype, c.body, c.actor),
+        _writes,
     ),
-    _route(
-        "POST",
-        "/crm/v3/objects/{otype}/batch/update",
-        lambda a, p, q, b, t: a.store.batch_update(p["otype"], b, t.app_id),
-        lambda p: _write(p["otype"]),
-    ),
-    _route(
-        "POST",
-        "/crm/v3/objects/{otype}/batch/create",
-        lambda a, p, q, b, t: a.store.batch_create(p["otype"], b, t.app_id),
-        lambda p: _write(p["otype"]),
-    ),
-    _route(
-        "POST",
-        "/crm/v3/objects/{otype}",
-        _locked(lambda a, p, q, b, t: a.store.create(p["otype"], b, t.app_id), 201),
-        lambda p: _write(p["otype"]),
-    ),
+    _route("POST", _O, _locked(lambda c: objects.create(c.store, c.otype, c.body, c.actor), 201), _writes),
     _route(
         "GET",
-        "/crm/v3/objects/{otype}/{id}",
-        _locked(lambda a, p, q, b, t: a.store.get_one(p["otype"], p["id"], q)),
-        lambda p: _read(p["otype"]),
+        _O + "/{id}",
+        _locked(lambda c: objects.get_one(c.store, c.otype, c.params["id"], c.query)),
+        _reads,
     ),
     _route(
         "PATCH",
-        "/crm/v3/objects/{otype}/{id}",
-        _locked(lambda a, p, q, b, t: a.store.update_one(p["otype"], p["id"], b, q, t.app_id)),
-        lambda p: _write(p["otype"]),
+        _O + "/{id}",
+        _locked(lambda c: objects.update_one(c.store, c.otype, c.params["id"], c.body, c.query, c.actor)),
+        _writes,
     ),
-    _route(
-        "GET",
-        "/crm/v3/owners/",
-        _locked(lambda a, p, q, b, t: owners_page(a.store, q)),
-        lambda p: ["crm.objects.owners.read"],
-    ),
-    _route(
-        "GET",
-        "/crm/v3/owners",
-        _locked(lambda a, p, q, b, t: owners_page(a.store, q)),
-        lambda p: ["crm.objects.owners.read"],
-    ),
+    _route("GET", "/crm/v3/owners/", _locked(lambda c: owners_page(c.store, c.query)), _owners_read),
+    _route("GET", "/crm/v3/owners", _locked(lambda c: owners_page(c.store, c.query)), _owners_read),
     _route(
         "GET",
         "/crm/v3/owners/{ownerId}",
-        _locked(lambda a, p, q, b, t: owner(a.store, p["ownerId"])),
-        lambda p: ["crm.objects.owners.read"],
+        _locked(lambda c: owner(c.store, c.params["ownerId"])),
+        _owners_read,
     ),
     _route(
         "POST",
         "/crm/v4/associations/{from_type}/{to_type}/batch/read",
-        lambda a, p, q, b, t: associations(a.store, p["from_type"], p["to_type"], b),
-        lambda p: _read(p["from_type"]),
+        lambda c: associations(c.store, c.params["from_type"], c.params["to_type"], c.body),
+        _reads,
     ),
     _route(
-        "GET",
-        "/crm/v3/properties/{otype}/groups",
-        _locked(lambda a, p, q, b, t: {"results": a.store.schema.list_groups(p["otype"])}),
-        lambda p: _schema_read(p["otype"]),
+        "GET", _P + "/groups", _locked(lambda c: {"results": c.schema.list_groups(c.otype)}), _schema_reads
     ),
     _route(
         "POST",
-        "/crm/v3/properties/{otype}/groups",
-        _locked(lambda a, p, q, b, t: a.store.schema.create_group(p["otype"], _obj(b)), 201),
-        lambda p: _schema_write(p["otype"]),
+        _P + "/groups",
+        _locked(lambda c: c.schema.create_group(c.otype, c.obj()), 201),
+        _schema_writes,
     ),
     _route(
         "GET",
-        "/crm/v3/properties/{otype}/groups/{groupName}",
-        _locked(lambda a, p, q, b, t: a.store.schema.get_group(p["otype"], p["groupName"])),
-        lambda p: _schema_read(p["otype"]),
+        _P + "/groups/{groupName}",
+        _locked(lambda c: c.schema.get_group(c.otype, c.params["groupName"])),
+        _schema_reads,
     ),
-    _route("GET", "/crm/v3/properties/{otype}", _props_list, lambda p: _schema_read(p["otype"])),
-    _route("POST", "/crm/v3/properties/{otype}", _prop_create, lambda p: _schema_write(p["otype"])),
+    _route("GET", _P, _locked(_props), _schema_reads),
+    _route(
+        "POST",
+        _P,
+        _locked(lambda c: c.schema.create(c.otype, c.obj(), c.store.now_ms()).to_json(), 201),
+        _schema_writes,
+    ),
     _route(
         "GET",
-        "/crm/v3/properties/{otype}/{name}",
-        _locked(lambda a, p, q, b, t: a.store.schema.get(p["otype"], p["name"]).to_json()),
-        lambda p: _schema_read(p["otype"]),
+        _P + "/{name}",
+        _locked(lambda c: c.schema.get(c.otype, c.params["name"]).to_json()),
+        _schema_reads,
     ),
-    _route("PATCH", "/crm/v3/properties/{otype}/{name}", _prop_update, lambda p: _schema_write(p["otype"])),
+    _route(
+        "PATCH",
+        _P + "/{name}",
+        _locked(lambda c: c.schema.update(c.otype, c.params["name"], c.obj(), c.store.now_ms()).to_json()),
+        _schema_writes,
+    ),
 ]
-
-
-@dataclass
-class SandboxApp:
-    """The state one server answers from; ``on_reset`` re-seeds (see ``HubSpotSandbox.reset``)."""
-
-    store: Store
-    tokens: Tokens
-    limiter: RateLimiter
-    faults: FaultInjector
-    stats: Stats
-    on_reset: Callable[[JSON], None]
-    verbose: bool = False
-    server_name = "HubSpotSandbox/1"  # the Server header
-
-    def http_now(self) -> datetime:
-        """The portal's time, for the Date header (see ``sandboxkit.server``)."""
-        return self.store.clock()
-
-    def match(self, method: str, path: str) -> tuple[Route, Params] | None:
-        for route in ROUTES:
-            if route.method == method:
-                m = route.pattern.match(path)
-                if m:
-                    return route, {k: v for k, v in m.groupdict().items() if v is not None}
-        return None
-
-    def control(self, method: str, path: str, body: Any) -> tuple[int, Any]:
-        """The ``/__sandbox/*`` endpoints that tests and benchmarks drive."""
-        body = body if isinstance(body, dict) else {}
-        key = f"{method} {path.rstrip('/')}"
-        if key == "GET /__sandbox/stats":
-            return 200, self.stats.snapshot()
-        if key == "POST /__sandbox/stats/reset":
-            self.stats.reset()
-            return 200, self.stats.snapshot()
-        if key in ("GET /__sandbox/faults", "POST /__sandbox/faults"):
-            changes = dict(body) if method == "POST" else {}
-            try:
-                return 200, asdict(self.faults.configure(reset=bool(changes.pop("reset", False)), **changes))
-            except (TypeError, ValueError, re.error) as exc:
-                raise validation_error(str(exc)) from None
-        if key in ("GET /__sandbox/limits", "POST /__sandbox/limits"):
-            known = {f.name for f in fields(self.limiter.limits)}
-            for name, value in body.items() if method == "POST" else ():
-                if name not in known:
-                    raise validation_error(f"unknown limit {name}; known: {sorted(known)}")
-                current = getattr(self.limiter.limits, name)
-                if isinstance(current, bool):
-                    value = value if isinstance(value, bool) else str(value).lower() == "true"
-                setattr(self.limiter.limits, name, type(current)(value))
-            return 200, asdict(self.limiter.limits)
-        if key == "POST /__sandbox/reset":
-            try:
-                self.on_reset(body)
-            except (TypeError, ValueError) as exc:
-                raise validation_error(f"bad reset arguments: {exc}") from None
-            return 200, {"status": "reset"}
-        if key == "POST /__sandbox/tokens" and isinstance(body.get("token"), str):
-            info = self.tokens.add(body["token"], body.get("scopes"))
-            info.expired = bool(body.get("expired", False))
-            return 200, {"token": info.token, "scopes": None if info.scopes is None else sorted(info.scopes)}
-        raise ApiError(404, "OBJECT_NOT_FOUND", f"No sandbox control endpoint {key}")
-
-    # -- the request pipeline (called by the shared server for every request) ------------------
-
-    def respond(self, request: Request) -> Response:
-        url = urlsplit(request.target)
-        headers: dict[str, str] = {}
-        try:
-            if url.path.startswith("/__sandbox/"):
-                status, body = self.control(request.method, url.path, _parse_json(request.body))
-                return self._send(status, body, {})
-            query = parse_qs(url.query, keep_blank_values=True)
-            status, body, headers = self._api(request, url.path, query)
-        except _Dropped:
-            raise
-        except ApiError as exc:
-            status, body, headers = exc.status, exc.body(), exc.headers
-        except Exception as exc:  # a sandbox bug must still answer, like HubSpot's 500
-            status, body = 500, error_body("INTERNAL_ERROR", f"sandbox error: {exc!r}")
-        if not url.path.startswith("/__sandbox/"):
-            self.stats.count("by_status", str(status))
-        return self._send(status, body, headers)
-
-    def _api(self, request: Request, path: str, query: Query) -> tuple[int, Any, dict[str, str]]:
-        found = self.match(request.method, path)
-        endpoint = found[0].endpoint(found[1]) if found else f"{request.method} {path}"
-        self.stats.count("by_endpoint", endpoint)
-        self.stats.count("by_method", request.method)
-        plan = self.faults.plan(endpoint)
-        if plan.delay_s > 0:
-            self.stats.count("faults", "latency")
-            time.sleep(plan.delay_s)
-        if plan.action == "drop":
-            self.stats.count("faults", "dropped")
-            raise _Dropped
-        if plan.action == "storm":
-            self.stats.count("faults", "storm")
-            raise self.limiter.storm_error()
-        if plan.action == "error":
-            self.stats.count("faults", "5xx")
-            raise server_error(plan.status)
-        info = self.tokens.authenticate(request.headers.get("Authorization"))
-        if found is None:
-            raise ApiError(404, "OBJECT_NOT_FOUND", f"No endpoint {request.method} {path} in the sandbox")
-        route, params = found
-        Tokens.require(info, route.scopes(params))
-        try:
-            rate_headers = self.limiter.check(info, route.search)
-        except ApiError as exc:
-            self.stats.count("rate_limited", str((exc.raw or {}).get("policyName", "")))
-            raise
-        try:
-            status, body = route.handler(self, params, query, _parse_json(request.body), info)
-        except ApiError as exc:
-            exc.headers = {**rate_headers, **exc.headers}
-            raise
-        return status, body, rate_headers
-
-    @staticmethod
-    def _send(status: int, body: Any, headers: dict[str, str]) -> Response:
-        return Response.json(status, body, {"X-HubSpot-Correlation-Id": new_correlation_id(), **headers})
-
-
-def _parse_json(raw: bytes) -> Any:
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise validation_error(
-            f"Invalid input JSON on line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None

@@ -1,4 +1,4 @@
-"""Everything between a request and the portal: tokens and scopes, rate limits, faults, counts.
+"""Everything between a request and the portal: tokens and scopes, rate limits, HubSpot's 5xx.
 
 - **Auth**: ``Authorization: Bearer <token>``; unknown → 401 ``INVALID_AUTHENTICATION``, expired →
   401 ``EXPIRED_AUTHENTICATION``, a scope the token lacks → 403 ``MISSING_SCOPES``.
@@ -6,8 +6,8 @@
   a rolling 10-second window per token (``TEN_SECONDLY_ROLLING``), CRM search per portal per second
   (``SECONDLY``), a daily budget per portal (``DAILY``); 429 bodies as HubSpot sends them, and
   ``X-HubSpot-RateLimit-*`` headers on every non-search response.
-- **Faults** (``leadsync.sandboxes.kit.faults``): latency, 5xx at a rate or for the next N requests,
-  429 storms, dropped connections; ``server_error`` answers a 5xx with HubSpot's body.
+- **Faults** (injected by ``leadsync.sandboxes.kit``): a storm answers the limiter's
+  ``storm_error`` (a ``TEN_SECONDLY_ROLLING`` 429), a 5xx ``server_error``, with HubSpot's body.
 """
 
 from __future__ import annotations
@@ -21,20 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from leadsync.sandboxes.hubspot.common import JSON, ApiError, new_correlation_id
-from leadsync.sandboxes.kit.faults import FaultInjector, FaultPlan, Faults
-from leadsync.sandboxes.kit.stats import Stats
+from leadsync.sandboxes.kit.windows import prune
 
-__all__ = [
-    "FaultInjector",
-    "FaultPlan",
-    "Faults",
-    "RateLimiter",
-    "RateLimits",
-    "Stats",
-    "TokenInfo",
-    "Tokens",
-    "server_error",
-]
+__all__ = ["RateLimiter", "RateLimits", "TokenInfo", "Tokens", "server_error"]
 
 _AUTH_HELP = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can "
@@ -135,8 +124,8 @@ class RateLimiter:
         with self._lock:
             now = self.clock()
             burst = self._burst.setdefault(info.token, deque())
-            _prune(burst, now - lim.ten_second_window_ms / 1000)
-            _prune(self._search, now - lim.search_window_ms / 1000)
+            prune(burst, now - lim.ten_second_window_ms / 1000)
+            prune(self._search, now - lim.search_window_ms / 1000)
             counts_burst = not is_search or lim.search_counts_toward_burst
             headers = {} if is_search else self._headers(len(burst))
             if is_search and len(self._search) >= lim.search_per_second:
@@ -183,11 +172,6 @@ class RateLimiter:
             "X-HubSpot-RateLimit-Daily": str(lim.daily_max),
             "X-HubSpot-RateLimit-Daily-Remaining": str(max(lim.daily_max - self._daily, 0)),
         }
-
-
-def _prune(window: deque[float], cutoff: float) -> None:
-    while window and window[0] <= cutoff:
-        window.popleft()
 
 
 _5XX = {

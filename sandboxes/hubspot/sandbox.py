@@ -13,30 +13,33 @@ switched on at start or while running. In memory, one lock, stdlib only::
         sb.stats()["by_endpoint"]
 
 Command line: ``python -m leadsync.sandboxes.hubspot --port 8899 --contacts 300``. Module map:
-``http`` (routes, pipeline, ``/__sandbox`` controls), ``limits`` (auth, rate
-limits, faults, stats), ``store`` (records and write rules), ``search`` (search
-query language), ``schema`` (properties), ``data`` (seeding).
+``http`` (routes, the app, its pipeline), ``limits`` (tokens and scopes, rate limits), ``objects``
+(the object endpoints), ``store`` (records and write rules), ``links`` (owners, associations),
+``search`` + ``index`` (search query language), ``schema`` (properties), ``data`` (seeding),
+``sandbox`` (the back door, shared with ``/__sandbox``); what all three sandboxes share is
+``leadsync.sandboxes.kit``'s.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, fields, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from leadsync.sandboxes.hubspot.common import JSON, Record
 from leadsync.sandboxes.hubspot.data import CALL_DISPOSITIONS, seed_portal
-from leadsync.sandboxes.hubspot.http import SandboxApp, SandboxServer
-from leadsync.sandboxes.hubspot.limits import FaultInjector, Faults, RateLimiter, RateLimits, Stats, Tokens
+from leadsync.sandboxes.hubspot.http import ROUTES, HubSpotApp
+from leadsync.sandboxes.hubspot.limits import RateLimiter, RateLimits, Tokens
 from leadsync.sandboxes.hubspot.store import REJECT_FLAG, Store
-from leadsync.sandboxes.kit.faults import add_fault_arguments, faults_from_arguments
-from leadsync.sandboxes.kit.server import Serving
+from leadsync.sandboxes.kit.clock import SandboxClock
+from leadsync.sandboxes.kit.demo import Demo, demo_entry_point
+from leadsync.sandboxes.kit.faults import FaultInjector, Faults
+from leadsync.sandboxes.kit.routing import Routes
+from leadsync.sandboxes.kit.sandbox import Sandbox, command_line, common_options, finish_command_line
+from leadsync.sandboxes.kit.stats import Stats
 
-__all__ = ["CALL_DISPOSITIONS", "Faults", "HubSpotSandbox", "RateLimits", "Record", "main"]
+__all__ = ["CALL_DISPOSITIONS", "Faults", "HubSpotSandbox", "RateLimits", "Record", "demo_portal", "main"]
 
 
 class _Records(Mapping[str, Record]):
@@ -55,8 +58,12 @@ class _Records(Mapping[str, Record]):
         return len(self._table)
 
 
-class HubSpotSandbox(Serving):
+class HubSpotSandbox(Sandbox[HubSpotApp, RateLimits]):
     """A running (after ``start()`` or ``with``) local HubSpot portal on 127.0.0.1."""
+
+    CONTROLS = frozenset(
+        {"set_property", "index_later", "reject_writes", "add_token", "expire_token", "clear_faults"}
+    )
 
     def __init__(
         self,
@@ -75,37 +82,34 @@ class HubSpotSandbox(Serving):
         host: str = "127.0.0.1",
         verbose: bool = False,
     ) -> None:
-        start = (now or datetime.now(UTC)).astimezone(UTC)
-        t0 = time.monotonic()
         # The portal's clock starts at `now` and runs in real time, so writes land after seeded data.
-        self.clock = clock or (lambda: start + timedelta(seconds=time.monotonic() - t0))
+        self.clock = clock or SandboxClock(now)
         self.token, self.host, self.port = token, host, port
-        self._seed_args: JSON = {"contacts": contacts, "owners": owners, "seed": seed, "now": now}
-        self._seed_args["engagements"] = engagements
-        self._defaults = (replace(limits) if limits else RateLimits(), faults or Faults())
+        seed_args = {
+            "contacts": contacts,
+            "owners": owners,
+            "seed": seed,
+            "now": now,
+            "engagements": engagements,
+        }
+        self.started_with(
+            {**seed_args, "engagements": engagements}, replace(limits) if limits else RateLimits(), faults
+        )
         tokens = Tokens()
         tokens.add(token, scopes, app_id="3100001")
         store = Store(self.clock)
-        self.app = SandboxApp(
+        self.app = HubSpotApp(
             store=store,
             tokens=tokens,
             limiter=RateLimiter(replace(self._defaults[0]), store.portal_id),
             faults=FaultInjector(self._defaults[1]),
             stats=Stats(),
-            on_reset=lambda body: self.reset(**body),
+            backdoor=self,
+            routes=Routes(ROUTES),
+            host=host,
             verbose=verbose,
         )
         self.seed(**self._seed_args)
-
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def make_server(self) -> SandboxServer:
-        return SandboxServer(self.app, self.host, self.port)
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``: pass as ``HubSpot(host=...)``."""
-        return f"http://{self.host}:{self.port}"
 
     # -- data ----------------------------------------------------------------------------------
 
@@ -137,17 +141,6 @@ class HubSpotSandbox(Serving):
         store = Store(self.clock, self.store.portal_id)
         seed_portal(store, contacts=contacts, owners=owners, seed=seed, now=now, engagements=engagements)
         self.app.store = store
-
-    def reset(self, **seed_args: Any) -> None:
-        """Re-seed (same arguments unless given), clear stats, faults, rate windows and limits."""
-        if isinstance(seed_args.get("now"), str):
-            seed_args["now"] = datetime.fromisoformat(seed_args["now"])
-        self._seed_args.update(seed_args)
-        self.seed(**self._seed_args)
-        self.app.stats.reset()
-        self.app.faults.configure(reset=True, **asdict(self._defaults[1]))
-        self.app.limiter.limits = replace(self._defaults[0])
-        self.app.limiter.reset()
 
     def set_property(
         self,
@@ -183,7 +176,7 @@ class HubSpotSandbox(Serving):
                 rec.properties[REJECT_FLAG] = "true" if reject else "false"
                 self.store.touched(rec, REJECT_FLAG)
 
-    # -- tokens, faults, limits, stats ---------------------------------------------------------
+    # -- tokens, limits --------------------------------------------------------------------------
 
     def add_token(self, token: str, scopes: list[str] | None = None) -> None:
         """Another private-app token; ``scopes=None`` grants every scope."""
@@ -194,85 +187,73 @@ class HubSpotSandbox(Serving):
         if info is not None:
             info.expired = True
 
-    def set_faults(self, reset: bool = False, **changes: Any) -> Faults:
-        """Change fault settings (see ``Faults``) while running; ``reset=True`` starts from none."""
-        return self.app.faults.configure(reset=reset, **changes)
-
-    def clear_faults(self) -> Faults:
-        return self.app.faults.configure(reset=True)
-
     def set_limits(self, **changes: Any) -> RateLimits:
-        """Change rate limits (see ``RateLimits``) while running; windows keep their history."""
+        """Change rate limits (see ``RateLimits``) while running; windows keep their history. Values
+        are taken as the limit's type (``"true"`` for a flag, ``"5"`` for a number)."""
+        limits = self.app.limiter.limits
         known = {f.name for f in fields(RateLimits)}
         if set(changes) - known:
             raise ValueError(f"unknown limits {sorted(set(changes) - known)}; known: {sorted(known)}")
         for name, value in changes.items():
-            setattr(self.app.limiter.limits, name, value)
-        return replace(self.app.limiter.limits)
+            current = getattr(limits, name)
+            if isinstance(current, bool):
+                value = value if isinstance(value, bool) else str(value).lower() == "true"
+            setattr(limits, name, type(current)(value))
+        return replace(limits)
 
-    def stats(self) -> JSON:
-        """Request counts by endpoint (``"POST /crm/v3/objects/contacts/search"``), method, status."""
-        return self.app.stats.snapshot()
+    def restore_limits(self, limits: RateLimits) -> None:
+        self.app.limiter.limits = replace(limits)
+        self.app.limiter.reset()
 
-    def reset_stats(self) -> None:
-        self.app.stats.reset()
+    def more_controls(self, body: JSON) -> Mapping[str, Callable[[], Any]]:
+        return {"POST /__sandbox/tokens": lambda: self._token_over_http(body)}
 
-
-@contextlib.contextmanager
-def demo_portal(contacts: int = 300, seed: int = 7) -> Iterator[dict[str, Any]]:
-    """A running sandbox for ``leadsync demo`` (entry point ``leadsync.sandboxes: hubspot``).
-
-    Yields the adapter name, its options and a line describing the portal.
-    """
-    with HubSpotSandbox(port=0, seed=seed, contacts=contacts, owners=6) as sb:
-        yield {
-            "adapter": "hubspot",
-            "options": {"base_url": sb.url, "token": sb.token, "account_timezone": "Europe/Madrid"},
-            "describe": f"a local HubSpot sandbox at {sb.url} ({contacts} contacts, 6 owners)",
-            "owners": [str(o["id"]) for o in sb.owners if not o.get("archived")],
-            "sandbox": sb,
-        }
+    def _token_over_http(self, body: JSON) -> JSON:
+        """``POST /__sandbox/tokens {"token", "scopes", "expired"}``: add (or replace) a token."""
+        if not isinstance(body.get("token"), str):
+            raise ValueError('POST /__sandbox/tokens takes {"token": "...", "scopes": [...]}')
+        info = self.app.tokens.add(body["token"], body.get("scopes"))
+        info.expired = bool(body.get("expired", False))
+        return {"token": info.token, "scopes": None if info.scopes is None else sorted(info.scopes)}
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m leadsync.sandboxes.hubspot", description=__doc__.split("\n")[0]
-    )
-    p.add_argument("--port", type=int, default=8899, help="0 picks a free port (default 8899)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--token", default="pat-sandbox")
-    p.add_argument("--scopes", help="comma-separated scopes for the token (default: all)")
-    p.add_argument("--contacts", type=int, default=300)
-    p.add_argument("--owners", type=int, default=8)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--now", help="the portal's current time, ISO 8601 (default: now)")
-    p.add_argument("--no-engagements", action="store_true")
-    for name, default in asdict(RateLimits()).items():
-        if not isinstance(default, bool):
-            p.add_argument("--" + name.replace("_", "-"), type=int, default=default)
-    add_fault_arguments(p)
-    p.add_argument("--verbose", action="store_true", help="log every request")
-    return p
+def _demo(sb: HubSpotSandbox, contacts: int) -> Demo:
+    return {
+        "adapter": "hubspot",
+        "options": {"base_url": sb.url, "token": sb.token, "account_timezone": "Europe/Madrid"},
+        "describe": f"a local HubSpot sandbox at {sb.url} ({contacts} contacts, 6 owners)",
+        "owners": [str(o["id"]) for o in sb.owners if not o.get("archived")],
+    }
+
+
+# ``leadsync demo`` (entry point ``leadsync.sandboxes: hubspot``).
+demo_portal = demo_entry_point(
+    lambda contacts, seed: HubSpotSandbox(seed=seed, contacts=contacts, owners=6), _demo
+)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run a sandbox until interrupted, printing its URL and token."""
-    a = _parser().parse_args(argv)
+    p = command_line("python -m leadsync.sandboxes.hubspot", __doc__, 8899, "portal")
+    p.add_argument("--token", default="pat-sandbox")
+    p.add_argument("--scopes", help="comma-separated scopes for the token (default: all)")
+    p.add_argument("--contacts", type=int, default=300)
+    p.add_argument("--owners", type=int, default=8)
+    p.add_argument("--no-engagements", action="store_true")
+    for name, default in asdict(RateLimits()).items():
+        if not isinstance(default, bool):
+            p.add_argument("--" + name.replace("_", "-"), type=int, default=default)
+    a = finish_command_line(p).parse_args(argv)
     limits = RateLimits(**{k: getattr(a, k) for k in asdict(RateLimits()) if hasattr(a, k)})
-    faults = faults_from_arguments(a)
     sb = HubSpotSandbox(
         a.port,
         a.token,
         a.scopes.split(",") if a.scopes else None,
-        seed=a.seed,
         contacts=a.contacts,
         owners=a.owners,
-        now=datetime.fromisoformat(a.now) if a.now else None,
         engagements=not a.no_engagements,
         limits=limits,
-        faults=faults,
-        host=a.host,
-        verbose=a.verbose,
+        **common_options(a),
     ).start()
     print(f"HubSpot sandbox listening on {sb.url}", flush=True)
     print(f"token: {sb.token}")

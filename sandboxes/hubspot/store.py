@@ -1,11 +1,9 @@
-"""The sandbox's portal in memory: records, history, associations, owners, and HubSpot's write rules.
+"""The sandbox's portal in memory: records, history, associations, owners, and HubSpot's write rules
+(the endpoints that read and write them are ``objects``' and ``links``').
 
 Every public method takes the one lock, so the HTTP server's threads see consistent state. The
 rules kept here, each as HubSpot documents or behaves:
 
-- batch reads and updates take at most 100 inputs (50 with ``propertiesWithHistory``); unknown,
-  read-only or out-of-options values fail the whole request (400 ``VALIDATION_ERROR``); a missing
-  id or a contact flagged ``reject_writes`` fails only its own input (207 multi-status);
 - ``lifecyclestage`` only moves forward in the options' order; a backward value is silently kept
   as it was unless the stage is first cleared with ``""``
   (https://developers.hubspot.com/docs/api/crm/contacts);
@@ -18,7 +16,6 @@ indexes (``index``) follow every change.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -34,7 +31,6 @@ from leadsync.sandboxes.hubspot.common import (
 )
 from leadsync.sandboxes.hubspot.index import Indexes
 from leadsync.sandboxes.hubspot.schema import OBJECT_TYPES, Schema
-from leadsync.sandboxes.hubspot.search import run_search
 
 __all__ = ["CONTACT_TO", "ENGAGEMENT_TYPES", "REJECT_FLAG", "TO_CONTACT", "Store", "record_error"]
 
@@ -42,7 +38,6 @@ ENGAGEMENT_TYPES = ("calls", "emails", "meetings", "notes", "tasks")
 # HUBSPOT_DEFINED association type ids, contact → engagement and engagement → contact.
 CONTACT_TO = {"calls": 193, "emails": 197, "meetings": 199, "notes": 201, "tasks": 203}
 TO_CONTACT = {"calls": 194, "emails": 198, "meetings": 200, "notes": 202, "tasks": 204}
-BATCH_MAX, HISTORY_BATCH_MAX = 100, 50
 _DEFAULTS = {
     "contacts": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"),
     "engagement": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
@@ -57,14 +52,6 @@ def _stamps(otype: str) -> tuple[str, str]:
         if otype == "contacts"
         else ("hs_createdate", "hs_lastmodifieddate")
     )
-
-
-def _names(raw: Any) -> list[str]:
-    """Property names from a JSON list or from query values (repeated and/or comma-separated)."""
-    if not raw:
-        return []
-    items = raw if isinstance(raw, list) else [raw]
-    return [n.strip() for item in items for n in str(item).split(",") if n.strip()]
 
 
 def record_error(category: str, message: str, ids: list[str], sub: str | None = None) -> JSON:
@@ -187,7 +174,7 @@ class Store:
 
     # -- formatting ----------------------------------------------------------------------------
 
-    def _format(self, rec: Record, names: list[str], history: list[str] | None = None) -> JSON:
+    def formatted(self, rec: Record, names: list[str], history: list[str] | None = None) -> JSON:
         props = self.schema.props[rec.otype]
         group = "contacts" if rec.otype == "contacts" else "engagement"
         wanted = [n for n in names if n in props] if names else list(_DEFAULTS[group])
@@ -232,183 +219,10 @@ class Store:
             (r for r in table.values() if r.properties.get(id_property, "").casefold() == needle), None
         )
 
-    def _contacts_of(self, rec: Record, kind: str) -> set[str]:
+    def contacts_of(self, rec: Record, kind: str) -> set[str]:
         if kind not in ("contact", "contacts"):
             return set()
         return {str(c) for c in self.back.get((rec.otype, rec.id), ())}
-
-    # -- CRM object endpoints ------------------------------------------------------------------
-
-    def search(self, otype: str, body: Any) -> JSON:
-        """One page of a search. Records ``unindexed`` holds are left out, as HubSpot's search
-        leaves out a record it has not indexed yet ("it may take a few moments")."""
-        with self.lock:
-            table = self.table(otype)
-            props = self.schema.props[otype]
-            hidden = self.unindexed.get(otype)
-            page = run_search(
-                [r for r in table.values() if r.id not in hidden] if hidden else table.values(),
-                body,
-                props,
-                self._contacts_of,
-                None if hidden else lambda name, key: self.indexes.get(otype, name, key, table),
-            )
-            names = _names(body.get("properties"))
-            out: JSON = {"total": page.total, "results": [self._format(r, names) for r in page.results]}
-            if page.next_after is not None:
-                out["paging"] = {"next": {"after": page.next_after, "link": f"?after={page.next_after}"}}
-            return out
-
-    def batch_read(self, otype: str, body: Any) -> tuple[int, JSON]:
-        with self.lock:
-            started = self.now_ms()
-            inputs = self.inputs(body, BATCH_MAX)
-            history = _names(body.get("propertiesWithHistory"))
-            if history and len(inputs) > HISTORY_BATCH_MAX:
-                raise validation_error(
-                    f"Batch read with propertiesWithHistory is limited to {HISTORY_BATCH_MAX} inputs; "
-                    f"got {len(inputs)}"
-                )
-            names, id_prop = _names(body.get("properties")), body.get("idProperty")
-            results, missing, seen = [], [], set()
-            for item in inputs:
-                ident = str(item.get("id", ""))
-                rec = self.find(otype, ident, id_prop)
-                if rec is None:
-                    missing.append(ident)
-                elif rec.id not in seen:
-                    seen.add(rec.id)
-                    results.append(self._format(rec, names, history))
-            errors = []
-            if missing:
-                kind = otype.upper().rstrip("S")
-                message = (
-                    f"Could not get some {kind} objects, they may be deleted or not exist. "
-                    "Check that ids are valid."
-                )
-                errors.append(
-                    record_error("OBJECT_NOT_FOUND", message, missing, "crm.objects.OBJECT_NOT_FOUND")
-                )
-            return self.batch_body(results, errors, started)
-
-    def batch_update(self, otype: str, body: Any, actor: str) -> tuple[int, JSON]:
-        with self.lock:
-            started = self.now_ms()
-            inputs = self.inputs(body, BATCH_MAX)
-            ids = [str(i.get("id", "")) for i in inputs]
-            dupes = sorted({i for i in ids if ids.count(i) > 1})
-            if dupes:
-                raise validation_error(f"Duplicate IDs found in batch input: {dupes}. IDs must be unique")
-            staged = [(i, self._checked_values(otype, i.get("properties"))) for i in inputs]
-            results, errors = [], []
-            for item, values in staged:
-                ident = str(item.get("id", ""))
-                rec = self.find(otype, ident, item.get("idProperty"))
-                if rec is None:
-                    errors.append(record_error("OBJECT_NOT_FOUND", f"Object {ident} not found", [ident]))
-                elif rec.properties.get(REJECT_FLAG) == "true":
-                    errors.append(record_error("VALIDATION_ERROR", self._reject_message(rec), [ident]))
-                else:
-                    self.set_values(rec, values, started, "INTEGRATION", actor)
-                    results.append(self._format(rec, list(values)))
-            return self.batch_body(results, errors, started)
-
-    def get_one(self, otype: str, ident: str, query: dict[str, list[str]]) -> JSON:
-        with self.lock:
-            rec = self._must(otype, ident, query)
-            out = self._format(
-                rec, _names(query.get("properties")), _names(query.get("propertiesWithHistory"))
-            )
-            kinds = [k for k in _names(query.get("associations")) if k in ENGAGEMENT_TYPES]
-            if kinds and otype == "contacts":
-                linked = self.links.get(rec.id, {})
-                out["associations"] = {
-                    k: {
-                        "results": [{"id": str(i), "type": f"contact_to_{k[:-1]}"} for i in linked.get(k, [])]
-                    }
-                    for k in kinds
-                    if linked.get(k)
-                }
-            return out
-
-    def update_one(self, otype: str, ident: str, body: Any, query: dict[str, list[str]], actor: str) -> JSON:
-        with self.lock:
-            if not isinstance(body, dict):
-                raise validation_error("The request body must be a JSON object")
-            rec = self._must(otype, ident, query)
-            values = self._checked_values(otype, body.get("properties"))
-            if rec.properties.get(REJECT_FLAG) == "true":
-                raise validation_error(self._reject_message(rec))
-            self.set_values(rec, values, self.now_ms(), "INTEGRATION", actor)
-            return self._format(rec, list(values))
-
-    def create(self, otype: str, body: Any, actor: str) -> JSON:
-        with self.lock:
-            if not isinstance(body, dict):
-                raise validation_error("The request body must be a JSON object")
-            self.table(otype)
-            values = self._checked_values(otype, body.get("properties") or {})
-            if otype != "contacts" and not values.get("hs_timestamp"):
-                raise validation_error("hs_timestamp is required to create an engagement")
-            if (
-                otype == "contacts"
-                and values.get("email")
-                and self.find("contacts", values["email"], "email")
-            ):
-                existing = self.find("contacts", values["email"], "email")
-                raise ApiError(
-                    409, "CONFLICT", f"Contact already exists. Existing ID: {existing.id if existing else ''}"
-                )
-            targets = self._association_targets(otype, body.get("associations") or [])
-            if otype == "tasks":
-                values.setdefault("hs_task_status", "NOT_STARTED")
-            now = self.now_ms()
-            rec = self.add(otype, {}, now, source="INTEGRATION")
-            self.set_values(rec, values, now, "INTEGRATION", actor)
-            for contact_id in targets:
-                self.link(contact_id, otype, rec.id)
-            return self._format(rec, list(values))
-
-    def batch_create(self, otype: str, body: Any, actor: str) -> tuple[int, JSON]:
-        """``POST .../batch/create``: each input created as ``create`` would, or an error of its own
-        (207; HubSpot answers batch creates with multi-status)."""
-        with self.lock:
-            started = self.now_ms()
-            results, errors = [], []
-            for item in self.inputs(body, BATCH_MAX):
-                trace = item.get("objectWriteTraceId")
-                try:
-                    created = self.create(otype, item, actor)
-                except ApiError as exc:
-                    context = {"objectWriteTraceId": [str(trace)]} if trace is not None else {}
-                    errors.append({**record_error(exc.category, exc.message, []), "context": context})
-                    continue
-                results.append({**created, "objectWriteTraceId": trace} if trace is not None else created)
-            status, out = self.batch_body(results, errors, started)
-            return (201 if status == 200 else status), out
-
-    def _association_targets(self, otype: str, associations: Any) -> list[int]:
-        targets = []
-        for assoc in associations if isinstance(associations, list) else [None]:
-            to_id = str(((assoc or {}).get("to") or {}).get("id", ""))
-            types = (assoc or {}).get("types") or []
-            if not to_id.isdigit() or int(to_id) not in self.records["contacts"]:
-                raise validation_error(
-                    f"One or more associations are invalid: contact {to_id} does not exist"
-                )
-            for t in types:
-                expected = TO_CONTACT.get(otype)
-                if (
-                    t.get("associationCategory") == "HUBSPOT_DEFINED"
-                    and t.get("associationTypeId") != expected
-                ):
-                    raise validation_error(
-                        f"{t.get('associationTypeId')} is not a valid association type "
-                        f"between {otype} and contacts",
-                        subCategory="crm.associations.INVALID_ASSOCIATION_TYPE",
-                    )
-            targets.append(int(to_id))
-        return targets
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -422,29 +236,3 @@ class Store:
         if not all(isinstance(i, dict) for i in inputs):
             raise validation_error("Each input must be an object")
         return list(inputs)
-
-    def _checked_values(self, otype: str, raw: Any) -> dict[str, str]:
-        values = self.schema.normalise(otype, raw)
-        owner = values.get("hubspot_owner_id")
-        if owner and (owner not in self.owners or self.owners[owner]["archived"]):
-            message = f"{owner} is not a valid owner id"
-            invalid = [
-                {
-                    "isValid": False,
-                    "message": message,
-                    "error": "INVALID_OWNER_ID",
-                    "name": "hubspot_owner_id",
-                }
-            ]
-            raise validation_error(f"Property values were not valid: {json.dumps(invalid)}")
-        return values
-
-    def _must(self, otype: str, ident: str, query: dict[str, list[str]]) -> Record:
-        rec = self.find(otype, ident, (query.get("idProperty") or [""])[0] or None)
-        if rec is None:
-            raise ApiError(404, "OBJECT_NOT_FOUND", f"resource not found: {otype} {ident}")
-        return rec
-
-    @staticmethod
-    def _reject_message(rec: Record) -> str:
-        return f"Record {rec.id} was rejected: {REJECT_FLAG} is set on it (sandbox per-record rejection)"

@@ -71,7 +71,9 @@ class Dropped(Exception):
 
 class App(Protocol):
     verbose: bool
-    server_name: str
+
+    @property
+    def server_name(self) -> str: ...
 
     def respond(self, request: Request) -> Response: ...
 

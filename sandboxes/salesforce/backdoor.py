@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 from leadsync.sandboxes.salesforce.common import SfError
-from leadsync.sandboxes.salesforce.history import record_event
 from leadsync.sandboxes.salesforce.store import Org, Record
 
 __all__ = ["convert_lead", "edit"]
@@ -107,7 +106,7 @@ def convert_lead(
             by,
             at,
         )
-        record_event(org, "Lead", lead, "leadConverted", by, at)
+        org.record_event("Lead", lead, "leadConverted", by, at)
         for otype in ("Task", "Event"):
             for activity in org.related(lead["Id"], otype):
                 if activity["WhoId"] == lead["Id"]:

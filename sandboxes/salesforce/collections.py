@@ -16,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from leadsync.sandboxes.kit.routing import Route
 from leadsync.sandboxes.salesforce.common import JSON, SfError, item_error, valid_id
+from leadsync.sandboxes.salesforce.http import Call
 from leadsync.sandboxes.salesforce.rest import record_json, save_result
-from leadsync.sandboxes.salesforce.routing import Call, Reply, Route, route
+from leadsync.sandboxes.salesforce.routing import Reply, route
 from leadsync.sandboxes.salesforce.schema import ObjectDef
 from leadsync.sandboxes.salesforce.store import Org
 from leadsync.sandboxes.salesforce.writes import (
@@ -275,7 +277,7 @@ def _delete(call: Call) -> Reply:
 
 
 _C = "/services/data/v{version}/composite/sobjects"
-ROUTES: list[Route] = [
+ROUTES: list[Route[Any]] = [
     route("POST", _C, _write),
     route("PATCH", _C, _write),
     route("DELETE", _C, _delete),

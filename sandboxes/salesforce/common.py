@@ -1,4 +1,5 @@
-"""Shared pieces of the Salesforce sandbox: its errors, record ids, and Salesforce's time formats.
+"""Shared pieces of the Salesforce sandbox: its errors, record ids, Salesforce's time formats, and the
+API versions it answers.
 
 - Errors are a JSON array ``[{"message", "errorCode", "fields"}]`` with an HTTP status
   (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm).
@@ -17,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 __all__ = [
+    "API_VERSIONS",
     "JSON",
     "KEY_PREFIXES",
     "IdFactory",
@@ -30,6 +32,7 @@ __all__ = [
 ]
 
 JSON = dict[str, Any]
+API_VERSIONS = [f"{v}.0" for v in range(31, 69)]  # 21.0-30.0 retired in Summer '25; 68.0 is Winter '27
 
 # sObject → key prefix (the first three characters of its ids)
 KEY_PREFIXES = {

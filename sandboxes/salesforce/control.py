@@ -5,35 +5,28 @@ ones as ``"args": [...]``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from leadsync.sandboxes.kit.faults import Faults
+from leadsync.sandboxes.kit.clock import SandboxClock
+from leadsync.sandboxes.kit.sandbox import Sandbox
 from leadsync.sandboxes.salesforce.backdoor import convert_lead as _convert
 from leadsync.sandboxes.salesforce.backdoor import edit
 from leadsync.sandboxes.salesforce.common import JSON
-from leadsync.sandboxes.salesforce.history import set_tracked
+from leadsync.sandboxes.salesforce.http import SalesforceApp
 from leadsync.sandboxes.salesforce.limits import Limits
 from leadsync.sandboxes.salesforce.store import Record
 from leadsync.sandboxes.salesforce.values import check_value, from_json, to_json
 
-if TYPE_CHECKING:
-    from leadsync.sandboxes.kit.clock import SandboxClock
-    from leadsync.sandboxes.salesforce.auth import Credentials
-    from leadsync.sandboxes.salesforce.http import SalesforceApp
-
 __all__ = ["Controls"]
 
 
-class Controls:
-    """Mixed into ``SalesforceSandbox``."""
+class Controls(Sandbox[SalesforceApp, Limits]):
+    """``SalesforceSandbox``'s back door (``kit.sandbox.Sandbox`` adds faults, stats, the
+    ``/__sandbox`` table, serving and resetting)."""
 
-    app: SalesforceApp
     clock: SandboxClock
-    credentials: Credentials
-    _defaults: tuple[Limits, Faults]
 
     CONTROLS = frozenset(
         [
@@ -89,14 +82,7 @@ class Controls:
         """Queue name → id."""
         return {g["Name"]: g["Id"] for g in self.app.org.rows("Group") if g["Type"] == "Queue"}
 
-    @staticmethod
-    def control_result(value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return {k: Controls.control_result(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [Controls.control_result(v) for v in value]
-        if hasattr(value, "__dataclass_fields__"):
-            return asdict(value)
+    def json_value(self, value: Any) -> Any:
         return to_json(value)
 
     # -- people and automation -----------------------------------------------------------------
@@ -217,7 +203,7 @@ class Controls:
                 raise KeyError(f"{otype}.{field}")
             if f.system:
                 raise ValueError(f"{obj.name}.{f.name} cannot be tracked")
-            if not set_tracked(org, obj.name, f.name, bool(on)):
+            if not org.set_tracked(obj.name, f.name, bool(on)):
                 raise ValueError(f"the sandbox keeps no field history for {obj.name}")
             return list(org.tracked[obj.name])
 
@@ -225,7 +211,7 @@ class Controls:
         """Where the active Lead assignment rule sends leads (a queue or user id); None turns it off."""
         self.app.org.assignment_owner = self._found(owner_id)[1]["Id"] if owner_id else None
 
-    # -- sessions, clock, limits, faults, stats ------------------------------------------------
+    # -- sessions, clock, limits, stats ----------------------------------------------------
 
     def new_session(self, username: str | None = None) -> str:
         """A bearer token for the API user (or another user), without going through OAuth."""
@@ -274,13 +260,6 @@ class Controls:
         """Move the org's clock forward (session timeouts, query locators, the rolling API window)."""
         return str(to_json(self.clock.advance(seconds)))
 
-    def set_faults(self, reset: bool = False, **changes: Any) -> Faults:
-        """Change fault settings (see ``Faults``) while running; ``reset=True`` starts from none."""
-        return self.app.faults.configure(reset=reset, **changes)
-
-    def clear_faults(self) -> Faults:
-        return self.app.faults.configure(reset=True)
-
     def set_limits(self, **changes: Any) -> JSON:
         """Change allowances (see ``Limits``); also ``used=`` (API calls in the last 24 h)."""
         used = changes.pop("used", None)
@@ -300,10 +279,11 @@ class Controls:
     def set_bulk_delay(self, seconds: float) -> None:
         self.app.jobs.delay = float(seconds)
 
-    def stats(self) -> JSON:
-        """Requests by endpoint, method, status; faults; refusals; ``Sforce-Auto-Assign`` seen on writes
-        (``"PATCH /services/data/vXX.X/composite/sobjects: FALSE"``); API usage."""
-        return {**self.app.stats.snapshot(), "api_usage": self.app.limits.usage()}
+    def more_stats(self) -> JSON:
+        """Besides requests, faults and refusals: ``Sforce-Auto-Assign`` seen on writes
+        (``"PATCH /services/data/vXX.X/composite/sobjects: FALSE"``) and the API usage."""
+        return {"api_usage": self.app.limits.usage()}
 
-    def reset_stats(self) -> None:
-        self.app.stats.reset()
+    def restore_limits(self, limits: Limits) -> None:
+        self.app.limits.limits = replace(limits)
+        self.app.limits.reset()

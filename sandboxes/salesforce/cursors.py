@@ -17,69 +17,19 @@ Tooling queries add ``size``, ``entityTypeName`` and ``queryLocator``, and refus
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from typing import Any
 
+from leadsync.sandboxes.kit.routing import Route
 from leadsync.sandboxes.salesforce import subquery
-from leadsync.sandboxes.salesforce.common import JSON, KEY_PREFIXES, IdFactory, SfError
+from leadsync.sandboxes.salesforce.common import JSON, SfError
+from leadsync.sandboxes.salesforce.http import Call
+from leadsync.sandboxes.salesforce.locators import Cursor
 from leadsync.sandboxes.salesforce.query import run
-from leadsync.sandboxes.salesforce.routing import Call, Reply, Route, route
+from leadsync.sandboxes.salesforce.routing import Reply, route
 
-__all__ = ["ROUTES", "Cursors"]
+__all__ = ["ROUTES"]
 
 DEFAULT_BATCH, MIN_BATCH, MAX_BATCH = 2000, 200, 2000
-LOCATOR_IDLE = timedelta(minutes=15)
-MAX_OPEN_PER_USER = 10
-
-
-@dataclass
-class _Cursor:
-    user_id: str
-    records: list[JSON]
-    batch: int
-    last_used: datetime
-    children: tuple[str, ...] = ()  # subquery relationship names in each record
-    child: bool = False  # the rest of one parent's child list
-    kids: list[str] = field(default_factory=list)  # child locators the last batch opened
-
-
-class Cursors:
-    """Open query locators, per org."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._open: OrderedDict[str, _Cursor] = OrderedDict()
-        self._ids = IdFactory("RO")
-
-    def open(self, cursor: _Cursor) -> str:
-        with self._lock:
-            mine = [k for k, c in self._open.items() if c.user_id == cursor.user_id and not c.child]
-            for key in mine[: max(0, len(mine) - MAX_OPEN_PER_USER + 1)] if not cursor.child else ():
-                del self._open[key]
-            locator = self._ids.new(KEY_PREFIXES["QueryLocator"])
-            self._open[locator] = cursor
-            return locator
-
-    def take(self, locator: str, user_id: str, now: datetime) -> _Cursor:
-        with self._lock:
-            cursor = self._open.get(locator)
-            if cursor is not None and now - cursor.last_used > LOCATOR_IDLE:
-                del self._open[locator]
-                cursor = None
-            if cursor is None or cursor.user_id != user_id:
-                raise SfError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-            cursor.last_used = now
-            return cursor
-
-    def close(self, locator: str) -> None:
-        with self._lock:
-            self._open.pop(locator, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._open.clear()
 
 
 def _batch_size(call: Call, default: int) -> int:
@@ -93,7 +43,7 @@ def _weight(record: JSON, children: tuple[str, ...]) -> int:
     return 1 + sum(min(len(record[c]["records"]), subquery.CHILD_BATCH) for c in children if record.get(c))
 
 
-def _served(call: Call, cursor: _Cursor, record: JSON) -> JSON:
+def _served(call: Call, cursor: Cursor, record: JSON) -> JSON:
     """The record as the batch shows it: a child list over ``CHILD_BATCH`` cut, behind a locator."""
     most = subquery.CHILD_BATCH
     long = [c for c in cursor.children if record.get(c) and len(record[c]["records"]) > most]
@@ -102,7 +52,7 @@ def _served(call: Call, cursor: _Cursor, record: JSON) -> JSON:
     out = dict(record)
     for name in long:
         rows = record[name]["records"]
-        kid = _Cursor(cursor.user_id, rows, most, call.org.now(), child=True)
+        kid = Cursor(cursor.user_id, rows, most, call.org.now(), child=True)
         key = call.app.cursors.open(kid)
         cursor.kids.append(key)
         out[name] = {
@@ -114,7 +64,7 @@ def _served(call: Call, cursor: _Cursor, record: JSON) -> JSON:
     return out
 
 
-def _page(call: Call, locator: str | None, cursor: _Cursor, offset: int, total: int) -> JSON:
+def _page(call: Call, locator: str | None, cursor: Cursor, offset: int, total: int) -> JSON:
     """One batch from ``offset``; a locator is opened for what is left, closed once all is read."""
     where = "tooling/query" if "/tooling/" in call.request.path else "query"
     for kid in cursor.kids:  # the parent moves on: its last batch's child locators end
@@ -158,7 +108,7 @@ def _query(call: Call, deleted: bool = False, tooling: bool = False) -> Reply:
     batch = _batch_size(call, MIN_BATCH if long_text > 1 else DEFAULT_BATCH)
     if long_text > 1:
         batch = min(batch, MIN_BATCH)
-    cursor = _Cursor(call.user_id, result.records, batch, call.org.now(), result.children)
+    cursor = Cursor(call.user_id, result.records, batch, call.org.now(), result.children)
     body = _page(call, None, cursor, 0, result.total)
     if tooling:
         body = {
@@ -185,7 +135,7 @@ def _more(call: Call) -> Reply:
 
 
 _D = "/services/data/v{version}"
-ROUTES: list[Route] = [
+ROUTES: list[Route[Any]] = [
     route("GET", _D + "/query", _query),
     route("GET", _D + "/queryAll", lambda c: _query(c, deleted=True)),
     route("GET", _D + "/query/{locator}", _more),

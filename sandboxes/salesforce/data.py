@@ -27,11 +27,12 @@ from leadsync.sandboxes.kit.people import (
     ascii_name,
     person,
     pick,
+    table,
     weights,
+    words,
 )
 from leadsync.sandboxes.salesforce.auth import Auth
 from leadsync.sandboxes.salesforce.backdoor import convert_lead
-from leadsync.sandboxes.salesforce.history import seeded_status_change
 from leadsync.sandboxes.salesforce.model import BANT
 from leadsync.sandboxes.salesforce.store import Org, Record
 
@@ -57,47 +58,22 @@ _INDUSTRY = {
     "Computer Software": "Technology",
     "Legal Services": "Consulting",
 }
-_ZONES = [
-    "Europe/Madrid",
-    "Europe/Madrid",
-    "Europe/Paris",
-    "America/New_York",
-    "Europe/London",
-    "Europe/Berlin",
-]
-# name, type, status, active, days ago it started, [(member status, responded, default)]
+_ZONES = words("Europe/Madrid Europe/Madrid Europe/Paris America/New_York Europe/London Europe/Berlin")
+# name | type | status | active | days ago it started | member statuses (label:responded:default);
+# the last three are web-to-lead forms: every submission is a responded member of the form's campaign.
 _CAMPAIGNS = [
-    (
-        "Webinar: Pipeline Reviews (Sep)",
-        "Webinar",
-        "Completed",
-        False,
-        75,
-        "Registered:0:1, Attended:1:0, No Show:0:0",
-    ),
-    (
-        "Webinar: Lead Scoring 101 (Nov)",
-        "Webinar",
-        "In Progress",
-        True,
-        20,
-        "Registered:0:1, Attended:1:0, No Show:0:0",
-    ),
-    ("Ebook: CRM Buyer's Guide", "Content Syndication", "In Progress", True, 110, "Sent:0:1, Downloaded:1:0"),
-    ("Newsletter: October", "Email", "Completed", False, 45, "Sent:0:1, Responded:1:0"),
-    (
-        "Trade Show: Logistics Expo Madrid",
-        "Trade Show",
-        "Completed",
-        False,
-        60,
-        "Sent:0:1, Visited Booth:1:0",
-    ),
-    ("Google Ads: Pricing", "Advertisement", "In Progress", True, 90, "Sent:0:1, Responded:1:0"),
-    # Web-to-lead forms: every submission is a responded member of the form's campaign.
-    ("Website: Demo Request", "Other", "In Progress", True, 365, "Submitted:1:1"),
-    ("Website: Pricing Enquiry", "Other", "In Progress", True, 365, "Submitted:1:1"),
-    ("Website: Case Study Download", "Content Syndication", "In Progress", True, 365, "Downloaded:1:1"),
+    (name, ctype, status, active == "1", int(days), statuses)
+    for name, ctype, status, active, days, statuses in table("""
+Webinar: Pipeline Reviews (Sep)|Webinar|Completed|0|75|Registered:0:1, Attended:1:0, No Show:0:0
+Webinar: Lead Scoring 101 (Nov)|Webinar|In Progress|1|20|Registered:0:1, Attended:1:0, No Show:0:0
+Ebook: CRM Buyer's Guide|Content Syndication|In Progress|1|110|Sent:0:1, Downloaded:1:0
+Newsletter: October|Email|Completed|0|45|Sent:0:1, Responded:1:0
+Trade Show: Logistics Expo Madrid|Trade Show|Completed|0|60|Sent:0:1, Visited Booth:1:0
+Google Ads: Pricing|Advertisement|In Progress|1|90|Sent:0:1, Responded:1:0
+Website: Demo Request|Other|In Progress|1|365|Submitted:1:1
+Website: Pricing Enquiry|Other|In Progress|1|365|Submitted:1:1
+Website: Case Study Download|Content Syndication|In Progress|1|365|Downloaded:1:1
+""")
 ]
 _FORMS = 3  # the last campaigns above: what new inbound leads come from
 _SUBJECTS = ["Quick question", "Re: pricing", "Following up", "Demo next week?", "Intro: leadsync"]
@@ -352,6 +328,13 @@ class _Seeder:
         return latest
 
 
+def _status_change(org: Org, lead: Record, default: str) -> None:
+    """A seeded lead's last edit took it from the default status to its own (no randomness used)."""
+    if "Status" in org.tracked.get("Lead", ()) and lead["Status"] != default:
+        before = {"Status": default}
+        org.record_changes("Lead", lead, before, lead["LastModifiedById"], lead["LastModifiedDate"])
+
+
 def seed_org(
     org: Org,
     auth: Auth,
@@ -406,7 +389,7 @@ def seed_org(
         lead.update(LastModifiedDate=modified, LastModifiedById=rng.choice([org.admin_user, *s.reps]))
         lead["SystemModstamp"] = max(modified, latest or modified).replace(microsecond=0)
         lead["LastActivityDate"] = org.last_activity(lead["Id"], s.now)
-        seeded_status_change(org, lead, names[0])
+        _status_change(org, lead, names[0])
         roll = rng.random()
         if roll < 0.1 and status != "Closed - Not Converted":
             convert_lead(org, lead, at=max(lead["SystemModstamp"], s.ago(rng.uniform(0.5, 60))))

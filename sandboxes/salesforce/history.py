@@ -27,28 +27,20 @@ user who cannot see a tracked field still records it; ``DataType`` names are Sal
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from leadsync.sandboxes.salesforce.common import SfError
 from leadsync.sandboxes.salesforce.schema import FieldDef, ObjectDef, make_object, picklist, ref, ro
-
-if TYPE_CHECKING:
-    from leadsync.sandboxes.salesforce.store import Org
 
 __all__ = [
     "DEFAULT_TRACKED",
     "HISTORY",
     "MAX_TRACKED",
-    "drop_field",
+    "change_rows",
+    "event_row",
     "history_objects",
     "history_of",
-    "record_changes",
-    "record_created",
-    "record_event",
-    "seeded_status_change",
-    "set_tracked",
     "too_many_tracked",
 ]
 
@@ -117,40 +109,7 @@ def too_many_tracked() -> SfError:
     return SfError(400, "FIELD_INTEGRITY_EXCEPTION", _TOO_MANY)
 
 
-def set_tracked(org: Org, otype: str, name: str, on: bool) -> bool:
-    """Track (or stop tracking) ``otype.name``; False when ``otype`` has no history in the sandbox.
-
-    The field need not exist yet (a CustomField being created). A custom field's CustomField
-    Metadata follows (``trackHistory``).
-    """
-    obj = org.obj(otype)
-    if obj.name not in HISTORY:
-        return False
-    tracked = org.tracked.setdefault(obj.name, [])
-    if on and name not in tracked:
-        if len(tracked) >= MAX_TRACKED:
-            raise too_many_tracked()
-        tracked.append(name)
-    elif not on and name in tracked:
-        tracked.remove(name)
-    full = f"{obj.name}.{name}".lower()
-    for cf in org.rows("CustomField"):
-        if str(cf.get("FullName", "")).lower() == full and isinstance(cf.get("Metadata"), dict):
-            cf["Metadata"] = {**cf["Metadata"], "trackHistory": on}
-    return True
-
-
-def drop_field(org: Org, otype: str, name: str) -> None:
-    """A custom field was deleted: no longer tracked, and its history is gone for good."""
-    set_tracked(org, otype, name, False)
-    hist = history_of(otype)
-    if hist:
-        table = org.table(hist)
-        for rid in [rid for rid, row in table.items() if row.get("_field") == name]:
-            del table[rid]
-
-
-# -- the rows ----------------------------------------------------------------------------------
+# -- the rows (the org adds them: ``Org.record_event``, ``Org.record_changes``) ----------------
 
 
 def _name(f: FieldDef) -> str:
@@ -166,52 +125,22 @@ def _value(f: FieldDef, value: Any) -> Any:
     return value[:255] if isinstance(value, str) else value
 
 
-def _add(org: Org, parent: str, rec: Record, row: Record, by: str | None, at: datetime) -> None:
-    # every field of the row is set here: no need for ``Org.insert``'s defaults (seeding is faster)
-    hist, link = HISTORY[parent]
-    rid = org.ids.new(org.obj(hist).key_prefix)
-    org.tables[hist][rid] = {
-        "Id": rid,
-        "IsDeleted": False,
-        link: rec["Id"],
-        "CreatedById": by or org.admin_user or None,
-        "CreatedDate": at.replace(microsecond=0),
-        **row,
-    }
-    org.children.setdefault(rec["Id"], set()).add(rid)
+def event_row(event: str) -> Record:
+    """The row of an event that is no field's change (``created``, ``leadConverted``)."""
+    return {"Field": event, "DataType": "Text", "OldValue": None, "NewValue": None, "_field": None}
 
 
-def record_created(org: Org, otype: str, rec: Record, at: datetime) -> None:
-    """The ``created`` row of a new record."""
-    record_event(org, otype, rec, "created", rec.get("CreatedById"), at)
-
-
-def record_event(org: Org, otype: str, rec: Record, event: str, by: str | None, at: datetime) -> None:
-    """A row that is no field's change (``created``, ``leadConverted``), when the object tracks any."""
-    if otype in HISTORY and org.tracked.get(otype):
-        row = {"Field": event, "DataType": "Text", "OldValue": None, "NewValue": None, "_field": None}
-        _add(org, otype, rec, row, by, at)
-
-
-def record_changes(org: Org, otype: str, rec: Record, before: Record, by: str, at: datetime) -> None:
-    """A row for each tracked field (in ``before``, with its old value) whose value changed."""
-    if otype not in HISTORY:
-        return
-    obj = org.obj(otype)
+def change_rows(obj: ObjectDef, rec: Record, before: Record, name_of: Callable[[Any], Any]) -> list[Record]:
+    """A row for each tracked field (in ``before``, with its old value) whose value changed; a
+    lookup gets a second row with the names (``name_of`` an id), as the History related list shows."""
+    rows: list[Record] = []
     for f in obj.fields.values():
         if f.name not in before or before[f.name] == rec.get(f.name):
             continue
         old, new = before[f.name], rec.get(f.name)
         row = {"Field": _name(f), "_field": f.name, "DataType": _DATA_TYPES.get(f.type, "Text")}
-        _add(org, otype, rec, {**row, "OldValue": _value(f, old), "NewValue": _value(f, new)}, by, at)
-        if f.type == "reference":  # and the names, as the History related list shows them
-            was, now = ((org.find(v) or ("", {}))[1].get("Name") if v else None for v in (old, new))
-            _add(org, otype, rec, {**row, "DataType": "Text", "OldValue": was, "NewValue": now}, by, at)
-
-
-def seeded_status_change(org: Org, lead: Record, default: str) -> None:
-    """A seeded lead's last edit took it from the default status to its own (no randomness used)."""
-    if "Status" in org.tracked.get("Lead", ()) and lead["Status"] != default:
-        record_changes(
-            org, "Lead", lead, {"Status": default}, lead["LastModifiedById"], lead["LastModifiedDate"]
-        )
+        rows.append({**row, "OldValue": _value(f, old), "NewValue": _value(f, new)})
+        if f.type == "reference":
+            was, now = (name_of(v) if v else None for v in (old, new))
+            rows.append({**row, "DataType": "Text", "OldValue": was, "NewValue": now})
+    return rows

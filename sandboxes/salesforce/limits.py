@@ -16,13 +16,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from leadsync.sandboxes.kit.windows import RollingTotal, prune
 from leadsync.sandboxes.salesforce.common import JSON, SfError
 
 __all__ = ["ApiLimits", "Limits"]
-
-DAY = timedelta(hours=24)
 
 
 @dataclass
@@ -35,39 +34,13 @@ class Limits:
     daily_bulk_query_jobs: int = 10_000
 
 
-class _Window:
-    """Counts in a rolling 24 hours of the sandbox clock."""
-
-    def __init__(self) -> None:
-        self.events: deque[tuple[datetime, int]] = deque()
-        self.total = 0
-
-    def used(self, now: datetime) -> int:
-        while self.events and self.events[0][0] <= now - DAY:
-            self.total -= self.events.popleft()[1]
-        return self.total
-
-    def add(self, now: datetime, n: int = 1) -> None:
-        if self.events and self.events[-1][0] == now:
-            self.events[-1] = (now, self.events[-1][1] + n)
-        else:
-            self.events.append((now, n))
-        self.total += n
-
-    def reset(self, now: datetime, used: int = 0) -> None:
-        self.events.clear()
-        self.total = 0
-        if used:
-            self.add(now, used)
-
-
 class ApiLimits:
     def __init__(self, limits: Limits, clock: Callable[[], datetime]) -> None:
         self.limits = limits
         self.clock = clock
         self._lock = threading.Lock()
-        self.api = _Window()
-        self.batches = _Window()
+        self.api = RollingTotal()
+        self.batches = RollingTotal()
         self._second: deque[float] = deque()
 
     def take(self) -> str:
@@ -79,8 +52,7 @@ class ApiLimits:
                 raise SfError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
             if self.limits.per_second:
                 tick = time.monotonic()
-                while self._second and self._second[0] <= tick - 1:
-                    self._second.popleft()
+                prune(self._second, tick - 1)
                 if len(self._second) >= self.limits.per_second:
                     raise SfError(403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.")
                 self._second.append(tick)

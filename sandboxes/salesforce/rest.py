@@ -11,18 +11,20 @@ purged, and a client must resync) — https://developer.salesforce.com/docs/plat
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from leadsync.sandboxes.salesforce.common import JSON, SfError, parse_datetime, sf_datetime
-from leadsync.sandboxes.salesforce.query import history_shown
-from leadsync.sandboxes.salesforce.routing import Call, Reply, Route, no_content, not_found, route
+from leadsync.sandboxes.kit.routing import Route
+from leadsync.sandboxes.salesforce.common import API_VERSIONS, JSON, SfError, parse_datetime, sf_datetime
+from leadsync.sandboxes.salesforce.evaluate import history_shown
+from leadsync.sandboxes.salesforce.http import Call
+from leadsync.sandboxes.salesforce.routing import Reply, no_content, not_found, route
 from leadsync.sandboxes.salesforce.schema import ObjectDef
 from leadsync.sandboxes.salesforce.store import Record
 from leadsync.sandboxes.salesforce.values import to_json
 from leadsync.sandboxes.salesforce.writes import commit, find_by_external_id, parse, prepare, visible
 
-__all__ = ["API_VERSIONS", "ROUTES", "record_json", "save_result"]
+__all__ = ["ROUTES", "record_json", "save_result"]
 
-API_VERSIONS = [f"{v}.0" for v in range(31, 69)]  # 21.0-30.0 retired in Summer '25; 68.0 is Winter '27
 _WINDOW_DAYS = 30
 
 
@@ -230,7 +232,7 @@ def _updated(call: Call) -> Reply:
 
 
 _D = "/services/data/v{version}"
-ROUTES: list[Route] = [
+ROUTES: list[Route[Any]] = [
     route("GET", "/services/data", _versions, kind="public"),
     route("GET", _D, _resources),
     route("GET", _D + "/limits", _limits),

@@ -17,38 +17,34 @@ In memory, one lock; HTTP and HTTPS on one port (simple-salesforce always builds
                         session=sb.session())
 
 Command line: ``python -m leadsync.sandboxes.salesforce --port 8898 --leads 300``. Module map:
-``http`` (pipeline, login endpoints, controls), ``rest`` / ``cursors`` /
-``collections`` / ``bulk`` / ``tooling`` (endpoints), ``auth``,
-``limits``, ``soql`` + ``query`` (SOQL), ``store`` +
-``writes`` + ``values`` + ``security`` + ``history`` (the org and
-its rules), ``model`` + ``model_setup`` + ``schema`` (objects and
-describe), ``data`` (seeding), ``backdoor`` (conversion, manual edits),
-``control`` (the back door's Python API, shared with ``/__sandbox``).
+``http`` (the app, its pipeline, ``Call``), ``routing``, ``login`` / ``rest`` / ``cursors`` /
+``collections`` / ``bulk`` / ``tooling`` (endpoints), ``auth``, ``limits``, ``locators`` (open
+queries), ``jobs`` (Bulk jobs), ``soql`` + ``evaluate`` + ``query`` + ``subquery`` (SOQL),
+``store`` + ``writes`` + ``values`` + ``security`` + ``history`` (the org and its rules),
+``model`` + ``model_setup`` + ``schema`` (objects and describe), ``data`` (seeding), ``backdoor``
+(conversion, manual edits), ``control`` (the back door's Python API, shared with ``/__sandbox``);
+what all three sandboxes share is ``leadsync.sandboxes.kit``'s.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-from collections.abc import Iterator
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, Self
-
-import requests
 
 from leadsync.sandboxes.kit.clock import SandboxClock
-from leadsync.sandboxes.kit.faults import FaultInjector, Faults, add_fault_arguments, faults_from_arguments
-from leadsync.sandboxes.kit.server import SandboxServer, Serving
+from leadsync.sandboxes.kit.demo import Demo, demo_entry_point
+from leadsync.sandboxes.kit.faults import FaultInjector, Faults
+from leadsync.sandboxes.kit.routing import Routes
+from leadsync.sandboxes.kit.sandbox import command_line, common_options, finish_command_line
 from leadsync.sandboxes.kit.stats import Stats
-from leadsync.sandboxes.kit.tls import self_signed, server_context, trusting_session
+from leadsync.sandboxes.salesforce import bulk, collections, cursors, login, rest, tooling
 from leadsync.sandboxes.salesforce.auth import Auth, Credentials
-from leadsync.sandboxes.salesforce.bulk import BulkJobs
 from leadsync.sandboxes.salesforce.control import Controls
-from leadsync.sandboxes.salesforce.cursors import Cursors
 from leadsync.sandboxes.salesforce.data import CALL_DISPOSITIONS, seed_org
-from leadsync.sandboxes.salesforce.http import BUCKETS, SalesforceApp
+from leadsync.sandboxes.salesforce.http import BUCKETS, Call, SalesforceApp
+from leadsync.sandboxes.salesforce.jobs import BulkJobs
 from leadsync.sandboxes.salesforce.limits import ApiLimits, Limits
+from leadsync.sandboxes.salesforce.locators import Cursors
 from leadsync.sandboxes.salesforce.model import LEAD_STATUSES, STOCK_LEAD_STATUSES, standard_schema
 from leadsync.sandboxes.salesforce.store import Org
 
@@ -56,9 +52,12 @@ __all__ = ["CALL_DISPOSITIONS", "Credentials", "Faults", "Limits", "SalesforceSa
 
 CLIENT_ID = "3MVG9SandboxLeadsyncConnectedApp.k2XqvR0pZu1wM7cYh4TnE8bLdA6sJ3fGi9oVxW5eQyKrUzHmN"
 CLIENT_SECRET = "5F1A0C7E3B9D24E6A8C0F2B4D6E8A0C2E4F6A8B0C2D4E6F8A0B2C4D6E8F0A2B4"
+ROUTES: Routes[Call] = Routes(
+    [*login.ROUTES, *rest.ROUTES, *cursors.ROUTES, *collections.ROUTES, *bulk.ROUTES, *tooling.ROUTES]
+)
 
 
-class SalesforceSandbox(Controls, Serving):
+class SalesforceSandbox(Controls):
     """A running (after ``start()`` or ``with``) local Salesforce org on 127.0.0.1."""
 
     def __init__(
@@ -81,9 +80,9 @@ class SalesforceSandbox(Controls, Serving):
     ) -> None:
         self.clock = SandboxClock(now)
         self.host, self.port, self.tls = host, port, tls
-        self._seed_args: dict[str, Any] = {"leads": leads, "users": users, "seed": seed, "now": now}
-        self._seed_args.update(activities=activities, stock_statuses=stock_statuses, fls=fls)
-        self._defaults = (replace(limits) if limits else Limits(), faults or Faults())
+        seed_args = {"leads": leads, "users": users, "seed": seed, "now": now, "activities": activities}
+        seed_args.update(stock_statuses=stock_statuses, fls=fls)
+        self.started_with(seed_args, replace(limits) if limits else Limits(), faults)
         self.credentials = Credentials(CLIENT_ID, CLIENT_SECRET, "", "", "")
         org = Org(self.clock, standard_schema(LEAD_STATUSES))
         self.app = SalesforceApp(
@@ -95,40 +94,11 @@ class SalesforceSandbox(Controls, Serving):
             cursors=Cursors(),
             jobs=BulkJobs(org, bulk_delay),
             backdoor=self,
+            routes=ROUTES,
             host=host,
             verbose=verbose,
         )
         self.seed(**self._seed_args)
-
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def make_server(self) -> SandboxServer:
-        return SandboxServer(self.app, self.host, self.port, server_context() if self.tls else None)
-
-    def start(self) -> Self:
-        super().start()
-        self.app.port = self.port  # the instance URL the token endpoint answers with
-        return self
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``: the login URL and instance URL (``https://`` works too)."""
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def https_url(self) -> str:
-        return f"https://{self.host}:{self.port}"
-
-    @property
-    def ca_file(self) -> str:
-        """The sandbox's self-signed certificate (PEM), to trust for ``https_url``."""
-        return self_signed().cert
-
-    def session(self) -> requests.Session:
-        """A ``requests.Session`` that trusts the sandbox over HTTPS: ``Salesforce(session=...)``."""
-        return trusting_session(self.https_url)
-
-    # -- data ----------------------------------------------------------------------------------
 
     @property
     def org(self) -> Org:
@@ -160,57 +130,36 @@ class SalesforceSandbox(Controls, Serving):
         self.app.jobs = BulkJobs(org, self.app.jobs.delay)
         self.app.cursors.clear()
 
-    def reset(self, **seed_args: Any) -> None:
-        """Re-seed (same arguments unless given), clear stats, faults, limits and API usage."""
-        if isinstance(seed_args.get("now"), str):
-            seed_args["now"] = datetime.fromisoformat(seed_args["now"])
-        self._seed_args.update(seed_args)
-        self.seed(**self._seed_args)
-        self.app.stats.reset()
-        self.app.faults.configure(reset=True, **asdict(self._defaults[1]))
-        self.app.limits.limits = replace(self._defaults[0])
-        self.app.limits.reset()
+
+def _demo(sb: SalesforceSandbox, contacts: int) -> Demo:
+    reps = sb.org.rows("User")
+    owners = [u["Id"] for u in reps if u["IsActive"] and u["Id"] not in (sb.org.api_user, sb.org.admin_user)]
+    return {
+        "adapter": "salesforce",
+        "options": {
+            "login_url": sb.url,
+            "auth": "client_credentials",
+            "client_id": sb.credentials.client_id,
+            "token": sb.credentials.client_secret,
+            "ca_file": sb.ca_file,  # simple-salesforce calls https://: trust the sandbox's certificate
+        },
+        "describe": f"a local Salesforce sandbox at {sb.url} ({contacts} leads, {len(sb.users())} users)",
+        "owners": owners,
+        # Salesforce knows campaign responses (forms, webinars, downloads), not page views.
+        "playbook": "qualification-matrix.yaml",
+    }
 
 
-@contextlib.contextmanager
-def demo_org(contacts: int = 300, seed: int = 7) -> Iterator[dict[str, Any]]:
-    """A running sandbox for ``leadsync demo`` (entry point ``leadsync.sandboxes: salesforce``).
-
-    ``contacts`` is the number of leads. Yields the adapter name, its options and a line describing
-    the org.
-    """
-    with SalesforceSandbox(port=0, seed=seed, leads=contacts) as sb:
-        reps = sb.org.rows("User")
-        owners = [
-            u["Id"] for u in reps if u["IsActive"] and u["Id"] not in (sb.org.api_user, sb.org.admin_user)
-        ]
-        yield {
-            "adapter": "salesforce",
-            "options": {
-                "login_url": sb.url,
-                "auth": "client_credentials",
-                "client_id": sb.credentials.client_id,
-                "token": sb.credentials.client_secret,
-                "ca_file": sb.ca_file,  # simple-salesforce calls https://: trust the sandbox's certificate
-            },
-            "describe": f"a local Salesforce sandbox at {sb.url} ({contacts} leads, {len(sb.users())} users)",
-            "owners": owners,
-            # Salesforce knows campaign responses (forms, webinars, downloads), not page views.
-            "playbook": "qualification-matrix.yaml",
-            "sandbox": sb,
-        }
+# ``leadsync demo --crm salesforce`` (entry point ``leadsync.sandboxes: salesforce``); ``contacts``
+# is the number of leads.
+demo_org = demo_entry_point(lambda contacts, seed: SalesforceSandbox(seed=seed, leads=contacts), _demo)
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m leadsync.sandboxes.salesforce", description=__doc__.split("\n")[0]
-    )
-    p.add_argument("--port", type=int, default=8898, help="0 picks a free port (default 8898)")
-    p.add_argument("--host", default="127.0.0.1")
+def main(argv: list[str] | None = None) -> None:
+    """Run a sandbox until interrupted, printing its URL and credentials."""
+    p = command_line("python -m leadsync.sandboxes.salesforce", __doc__, 8898, "org")
     p.add_argument("--leads", type=int, default=300)
     p.add_argument("--users", type=int, default=8)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--now", help="the org's current time, ISO 8601 (default: now)")
     p.add_argument("--no-activities", action="store_true")
     p.add_argument("--stock-statuses", action="store_true", help="only Salesforce's four stock lead statuses")
     p.add_argument(
@@ -218,29 +167,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--daily-api-requests", type=int, default=Limits().daily_api_requests)
     p.add_argument("--bulk-delay", type=float, default=0.2)
-    add_fault_arguments(p)
-    p.add_argument("--verbose", action="store_true", help="log every request")
-    return p
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Run a sandbox until interrupted, printing its URL and credentials."""
-    a = _parser().parse_args(argv)
-    faults = faults_from_arguments(a)
+    a = finish_command_line(p).parse_args(argv)
     sb = SalesforceSandbox(
         a.port,
-        seed=a.seed,
         leads=a.leads,
         users=a.users,
-        now=datetime.fromisoformat(a.now) if a.now else None,
         activities=not a.no_activities,
         stock_statuses=a.stock_statuses,
         fls=not a.no_fls,
         limits=Limits(daily_api_requests=a.daily_api_requests),
-        faults=faults,
         bulk_delay=a.bulk_delay,
-        host=a.host,
-        verbose=a.verbose,
+        **common_options(a),
     ).start()
     c = sb.credentials
     print(f"Salesforce sandbox listening on {sb.url} (and {sb.https_url}, CA file {sb.ca_file})", flush=True)

@@ -11,7 +11,7 @@ What the org does on its own, as Salesforce does:
 - a Task or Event logged on a lead or contact rolls up into its ``LastActivityDate`` and moves its
   ``SystemModstamp``, and so does a campaign membership;
 - a save of a tracked field that changed, a new record and a conversion add field history
-  (``history``);
+  (``history`` says which rows; the org adds them and keeps which fields are tracked);
 - a delete sets ``IsDeleted`` (``queryAll`` still sees the row), takes the lead's or contact's
   activities, memberships and field history along, and is logged for ``sobjects/{type}/deleted``
   for 15 days.
@@ -28,14 +28,16 @@ from leadsync.sandboxes.salesforce.common import KEY_PREFIXES, IdFactory, full_i
 from leadsync.sandboxes.salesforce.history import (
     DEFAULT_TRACKED,
     HISTORY,
+    MAX_TRACKED,
+    change_rows,
+    event_row,
     history_of,
-    record_changes,
-    record_created,
+    too_many_tracked,
 )
 from leadsync.sandboxes.salesforce.schema import ObjectDef, Schema
 from leadsync.sandboxes.salesforce.security import FieldAccess
 
-__all__ = ["DELETE_LOG_DAYS", "Org", "Record"]
+__all__ = ["DELETE_LOG_DAYS", "PARENT_KEYS", "Org", "Record"]
 
 Record = dict[str, Any]
 DELETE_LOG_DAYS = 15
@@ -44,8 +46,8 @@ _PREFIX_TYPES = {  # key prefix → the sObjects with it (every history object's
 }
 _ACTIVITY = ("Task", "Event")
 _CHILDREN = ("Task", "Event", "CampaignMember")
-_PARENT_KEYS = {"Task": ("WhoId",), "Event": ("WhoId",), "CampaignMember": ("LeadId", "ContactId")}
-_PARENT_KEYS.update({hist: (link,) for hist, link in HISTORY.values()})
+PARENT_KEYS = {"Task": ("WhoId",), "Event": ("WhoId",), "CampaignMember": ("LeadId", "ContactId")}
+PARENT_KEYS.update({hist: (link,) for hist, link in HISTORY.values()})
 
 
 class Org:
@@ -136,7 +138,7 @@ class Org:
             self.relink(obj.name, rec)
             self.derive(obj.name, rec, at)
             self.rollup(obj.name, rec, at)
-            record_created(self, obj.name, rec, at)
+            self.record_event(obj.name, rec, "created", rec.get("CreatedById"), at)
             return rec
 
     def save(self, otype: str, rec: Record, values: Record, by: str, at: datetime | None = None) -> None:
@@ -152,7 +154,7 @@ class Org:
             rec["SystemModstamp"] = at
             self.derive(otype, rec, at)
             if tracked:
-                record_changes(self, otype, rec, tracked, by, at)
+                self.record_changes(otype, rec, tracked, by, at)
             self.rollup(otype, rec, at, before)
 
     def touch(self, rec: Record, at: datetime | None = None) -> None:
@@ -201,7 +203,7 @@ class Org:
 
     def relink(self, otype: str, rec: Record, before: Record | None = None) -> None:
         """Keep ``children`` right after an activity's or membership's lead or contact changed."""
-        for key in _PARENT_KEYS.get(otype, ()):
+        for key in PARENT_KEYS.get(otype, ()):
             old, new = (before or {}).get(key), rec.get(key)
             if old != new and old:
                 self.children.get(old, set()).discard(rec["Id"])
@@ -246,6 +248,71 @@ class Org:
             if not e["IsDeleted"] and e.get("StartDateTime") and e["StartDateTime"] <= now:
                 dates.append(e["StartDateTime"].date())
         return max(dates) if dates else None
+
+    # -- field history (what ``history`` describes) -----------------------------------------------
+
+    def record_event(self, otype: str, rec: Record, event: str, by: str | None, at: datetime) -> None:
+        """A history row that is no field's change (``created``, ``leadConverted``), when the object
+        tracks any field."""
+        if otype in HISTORY and self.tracked.get(otype):
+            self._add_history(otype, rec, [event_row(event)], by, at)
+
+    def record_changes(self, otype: str, rec: Record, before: Record, by: str, at: datetime) -> None:
+        """History rows for each tracked field (in ``before``, with its old value) whose value changed."""
+        if otype in HISTORY:
+            rows = change_rows(self.obj(otype), rec, before, self._name_of)
+            self._add_history(otype, rec, rows, by, at)
+
+    def _name_of(self, rid: Any) -> Any:
+        return (self.find(rid) or ("", {}))[1].get("Name")
+
+    def _add_history(
+        self, parent: str, rec: Record, rows: list[Record], by: str | None, at: datetime
+    ) -> None:
+        # every field of a row is set here: no need for ``insert``'s defaults (seeding is faster)
+        hist, link = HISTORY[parent]
+        for row in rows:
+            rid = self.ids.new(self.obj(hist).key_prefix)
+            self.tables[hist][rid] = {
+                "Id": rid,
+                "IsDeleted": False,
+                link: rec["Id"],
+                "CreatedById": by or self.admin_user or None,
+                "CreatedDate": at.replace(microsecond=0),
+                **row,
+            }
+            self.children.setdefault(rec["Id"], set()).add(rid)
+
+    def set_tracked(self, otype: str, name: str, on: bool) -> bool:
+        """Track (or stop tracking) ``otype.name``; False when ``otype`` keeps no history here.
+
+        The field need not exist yet (a CustomField being created). A custom field's CustomField
+        Metadata follows (``trackHistory``); a 21st tracked field is refused (``too_many_tracked``).
+        """
+        obj = self.obj(otype)
+        if obj.name not in HISTORY:
+            return False
+        tracked = self.tracked.setdefault(obj.name, [])
+        if on and name not in tracked:
+            if len(tracked) >= MAX_TRACKED:
+                raise too_many_tracked()
+            tracked.append(name)
+        elif not on and name in tracked:
+            tracked.remove(name)
+        full = f"{obj.name}.{name}".lower()
+        for cf in self.rows("CustomField"):
+            if str(cf.get("FullName", "")).lower() == full and isinstance(cf.get("Metadata"), dict):
+                cf["Metadata"] = {**cf["Metadata"], "trackHistory": on}
+        return True
+
+    def drop_field_history(self, otype: str, name: str) -> None:
+        """A custom field was deleted: no longer tracked, and its history is gone for good."""
+        self.set_tracked(otype, name, False)
+        hist = history_of(otype)
+        if hist:
+            table = self.table(hist)
+            for rid in [rid for rid, row in table.items() if row.get("_field") == name]:
+                del table[rid]
 
     # -- deletes -------------------------------------------------------------------------------
 

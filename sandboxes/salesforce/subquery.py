@@ -27,15 +27,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from leadsync.sandboxes.salesforce.common import JSON, SfError
+from leadsync.sandboxes.salesforce.evaluate import Column, Run, always, history_shown, sort_key, sort_rows
 from leadsync.sandboxes.salesforce.schema import ObjectDef
 from leadsync.sandboxes.salesforce.soql import Query, Subquery, soql_error
 from leadsync.sandboxes.salesforce.store import Record
-
-if TYPE_CHECKING:
-    from leadsync.sandboxes.salesforce.query import Column, _Run
 
 __all__ = ["CHILD_BATCH", "MAX_SUBQUERIES", "RELATIONSHIPS", "Child", "attach", "plan"]
 
@@ -72,10 +70,8 @@ class Child:
     order: list[tuple[Callable[[Record], Any], bool, bool]]
 
 
-def plan(r: _Run, parent: ObjectDef, outer: Query) -> list[Child]:
+def plan(r: Run, parent: ObjectDef, outer: Query) -> list[Child]:
     """Resolve the outer query's subqueries, refusing what Salesforce refuses."""
-    from leadsync.sandboxes.salesforce.query import _always, _key, history_shown
-
     if len(outer.subqueries) > MAX_SUBQUERIES:
         sub = outer.subqueries[MAX_SUBQUERIES]
         raise soql_error(
@@ -96,22 +92,18 @@ def plan(r: _Run, parent: ObjectDef, outer: Query) -> list[Child]:
             )
         obj = r.org.obj(child_type)
         columns = [r.resolve(obj, ref) for ref in q.fields]
-        where = r.predicate(obj, q.where) if q.where is not None else _always
+        where = r.predicate(obj, q.where) if q.where is not None else always
         shown = history_shown(r.org, obj, r.user_id)
-        keep = where if shown is _always else (lambda rec, w=where, s=shown: s(rec) and w(rec))
+        keep = where if shown is always else (lambda rec, w=where, s=shown: s(rec) and w(rec))
         order: list[tuple[Callable[[Record], Any], bool, bool]] = []
         for item in q.order:
             col = r.resolve(obj, item.field)
-            order.append((_sort_key(r, col, _key), item.desc, item.nulls_last))
+            order.append((sort_key(r, col), item.desc, item.nulls_last))
         out.append(Child(name, obj, link, q, columns, keep, order))
     return out
 
 
-def _sort_key(r: _Run, col: Column, key: Callable[[Any, Any], Any]) -> Callable[[Record], Any]:
-    return lambda rec: key(col.field, r.value(rec, col))
-
-
-def _relationship(r: _Run, parent: ObjectDef, sub: Subquery) -> tuple[str, tuple[str, str]]:
+def _relationship(r: Run, parent: ObjectDef, sub: Subquery) -> tuple[str, tuple[str, str]]:
     wanted = sub.query.sobject.lower()
     for (owner, name), target in RELATIONSHIPS.items():
         if owner == parent.name and name.lower() == wanted:
@@ -121,17 +113,15 @@ def _relationship(r: _Run, parent: ObjectDef, sub: Subquery) -> tuple[str, tuple
     )
 
 
-def attach(r: _Run, children: list[Child], rec: Record, out: JSON, version: str, deleted: bool) -> None:
+def attach(r: Run, children: list[Child], rec: Record, out: JSON, version: str, deleted: bool) -> None:
     """Each subquery's rows for the parent ``rec``, as a query result under its relationship name."""
-    from leadsync.sandboxes.salesforce.query import _sort
-
     for child in children:
         rows = [
             c
             for c in r.org.related(rec["Id"], child.obj.name)
             if c.get(child.link) == rec["Id"] and (deleted or not c.get("IsDeleted")) and child.keep(c)
         ]
-        rows = _sort(rows, child.order)[child.query.offset or 0 :]
+        rows = sort_rows(rows, child.order)[child.query.offset or 0 :]
         if child.query.limit is not None:
             rows = rows[: child.query.limit]
         records = [r.project(child.obj, c, child.columns, version) for c in rows]

@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from leadsync.sandboxes.kit.routing import Route
 from leadsync.sandboxes.salesforce.common import JSON, SfError
-from leadsync.sandboxes.salesforce.history import drop_field, set_tracked
-from leadsync.sandboxes.salesforce.routing import Call, Reply, Route, no_content, not_found, route
+from leadsync.sandboxes.salesforce.http import Call
+from leadsync.sandboxes.salesforce.routing import Reply, no_content, not_found, route
 from leadsync.sandboxes.salesforce.schema import FieldDef, picklist
 from leadsync.sandboxes.salesforce.store import Org, Record
 from leadsync.sandboxes.salesforce.values import to_json
@@ -130,7 +131,7 @@ def add_custom_field(org: Org, full_name: str, meta: JSON, fls: bool = True, by:
                 400, "DUPLICATE_DEVELOPER_NAME", f"There is already a field named {developer} on {obj.name}."
             )
         f = field_from_metadata(name, meta, fls)
-        set_tracked(org, obj.name, f.name, bool(meta.get("trackHistory")))  # 400 past 20 tracked fields
+        org.set_tracked(obj.name, f.name, bool(meta.get("trackHistory")))  # 400 past 20 tracked fields
         obj.add_field(f)
         for rec in org.table(obj.name).values():
             rec.setdefault(f.name, f.default if f.type == "boolean" else None)
@@ -201,7 +202,7 @@ def _update(call: Call) -> Reply:
     new = field_from_metadata(old.name, body["Metadata"], old.fls)
     if new.type != old.type:
         raise _integrity(f"Cannot change the type of {rec['FullName']} from {old.type} to {new.type} here")
-    set_tracked(call.org, obj.name, old.name, bool(body["Metadata"].get("trackHistory")))
+    call.org.set_tracked(obj.name, old.name, bool(body["Metadata"].get("trackHistory")))
     obj.add_field(new)
     call.org.save("CustomField", rec, {"Metadata": _full_metadata(body["Metadata"])}, call.user_id)
     return no_content()
@@ -213,7 +214,7 @@ def _delete(call: Call) -> Reply:
     obj = call.org.obj(rec["TableEnumOrId"])
     name = rec["FullName"].split(".", 1)[1]
     obj.remove_field(name)
-    drop_field(call.org, obj.name, name)
+    call.org.drop_field_history(obj.name, name)
     for row in call.org.table(obj.name).values():
         row.pop(name, None)
     del call.org.tables["CustomField"][rec["Id"]]
@@ -221,7 +222,7 @@ def _delete(call: Call) -> Reply:
 
 
 _T = "/services/data/v{version}/tooling/sobjects/CustomField"
-ROUTES: list[Route] = [
+ROUTES: list[Route[Any]] = [
     route("POST", _T, _create),
     route("GET", _T + "/{id}", _get),
     route("PATCH", _T + "/{id}", _update),

@@ -7,33 +7,37 @@ active, else the administrator), with no API rules: no credits, no field checks 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from leadsync.sandboxes.kit.faults import Faults
+from leadsync.sandboxes.kit.clock import SandboxClock
+from leadsync.sandboxes.kit.sandbox import Sandbox
 from leadsync.sandboxes.zoho.common import JSON
 from leadsync.sandboxes.zoho.data import account_for
+from leadsync.sandboxes.zoho.http import ZohoApp
+from leadsync.sandboxes.zoho.limits import Limits
 from leadsync.sandboxes.zoho.store import Org, Record, WriteLog
 
 __all__ = ["Controls"]
 
 
-class Controls:
-    """Mixed into ``ZohoSandbox``; ``CONTROLS`` are the methods ``POST /__sandbox/{name}`` calls."""
+class Controls(Sandbox[ZohoApp, Limits]):
+    """``ZohoSandbox``'s back door; ``CONTROLS`` are the methods ``POST /__sandbox/{name}`` calls
+    (``kit.sandbox.Sandbox`` adds faults, stats, the ``/__sandbox`` table, serving and resetting)."""
+
+    clock: SandboxClock
 
     CONTROLS = frozenset(
         {"touch", "insert", "delete", "lock", "unlock", "convert_lead", "advance", "expire_tokens"}
         | {"issue_refresh_token", "revoke_refresh_token", "set_credits", "set_workflow_rule", "clear_writes"}
         | {"reject_writes"}
     )
-    app: Any
-    clock: Any
 
     @property
     def org(self) -> Org:
-        org: Org = self.app.org
-        return org
+        return self.app.org
 
     # -- reading the store ---------------------------------------------------------------------
 
@@ -159,7 +163,7 @@ class Controls:
             else:
                 self.org.validation_rules.pop(rid, None)
 
-    # -- time, tokens, limits, faults ----------------------------------------------------------
+    # -- time, tokens, limits, stats -----------------------------------------------------------
 
     def advance(self, seconds: float = 0, **delta: float) -> str:
         """Move the sandbox clock forward (``advance(3600)`` or ``advance(hours=1)``)."""
@@ -189,23 +193,17 @@ class Controls:
         self.app.auth.ttl, self.app.auth.mint_limit = lim.limits.token_ttl, lim.limits.token_mints
         return {**asdict(lim.limits), "usage": lim.usage()}
 
-    def set_faults(self, reset: bool = False, **changes: Any) -> Faults:
-        faults: Faults = self.app.faults.configure(reset=reset, **changes)
-        return faults
+    def restore_limits(self, limits: Limits) -> None:
+        self.set_limits(**asdict(limits))
+        self.app.limits.reset()
 
-    def stats(self) -> JSON:
-        out: JSON = self.app.stats.snapshot()
-        out["credits"] = self.app.limits.usage()
-        return out
+    def more_stats(self) -> JSON:
+        """Besides requests, faults and refusals: the credits used and the peak of calls in flight."""
+        return {"credits": self.app.limits.usage()}
 
     def reset_stats(self) -> None:
         self.app.stats.reset()
         self.app.limits.peak = 0
 
-    @staticmethod
-    def control_result(value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.isoformat()
-        if isinstance(value, Faults):
-            return asdict(value)
-        return value
+    def more_controls(self, body: JSON) -> Mapping[str, Callable[[], Any]]:
+        return {"GET /__sandbox/writes": lambda: [w.json() for w in self.writes()]}

@@ -13,7 +13,7 @@ COQL-Limitations.html) and refuses as Zoho does:
 
 Criteria: ``= != > < >= <=``, ``is [not] null``, ``and``/``or`` and brackets, numbers, 'quoted'
 text and datetimes (ISO 8601 with an offset). Scopes: ``ZohoCRM.coql.READ`` (the route) and the
-module's READ. Credits by ``limit`` (``coql_credits``). Answers ``{"data": [...], "info":
+module's READ. Credits by ``limit`` (``limits.coql_credits``). Answers ``{"data": [...], "info":
 {"count", "more_records"}}``, or 204 when no row matches; lookups come as ``{"id"}``. Converted
 leads are rows like any other.
 """
@@ -26,12 +26,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from leadsync.sandboxes.kit.routing import Route
 from leadsync.sandboxes.kit.server import Response
 from leadsync.sandboxes.zoho.common import JSON, ZohoError
-from leadsync.sandboxes.zoho.routing import Call, Reply, Route, route
+from leadsync.sandboxes.zoho.http import Call
+from leadsync.sandboxes.zoho.routing import Reply, route
 from leadsync.sandboxes.zoho.store import Record
 
-__all__ = ["ROUTES", "coql_credits", "parse_query"]
+__all__ = ["ROUTES", "parse_query"]
 
 MAX_LIMIT = 2000
 MAX_COLUMNS = 50
@@ -46,11 +48,6 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<=": operator.le,
 }
 Test = Callable[[Record], bool]
-
-
-def coql_credits(limit: int) -> int:
-    """What a query costs: 1 credit up to 200 rows, 2 up to 1,000, 3 up to 2,000."""
-    return 1 if limit <= 200 else 2 if limit <= 1000 else 3
 
 
 def _syntax(near: str, column: int) -> ZohoError:
@@ -279,4 +276,4 @@ def coql(call: Call) -> Reply:
     return 200, {"data": [_render(call, module, r, names) for r in chunk], "info": info}
 
 
-ROUTES: list[Route] = [route("POST", "/crm/v8/coql", coql, lambda p: ["ZohoCRM.coql.READ"])]
+ROUTES: list[Route[Any]] = [route("POST", "/crm/v8/coql", coql, lambda p: ["ZohoCRM.coql.READ"])]

@@ -11,17 +11,19 @@ The window runs on the sandbox clock, so ``advance()`` frees it.
 
 from __future__ import annotations
 
+import json
+import re
 import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from urllib.parse import urlsplit
 
+from leadsync.sandboxes.kit.server import Request
+from leadsync.sandboxes.kit.windows import RollingTotal
 from leadsync.sandboxes.zoho.common import JSON, ZohoError
 
-__all__ = ["ApiLimits", "Limits", "too_many"]
-
-DAY = timedelta(hours=24)
+__all__ = ["ApiLimits", "Limits", "coql_credits", "credits_for", "too_many", "write_credits"]
 
 
 @dataclass
@@ -34,6 +36,31 @@ class Limits:
     token_mints: int = 10  # access tokens per refresh token per 10 minutes
     token_ttl: int = 3600  # seconds an access token lives
     listing_cap: int = 100_000  # records one Get Records listing (or COQL offset) reaches
+
+
+def write_credits(records: int) -> int:
+    """Inserts and updates cost 1 credit per 10 records (at least 1)."""
+    return max(1, -(-records // 10))
+
+
+def coql_credits(limit: int) -> int:
+    """What a COQL query costs: 1 credit up to 200 rows, 2 up to 1,000, 3 up to 2,000."""
+    return 1 if limit <= 200 else 2 if limit <= 1000 else 3
+
+
+def credits_for(request: Request) -> int:
+    """What an API call costs: 1, a write by its records, a COQL query by its ``limit``."""
+    if request.method not in ("POST", "PUT") or "/settings/" in request.target:
+        return 1
+    try:
+        body = json.loads(request.body or b"null")
+        data = body.get("data")
+    except (ValueError, AttributeError):
+        return 1
+    if urlsplit(request.target).path.rstrip("/").endswith("/coql"):
+        found = re.search(r"\blimit\s+(\d+)(?:\s*,\s*(\d+))?", str(body.get("select_query")), re.I)
+        return coql_credits(int(found[2] or found[1]) if found else 200)
+    return write_credits(len(data)) if isinstance(data, list) else 1
 
 
 def too_many(limits: Limits, daily: bool) -> ZohoError:
@@ -58,15 +85,9 @@ class ApiLimits:
         self.limits = limits
         self.clock = clock
         self._lock = threading.Lock()
-        self._events: deque[tuple[datetime, int]] = deque()
-        self._used = 0
+        self._window = RollingTotal()
         self.in_flight = 0
         self.peak = 0
-
-    def _expire(self, now: datetime) -> int:
-        while self._events and self._events[0][0] <= now - DAY:
-            self._used -= self._events.popleft()[1]
-        return self._used
 
     def enter(self) -> None:
         """One more call in flight, or 429 past the concurrency cap (``leave`` when done)."""
@@ -84,19 +105,19 @@ class ApiLimits:
         """Take ``credits`` from the day's budget; the headers to add, or 429 past the budget."""
         with self._lock:
             now = self.clock()
-            used = self._expire(now)
+            used = self._window.used(now)
             if used + credits > self.limits.daily_credits:
                 raise too_many(self.limits, daily=True)
-            self._events.append((now, credits))
-            self._used += credits
-            remaining = self.limits.daily_credits - self._used
-            if self._used * 2 >= self.limits.daily_credits:
+            self._window.add(now, credits)
+            used += credits
+            remaining = self.limits.daily_credits - used
+            if used * 2 >= self.limits.daily_credits:
                 return {"X-API-CREDITS-REMAINING": str(remaining)}
             return {}
 
     def usage(self) -> JSON:
         with self._lock:
-            used = self._expire(self.clock())
+            used = self._window.used(self.clock())
             return {
                 "used": used,
                 "remaining": self.limits.daily_credits - used,
@@ -108,11 +129,7 @@ class ApiLimits:
     def set_usage(self, used: int) -> None:
         """Pretend ``used`` credits were spent just now."""
         with self._lock:
-            self._events.clear()
-            self._used = 0
-            if used:
-                self._events.append((self.clock(), int(used)))
-                self._used = int(used)
+            self._window.reset(self.clock(), int(used))
 
     def reset(self) -> None:
         self.set_usage(0)

@@ -16,51 +16,22 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import secrets
-import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadsync.sandboxes.kit.routing import Route
 from leadsync.sandboxes.kit.server import Response
 from leadsync.sandboxes.zoho.common import JSON, ZohoError, invalid_data, parse_since
-from leadsync.sandboxes.zoho.routing import Call, Reply, Route, route
+from leadsync.sandboxes.zoho.http import Call
+from leadsync.sandboxes.zoho.pages import PageToken
+from leadsync.sandboxes.zoho.routing import Reply, route
 from leadsync.sandboxes.zoho.store import Record
 
-__all__ = ["ROUTES", "PageTokens", "fields_of", "module_of"]
+__all__ = ["ROUTES", "fields_of", "module_of"]
 
 DISCRETE_LIMIT = 2000
 TOKEN_LIFE = timedelta(hours=24)
 SORTS = ("id", "Created_Time", "Modified_Time")
-
-
-@dataclass
-class PageToken:
-    user: str
-    bound: str
-    after: tuple[Any, str]
-    served: int
-    expires: datetime
-
-
-class PageTokens:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._tokens: dict[str, PageToken] = {}
-
-    def make(self, token: PageToken) -> str:
-        key = secrets.token_hex(40)
-        with self._lock:
-            self._tokens[key] = token
-        return key
-
-    def get(self, key: str) -> PageToken | None:
-        with self._lock:
-            return self._tokens.get(key)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._tokens.clear()
 
 
 def module_of(call: Call) -> str:
@@ -309,7 +280,7 @@ def _read(p: dict[str, str]) -> list[str]:
     return [f"ZohoCRM.modules.{p.get('module', '').lower()}.READ"]
 
 
-ROUTES: list[Route] = [
+ROUTES: list[Route[Any]] = [
     route("GET", "/crm/v8/{module}/deleted", deleted, _read),
     route("GET", "/crm/v8/{module}/actions/count", count, _read),
     route("GET", "/crm/v8/{module}/{id}", get_record, _read),

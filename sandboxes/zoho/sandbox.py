@@ -20,34 +20,34 @@ concurrency cap (429 without ``Retry-After``). In memory, one lock, plain HTTP::
                      headers={"Authorization": f"Zoho-oauthtoken {token}"})
 
 Command line: ``python -m leadsync.sandboxes.zoho --port 8897 --leads 300``. Module map:
-``http`` (pipeline, token endpoint, controls), ``routing``, ``reads``,
-``writes``, ``search``, ``coql``, ``settings`` (endpoints), ``auth``,
-``limits``, ``store`` + ``schema`` + ``describe`` (the org and its
-metadata), ``data`` (seeding), ``backdoor`` (the back door, shared with
-``/__sandbox``).
+``http`` (the app, its pipeline, ``Call``, the token endpoint), ``routing``, ``reads`` +
+``pages``, ``writes``, ``search``, ``coql``, ``settings`` (endpoints), ``auth``, ``limits``
+(credits, concurrency), ``store`` + ``schema`` + ``describe`` (the org and its metadata), ``data``
+(seeding), ``backdoor`` (the back door, shared with ``/__sandbox``); what all three sandboxes
+share is ``leadsync.sandboxes.kit``'s.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import os
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from leadsync.sandboxes.kit.clock import SandboxClock
-from leadsync.sandboxes.kit.faults import FaultInjector, Faults, add_fault_arguments, faults_from_arguments
-from leadsync.sandboxes.kit.server import Serving
+from leadsync.sandboxes.kit.demo import Demo, demo_entry_point
+from leadsync.sandboxes.kit.faults import FaultInjector, Faults
+from leadsync.sandboxes.kit.routing import Routes
+from leadsync.sandboxes.kit.sandbox import command_line, common_options, finish_command_line
 from leadsync.sandboxes.kit.stats import Stats
+from leadsync.sandboxes.zoho import coql, reads, search, settings, writes
 from leadsync.sandboxes.zoho.auth import ALL_SCOPES, Auth
 from leadsync.sandboxes.zoho.backdoor import Controls
 from leadsync.sandboxes.zoho.common import IdMaker, org_offset
 from leadsync.sandboxes.zoho.data import seed_org
-from leadsync.sandboxes.zoho.http import BUCKETS, ZohoApp, ZohoServer
+from leadsync.sandboxes.zoho.http import ACCOUNTS_ROUTES, BUCKETS, Call, ZohoApp
 from leadsync.sandboxes.zoho.limits import ApiLimits, Limits
-from leadsync.sandboxes.zoho.reads import PageTokens
+from leadsync.sandboxes.zoho.pages import PageTokens
 from leadsync.sandboxes.zoho.schema import LEAD_STATUSES, STOCK_LEAD_STATUSES, standard_modules
 from leadsync.sandboxes.zoho.store import Org
 
@@ -56,6 +56,16 @@ __all__ = ["ALL_SCOPES", "Credentials", "Faults", "Limits", "ZohoSandbox", "demo
 CLIENT_ID = "1000.LS7QK2M9XZ4T8B1VW3N6YH0RDCPJ5A"
 SECRET_ENV = "LEADSYNC_DEMO_ZOHO_SECRET"
 CLIENT_SECRET = "4f0c2b9e7a1d8c3f6e5b0a9d2c7e4f1a8b3d6c9e0f"
+ROUTES: Routes[Call] = Routes(
+    [
+        *ACCOUNTS_ROUTES,
+        *settings.ROUTES,
+        *search.ROUTES,
+        *coql.ROUTES,
+        *reads.ROUTES,
+        *writes.ROUTES,
+    ]
+)
 
 
 @dataclass
@@ -67,7 +77,7 @@ class Credentials:
     refresh_token: str = ""
 
 
-class ZohoSandbox(Controls, Serving):
+class ZohoSandbox(Controls):
     """A running (after ``start()`` or ``with``) local Zoho CRM org on 127.0.0.1."""
 
     def __init__(
@@ -89,9 +99,15 @@ class ZohoSandbox(Controls, Serving):
     ) -> None:
         self.clock = SandboxClock(now)
         self.host, self.port = host, port
-        self._seed_args: dict[str, Any] = {"leads": leads, "contacts": contacts, "users": users, "seed": seed}
-        self._seed_args.update(now=now, offset=offset, activities=activities, stock_statuses=stock_statuses)
-        self._defaults = (replace(limits) if limits else Limits(), faults or Faults())
+        seed_args: dict[str, Any] = {
+            "leads": leads,
+            "contacts": contacts,
+            "users": users,
+            "seed": seed,
+            "now": now,
+        }
+        seed_args.update(offset=offset, activities=activities, stock_statuses=stock_statuses)
+        self.started_with(seed_args, replace(limits) if limits else Limits(), faults)
         self.credentials = Credentials(CLIENT_ID, CLIENT_SECRET)
         lim = replace(self._defaults[0])
         self.app = ZohoApp(
@@ -102,33 +118,17 @@ class ZohoSandbox(Controls, Serving):
             stats=Stats(BUCKETS),
             tokens=PageTokens(),
             backdoor=self,
+            routes=ROUTES,
             host=host,
             verbose=verbose,
         )
         self.app.auth.ttl, self.app.auth.mint_limit = lim.token_ttl, lim.token_mints
         self.seed(**self._seed_args)
 
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def make_server(self) -> ZohoServer:
-        return ZohoServer(self.app, self.host, self.port)
-
-    def start(self) -> ZohoSandbox:
-        super().start()
-        self.app.port = self.port  # the api_domain the token endpoint answers with
-        return self
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``: the API domain (``/crm/v8/...``)."""
-        return f"http://{self.host}:{self.port}"
-
     @property
     def accounts_url(self) -> str:
-        """Zoho Accounts (``/oauth/v2/token``): the same server."""
+        """Zoho Accounts (``/oauth/v2/token``): the same server as the API (``/crm/v8/...``)."""
         return self.url
-
-    # -- data ----------------------------------------------------------------------------------
 
     def seed(
         self,
@@ -163,87 +163,58 @@ class ZohoSandbox(Controls, Serving):
         self.app.auth.tokens.clear()
         self.credentials.refresh_token = self.app.auth.issue(org.api_user)
 
-    def reset(self, **seed_args: Any) -> None:
-        """Re-seed (same arguments unless given), clear stats, faults, limits and credits used."""
-        if isinstance(seed_args.get("now"), str):
-            seed_args["now"] = datetime.fromisoformat(seed_args["now"])
-        self._seed_args.update(seed_args)
-        self.seed(**self._seed_args)
-        self.app.stats.reset()
-        self.app.faults.configure(reset=True, **asdict(self._defaults[1]))
-        self.set_limits(**asdict(self._defaults[0]))
-        self.app.limits.reset()
+
+def _demo(sb: ZohoSandbox, contacts: int) -> Demo:
+    c = sb.credentials
+    os.environ[SECRET_ENV] = c.client_secret  # the adapter reads the secret from the environment
+    reps = [u["id"] for u in sb.users() if sb.org.active(u["id"]) and u["id"] != sb.org.api_user]
+    return {
+        "adapter": "zoho",
+        "options": {
+            "accounts_url": sb.accounts_url,
+            "api_url": sb.url,
+            "client_id": c.client_id,
+            "client_secret_env": SECRET_ENV,
+            "token": c.refresh_token,  # the demo moves it to the environment too
+        },
+        "describe": f"a local Zoho CRM sandbox at {sb.url} ({contacts} leads, {len(sb.users())} users)",
+        "owners": reps,
+        # Zoho's activities are calls, meetings, tasks and notes: no page views, downloads,
+        # webinars or demo requests, which is all qualification-matrix scores and acts on (no
+        # MQL, no task). BANT is what the org records (the BANT custom fields on its leads).
+        "playbook": "bant.yaml",
+    }
 
 
-@contextlib.contextmanager
-def demo_zoho(contacts: int = 300, seed: int = 7) -> Iterator[dict[str, Any]]:
-    """A running sandbox for ``leadsync demo`` (entry point ``leadsync.sandboxes: zoho``).
-
-    ``contacts`` is the number of leads. Yields the adapter name, its options (the refresh token as
-    ``token``, which the demo moves to the environment; the client
-    secret goes into ``LEADSYNC_DEMO_ZOHO_SECRET``) and a line describing the org.
-    """
-    with ZohoSandbox(port=0, seed=seed, leads=contacts) as sb:
-        c = sb.credentials
-        os.environ[SECRET_ENV] = c.client_secret  # the adapter reads the secret from the environment
-        reps = [u["id"] for u in sb.users() if sb.org.active(u["id"]) and u["id"] != sb.org.api_user]
-        yield {
-            "adapter": "zoho",
-            "options": {
-                "accounts_url": sb.accounts_url,
-                "api_url": sb.url,
-                "client_id": c.client_id,
-                "client_secret_env": SECRET_ENV,
-                "token": c.refresh_token,  # the demo moves it to the environment too
-            },
-            "describe": f"a local Zoho CRM sandbox at {sb.url} ({contacts} leads, {len(sb.users())} users)",
-            "owners": reps,
-            # Zoho's activities are calls, meetings, tasks and notes: no page views, downloads,
-            # webinars or demo requests, which is all qualification-matrix scores and acts on (no
-            # MQL, no task). BANT is what the org records (the BANT custom fields on its leads).
-            "playbook": "bant.yaml",
-            "sandbox": sb,
-        }
+# ``leadsync demo --crm zoho`` (entry point ``leadsync.sandboxes: zoho``): ``contacts`` is the
+# number of leads; the refresh token is the options' ``token``, the client secret goes into
+# ``LEADSYNC_DEMO_ZOHO_SECRET``.
+demo_zoho = demo_entry_point(lambda contacts, seed: ZohoSandbox(seed=seed, leads=contacts), _demo)
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m leadsync.sandboxes.zoho", description=__doc__.split("\n")[0])
-    p.add_argument("--port", type=int, default=8897, help="0 picks a free port (default 8897)")
-    p.add_argument("--host", default="127.0.0.1")
+def main(argv: list[str] | None = None) -> None:
+    """Run a sandbox until interrupted, printing its URL and credentials."""
+    p = command_line("python -m leadsync.sandboxes.zoho", __doc__, 8897, "org")
     p.add_argument("--leads", type=int, default=300)
     p.add_argument("--contacts", type=int, help="default: half the leads")
     p.add_argument("--users", type=int, default=8)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--now", help="the org's current time, ISO 8601 (default: now)")
     p.add_argument("--offset", default="+05:30", help="the org's UTC offset for datetimes")
     p.add_argument("--no-activities", action="store_true")
     p.add_argument("--stock-statuses", action="store_true", help="only Zoho's stock Lead_Status values")
     p.add_argument("--daily-credits", type=int, default=Limits().daily_credits)
     p.add_argument("--concurrency", type=int, default=Limits().concurrency)
     p.add_argument("--legacy-429", action="store_true", help="the older 429 body shape")
-    add_fault_arguments(p)
-    p.add_argument("--verbose", action="store_true", help="log every request")
-    return p
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Run a sandbox until interrupted, printing its URL and credentials."""
-    a = _parser().parse_args(argv)
-    faults = faults_from_arguments(a)
+    a = finish_command_line(p).parse_args(argv)
     sb = ZohoSandbox(
         a.port,
-        seed=a.seed,
         leads=a.leads,
         contacts=a.contacts,
         users=a.users,
-        now=datetime.fromisoformat(a.now) if a.now else None,
         offset=a.offset,
         activities=not a.no_activities,
         stock_statuses=a.stock_statuses,
         limits=Limits(daily_credits=a.daily_credits, concurrency=a.concurrency, legacy_429=a.legacy_429),
-        faults=faults,
-        host=a.host,
-        verbose=a.verbose,
+        **common_options(a),
     ).start()
     c = sb.credentials
     print(f"Zoho CRM sandbox listening on {sb.url} (accounts and API)", flush=True)

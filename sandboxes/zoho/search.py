@@ -13,10 +13,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from leadsync.sandboxes.kit.routing import Route
 from leadsync.sandboxes.kit.server import Response
 from leadsync.sandboxes.zoho.common import ZohoError, invalid_data
+from leadsync.sandboxes.zoho.http import Call
 from leadsync.sandboxes.zoho.reads import fields_of, module_of
-from leadsync.sandboxes.zoho.routing import Call, Reply, Route, route
+from leadsync.sandboxes.zoho.routing import Reply, route
 from leadsync.sandboxes.zoho.store import Record
 
 __all__ = ["ROUTES", "parse_criteria"]
@@ -129,7 +131,7 @@ def search(call: Call) -> Reply:
     return 200, {"data": [org.render(module, r, fields) for r in chunk], "info": info}
 
 
-ROUTES: list[Route] = [
+ROUTES: list[Route[Any]] = [
     route(
         "GET",
         "/crm/v8/{module}/search",

@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from leadsync.sandboxes.kit.routing import Route
 from leadsync.sandboxes.kit.server import Response
 from leadsync.sandboxes.zoho.common import JSON, ZohoError, invalid_data, parse_since
 from leadsync.sandboxes.zoho.describe import field_json, module_json
-from leadsync.sandboxes.zoho.routing import Call, Reply, Route, route
+from leadsync.sandboxes.zoho.http import Call
+from leadsync.sandboxes.zoho.routing import Reply, route
 from leadsync.sandboxes.zoho.schema import CREATABLE, Field, api_name_for
 from leadsync.sandboxes.zoho.store import Org, Record
 
@@ -251,7 +253,7 @@ def _scopes(*names: str) -> Callable[[dict[str, str]], list[str]]:
     return lambda p: list(names)
 
 
-ROUTES: list[Route] = [
+ROUTES: list[Route[Any]] = [
     route("GET", "/crm/v8/users", users, _scopes("ZohoCRM.users.READ")),
     route("GET", "/crm/v8/org", org_info, _scopes("ZohoCRM.org.READ")),
     route("GET", "/crm/v8/settings/modules", modules, _scopes("ZohoCRM.settings.modules.READ")),

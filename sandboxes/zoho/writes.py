@@ -15,13 +15,15 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from leadsync.sandboxes.kit.routing import Route
 from leadsync.sandboxes.zoho.common import JSON, ZohoError
+from leadsync.sandboxes.zoho.http import Call
 from leadsync.sandboxes.zoho.reads import module_of
-from leadsync.sandboxes.zoho.routing import Call, Reply, Route, route
+from leadsync.sandboxes.zoho.routing import Reply, route
 from leadsync.sandboxes.zoho.schema import Field
 from leadsync.sandboxes.zoho.store import Org, Record, WriteLog
 
-__all__ = ["ROUTES", "write_credits"]
+__all__ = ["ROUTES"]
 
 MAX_RECORDS = 100
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -31,11 +33,6 @@ class ItemError(Exception):
     def __init__(self, code: str, message: str, details: JSON) -> None:
         super().__init__(message)
         self.body = {"code": code, "details": details, "message": message, "status": "error"}
-
-
-def write_credits(records: int) -> int:
-    """Inserts and updates cost 1 credit per 10 records (at least 1)."""
-    return max(1, -(-records // 10))
 
 
 def _bad(f: str, path: str, message: str = "invalid data", **more: Any) -> ItemError:
@@ -247,7 +244,7 @@ def _scope(op: str) -> Any:
     return lambda p: [f"ZohoCRM.modules.{p.get('module', '').lower()}.{op}"]
 
 
-ROUTES: list[Route] = [
+ROUTES: list[Route[Any]] = [
     route("PUT", "/crm/v8/{module}/{id}", update_one, _scope("UPDATE")),
     route("PUT", "/crm/v8/{module}", update, _scope("UPDATE")),
     route("POST", "/crm/v8/{module}", create, _scope("CREATE")),

@@ -25,7 +25,7 @@ def both(store: Store, otype: str, body: dict[str, Any]) -> tuple[Any, Any]:
         index = (lambda name, key: store.indexes.get(otype, name, key, table)) if indexed else None
         try:
             page: SearchPage = run_search(
-                table.values(), body, store.schema.props[otype], store._contacts_of, index
+                table.values(), body, store.schema.props[otype], store.contacts_of, index
             )
         except ApiError as exc:
             return ("error", exc.status, exc.message)
