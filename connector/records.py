@@ -11,7 +11,7 @@ import orjson
 
 from leadsync.errors import Problem, RecordsError
 from leadsync.model import CONTACT_TEXT_FIELDS, CONTACT_TIME_FIELDS, STAGES, Activity, Contact, Owner
-from leadsync.timeutil import parse_ts
+from leadsync.timeutil import parse_iso_ts as parse_ts
 
 __all__ = [
     "MAX_PROBLEMS",

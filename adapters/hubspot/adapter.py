@@ -44,12 +44,13 @@ from leadsync.api import (
     TaskRequest,
     TaskResult,
     WriteResult,
+    parse_crm_ts,
 )
 
 from .activities import ActivityReader
 from .auth import token_from_options
 from .client import JSON, HubSpotClient
-from .convert import DEFAULT_LIFECYCLE_ORDER, contact_from_record, parse_ts, to_ms
+from .convert import DEFAULT_LIFECYCLE_ORDER, contact_from_record, to_ms
 from .echoes import EchoChaser
 from .fanout import DEFAULT_CONCURRENCY, Fanout
 from .mapping import HISTORY, HubSpotMapping, problem
@@ -212,7 +213,7 @@ class HubSpotAdapter:
                 history: Mapping[str, Any] = record.get("propertiesWithHistory") or {}
                 latest: dict[str, datetime] = {}
                 for prop, entries in history.items():
-                    stamps = [parse_ts(e.get("timestamp")) for e in entries or [] if isinstance(e, dict)]
+                    stamps = [parse_crm_ts(e.get("timestamp")) for e in entries or [] if isinstance(e, dict)]
                     newest = max((s for s in stamps if s), default=None)
                     if newest:
                         latest[prop] = newest
@@ -305,7 +306,7 @@ class HubSpotAdapter:
 
 def _modified_ms(record: JSON) -> int:
     props = record.get("properties") or {}
-    ts = parse_ts(props.get(MODIFIED)) or parse_ts(record.get("updatedAt"))
+    ts = parse_crm_ts(props.get(MODIFIED)) or parse_crm_ts(record.get("updatedAt"))
     if ts is None:
         raise CrmError(f"HubSpot contact {record.get('id')} came without {MODIFIED}")
     return to_ms(ts)

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from leadsync.api import Contact, ContactChange
-from leadsync.values import domain_of, employees_of, parse_ts
+from leadsync.api import Contact, ContactChange, domain_of, employees_of, parse_crm_ts
 
 from .mapping import HubSpotMapping, StageMap
 
@@ -23,7 +22,6 @@ __all__ = [
     "PlannedWrite",
     "contact_from_record",
     "format_ts",
-    "parse_ts",
     "plan_write",
     "to_ms",
 ]
@@ -83,9 +81,11 @@ def contact_from_record(record: Mapping[str, Any], mapping: HubSpotMapping) -> C
     )
     stage_map = mapping.stages.get(stage) if stage else None
     created = (
-        parse_ts(raw("created_at")) or parse_ts(record.get("createdAt")) or parse_ts(props.get("createdate"))
+        parse_crm_ts(raw("created_at"))
+        or parse_crm_ts(record.get("createdAt"))
+        or parse_crm_ts(props.get("createdate"))
     )
-    created = created or parse_ts(props.get("lastmodifieddate")) or datetime.fromtimestamp(0, tz=UTC)
+    created = created or parse_crm_ts(props.get("lastmodifieddate")) or datetime.fromtimestamp(0, tz=UTC)
     extra = {name: fm.read(_text(props.get(fm.property))) for name, fm in mapping.properties.items()}
     return Contact(
         id=str(record.get("id") or props.get("hs_object_id")),
@@ -106,9 +106,9 @@ def contact_from_record(record: Mapping[str, Any], mapping: HubSpotMapping) -> C
         score=_number(value("score")),
         owner_id=text("owner_id"),
         disqualification_reason=text("disqualification_reason"),
-        mql_at=parse_ts(raw("mql_at")),
-        sql_at=parse_ts(raw("sql_at")),
-        assigned_at=parse_ts(raw("assigned_at")),
+        mql_at=parse_crm_ts(raw("mql_at")),
+        sql_at=parse_crm_ts(raw("sql_at")),
+        assigned_at=parse_crm_ts(raw("assigned_at")),
         properties={k: v for k, v in extra.items() if v is not None},
     )
 
@@ -120,7 +120,7 @@ def _text(value: Any) -> str | None:
 def _stage_date(props: Mapping[str, Any], stage: StageMap | None) -> datetime | None:
     if stage is None or not stage.changed_at or stage.changed_at == "history":
         return None
-    return parse_ts(props.get(stage.changed_at))
+    return parse_crm_ts(props.get(stage.changed_at))
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ def _wire(name: str, value: Any) -> Any:
     if isinstance(value, datetime):
         return format_ts(value)
     if name.endswith("_at") and isinstance(value, str):
-        ts = parse_ts(value)
+        ts = parse_crm_ts(value)
         return format_ts(ts) if ts else value
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

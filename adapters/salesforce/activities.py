@@ -26,8 +26,7 @@ from typing import Any
 
 import structlog
 
-from leadsync.api import Activity
-from leadsync.values import parse_ts
+from leadsync.api import Activity, parse_crm_ts
 
 from .client import JSON, SalesforceClient
 from .convert import value_at
@@ -109,9 +108,9 @@ class ActivityReader:
             return None
         who = str(r.get("WhoId") or "")
         at = (
-            parse_ts(r.get("CompletedDateTime"))
+            parse_crm_ts(r.get("CompletedDateTime"))
             or _date(r.get("ActivityDate"))
-            or parse_ts(r.get("CreatedDate"))
+            or parse_crm_ts(r.get("CreatedDate"))
         )
         if not who or at is None:
             return None
@@ -142,7 +141,7 @@ class ActivityReader:
 
     def event(self, r: JSON) -> Activity | None:
         who = str(r.get("WhoId") or "")
-        at = parse_ts(r.get("StartDateTime")) or parse_ts(r.get("ActivityDateTime"))
+        at = parse_crm_ts(r.get("StartDateTime")) or parse_crm_ts(r.get("ActivityDateTime"))
         if not who or at is None or not self.map.meeting:
             return None
         owner = str(r["OwnerId"]) if r.get("OwnerId") else None
@@ -155,7 +154,7 @@ class ActivityReader:
         made = self.map.campaign(value_at(r, "Campaign.Type"), value_at(r, "Campaign.Name"))
         if not who or made is None or not r.get("HasResponded"):
             return None
-        created = parse_ts(r.get("CreatedDate"))
+        created = parse_crm_ts(r.get("CreatedDate"))
         first = _date(r.get("FirstRespondedDate"))
         # FirstRespondedDate is a date: when it is the day the member was added, the add's time is better.
         at = created if created and (first is None or created.date() == first.date()) else first
@@ -172,5 +171,5 @@ class ActivityReader:
 
 def _date(value: Any) -> datetime | None:
     """A date field (``2026-11-21``) as midnight UTC: Salesforce keeps dates without a zone."""
-    ts = parse_ts(value)
+    ts = parse_crm_ts(value)
     return ts.astimezone(UTC) if ts else None

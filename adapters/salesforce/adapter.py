@@ -49,8 +49,8 @@ from leadsync.api import (
     TaskRequest,
     TaskResult,
     WriteResult,
+    did_you_mean,
 )
-from leadsync.rules.conditions import did_you_mean
 
 from .activities import KEY_FIELD, ActivityReader
 from .auth import FLOWS, Credentials

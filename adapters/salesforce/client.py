@@ -32,9 +32,9 @@ from leadsync.api import (
     QuotaExhausted,
     RetryPolicy,
     TransientError,
+    trust_ca,
     with_retries,
 )
-from leadsync.tls import trust_ca
 
 from .auth import Credentials, Session, sign_in
 

@@ -16,8 +16,7 @@ from datetime import datetime
 
 import structlog
 
-from leadsync.api import Contact, CrmError
-from leadsync.values import parse_ts
+from leadsync.api import Contact, CrmError, parse_crm_ts
 
 from .client import SalesforceClient
 from .convert import object_of
@@ -65,7 +64,7 @@ class History:
                     return out
                 raise
             for row in rows:
-                at = parse_ts(row.get("CreatedDate"))
+                at = parse_crm_ts(row.get("CreatedDate"))
                 rid, name = str(row.get(link) or ""), str(row.get("Field") or "")
                 if at is None or not rid:
                     continue

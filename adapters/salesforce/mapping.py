@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from leadsync.adapters import mappingkit
-from leadsync.adapters.mappingkit import CONTACT_FIELDS, MappingChecker, mapping_source, packaged_path
-from leadsync.api import ConfigError, Path_
+from leadsync.api import ConfigError, Path_, mappingkit
+from leadsync.api.mappingkit import CONTACT_FIELDS, MappingChecker, mapping_source, packaged_path
 
 __all__ = [
     "CONTACT_FIELDS",

@@ -36,8 +36,7 @@ from urllib.parse import quote_plus
 
 import structlog
 
-from leadsync.api import Activity, CrmError
-from leadsync.values import parse_ts
+from leadsync.api import Activity, CrmError, parse_crm_ts
 
 from .activities import EVENT_FIELDS, KEY_FIELD, MEMBER_FIELDS, TASK_FIELDS, ActivityReader
 from .client import JSON, SalesforceClient
@@ -157,7 +156,7 @@ class PeopleReader:
                     found[activity.id] = activity
         newest = None
         for row in self._children(record, "Histories"):
-            at = parse_ts(row.get("CreatedDate"))
+            at = parse_crm_ts(row.get("CreatedDate"))
             newest = at if at is not None and (newest is None or at > newest) else newest
         if newest is not None:
             out.stages[str(record["Id"])] = newest

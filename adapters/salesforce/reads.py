@@ -34,8 +34,7 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from leadsync.api import Contact, CrmError, Page
-from leadsync.values import parse_ts
+from leadsync.api import Contact, CrmError, Page, parse_crm_ts
 
 from .client import JSON, SalesforceClient
 from .convert import contact_from_record, object_of
@@ -131,7 +130,7 @@ def read_changes(
         yield from _records(run, frozenset())
         return
     run = _Run(client, mapping, cursor, now, overlap, batch_size, fetch, select, task_key)
-    previous_read = parse_ts(cursor.read_at)
+    previous_read = parse_crm_ts(cursor.read_at)
     deleted = _deletions(run)
     if deleted:
         yield Page([], cursor.encode(), deleted=tuple(deleted))
@@ -146,7 +145,7 @@ def read_changes(
 def _deletions(run: _Run) -> list[str]:
     """Ids deleted since the deletions watermark; on a gap, start a full re-read instead."""
     c = run.cursor
-    since = parse_ts(c.deletions) or run.now
+    since = parse_crm_ts(c.deletions) or run.now
     if run.now - since < timedelta(minutes=1):  # the resource wants windows of a minute or more
         return []
     out: list[str] = []
@@ -154,7 +153,7 @@ def _deletions(run: _Run) -> list[str]:
     for obj in run.mapping.objects:
         path = f"sobjects/{obj}/deleted/?start={soql_ts(since)}&end={soql_ts(run.now)}"
         body: JSON = run.client.rest("GET", path) or {}
-        earliest = parse_ts(body.get("earliestDateAvailable"))
+        earliest = parse_crm_ts(body.get("earliestDateAvailable"))
         if earliest is not None and earliest > since:
             log.warning(
                 "salesforce_deletions_gap", object=obj, since=soql_ts(since), earliest=soql_ts(earliest)
@@ -164,7 +163,7 @@ def _deletions(run: _Run) -> list[str]:
             c.deletions = soql_ts(run.now)
             return []
         out += [str(d.get("id")) for d in body.get("deletedRecords") or [] if d.get("id")]
-        latest = parse_ts(body.get("latestDateCovered"))
+        latest = parse_crm_ts(body.get("latestDateCovered"))
         covered.append(latest if latest is not None else run.now)
     # Salesforce says how far its answer reaches (its clock, not ours): the next window starts there.
     c.deletions = soql_ts(min(covered, default=run.now))
@@ -174,7 +173,7 @@ def _deletions(run: _Run) -> list[str]:
 def _activity_news(run: _Run) -> frozenset[str]:
     """Leads and contacts whose Tasks, Events or Campaign Members changed since the watermark."""
     c = run.cursor
-    mark = parse_ts(c.activities) or run.now
+    mark = parse_crm_ts(c.activities) or run.now
     since = soql_ts(mark - run.overlap)
     seen = set(c.seen)
     newest = mark
@@ -191,7 +190,7 @@ def _activity_news(run: _Run) -> frozenset[str]:
         soql += own_tasks if sobject == "Task" else ""
         for page in run.client.query_pages(soql):
             for record in page:
-                stamp = parse_ts(record.get("SystemModstamp")) or mark
+                stamp = parse_crm_ts(record.get("SystemModstamp")) or mark
                 key = f"{record.get('Id')}@{soql_ts(stamp)}"
                 newest = max(newest, stamp)
                 kept.append(key)
@@ -233,7 +232,7 @@ def _since(mark: list[str] | None, previous_read: datetime | None, overlap: time
     """The WHERE that resumes after ``mark``: exact, or from the overlap near the last read's start."""
     if not mark:
         return None
-    stamp = parse_ts(mark[0])
+    stamp = parse_crm_ts(mark[0])
     if stamp is None:
         return None
     floor = (previous_read or stamp) - overlap
@@ -260,7 +259,7 @@ def _page(run: _Run, obj: str, records: list[JSON], news: frozenset[str]) -> Pag
         contacts.append(contact_from_record(record, run.mapping))
     if records:
         last = records[-1]
-        stamp = parse_ts(last.get("SystemModstamp"))
+        stamp = parse_crm_ts(last.get("SystemModstamp"))
         if stamp is not None:
             c.objects[obj] = [soql_ts(stamp), str(last.get("Id"))]
     run.yielded.update(x.id for x in contacts)

@@ -34,7 +34,6 @@ from urllib.parse import quote_plus
 
 import structlog
 
-from leadsync.adapters.writekit import task_due
 from leadsync.api import (
     AuthError,
     CrmError,
@@ -44,6 +43,7 @@ from leadsync.api import (
     TaskResult,
     TransientError,
 )
+from leadsync.api.writekit import task_due
 
 from .activities import KEY_FIELD
 from .client import JSON, SalesforceClient

@@ -23,8 +23,8 @@ from typing import Any
 
 import structlog
 
-from leadsync.adapters.writekit import send_chunks
 from leadsync.api import AuthError, ContactChange, CrmError, QuotaExhausted, RetryableError, WriteResult
+from leadsync.api.writekit import send_chunks
 
 from .client import JSON, SalesforceClient
 from .convert import PlannedWrite, plan_write

@@ -40,9 +40,9 @@ from leadsync.api import (
     RateLimited,
     RetryPolicy,
     TransientError,
+    trust_ca,
     with_retries,
 )
-from leadsync.tls import trust_ca
 
 from .auth import AccessToken, TokenKeeper, ZohoSetupError
 

@@ -37,8 +37,7 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from leadsync.api import Contact, CrmError, Page
-from leadsync.values import parse_ts
+from leadsync.api import Contact, CrmError, Page, parse_crm_ts
 
 from .activities import people_of
 from .client import JSON, ZohoClient
@@ -58,7 +57,7 @@ log = structlog.get_logger("leadsync.zoho.reads")
 
 def since_header(mark: str) -> str:
     """``If-Modified-Since`` one second before ``mark``, in ``mark``'s own offset."""
-    ts = parse_ts(mark)
+    ts = parse_crm_ts(mark)
     if ts is None:
         raise CrmError(f"not a Zoho datetime in the cursor: {mark!r}")
     return (ts - timedelta(seconds=1)).isoformat(timespec="seconds")
@@ -172,14 +171,14 @@ def _deletions(run: _Run, now: datetime) -> list[str]:
     out: list[str] = []
     for module in run.mapping.modules:
         mark = run.cursor.deletions.get(module) or now_text(now)
-        newest = parse_ts(mark) or now
+        newest = parse_crm_ts(mark) or now
         try:
             for records in pages(
                 run.client, f"/{module}/deleted", {"type": "all"}, since=since_header(mark), tokens=False
             ):
                 for r in records:
                     out.append(str(r.get("id")))
-                    stamp = parse_ts(r.get("deleted_time"))
+                    stamp = parse_crm_ts(r.get("deleted_time"))
                     if stamp is not None and stamp > newest:
                         newest, mark = stamp, str(r.get("deleted_time"))
         except Capped:
@@ -197,7 +196,7 @@ def _activity_news(run: _Run, is_own_task: Callable[[JSON], bool], now: datetime
     """
     c = run.cursor
     mark = c.activities or now_text(now)
-    mark_ts = parse_ts(mark) or now
+    mark_ts = parse_crm_ts(mark) or now
     started_ts = now - OVERLAP
     seen = set(c.seen)
     recent: list[str] = []
@@ -208,7 +207,7 @@ def _activity_news(run: _Run, is_own_task: Callable[[JSON], bool], now: datetime
         for last, records in listed(run.client, state, params, since_header(mark)):
             state.after = max([state.after, last], key=id_order)
             for r in records:
-                stamp = parse_ts(r.get("Modified_Time")) or mark_ts
+                stamp = parse_crm_ts(r.get("Modified_Time")) or mark_ts
                 key = f"{r.get('id')}@{r.get('Modified_Time')}"
                 if stamp >= started_ts:
                     recent.append(key)
@@ -246,10 +245,10 @@ def _records(run: _Run, news: dict[str, str], first: bool, now: datetime) -> Ite
             "",
         ]
         coql = rest[:1] == [COQL_MODE]
-        started_ts = parse_ts(started_text) or now
+        started_ts = parse_crm_ts(started_text) or now
         # Changed before the watermark: a finished listing read it as it is (the header reaches a
         # second further back only in case Zoho's If-Modified-Since is not inclusive).
-        floor = parse_ts(since_text) if since_text else None
+        floor = parse_crm_ts(since_text) if since_text else None
         skip = set(c.recent.get(module, []))
         recent: list[str] = []
         since = since_header(since_text) if since_text else None
@@ -258,7 +257,7 @@ def _records(run: _Run, news: dict[str, str], first: bool, now: datetime) -> Ite
             fresh: list[JSON] = []
             for r in records:
                 rid, key = str(r.get("id")), f"{r.get('id')}@{r.get('Modified_Time')}"
-                stamp = parse_ts(r.get("Modified_Time"))
+                stamp = parse_crm_ts(r.get("Modified_Time"))
                 if stamp is not None and stamp >= started_ts:
                     recent.append(key)
                 old = floor is not None and stamp is not None and stamp < floor

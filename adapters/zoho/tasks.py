@@ -27,8 +27,8 @@ from datetime import tzinfo
 
 import structlog
 
-from leadsync.adapters.writekit import task_due
 from leadsync.api import AuthError, CrmError, QuotaExhausted, RetryableError, TaskRequest, TaskResult
+from leadsync.api.writekit import task_due
 
 from .activities import KEY_FIELD, SEARCH_CHUNK
 from .client import JSON, ZohoClient

@@ -19,8 +19,8 @@ from typing import Any
 
 import structlog
 
-from leadsync.adapters.writekit import send_chunks
 from leadsync.api import ContactChange, WriteResult
+from leadsync.api.writekit import send_chunks
 
 from .client import JSON, ZohoClient
 from .convert import PlannedWrite, plan_write

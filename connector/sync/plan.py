@@ -14,7 +14,7 @@ from leadsync.api import WRITABLE_FIELDS
 from leadsync.decision import Action, Decision, number
 from leadsync.model import Contact
 from leadsync.rules.compiled import Rules
-from leadsync.timeutil import parse_ts
+from leadsync.timeutil import parse_iso_ts as parse_ts
 
 __all__ = ["ContactPlan", "current_values", "desired_values", "diff", "from_json_values", "to_json_values"]
 

@@ -18,7 +18,7 @@ from leadsync.model import Activity, Contact
 from leadsync.records import activity_from_json, contact_to_json
 from leadsync.sync.plan import ContactPlan
 from leadsync.sync.state import StateStore
-from leadsync.timeutil import parse_ts
+from leadsync.timeutil import parse_iso_ts as parse_ts
 
 __all__ = ["OWN_FIELDS", "apply_written", "comparable", "refresh_records", "snapshot_row", "stored_activity"]
 

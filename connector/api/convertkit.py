@@ -11,9 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from leadsync.adapters.mappingkit import ContactMap
-from leadsync.api import Contact, ContactChange
-from leadsync.values import domain_of, employees_of, parse_ts
+from leadsync.api import Contact, ContactChange, domain_of, employees_of, parse_crm_ts
+from leadsync.api.mappingkit import ContactMap
 
 __all__ = ["contact_of", "planned_fields"]
 
@@ -35,7 +34,7 @@ def contact_of(
     properties = {name: fm.read(get(fm.field)) for name, fm in cmap.properties.items()}
     return Contact(
         id=rid,
-        created_at=parse_ts(read("created_at")) or created or datetime(1970, 1, 1, tzinfo=UTC),
+        created_at=parse_crm_ts(read("created_at")) or created or datetime(1970, 1, 1, tzinfo=UTC),
         email=_text(read("email")),
         first_name=_text(read("first_name")),
         last_name=_text(read("last_name")),
@@ -52,9 +51,9 @@ def contact_of(
         score=_number(read("score")),
         owner_id=_text(read("owner_id")),
         disqualification_reason=_text(read("disqualification_reason")),
-        mql_at=parse_ts(read("mql_at")),
-        sql_at=parse_ts(read("sql_at")),
-        assigned_at=parse_ts(read("assigned_at")),
+        mql_at=parse_crm_ts(read("mql_at")),
+        sql_at=parse_crm_ts(read("sql_at")),
+        assigned_at=parse_crm_ts(read("assigned_at")),
         properties={k: v for k, v in properties.items() if v is not None},
     )
 
@@ -94,7 +93,7 @@ def _number(value: Any) -> float | None:
 
 def _wire(name: str, value: Any, format_ts: Callable[[datetime], str]) -> Any:
     if name.endswith("_at") and isinstance(value, str):
-        value = parse_ts(value) or value
+        value = parse_crm_ts(value) or value
     if isinstance(value, datetime):
         return format_ts(value)
     if isinstance(value, float) and value.is_integer():
