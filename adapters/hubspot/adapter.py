@@ -16,8 +16,10 @@ Registered as ``leadsync.adapters: hubspot = leadsync.adapters.hubspot.adapter:f
                       that ends less than this after its last contact's change resumes from
                       that long before its last search, so a change the index showed late is
                       still read (see ``_settled``)
-    retry             a leadsync.api.RetryPolicy (the default policy when absent)
+    retry             a leadsync.api.RetryPolicy (the default policy, on `clock`, when absent)
     timeout           seconds per HTTP request (30)
+    clock             a leadsync.api.Clock (or a callable giving "now") that the rate limiter and
+                      the default retry policy measure and wait on (default: the system's)
 """
 
 from __future__ import annotations
@@ -66,7 +68,6 @@ __all__ = ["HubSpotAdapter", "from_options"]
 BATCH_READ = 100  # batch read takes at most 100 inputs
 HISTORY_BATCH = 50  # batch read with propertiesWithHistory takes at most 50 inputs
 log = structlog.get_logger("leadsync.hubspot")
-
 
 
 class HubSpotAdapter:
@@ -313,7 +314,7 @@ def from_options(options: Mapping[str, Any]) -> HubSpotAdapter:
     opts = parse_options(HubSpotOptions, options, "hubspot")
     token = token_from_options(options)
     mapping = load_mapping(opts.mapping)
-    limiter = RateLimiter(opts.rate_per_10s, 10.0, opts.search_per_s)
+    limiter = RateLimiter(opts.rate_per_10s, 10.0, opts.search_per_s, clock=opts.clock)
     client = HubSpotClient(
         opts.base_url,
         token,
@@ -321,6 +322,7 @@ def from_options(options: Mapping[str, Any]) -> HubSpotAdapter:
         retry=opts.retry,
         account_timezone=ZoneInfo(opts.account_timezone),
         timeout=opts.timeout,
+        clock=opts.clock,
     )
     return HubSpotAdapter(
         client,

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 
-from leadsync.api import AdapterOptions, RetryPolicy
+from leadsync.api import SYSTEM_CLOCK, AdapterOptions, ClockOption, RetryPolicy
 
 from .fanout import DEFAULT_CONCURRENCY
 
@@ -35,6 +35,7 @@ class HubSpotOptions(AdapterOptions):
     search_lag_s: int = Field(SEARCH_LAG_S, ge=0, le=3_600)
     retry: RetryPolicy | None = None
     timeout: float = Field(30.0, gt=0)
+    clock: ClockOption = SYSTEM_CLOCK
 
     @field_validator("base_url")
     @classmethod

@@ -20,13 +20,15 @@ Registered as ``leadsync.adapters: salesforce = leadsync.adapters.salesforce.ada
     api_budget        the share of the org's daily API requests leadsync stops at (0.8)
     overlap_s         seconds each incremental read reaches back (300)
     ca_file           a CA bundle to trust (a local sandbox's certificate)
-    retry, timeout    a leadsync.api.RetryPolicy; seconds per HTTP request (30)
-    clock             a callable giving "now" (tests: the sandbox's clock; default: the system's)
+    retry, timeout    a leadsync.api.RetryPolicy (default: the policy, on `clock`); seconds per HTTP
+                      request (30)
+    clock             a leadsync.api.Clock, or a callable giving "now" (tests: the sandbox's
+                      clock); every wait (lock backoffs, retries) is on it (default: the system's)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -79,10 +81,9 @@ class SalesforceAdapter:
         bulk_threshold: int = 2000,
         query_batch: int = 2000,
         overlap: timedelta = timedelta(minutes=5),
-        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.client = client
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = client.clock
         self.mapping = mapping
         self.query_batch = query_batch
         self.overlap = overlap
@@ -114,7 +115,7 @@ class SalesforceAdapter:
             self.client,
             self.mapping,
             cursor,
-            now=self.clock(),
+            now=self.clock.now(),
             overlap=self.overlap,
             batch_size=self.query_batch,
             fetch=self.get_contacts,
@@ -225,6 +226,7 @@ def from_options(options: Mapping[str, Any]) -> SalesforceAdapter:
         timeout=opts.timeout,
         ca_file=opts.ca_file,
         budget=opts.api_budget,
+        clock=opts.clock,
     )
     return SalesforceAdapter(
         client,
@@ -233,5 +235,4 @@ def from_options(options: Mapping[str, Any]) -> SalesforceAdapter:
         bulk_threshold=opts.bulk_threshold,
         query_batch=opts.query_batch,
         overlap=timedelta(seconds=opts.overlap_s),
-        clock=opts.clock.now,
     )

@@ -18,14 +18,16 @@ Registered as ``leadsync.adapters: zoho = leadsync.adapters.zoho.adapter:from_op
     concurrency        calls in flight at once, 1 to 25 (4; Zoho's cap is 5 on Free editions)
     credit_floor       API credits left to other integrations: leadsync stops there (1000)
     ca_file            a CA bundle to trust (a local sandbox's certificate)
-    retry, timeout     a leadsync.api.RetryPolicy; seconds per HTTP request (30)
-    clock              a callable giving "now" (tests: the sandbox's clock; default: the system's)
+    retry, timeout     a leadsync.api.RetryPolicy (default: the policy, on `clock`); seconds per
+                       HTTP request (30)
+    clock              a leadsync.api.Clock, or a callable giving "now" (tests: the sandbox's
+                       clock); every wait (lock backoffs, retries) is on it (default: the system's)
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -77,12 +79,11 @@ class ZohoAdapter:
         *,
         batch_size: int = 100,
         triggers: Sequence[str] = (),
-        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.client = client
         self.mapping = mapping
         self.triggers = list(triggers)
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = client.clock
         self._modules: dict[str, str] = {}
         self._lock = threading.Lock()
         self._fields: dict[str, dict[str, JSON]] = {}
@@ -90,14 +91,8 @@ class ZohoAdapter:
         self._zone: tzinfo | None = None
         self._sizes = ModuleSizes(client, self.clock)
         self._activities = ActivityReader(client, mapping, self.activity_fields, self.module_of, self._sizes)
-        # RECORD_LOCKED backoff sleeps through the retry policy's sleep, as every other wait does
         self._writer = ContactWriter(
-            client,
-            mapping,
-            self.module_of,
-            batch_size=batch_size,
-            triggers=triggers,
-            sleep=client.retry.sleep,
+            client, mapping, self.module_of, batch_size=batch_size, triggers=triggers
         )
 
     def __repr__(self) -> str:
@@ -176,7 +171,7 @@ class ZohoAdapter:
             self.client,
             self.mapping,
             cursor,
-            now=self.clock(),
+            now=self.clock.now(),
             select=self.select,
             activity_fields=self.activity_fields,
             remember=self.remember,
@@ -269,7 +264,7 @@ class ZohoAdapter:
 def from_options(options: Mapping[str, Any]) -> ZohoAdapter:
     """Build the adapter from a connection's options (see the module docstring)."""
     opts = parse_options(ZohoOptions, options, "zoho")
-    clock = opts.clock.now
+    clock = opts.clock
     http = requests.Session()
     keeper = TokenKeeper(
         OAuthClient(opts.client_id, opts.client_secret(), opts.refresh_token()),
@@ -289,4 +284,4 @@ def from_options(options: Mapping[str, Any]) -> ZohoAdapter:
         clock=clock,
     )
     mapping = load_mapping(opts.mapping)
-    return ZohoAdapter(client, mapping, batch_size=opts.batch_size, triggers=opts.triggers, clock=clock)
+    return ZohoAdapter(client, mapping, batch_size=opts.batch_size, triggers=opts.triggers)
