@@ -1,10 +1,7 @@
 """A lead's or contact's activities from Salesforce: Tasks, Events and Campaign Members.
 
 The adapter reads them with one relationship query per object and chunk of people
-(``people.PeopleReader``); the records become canonical activities here. ``ActivityReader.read``,
-three SOQL queries per 300 people (``WhoId IN …`` for Tasks and Events, ``LeadId``/``ContactId
-IN …`` for responded Campaign Members), is the reference that read must equal (the tests compare
-them, and check this one against simple-mockforce, which has no subqueries). Through the mapping:
+(``people.PeopleReader``); the records become canonical activities here. Through the mapping:
 
 - a Task with ``TaskSubtype`` (or ``Type``) Call is a ``call``; its Call Result
   (``CallDisposition``, free text) gives ``outcome``; ``CallDurationInSeconds`` gives ``duration_s``;
@@ -20,23 +17,18 @@ that one sees it here. Activity ids are the record's: ``task:<Id>``, ``event:<Id
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
-
 from leadsync.api import Activity, parse_crm_ts
 
-from .client import JSON, SalesforceClient
+from .client import JSON
 from .convert import value_at
 from .mapping import ActivityMap
-from .reads import IN_CHUNK, soql_list
 
 __all__ = ["EVENT_FIELDS", "KEY_FIELD", "MEMBER_FIELDS", "TASK_FIELDS", "ActivityReader"]
 
 KEY_FIELD = "Leadsync_Key__c"
-log = structlog.get_logger("leadsync.salesforce.activities")
 
 TASK_FIELDS = (
     "Id", "WhoId", "OwnerId", "Subject", "Type", "TaskSubtype", "Status", "IsClosed", "ActivityDate",
@@ -59,49 +51,10 @@ MEMBER_FIELDS = (
 
 
 class ActivityReader:
-    """Reads the activities of some leads and contacts, as canonical activities."""
+    """Turns Task, Event and Campaign Member records into canonical activities, through the mapping."""
 
-    def __init__(
-        self, client: SalesforceClient, activities: ActivityMap, has_key: Callable[[], bool]
-    ) -> None:
-        self.client = client
+    def __init__(self, activities: ActivityMap) -> None:
         self.map = activities
-        self.has_key = has_key  # whether Task has leadsync's key field (after `leadsync setup`)
-
-    def read(self, contact_ids: Sequence[str]) -> list[Activity]:
-        ids = list(dict.fromkeys(str(c) for c in contact_ids))
-        out: dict[str, Activity] = {}
-        m = self.map
-        for start in range(0, len(ids), IN_CHUNK):
-            chunk = ids[start : start + IN_CHUNK]
-            if m.call or m.email or m.task:
-                task_fields = (*TASK_FIELDS, KEY_FIELD) if self.has_key() else TASK_FIELDS
-                soql = f"SELECT {', '.join(task_fields)} FROM Task WHERE WhoId IN {soql_list(chunk)}"
-                for record in self.client.query(soql):
-                    self._keep(out, self.task(record))
-            if m.meeting:
-                soql = f"SELECT {', '.join(EVENT_FIELDS)} FROM Event WHERE WhoId IN {soql_list(chunk)}"
-                for record in self.client.query(soql):
-                    self._keep(out, self.event(record))
-            if m.reads_campaigns:
-                leads = [c for c in chunk if c.startswith("00Q")]
-                contacts = [c for c in chunk if c.startswith("003")]
-                people = [f"LeadId IN {soql_list(leads)}"] if leads else []
-                people += [f"ContactId IN {soql_list(contacts)}"] if contacts else []
-                if people:
-                    soql = (
-                        f"SELECT {', '.join(MEMBER_FIELDS)} FROM CampaignMember "
-                        f"WHERE HasResponded = true AND ({' OR '.join(people)})"
-                    )
-                    for record in self.client.query(soql):
-                        self._keep(out, self.member(record))
-        log.info("activities_read", contacts=len(ids), activities=len(out))
-        return sorted(out.values(), key=lambda a: (a.at, a.id))
-
-    @staticmethod
-    def _keep(out: dict[str, Activity], activity: Activity | None) -> None:
-        if activity is not None:
-            out[activity.id] = activity
 
     def task(self, r: JSON) -> Activity | None:
         if r.get(KEY_FIELD):

@@ -90,7 +90,7 @@ class SalesforceAdapter:
         self._task_fields: set[str] | None = None
         self._fields: dict[str, list[str]] = {}
         self._zone: tzinfo | None = None
-        self._activities = ActivityReader(client, mapping.activities, self._has_task_key)
+        self._activities = ActivityReader(mapping.activities)
         self._writer = ContactWriter(client, mapping, batch_size=batch_size, bulk_threshold=bulk_threshold)
         self._history = History(client, mapping)
         self._people = PeopleReader(client, mapping, self._activities, self._history, self._has_task_key)

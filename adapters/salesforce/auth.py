@@ -30,9 +30,8 @@ from pydantic import SecretStr
 
 from leadsync.api import AuthError, CrmError, TransientError
 
-__all__ = ["FLOWS", "Credentials", "Session", "sign_in"]
+__all__ = ["Credentials", "Flow", "Session", "sign_in"]
 
-FLOWS = ("jwt", "client_credentials", "password")
 Flow = Literal["jwt", "client_credentials", "password"]
 log = structlog.get_logger("leadsync.salesforce.auth")
 

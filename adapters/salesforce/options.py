@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from leadsync.api import SYSTEM_CLOCK, AdapterOptions, ClockOption, RetryPolicy
 
+from .auth import Flow
 from .client import DEFAULT_API_VERSION
 
 __all__ = ["SalesforceOptions"]
 
-Flow = Literal["jwt", "client_credentials", "password"]
 _WHAT = {
     "jwt": "the private key (PEM): `private_key_file`, or the connection's token_file/token_env",
     "client_credentials": "the Consumer Secret in the connection's token_env or token_file",

@@ -24,7 +24,7 @@ parent-to-child subqueries (their children count toward the same 2,000-row batch
   user), the object's history is given up, as ``History.changed`` does, and the chunk read again
   without it.
 
-``ActivityReader.read`` (three queries per 300 people) stays as the reference this must equal.
+The tests keep the three flat queries per 300 people it replaced, as the reference it must equal.
 """
 
 from __future__ import annotations
