@@ -38,6 +38,7 @@ from leadsync.api import (
     Contact,
     ContactChange,
     CrmError,
+    CursorError,
     Owner,
     Page,
     TaskRequest,
@@ -111,8 +112,8 @@ class HubSpotAdapter:
         """Contacts changed since ``cursor``; leadsync's own writes read back alongside (``EchoChaser``)."""
         try:
             start = SearchCursor.decode(cursor) if cursor else None
-        except ValueError as exc:
-            raise CrmError(f"{exc}; the stored cursor was not made by this adapter") from None
+        except CursorError as exc:
+            raise CrmError(str(exc)) from None
         props = self._read_properties()
         chaser = EchoChaser(lambda req: self.client.search("contacts", req), props, _modified_ms)
         self._chaser = chaser

@@ -20,21 +20,20 @@ One run, given the cursor of the last:
    converted Lead is reported as moved to its ``ConvertedContactId``.
 4. Leads and contacts with activity news that step 3 did not return are read by Id.
 
-The cursor is ``sf1:`` and compact JSON: the last record per object, when the read began, the
-activity watermark with the activity records already seen inside the overlap, the deletions
-watermark, and a full re-read's start.
+The cursor is ``sf1:`` and compact JSON (``leadsync.api.CursorCodec``, version 1): the last
+record per object, when the read began, the activity watermark with the activity records already
+seen inside the overlap, the deletions watermark, and a full re-read's start.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from leadsync.api import Contact, CrmError, Page, parse_crm_ts
+from leadsync.api import Contact, CrmError, CursorCodec, CursorError, Page, parse_crm_ts
 
 from .client import JSON, SalesforceClient
 from .convert import contact_from_record, object_of
@@ -58,6 +57,9 @@ def soql_list(values: Sequence[str]) -> str:
     return "(" + ",".join(quoted) + ")"
 
 
+CODEC = CursorCodec("Salesforce", "sf", 1)
+
+
 @dataclass
 class SfCursor:
     objects: dict[str, list[str]] = field(default_factory=dict)  # object → [last stamp, its Id]
@@ -68,28 +70,27 @@ class SfCursor:
     reread_since: str | None = None  # a full re-read under way, begun then
 
     def encode(self) -> str:
-        data = {
-            "o": self.objects,
-            "q": self.read_at,
-            "a": self.activities,
-            "s": self.seen,
-            "d": self.deletions,
-            "r": self.reread_since,
-        }
-        return "sf1:" + json.dumps({k: v for k, v in data.items() if v}, separators=(",", ":"))
+        return CODEC.encode(
+            {
+                "o": self.objects,
+                "q": self.read_at,
+                "a": self.activities,
+                "s": self.seen,
+                "d": self.deletions,
+                "r": self.reread_since,
+            }
+        )
 
     @classmethod
     def decode(cls, text: str) -> SfCursor:
-        if not text.startswith("sf1:"):
-            raise ValueError(f"not a Salesforce cursor: {text[:40]!r}")
+        data = CODEC.decode(text)
         try:
-            data = json.loads(text[4:])
             objects = {str(k): [str(v[0]), str(v[1])] for k, v in (data.get("o") or {}).items()}
             return cls(
                 objects, data.get("q"), data.get("a"), list(data.get("s") or []), data.get("d"), data.get("r")
             )
-        except (ValueError, TypeError, AttributeError):
-            raise ValueError(f"not a Salesforce cursor: {text[:40]!r}") from None
+        except (ValueError, TypeError, AttributeError, IndexError):
+            raise CODEC.foreign(text) from None
 
 
 @dataclass
@@ -121,8 +122,8 @@ def read_changes(
     """The run's pages, oldest change first (see the module docstring)."""
     try:
         cursor = SfCursor.decode(cursor_text) if cursor_text else None
-    except ValueError as exc:
-        raise CrmError(f"{exc}; the stored cursor was not made by this adapter") from None
+    except CursorError as exc:
+        raise CrmError(str(exc)) from None
     if cursor is None:  # the first read: everything, and activity news from now on
         first = soql_ts(now)
         cursor = SfCursor(activities=first, deletions=first)

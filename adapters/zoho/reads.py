@@ -25,19 +25,18 @@ One run, given the cursor of the last:
    reported as moved to its contact (``$converted_detail.contact``).
 4. Leads and contacts with activity news that step 3 did not return are read by id.
 
-The cursor is ``zc1:`` and compact JSON.
+The cursor is ``zc1:`` and compact JSON (``leadsync.api.CursorCodec``, version 1).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from leadsync.api import Contact, CrmError, Page, parse_crm_ts
+from leadsync.api import Contact, CrmError, CursorCodec, CursorError, Page, parse_crm_ts
 
 from .activities import people_of
 from .client import JSON, ZohoClient
@@ -67,6 +66,9 @@ def now_text(now: datetime) -> str:
     return now.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
+CODEC = CursorCodec("Zoho", "zc", 1)
+
+
 @dataclass
 class ZohoCursor:
     modules: dict[str, list[str]] = field(default_factory=dict)  # module → [watermark]
@@ -80,22 +82,21 @@ class ZohoCursor:
     # its watermark, so that the next listing, which reaches back that far, skips them
 
     def encode(self) -> str:
-        data = {
-            "m": self.modules,
-            "a": self.activities,
-            "s": self.seen,
-            "d": self.deletions,
-            "l": self.listing,
-            "r": self.recent,
-        }
-        return "zc1:" + json.dumps({k: v for k, v in data.items() if v}, separators=(",", ":"))
+        return CODEC.encode(
+            {
+                "m": self.modules,
+                "a": self.activities,
+                "s": self.seen,
+                "d": self.deletions,
+                "l": self.listing,
+                "r": self.recent,
+            }
+        )
 
     @classmethod
     def decode(cls, text: str) -> ZohoCursor:
-        if not text.startswith("zc1:"):
-            raise ValueError(f"not a Zoho cursor: {text[:40]!r}")
+        data = CODEC.decode(text)
         try:
-            data = json.loads(text[4:])
 
             def lists(key: str) -> dict[str, list[str]]:
                 return {str(k): [str(x) for x in v] for k, v in (data.get(key) or {}).items()}
@@ -104,7 +105,7 @@ class ZohoCursor:
             seen = [str(s) for s in data.get("s") or []]
             return cls(lists("m"), data.get("a"), seen, deletions, lists("l"), lists("r"))
         except (ValueError, TypeError, AttributeError):
-            raise ValueError(f"not a Zoho cursor: {text[:40]!r}") from None
+            raise CODEC.foreign(text) from None
 
 
 def full_read(mapping: ZohoMapping, cursor_text: str | None) -> bool:
@@ -114,7 +115,7 @@ def full_read(mapping: ZohoMapping, cursor_text: str | None) -> bool:
         return True
     try:
         cursor = ZohoCursor.decode(cursor_text)
-    except ValueError:
+    except CursorError:
         return False
     return any(module not in cursor.modules for module in mapping.modules)
 
@@ -146,8 +147,8 @@ def read_changes(
     """The run's pages, oldest change first (see the module docstring)."""
     try:
         cursor = ZohoCursor.decode(cursor_text) if cursor_text else None
-    except ValueError as exc:
-        raise CrmError(f"{exc}; the stored cursor was not made by this adapter") from None
+    except CursorError as exc:
+        raise CrmError(str(exc)) from None
     first = cursor is None
     if cursor is None:  # the first read: everything, and activity news and deletions from now on
         cursor = ZohoCursor(activities=now_text(now), deletions=dict.fromkeys(mapping.modules, now_text(now)))

@@ -81,4 +81,6 @@ class CursorCodec:
 
     def foreign(self, text: str) -> CursorError:
         """The error for a cursor this codec did not make (or one too damaged to read)."""
-        return CursorError(f"not a {self.crm} cursor: {text[:40]!r}")
+        return CursorError(
+            f"not a {self.crm} cursor: {text[:40]!r}; the stored cursor was not made by this adapter"
+        )
