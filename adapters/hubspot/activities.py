@@ -29,9 +29,9 @@ from typing import Any
 
 import structlog
 
-from leadsync.api import Activity, parse_crm_ts
+from leadsync.api import JSON, Activity, parse_crm_ts
 
-from .client import JSON, HubSpotClient
+from .client import HubSpotClient
 from .convert import to_ms
 from .fanout import Fanout
 from .mapping import ActivityMap

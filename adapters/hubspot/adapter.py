@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from leadsync.api import (
+    JSON,
     Activity,
     CheckReport,
     Contact,
@@ -50,7 +51,7 @@ from leadsync.api import (
 
 from .activities import ActivityReader
 from .auth import token_from_options
-from .client import JSON, HubSpotClient
+from .client import HubSpotClient
 from .convert import DEFAULT_LIFECYCLE_ORDER, contact_from_record, to_ms
 from .echoes import EchoChaser
 from .fanout import DEFAULT_CONCURRENCY, Fanout

@@ -35,6 +35,7 @@ from hubspot.crm.associations import v4 as hs_assoc
 from pydantic import SecretStr
 
 from leadsync.api import (
+    JSON,
     SYSTEM_CLOCK,
     AuthError,
     Clock,
@@ -42,10 +43,11 @@ from leadsync.api import (
     QuotaExhausted,
     RetryPolicy,
     TransientError,
+    json_object,
     with_retries,
 )
 
-from .errors import JSON, MaybeSent, error_for, maybe_carried_out, parse_float, parse_json
+from .errors import MaybeSent, error_for, maybe_carried_out, parse_float
 from .paging import SearchRequest
 from .ratelimit import RateLimiter
 
@@ -174,7 +176,7 @@ class HubSpotClient:
             self.limiter.update_from_headers(dict(raw.headers))
             self._local.server_ms = _date_ms(raw.headers.get("Date"))
             log.debug("hubspot_call", method=method, path=path, status=raw.status)
-            return int(raw.status), parse_json(data.decode("utf-8", "replace") if data else "")
+            return int(raw.status), json_object(data.decode("utf-8", "replace") if data else "")
 
         return with_retries(attempt, self.retry)
 
@@ -227,7 +229,7 @@ class HubSpotClient:
     ) -> CrmError:
         """The connector error for one HubSpot error response."""
         retry_after = parse_float(headers.get("Retry-After") or headers.get("retry-after"))
-        policy = str(parse_json(body).get("policyName") or "") if status == 429 else ""
+        policy = str(json_object(body).get("policyName") or "") if status == 429 else ""
         if status == 429 and policy != "DAILY":
             if policy == "TEN_SECONDLY_ROLLING":
                 retry_after = self.limiter.window_frees_in()

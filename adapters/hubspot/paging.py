@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from leadsync.api import CursorCodec
+from leadsync.api import JSON, CursorCodec
 
 __all__ = [
     "MODIFIED",
@@ -45,7 +45,6 @@ OBJECT_ID = "hs_object_id"
 PAGE = 200
 
 T = TypeVar("T")
-JSON = dict[str, Any]
 log = structlog.get_logger("leadsync.hubspot.paging")
 
 

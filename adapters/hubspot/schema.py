@@ -15,10 +15,10 @@ from typing import Any
 
 import structlog
 
-from leadsync.api import AuthError, CheckReport, CrmError, QuotaExhausted
+from leadsync.api import JSON, AuthError, CheckReport, CrmError, QuotaExhausted, json_object
 
 from .client import HubSpotClient
-from .errors import JSON, missing_scopes, parse_json
+from .errors import missing_scopes
 from .mapping import HubSpotMapping
 from .tasks import ACTION_KEY
 
@@ -210,4 +210,4 @@ def check_access(client: HubSpotClient, account_timezone: str) -> CheckReport:
 
 
 def _scopes_in(exc: AuthError) -> list[str]:
-    return missing_scopes(parse_json(exc.body or ""))
+    return missing_scopes(json_object(exc.body or ""))

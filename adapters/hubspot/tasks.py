@@ -25,9 +25,9 @@ from collections.abc import Sequence
 
 import structlog
 
-from leadsync.api import AuthError, CrmError, QuotaExhausted, RetryableError, TaskRequest, TaskResult
+from leadsync.api import JSON, AuthError, CrmError, QuotaExhausted, RetryableError, TaskRequest, TaskResult
 
-from .client import JSON, HubSpotClient
+from .client import HubSpotClient
 from .convert import format_ts
 from .errors import MaybeSent
 from .paging import SearchFilter, SearchRequest

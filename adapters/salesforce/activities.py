@@ -20,9 +20,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from leadsync.api import Activity, parse_crm_ts
+from leadsync.api import JSON, Activity, parse_crm_ts
 
-from .client import JSON
 from .convert import value_at
 from .mapping import ActivityMap
 

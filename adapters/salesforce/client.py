@@ -27,6 +27,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from leadsync.api import (
+    JSON,
     SYSTEM_CLOCK,
     AuthError,
     Clock,
@@ -40,11 +41,10 @@ from leadsync.api import (
 
 from .auth import Credentials, Session, sign_in
 
-__all__ = ["DEFAULT_API_VERSION", "JSON", "SalesforceClient"]
+__all__ = ["DEFAULT_API_VERSION", "SalesforceClient"]
 
 DEFAULT_API_VERSION = "66.0"  # Spring '26; simple-salesforce's own default is 59.0
 RETRY_LATER = timedelta(hours=1)
-JSON = dict[str, Any]
 T = TypeVar("T")
 log = structlog.get_logger("leadsync.salesforce.client")
 

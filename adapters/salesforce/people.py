@@ -36,10 +36,10 @@ from urllib.parse import quote_plus
 
 import structlog
 
-from leadsync.api import Activity, CrmError, parse_crm_ts
+from leadsync.api import JSON, Activity, CrmError, parse_crm_ts
 
 from .activities import EVENT_FIELDS, KEY_FIELD, MEMBER_FIELDS, TASK_FIELDS, ActivityReader
-from .client import JSON, SalesforceClient
+from .client import SalesforceClient
 from .convert import object_of
 from .history import History
 from .mapping import HISTORY, SalesforceMapping

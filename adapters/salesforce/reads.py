@@ -33,9 +33,9 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from leadsync.api import Contact, CrmError, CursorCodec, CursorError, Page, parse_crm_ts
+from leadsync.api import JSON, Contact, CrmError, CursorCodec, CursorError, Page, parse_crm_ts
 
-from .client import JSON, SalesforceClient
+from .client import SalesforceClient
 from .convert import contact_from_record, object_of
 from .mapping import SalesforceMapping
 

@@ -23,10 +23,10 @@ from urllib.parse import quote
 
 import structlog
 
-from leadsync.api import AuthError, CheckReport, CrmError, QuotaExhausted
+from leadsync.api import JSON, AuthError, CheckReport, CrmError, QuotaExhausted
 
 from .activities import KEY_FIELD
-from .client import JSON, SalesforceClient
+from .client import SalesforceClient
 from .mapping import SalesforceMapping
 from .reads import soql_list
 

@@ -34,6 +34,7 @@ from urllib.parse import quote_plus
 import structlog
 
 from leadsync.api import (
+    JSON,
     AuthError,
     CrmError,
     QuotaExhausted,
@@ -45,7 +46,7 @@ from leadsync.api import (
 from leadsync.api.writekit import task_due
 
 from .activities import KEY_FIELD
-from .client import JSON, SalesforceClient
+from .client import SalesforceClient
 from .reads import soql_list
 from .writes import AUTO_ASSIGN_OFF, COLLECTION, error_text
 

@@ -22,10 +22,10 @@ from typing import Any
 
 import structlog
 
-from leadsync.api import AuthError, ContactChange, CrmError, QuotaExhausted, RetryableError, WriteResult
-from leadsync.api.writekit import send_chunks
+from leadsync.api import JSON, AuthError, ContactChange, CrmError, QuotaExhausted, RetryableError, WriteResult
+from leadsync.api.writekit import merged_changes, send_chunks
 
-from .client import JSON, SalesforceClient
+from .client import SalesforceClient
 from .convert import PlannedWrite, plan_write
 from .mapping import SalesforceMapping
 
@@ -65,7 +65,7 @@ class ContactWriter:
     def write(self, changes: Sequence[ContactChange]) -> list[WriteResult]:
         results: dict[str, WriteResult] = {}
         todo: list[PlannedWrite] = []
-        for p in (plan_write(c, self.mapping) for c in _merged(changes)):
+        for p in (plan_write(c, self.mapping) for c in merged_changes(changes)):
             if p.error:
                 results[p.contact_id] = WriteResult(p.contact_id, ok=False, error=p.error)
             elif not p.fields:
@@ -174,17 +174,6 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _merged(changes: Sequence[ContactChange]) -> list[ContactChange]:
-    """One change per record (Salesforce refuses a collection naming an Id twice); later values win."""
-    by_id: dict[str, ContactChange] = {}
-    for c in changes:
-        first = by_id.get(c.contact_id)
-        by_id[c.contact_id] = (
-            c if first is None else ContactChange(c.contact_id, {**first.values, **c.values}, first.current)
-        )
-    return list(by_id.values())
 
 
 def error_text(item: JSON) -> str:

@@ -27,10 +27,10 @@ from typing import Any
 
 import structlog
 
-from leadsync.api import Activity, parse_crm_ts
+from leadsync.api import JSON, Activity, parse_crm_ts
 
 from .activity_listing import ListingPlan, ModuleSizes, list_whole
-from .client import JSON, ZohoClient
+from .client import ZohoClient
 from .convert import lookup_id
 from .mapping import ZohoMapping
 from .paging import Capped, pages

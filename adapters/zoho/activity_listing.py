@@ -39,9 +39,9 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from leadsync.api import Activity, AuthError, Clock, CrmError, RetryableError
+from leadsync.api import JSON, Activity, AuthError, Clock, CrmError, RetryableError
 
-from .client import JSON, ZohoClient
+from .client import ZohoClient
 from .coql import Listing, id_order, listed
 
 __all__ = ["ActivityIndex", "ListingPlan", "ModuleSizes", "list_whole", "listing_pays"]

@@ -36,6 +36,7 @@ import requests
 import structlog
 
 from leadsync.api import (
+    JSON,
     Activity,
     CheckReport,
     Contact,
@@ -51,7 +52,7 @@ from leadsync.api import (
 from .activities import ACTIVITY_FIELDS, KEY_FIELD, ActivityReader
 from .activity_listing import ModuleSizes
 from .auth import OAuthClient, TokenKeeper
-from .client import JSON, ZohoClient
+from .client import ZohoClient
 from .mapping import ZohoMapping, load_mapping
 from .options import ZohoOptions
 from .paging import by_ids, pages

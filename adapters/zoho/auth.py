@@ -30,7 +30,16 @@ import requests
 import structlog
 from pydantic import SecretStr
 
-from leadsync.api import SYSTEM_CLOCK, AuthError, Clock, ConfigError, Problem, QuotaExhausted, TransientError
+from leadsync.api import (
+    SYSTEM_CLOCK,
+    AuthError,
+    Clock,
+    ConfigError,
+    Problem,
+    QuotaExhausted,
+    TransientError,
+    response_object,
+)
 
 __all__ = [
     "DATA_CENTERS",
@@ -203,7 +212,7 @@ class TokenKeeper:
             raise TransientError(
                 f"POST {url}: HTTP {response.status_code}", status=response.status_code, url=url
             )
-        body = _json(response)
+        body = response_object(response)
         if not body.get("access_token"):
             raise self._refused(response.status_code, body, url)
         expires_in = float(body.get("expires_in") or 3600)
@@ -286,11 +295,3 @@ class TokenKeeper:
     def _forget(self) -> None:
         if self.cache_file is not None and self.cache_file.is_file():
             self._store(None)
-
-
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

@@ -23,7 +23,6 @@ Enterprise). https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ import requests
 import structlog
 
 from leadsync.api import (
+    JSON,
     SYSTEM_CLOCK,
     AuthError,
     Clock,
@@ -48,10 +48,9 @@ from leadsync.api import (
 
 from .auth import AccessToken, TokenKeeper, ZohoSetupError
 
-__all__ = ["API_PATH", "JSON", "Answer", "ZohoClient", "error_code"]
+__all__ = ["API_PATH", "Answer", "ZohoClient", "error_code"]
 
 API_PATH = "/crm/v8"
-JSON = dict[str, Any]
 RETRY_LATER = timedelta(hours=1)
 CREDITS_HEADER = "X-API-CREDITS-REMAINING"
 log = structlog.get_logger("leadsync.zoho.client")
@@ -262,7 +261,3 @@ def _parse(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return {"code": "NOT_JSON", "message": response.text[:300]}
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))

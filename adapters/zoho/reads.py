@@ -36,10 +36,10 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from leadsync.api import Contact, CrmError, CursorCodec, CursorError, Page, parse_crm_ts
+from leadsync.api import JSON, Contact, CrmError, CursorCodec, CursorError, Page, parse_crm_ts
 
 from .activities import people_of
-from .client import JSON, ZohoClient
+from .client import ZohoClient
 from .convert import contact_from_record, lookup_id
 from .coql import COQL_MODE, Listing, id_order, listed
 from .mapping import ZohoMapping

@@ -22,11 +22,11 @@ from typing import Any
 
 import structlog
 
-from leadsync.api import AuthError, CheckReport, CrmError, QuotaExhausted
+from leadsync.api import JSON, AuthError, CheckReport, CrmError, QuotaExhausted
 
 from .activities import KEY_FIELD
 from .auth import AccessToken
-from .client import JSON, SCOPES, ZohoClient
+from .client import SCOPES, ZohoClient
 from .coql import COQL_SCOPE
 from .mapping import ZohoMapping
 
