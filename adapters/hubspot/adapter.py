@@ -273,7 +273,7 @@ class HubSpotAdapter:
             if f == "stage":
                 by_field[f] = [self.mapping.lifecycle_property, self.mapping.lead_status_property]
             elif f in self.mapping.fields:
-                by_field[f] = [self.mapping.fields[f].property]
+                by_field[f] = [self.mapping.fields[f].field]
         props = sorted({p for ps in by_field.values() for p in ps})
         if not props or not contact_ids:
             return {}

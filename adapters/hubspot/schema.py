@@ -51,7 +51,7 @@ def run_setup(client: HubSpotClient, mapping: HubSpotMapping, reason_labels: Map
         "sla_status": [(s, s.capitalize()) for s in SLA_STATUSES],
     }
     for field, (label, ptype, ftype) in _WRITABLE.items():
-        name = mapping.fields[field].property
+        name = mapping.fields[field].field
         options = wanted_options.get(field, [])
         existing = contact_props.get(name)
         if existing is None:
@@ -137,9 +137,9 @@ def _mapped_problems(mapping: HubSpotMapping, props: Mapping[str, JSON]) -> list
     """Mapped properties and stage values that this portal does not have."""
     lines = []
     for fm in [*mapping.fields.values(), *mapping.properties.values()]:
-        if fm.property not in props and not fm.property.startswith("leadsync_"):
+        if fm.field not in props and not fm.field.startswith("leadsync_"):
             lines.append(
-                f"warning: contact property `{fm.property}` (mapped from `{fm.name}`) does not exist "
+                f"warning: contact property `{fm.field}` (mapped from `{fm.name}`) does not exist "
                 f"in HubSpot; create it or change {mapping.file}"
             )
     checks = [(mapping.lifecycle_property, s.lifecyclestage) for s in mapping.stages.values()]

@@ -11,13 +11,11 @@ from leadsync.adapters.hubspot.activities import ActivityReader
 from leadsync.adapters.hubspot.convert import (
     DEFAULT_LIFECYCLE_ORDER,
     contact_from_record,
-    domain_of,
-    employees_of,
     format_ts,
     plan_write,
 )
 from leadsync.adapters.hubspot.mapping_check import load_mapping
-from leadsync.api import ContactChange, parse_crm_ts
+from leadsync.api import ContactChange, domain_of, employees_of, parse_crm_ts
 from leadsync.sandboxes.hubspot.sandbox import CALL_DISPOSITIONS
 
 MAPPING = load_mapping()
