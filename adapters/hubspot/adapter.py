@@ -59,8 +59,8 @@ from .mapping import HISTORY, HubSpotMapping
 from .mapping_check import load_mapping
 from .options import SEARCH_LAG_S, HubSpotOptions
 from .paging import MODIFIED, SearchCursor, paginate, search_pages
+from .provisioning import check_access, run_setup
 from .ratelimit import RateLimiter
-from .schema import check_access, run_setup
 from .tasks import BATCH as TASK_BATCH
 from .tasks import TaskWriter
 from .writes import ContactWriter

@@ -55,8 +55,8 @@ from .history import History
 from .mapping import SalesforceMapping, load_mapping
 from .options import SalesforceOptions
 from .people import PeopleRead, PeopleReader
+from .provisioning import check_org, run_setup
 from .reads import fetch_by_id, read_changes
-from .schema import check_org, run_setup
 from .tasks import TaskWriter
 from .writes import COLLECTION, ContactWriter
 

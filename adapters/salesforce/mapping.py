@@ -1,7 +1,7 @@
 """The mapping of ``mappings/salesforce.yaml``: canonical fields and values ⇄ Salesforce fields.
 
 ``load_mapping`` reads the file and checks its shape and meaning, every problem as FILE:LINE;
-whether the fields and picklist values exist in an org is ``leadsync check``'s job (``schema``).
+whether the fields and picklist values exist in an org is ``leadsync check``'s job (``provisioning``).
 The file's own comments explain each choice to a Salesforce admin.
 """
 

@@ -56,8 +56,8 @@ from .client import ZohoClient
 from .mapping import ZohoMapping, load_mapping
 from .options import ZohoOptions
 from .paging import by_ids, pages
+from .provisioning import check_org, run_setup
 from .reads import fetch_by_id, full_read, read_changes
-from .schema import check_org, run_setup
 from .tasks import TASK_BATCH, TaskWriter
 from .writes import ContactWriter
 

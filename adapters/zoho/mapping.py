@@ -1,7 +1,7 @@
 """The mapping of ``mappings/zoho.yaml``: canonical fields and values ⇄ Zoho CRM fields.
 
 ``load_mapping`` reads the file and checks its shape and meaning, every problem as FILE:LINE;
-whether the fields and picklist values exist in an org is ``leadsync check``'s job (``schema``).
+whether the fields and picklist values exist in an org is ``leadsync check``'s job (``provisioning``).
 Zoho's list calls take at most 50 field API names (``fields``), so a module whose mapping needs
 more is refused here rather than split into several reads of one page.
 """

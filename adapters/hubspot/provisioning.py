@@ -1,4 +1,6 @@
-"""``setup``: create, idempotently, the properties leadsync writes; ``check``: the token's scopes.
+"""``leadsync setup`` and ``leadsync check`` for HubSpot: leadsync's properties, the token's scopes.
+
+``setup`` creates, idempotently, the properties leadsync writes; ``check`` probes the token's scopes.
 
 Setup reads each object type's property list once, creates the ``leadsync`` property group and
 whatever property is missing, and PATCHes the options of the reason and SLA enumerations when
@@ -26,7 +28,7 @@ __all__ = ["GROUP", "SCOPE_PROBES", "SLA_STATUSES", "check_access", "run_setup"]
 
 GROUP = "leadsync"
 SLA_STATUSES = ("none", "pending", "met", "breached", "exhausted")
-log = structlog.get_logger("leadsync.hubspot.schema")
+log = structlog.get_logger("leadsync.hubspot.provisioning")
 
 # canonical writable field → (label, type, fieldType)
 _WRITABLE: dict[str, tuple[str, str, str]] = {
