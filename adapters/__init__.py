@@ -1,1 +1,1 @@
-"""CRM adapter plugins (HubSpot, Salesforce, Zoho). Each imports ``leadsync.api`` only."""
+"""CRM adapter plugins (HubSpot, Salesforce, Zoho). Each imports ``leadsync.api`` only (CI checks it)."""

@@ -28,12 +28,12 @@ from leadsync.jsonl import load_activities, load_contacts, load_owners  # noqa: 
 from leadsync.model import Activity  # noqa: E402
 from leadsync.rules.decide import decide_all  # noqa: E402
 from leadsync.rules.loader import load_rules  # noqa: E402
-from leadsync.timeutil import parse_ts  # noqa: E402
+from leadsync.timeutil import parse_iso_ts  # noqa: E402
 
 
 def run_once(rules_path: Path, data: Path, now_text: str) -> dict[str, float]:
     rules = load_rules(rules_path)
-    now = parse_ts(now_text)
+    now = parse_iso_ts(now_text)
     gc.disable()  # as evaluate does while it holds millions of objects
     t0 = time.perf_counter()
     contacts = load_contacts(data / "contacts.jsonl")

@@ -17,7 +17,7 @@ from leadsync.quota import make_plan
 from leadsync.rules.loader import load_rules, rules_from_source
 from leadsync.rules.yamlsource import load_yaml
 from leadsync.summary import summarize
-from leadsync.timeutil import parse_ts
+from leadsync.timeutil import parse_iso_ts
 
 __all__ = ["main"]
 
@@ -33,7 +33,7 @@ def _fail(error: InputError) -> NoReturn:
 
 def _now(value: str) -> datetime:
     try:
-        return parse_ts(value)
+        return parse_iso_ts(value)
     except ValueError as exc:
         raise InputError([Problem("--now", 0, str(exc))]) from None
 

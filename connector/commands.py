@@ -19,7 +19,7 @@ from leadsync.sync.changes import ContactPlan
 from leadsync.sync.daemon import Daemon, build_job
 from leadsync.sync.loop import owners_from_store
 from leadsync.sync.state import StateStore, open_store
-from leadsync.timeutil import format_ts, parse_ts
+from leadsync.timeutil import format_ts, parse_iso_ts
 
 __all__ = ["register"]
 
@@ -89,7 +89,7 @@ def sync_command(
 ) -> None:
     """One sync run of one connection (read what changed, decide, write back)."""
     settings = _settings(config_path)
-    now = parse_ts(now_text) if now_text else None
+    now = parse_iso_ts(now_text) if now_text else None
     try:
         conn = settings.connection(connection)
         store = open_store(settings.state)

@@ -7,7 +7,7 @@
     │   └── ConfigError           the daemon's config or a mapping file is bad
     └── CrmError                  a CRM call failed (carries url, status and the CRM's own body)
         ├── AuthError             401/403: stop this connection's job loudly; never retried
-        ├── RetryableError        worth retrying with backoff (tenacity, in leadsync.sync.retry)
+        ├── RetryableError        worth retrying with backoff (tenacity, in leadsync.api.RetryPolicy)
         │   ├── RateLimited       429 within a short window: wait `retry_after` seconds
         │   └── TransientError    5xx, a dropped connection, a timeout
         └── QuotaExhausted        the daily quota is gone: stop cleanly until `resume_at`

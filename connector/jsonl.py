@@ -24,7 +24,7 @@ from leadsync.model import (
     Contact,
     Owner,
 )
-from leadsync.timeutil import parse_ts
+from leadsync.timeutil import parse_iso_ts
 
 __all__ = [
     "MAX_PROBLEMS",
@@ -127,7 +127,7 @@ def _time(obj: dict[str, Any], key: str, required: bool = False) -> datetime | N
             raise BadRecord(f"`{key}` is required")
         return None
     try:
-        return parse_ts(value)
+        return parse_iso_ts(value)
     except ValueError as exc:
         raise BadRecord(f"`{key}`: {exc}") from None
 

@@ -21,17 +21,18 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 
+from leadsync.api import OptionSource
 from leadsync.errors import ConfigError, InputError, Problem
 from leadsync.logging import scrub
 from leadsync.registry import adapter_factory
 from leadsync.rules.conditions import did_you_mean
-from leadsync.rules.yamlsource import YamlSource, load_yaml
+from leadsync.rules.yamlsource import Path_, YamlSource, load_yaml
 from leadsync.sync.loop import DECIDE_BATCH
 
 __all__ = ["ConfigLines", "Connection", "LogSettings", "Settings", "load_settings"]
@@ -58,23 +59,28 @@ class ConfigLines:
     """Where one connection sits in the config file.
 
     Kept after loading because the adapter validates its options only when it is built, and its
-    problems must still point at the line a person has to fix.
+    problems must still point at the line a person has to fix: each option's own (``keys``, by
+    path inside ``options:``), else the ``options:`` key's.
     """
 
     file: str
     adapter: int
     options: int  # the `options:` key, or the connection's line when it has none
     token: int = 0  # the `token_env:` or `token_file:` key, or the connection's line
+    keys: Mapping[Path_, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, source: YamlSource, index: int) -> ConfigLines:
         at = ("connections", index)
         token = next((k for k in ("token_env", "token_file") if (*at, k) in source.lines), "token_env")
+        inside = (*at, "options")
+        keys = {path[3:]: line for path, line in source.lines.items() if path[:3] == inside and path[3:]}
         return cls(
             source.file,
             source.line((*at, "adapter")),
-            source.line((*at, "options")),
+            source.line(inside),
             source.line((*at, token)),
+            keys,
         )
 
 
@@ -135,20 +141,30 @@ class Connection(_Model):
         return Problem(self._lines.file, self._lines.token, f'connection "{self.name}": {text}')
 
     def adapter_options(self) -> dict[str, Any]:
-        """What the adapter factory is called with: the options, plus the token if any."""
+        """What the adapter factory is called with: the options, plus the token if any.
+
+        Loaded from a file, an ``OptionSource``: the options knowing their lines, the token the
+        line of ``token_env``/``token_file``.
+        """
         options = dict(self.options)
         token = self.token()
         if token is not None:
             options["token"] = token
-        return options
+        lines = self._lines
+        if lines is None:
+            return options
+        keys = {**lines.keys, ("token",): lines.token} if token is not None else lines.keys
+        return OptionSource(options, file=lines.file, lines=keys, default=lines.options)
 
     def make_adapter(self) -> Any:
         """Build this connection's adapter from its entry point, options and token.
 
-        An adapter validates its own options but knows nothing of the config file, so it reports
-        ``hubspot options:0: ...``; such problems are raised again at this connection's
-        ``adapter:`` or ``options:`` line of the config file, naming the connection, with any
-        secret masked. Problems at a real line of another file (a mapping file) are kept.
+        An adapter validates its own options, each problem at its option's line of the config
+        file (``parse_options``, given the ``OptionSource``); those are raised again naming the
+        connection, with any secret masked. One that reports ``hubspot options:0: ...`` instead
+        (a third-party adapter's own checks) has its problems moved to this connection's
+        ``adapter:`` or ``options:`` line. Problems at a real line of another file (a mapping
+        file) are kept.
         """
         try:
             factory = adapter_factory(self.adapter)
@@ -168,6 +184,8 @@ class Connection(_Model):
     def _locate(self, problem: Problem, key: str, secrets: list[str]) -> Problem:
         message = _masked(problem.message, secrets)
         lines = self._lines
+        if lines is not None and problem.file == lines.file and problem.line > 0:
+            return Problem(lines.file, problem.line, f'connection "{self.name}": {message}')
         real_file = _names_a_file(problem.file)
         if lines is None or (real_file and problem.line > 0):
             return Problem(problem.file, problem.line, message)

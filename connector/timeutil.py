@@ -5,15 +5,19 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["DAY", "format_ts", "parse_duration", "parse_ts", "whole_days"]
+__all__ = ["DAY", "format_ts", "parse_duration", "parse_iso_ts", "whole_days"]
 
 DAY = timedelta(days=1)
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
-def parse_ts(value: object) -> datetime:
-    """An ISO 8601 timestamp with an offset or ``Z``; raise ValueError otherwise."""
+def parse_iso_ts(value: object) -> datetime:
+    """An ISO 8601 timestamp with an offset or ``Z`` (CONTRACT §1); raise ValueError otherwise.
+
+    For input files and the rules, where a timestamp without an offset is a person's mistake to
+    report; a CRM's values are read leniently instead (``leadsync.api.parse_crm_ts``).
+    """
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO 8601 timestamp string, got {value!r}")
     try:

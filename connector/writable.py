@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from leadsync.timeutil import parse_ts
+from leadsync.timeutil import parse_iso_ts
 
 __all__ = [
     "FIELDS",
@@ -50,7 +50,7 @@ def _time_to_json(value: Any) -> Any:
 
 
 def _time_from_json(value: Any) -> Any:
-    return parse_ts(value) if isinstance(value, str) and value else value
+    return parse_iso_ts(value) if isinstance(value, str) and value else value
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from leadsync.rules.decide import RunStats, decide_all
 from leadsync.rules.loader import rules_from_source
 from leadsync.rules.routing import RoutingState
 from leadsync.rules.yamlsource import load_yaml_text
-from leadsync.timeutil import parse_ts
+from leadsync.timeutil import parse_iso_ts
 
 NOW = "2026-11-23T10:00:00Z"  # a Monday
 NOW_DT = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
@@ -81,7 +81,7 @@ def decide_objects(
         parsed,
         lambda cid: grouped.get(cid, []),
         owner_map,
-        parse_ts(now),
+        parse_iso_ts(now),
         last_written=last_written,
         routing_state=routing_state,
         explain=explain,

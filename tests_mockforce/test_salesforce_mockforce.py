@@ -20,7 +20,8 @@ Cross-checked:
 - ``read_changes``' **first read** (``IsConverted = false ORDER BY SystemModstamp, Id``): pages
   and cursor.
 - ``read_owners``: Users (``UserType = 'Standard'``) and queues (``Type = 'Queue'``).
-- ``ActivityReader.read``: Tasks (calls by subtype or Type, Call Result, duration, direction,
+- the flat activity reads (``tests/adapters/sf_flat_reads.py``, the reference the adapter's
+  relationship query must equal): Tasks (calls by subtype or Type, Call Result, duration, direction,
   emails, list emails, open calls, drafts, completed plain tasks, leadsync's own tasks) and Events,
   for leads and a converted lead's contact, with one not asked for and one deleted. The adapter
   itself reads them with one relationship query (``people.PeopleReader``: subqueries, which
@@ -64,6 +65,7 @@ import responses
 from leadsync.adapters.salesforce.activities import KEY_FIELD, ActivityReader
 from leadsync.adapters.salesforce.reads import fetch_by_id, read_changes, soql_list
 from leadsync.api import Activity, CrmError, TaskRequest, TaskResult
+from tests.adapters.sf_flat_reads import flat_activities
 from tests_mockforce.conftest import Org
 from tests_mockforce.support import (
     CLIENT_ID,
@@ -225,8 +227,8 @@ def test_activities(org: Org) -> None:
     in_sandbox = org.adapter.read_activities(people)  # has_key from the sandbox's describe of Task
 
     def run(mf: Mockforce) -> list[Activity]:
-        reader = ActivityReader(mf.adapter.client, mf.adapter.mapping.activities, lambda: True)
-        got = reader.read(people)
+        reader = ActivityReader(mf.adapter.mapping.activities)
+        got = flat_activities(mf.adapter.client, reader, people, has_key=True)
         soql = [parse_qs(urlsplit(str(r.url)).query)["q"][0] for r in mf.requests("GET", "/query/")]
         assert [q.split(" WHERE ")[0].split(" FROM ")[1] for q in soql] == ["Task", "Event"]
         assert KEY_FIELD in soql[0]  # leadsync's own tasks are recognised by it

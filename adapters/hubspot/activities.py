@@ -29,10 +29,10 @@ from typing import Any
 
 import structlog
 
-from leadsync.api import Activity
+from leadsync.api import JSON, Activity, parse_crm_ts
 
-from .client import JSON, HubSpotClient
-from .convert import parse_ts, to_ms
+from .client import HubSpotClient
+from .convert import to_ms
 from .fanout import Fanout
 from .mapping import ActivityMap
 from .paging import next_after
@@ -223,7 +223,7 @@ class ActivityReader:
         return out
 
     def _calls(self, p: dict[str, Any]) -> _Made:
-        at = parse_ts(p.get("hs_timestamp"))
+        at = parse_crm_ts(p.get("hs_timestamp"))
         status = p.get("hs_call_status") or ""
         if not self.map.call or at is None or status in _NOT_HELD:
             return []
@@ -241,7 +241,7 @@ class ActivityReader:
         return [("call", self.map.call, at, extra, True)]
 
     def _emails(self, p: dict[str, Any]) -> _Made:
-        at = parse_ts(p.get("hs_timestamp"))
+        at = parse_crm_ts(p.get("hs_timestamp"))
         direction = p.get("hs_email_direction") or ""
         status = p.get("hs_email_status") or ""
         if at is None:
@@ -256,11 +256,11 @@ class ActivityReader:
 
     def _meetings(self, p: dict[str, Any]) -> _Made:
         out: _Made = []
-        at = parse_ts(p.get("hs_meeting_start_time")) or parse_ts(p.get("hs_timestamp"))
+        at = parse_crm_ts(p.get("hs_meeting_start_time")) or parse_crm_ts(p.get("hs_timestamp"))
         outcome = p.get("hs_meeting_outcome") or ""
         if self.map.meeting and at is not None and outcome in self.map.meeting_outcomes:
             out.append(("meeting", self.map.meeting, at, {"outcome": outcome.lower()}, True))
-        booked = parse_ts(p.get("hs_createdate"))
+        booked = parse_crm_ts(p.get("hs_createdate"))
         source = p.get("hs_meeting_source") or ""
         if self.map.meeting_booked and booked is not None and source in self.map.booked_sources:
             extra = {"meeting_at": at.isoformat()} if at else {}
@@ -268,13 +268,13 @@ class ActivityReader:
         return out
 
     def _notes(self, p: dict[str, Any]) -> _Made:
-        at = parse_ts(p.get("hs_timestamp"))
+        at = parse_crm_ts(p.get("hs_timestamp"))
         return [("note", self.map.note, at, {}, True)] if self.map.note and at else []
 
     def _tasks(self, p: dict[str, Any]) -> _Made:
         if p.get(ACTION_KEY):  # leadsync's own tasks are never activities
             return []
-        at = parse_ts(p.get("hs_task_completion_date")) or parse_ts(p.get("hs_timestamp"))
+        at = parse_crm_ts(p.get("hs_task_completion_date")) or parse_crm_ts(p.get("hs_timestamp"))
         status = p.get("hs_task_status") or ""
         if not self.map.task or at is None or status not in self.map.task_statuses:
             return []
@@ -287,7 +287,7 @@ class ActivityReader:
         p: dict[str, Any] = record.get("properties") or {}
         contact = str(record.get("id"))
         out: list[Activity] = []
-        seen = parse_ts(p.get("hs_analytics_last_visit_timestamp"))
+        seen = parse_crm_ts(p.get("hs_analytics_last_visit_timestamp"))
         if self.map.page_view and seen is not None:
             extra = {"url": p["hs_analytics_last_url"]} if p.get("hs_analytics_last_url") else {}
             out.append(
@@ -295,7 +295,7 @@ class ActivityReader:
             )
         for which in ("recent", "first"):
             name = _text(p.get(f"{which}_conversion_event_name"))
-            at = parse_ts(p.get(f"{which}_conversion_date"))
+            at = parse_crm_ts(p.get(f"{which}_conversion_date"))
             if at is None:
                 continue
             kind = self.map.conversion_for(name or "")

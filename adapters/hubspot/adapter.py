@@ -16,47 +16,51 @@ Registered as ``leadsync.adapters: hubspot = leadsync.adapters.hubspot.adapter:f
                       that ends less than this after its last contact's change resumes from
                       that long before its last search, so a change the index showed late is
                       still read (see ``_settled``)
-    retry             a leadsync.api.RetryPolicy (the default policy when absent)
+    retry             a leadsync.api.RetryPolicy (the default policy, on `clock`, when absent)
     timeout           seconds per HTTP request (30)
+    clock             a leadsync.api.Clock (or a callable giving "now") that the rate limiter and
+                      the default retry policy measure and wait on (default: the system's)
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import structlog
 
 from leadsync.api import (
+    JSON,
     Activity,
     CheckReport,
-    ConfigError,
     Contact,
     ContactChange,
     CrmError,
+    CursorError,
     Owner,
     Page,
-    RetryPolicy,
     TaskRequest,
     TaskResult,
     WriteResult,
+    parse_crm_ts,
+    parse_options,
 )
 
 from .activities import ActivityReader
 from .auth import token_from_options
-from .client import JSON, HubSpotClient
-from .convert import DEFAULT_LIFECYCLE_ORDER, contact_from_record, parse_ts, to_ms
+from .client import HubSpotClient
+from .convert import DEFAULT_LIFECYCLE_ORDER, contact_from_record, to_ms
 from .echoes import EchoChaser
 from .fanout import DEFAULT_CONCURRENCY, Fanout
-from .mapping import HISTORY, HubSpotMapping, problem
+from .mapping import HISTORY, HubSpotMapping
 from .mapping_check import load_mapping
+from .options import SEARCH_LAG_S, HubSpotOptions
 from .paging import MODIFIED, SearchCursor, paginate, search_pages
+from .provisioning import check_access, run_setup
 from .ratelimit import RateLimiter
-from .schema import check_access, run_setup
 from .tasks import BATCH as TASK_BATCH
 from .tasks import TaskWriter
 from .writes import ContactWriter
@@ -64,25 +68,8 @@ from .writes import ContactWriter
 __all__ = ["HubSpotAdapter", "from_options"]
 
 BATCH_READ = 100  # batch read takes at most 100 inputs
-SEARCH_LAG_S = 30  # HubSpot: "it may take a few moments for newly created or updated objects to appear"
 HISTORY_BATCH = 50  # batch read with propertiesWithHistory takes at most 50 inputs
 log = structlog.get_logger("leadsync.hubspot")
-
-OPTIONS = (
-    "base_url",
-    "token",
-    "token_file",
-    "token_env",
-    "mapping",
-    "account_timezone",
-    "batch_size",
-    "rate_per_10s",
-    "search_per_s",
-    "concurrency",
-    "search_lag_s",
-    "retry",
-    "timeout",
-)
 
 
 class HubSpotAdapter:
@@ -126,8 +113,8 @@ class HubSpotAdapter:
         """Contacts changed since ``cursor``; leadsync's own writes read back alongside (``EchoChaser``)."""
         try:
             start = SearchCursor.decode(cursor) if cursor else None
-        except ValueError as exc:
-            raise CrmError(f"{exc}; the stored cursor was not made by this adapter") from None
+        except CursorError as exc:
+            raise CrmError(str(exc)) from None
         props = self._read_properties()
         chaser = EchoChaser(lambda req: self.client.search("contacts", req), props, _modified_ms)
         self._chaser = chaser
@@ -212,7 +199,7 @@ class HubSpotAdapter:
                 history: Mapping[str, Any] = record.get("propertiesWithHistory") or {}
                 latest: dict[str, datetime] = {}
                 for prop, entries in history.items():
-                    stamps = [parse_ts(e.get("timestamp")) for e in entries or [] if isinstance(e, dict)]
+                    stamps = [parse_crm_ts(e.get("timestamp")) for e in entries or [] if isinstance(e, dict)]
                     newest = max((s for s in stamps if s), default=None)
                     if newest:
                         latest[prop] = newest
@@ -286,7 +273,7 @@ class HubSpotAdapter:
             if f == "stage":
                 by_field[f] = [self.mapping.lifecycle_property, self.mapping.lead_status_property]
             elif f in self.mapping.fields:
-                by_field[f] = [self.mapping.fields[f].property]
+                by_field[f] = [self.mapping.fields[f].field]
         props = sorted({p for ps in by_field.values() for p in ps})
         if not props or not contact_ids:
             return {}
@@ -305,7 +292,7 @@ class HubSpotAdapter:
 
 def _modified_ms(record: JSON) -> int:
     props = record.get("properties") or {}
-    ts = parse_ts(props.get(MODIFIED)) or parse_ts(record.get("updatedAt"))
+    ts = parse_crm_ts(props.get(MODIFIED)) or parse_crm_ts(record.get("updatedAt"))
     if ts is None:
         raise CrmError(f"HubSpot contact {record.get('id')} came without {MODIFIED}")
     return to_ms(ts)
@@ -326,57 +313,24 @@ def _owner(raw: JSON, *, active: bool) -> Owner:
 
 def from_options(options: Mapping[str, Any]) -> HubSpotAdapter:
     """Build the adapter from a connection's options (see the module docstring)."""
-    where = "hubspot options"
-    problems = [
-        problem(where, 0, f"unknown option `{k}`{_hint(str(k))}") for k in options if k not in OPTIONS
-    ]
-    base_url = str(options.get("base_url") or "https://api.hubapi.com")
-    if not base_url.startswith(("https://", "http://")):
-        problems.append(problem(where, 0, f"`base_url` must be an http(s) URL, not {base_url!r}"))
-    zone = str(options.get("account_timezone") or "UTC")
-    try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.append(
-            problem(where, 0, f"unknown time zone `{zone}` in `account_timezone`; use an IANA name")
-        )
-        tz = ZoneInfo("UTC")
-    ints = {}
-    for key, default, low, high in (("batch_size", 100, 1, 100), ("rate_per_10s", 190, 1, 10_000),
-                                    ("search_per_s", 5, 1, 1_000),
-                                    ("concurrency", DEFAULT_CONCURRENCY, 1, 16),
-                                    ("search_lag_s", SEARCH_LAG_S, 0, 3_600)):  # fmt: skip
-        value = options.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            problems.append(problem(where, 0, f"`{key}` must be a whole number from {low} to {high}"))
-            value = default
-        ints[key] = value
-    retry = options.get("retry")
-    if retry is not None and not isinstance(retry, RetryPolicy):
-        problems.append(problem(where, 0, "`retry` must be a leadsync.api.RetryPolicy"))
-        retry = None
-    timeout = options.get("timeout", 30.0)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        problems.append(problem(where, 0, "`timeout` must be a positive number of seconds"))
-        timeout = 30.0
-    if problems:
-        raise ConfigError(problems)
+    opts = parse_options(HubSpotOptions, options, "hubspot")
     token = token_from_options(options)
-    mapping = load_mapping(options.get("mapping"))
-    limiter = RateLimiter(ints["rate_per_10s"], 10.0, ints["search_per_s"])
+    mapping = load_mapping(opts.mapping)
+    limiter = RateLimiter(opts.rate_per_10s, 10.0, opts.search_per_s, clock=opts.clock)
     client = HubSpotClient(
-        base_url, token, limiter=limiter, retry=retry, account_timezone=tz, timeout=float(timeout)
+        opts.base_url,
+        token,
+        limiter=limiter,
+        retry=opts.retry,
+        account_timezone=ZoneInfo(opts.account_timezone),
+        timeout=opts.timeout,
+        clock=opts.clock,
     )
     return HubSpotAdapter(
         client,
         mapping,
-        batch_size=ints["batch_size"],
-        account_timezone=zone,
-        concurrency=ints["concurrency"],
-        search_lag_s=ints["search_lag_s"],
+        batch_size=opts.batch_size,
+        account_timezone=opts.account_timezone,
+        concurrency=opts.concurrency,
+        search_lag_s=opts.search_lag_s,
     )
-
-
-def _hint(key: str) -> str:
-    close = difflib.get_close_matches(key, OPTIONS, n=1, cutoff=0.6)
-    return f"; did you mean `{close[0]}`?" if close else ""

@@ -14,9 +14,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from leadsync.api import ConfigError
-
-from .mapping import problem
+from leadsync.api import ConfigError, Problem
 
 __all__ = ["DEFAULT_ENV", "token_from_env", "token_from_file", "token_from_options"]
 
@@ -35,10 +33,10 @@ def token_from_file(path: str | Path) -> SecretStr:
         value = Path(path).read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ConfigError(
-            [problem(str(path), 0, f"cannot read the HubSpot token file: {exc.strerror}")]
+            [Problem(str(path), 0, f"cannot read the HubSpot token file: {exc.strerror}")]
         ) from None
     if not value:
-        raise ConfigError([problem(str(path), 1, "the HubSpot token file is empty")])
+        raise ConfigError([Problem(str(path), 1, "the HubSpot token file is empty")])
     return SecretStr(value)
 
 
@@ -50,7 +48,7 @@ def token_from_options(options: Mapping[str, Any], environ: Mapping[str, str] | 
     if isinstance(raw, str) and raw.strip():
         return SecretStr(raw.strip())
     if raw is not None and not isinstance(raw, str | SecretStr):
-        raise ConfigError([problem("hubspot options", 0, "`token` must be text")])
+        raise ConfigError([Problem("hubspot options", 0, "`token` must be text")])
     if options.get("token_file"):
         return token_from_file(str(options["token_file"]))
     env = str(options.get("token_env") or DEFAULT_ENV)
@@ -58,7 +56,7 @@ def token_from_options(options: Mapping[str, Any], environ: Mapping[str, str] | 
     if token is None:
         raise ConfigError(
             [
-                problem(
+                Problem(
                     "hubspot options",
                     0,
                     f"no HubSpot token: set `token` or `token_file`, or the environment variable {env} "

@@ -34,9 +34,20 @@ from hubspot.crm import properties as hs_properties
 from hubspot.crm.associations import v4 as hs_assoc
 from pydantic import SecretStr
 
-from leadsync.api import AuthError, CrmError, QuotaExhausted, RetryPolicy, TransientError, with_retries
+from leadsync.api import (
+    JSON,
+    SYSTEM_CLOCK,
+    AuthError,
+    Clock,
+    CrmError,
+    QuotaExhausted,
+    RetryPolicy,
+    TransientError,
+    json_object,
+    with_retries,
+)
 
-from .errors import JSON, MaybeSent, error_for, maybe_carried_out, parse_float, parse_json
+from .errors import MaybeSent, error_for, maybe_carried_out, parse_float
 from .paging import SearchRequest
 from .ratelimit import RateLimiter
 
@@ -57,14 +68,14 @@ class HubSpotClient:
         retry: RetryPolicy | None = None,
         account_timezone: ZoneInfo | None = None,
         timeout: float = 30.0,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter
-        self.retry = retry
+        self.clock = clock
+        self.retry = retry or RetryPolicy(clock=clock)
         self.tz = account_timezone or ZoneInfo("UTC")
         self.timeout = timeout
-        self._now = clock or (lambda: datetime.now(self.tz))
         self.calls = 0
         self._local = threading.local()  # per thread: the Date of its last answer (server_time_ms)
         self._lock = threading.Lock()
@@ -165,7 +176,7 @@ class HubSpotClient:
             self.limiter.update_from_headers(dict(raw.headers))
             self._local.server_ms = _date_ms(raw.headers.get("Date"))
             log.debug("hubspot_call", method=method, path=path, status=raw.status)
-            return int(raw.status), parse_json(data.decode("utf-8", "replace") if data else "")
+            return int(raw.status), json_object(data.decode("utf-8", "replace") if data else "")
 
         return with_retries(attempt, self.retry)
 
@@ -183,7 +194,7 @@ class HubSpotClient:
         exhausted = self._exhausted
         if exhausted is None:
             return
-        if exhausted.resume_at is not None and self._now() >= exhausted.resume_at:
+        if exhausted.resume_at is not None and self.clock.now() >= exhausted.resume_at:
             self._exhausted = None
             return
         raise QuotaExhausted(
@@ -218,7 +229,7 @@ class HubSpotClient:
     ) -> CrmError:
         """The connector error for one HubSpot error response."""
         retry_after = parse_float(headers.get("Retry-After") or headers.get("retry-after"))
-        policy = str(parse_json(body).get("policyName") or "") if status == 429 else ""
+        policy = str(json_object(body).get("policyName") or "") if status == 429 else ""
         if status == 429 and policy != "DAILY":
             if policy == "TEN_SECONDLY_ROLLING":
                 retry_after = self.limiter.window_frees_in()
@@ -228,7 +239,7 @@ class HubSpotClient:
 
     def next_midnight(self) -> datetime:
         """When HubSpot's daily quota resets: midnight in the account's time zone."""
-        now = self._now().astimezone(self.tz)
+        now = self.clock.now().astimezone(self.tz)
         return datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=self.tz)
 
     # -- CRM objects ---------------------------------------------------------------------------

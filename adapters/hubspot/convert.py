@@ -3,7 +3,9 @@
 HubSpot sends every property value as text: datetimes as ISO 8601 (``…T10:00:00.000Z``) or epoch
 milliseconds, numbers as decimal text, multi-select values joined by ``;``, and ``""`` or null for
 unset. leadsync writes datetimes as ISO 8601 UTC with milliseconds and clears with ``""``
-(https://developers.hubspot.com/docs/api/crm/properties).
+(https://developers.hubspot.com/docs/api/crm/properties). A record becomes a contact through the
+convert kit (``leadsync.api.convertkit``), as Salesforce's and Zoho's do; a write is planned
+here, because the lifecycle stage only moves forward.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from leadsync.api import Contact, ContactChange
-from leadsync.values import domain_of, employees_of, parse_ts
+from leadsync.api import Contact, ContactChange, parse_crm_ts
+from leadsync.api.convertkit import contact_of
 
 from .mapping import HubSpotMapping, StageMap
 
@@ -23,7 +25,6 @@ __all__ = [
     "PlannedWrite",
     "contact_from_record",
     "format_ts",
-    "parse_ts",
     "plan_write",
     "to_ms",
 ]
@@ -53,74 +54,23 @@ def format_ts(ts: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-def _number(value: Any) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
 def contact_from_record(record: Mapping[str, Any], mapping: HubSpotMapping) -> Contact:
     """The canonical contact for one HubSpot contact record (``stage_changed_at`` from its date)."""
     props: Mapping[str, Any] = record.get("properties") or {}
-    fields = mapping.fields
-
-    def raw(name: str) -> str | None:
-        fm = fields.get(name)
-        value = props.get(fm.property) if fm else None
-        return None if value in (None, "") else str(value)
-
-    def value(name: str) -> Any:
-        fm = fields.get(name)
-        return fm.read(raw(name)) if fm else None
-
-    def text(name: str) -> str | None:
-        v = value(name)
-        return None if v is None else str(v)
-
-    stage = mapping.stage_of(
-        props.get(mapping.lifecycle_property), props.get(mapping.lead_status_property) or None
-    )
-    stage_map = mapping.stages.get(stage) if stage else None
+    stage = mapping.read_stage(props.get)
     created = (
-        parse_ts(raw("created_at")) or parse_ts(record.get("createdAt")) or parse_ts(props.get("createdate"))
+        parse_crm_ts(record.get("createdAt"))
+        or parse_crm_ts(props.get("createdate"))
+        or parse_crm_ts(props.get("lastmodifieddate"))
     )
-    created = created or parse_ts(props.get("lastmodifieddate")) or datetime.fromtimestamp(0, tz=UTC)
-    extra = {name: fm.read(_text(props.get(fm.property))) for name, fm in mapping.properties.items()}
-    return Contact(
-        id=str(record.get("id") or props.get("hs_object_id")),
-        created_at=created,
-        email=text("email"),
-        first_name=text("first_name"),
-        last_name=text("last_name"),
-        title=text("title"),
-        company=text("company"),
-        industry=text("industry"),
-        country=text("country"),
-        city=text("city"),
-        lead_source=text("lead_source"),
-        domain=domain_of(text("domain")),
-        employees=employees_of(value("employees")),
-        stage=stage,
-        stage_changed_at=_stage_date(props, stage_map),
-        score=_number(value("score")),
-        owner_id=text("owner_id"),
-        disqualification_reason=text("disqualification_reason"),
-        mql_at=parse_ts(raw("mql_at")),
-        sql_at=parse_ts(raw("sql_at")),
-        assigned_at=parse_ts(raw("assigned_at")),
-        properties={k: v for k, v in extra.items() if v is not None},
-    )
-
-
-def _text(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
+    rid = str(record.get("id") or props.get("hs_object_id"))
+    return contact_of(rid, mapping, props.get, created, _stage_date(props, mapping.stages.get(stage or "")))
 
 
 def _stage_date(props: Mapping[str, Any], stage: StageMap | None) -> datetime | None:
     if stage is None or not stage.changed_at or stage.changed_at == "history":
         return None
-    return parse_ts(props.get(stage.changed_at))
+    return parse_crm_ts(props.get(stage.changed_at))
 
 
 @dataclass(frozen=True)
@@ -157,7 +107,7 @@ def plan_write(change: ContactChange, mapping: HubSpotMapping, order: Sequence[s
             return PlannedWrite(
                 change.contact_id, {}, error=f"field `{name}` is not mapped in {mapping.file}"
             )
-        props[fm.property] = fm.write(_wire(name, value))
+        props[fm.field] = fm.write(_wire(name, value))
     return PlannedWrite(change.contact_id, props, backward)
 
 
@@ -177,7 +127,7 @@ def _wire(name: str, value: Any) -> Any:
     if isinstance(value, datetime):
         return format_ts(value)
     if name.endswith("_at") and isinstance(value, str):
-        ts = parse_ts(value)
+        ts = parse_crm_ts(value)
         return format_ts(ts) if ts else value
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

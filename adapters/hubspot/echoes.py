@@ -39,17 +39,15 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
 
 import structlog
 
-from leadsync.api import CrmError
+from leadsync.api import JSON, CrmError
 
 from .paging import MODIFIED, PAGE, SearchCursor, SearchFilter, SearchRequest, search_pages
 
 __all__ = ["EchoChaser"]
 
-JSON = dict[str, Any]
 Pages = Iterator[tuple[list[JSON], SearchCursor]]
 log = structlog.get_logger("leadsync.hubspot.echoes")
 

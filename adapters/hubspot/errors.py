@@ -19,23 +19,18 @@ The retry-after values for 429s are computed by the client, which knows the rate
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-from leadsync.api import AuthError, CrmError, QuotaExhausted, RateLimited, TransientError
+from leadsync.api import JSON, AuthError, CrmError, QuotaExhausted, RateLimited, TransientError, json_object
 
 __all__ = [
-    "JSON",
     "MaybeSent",
     "error_for",
     "maybe_carried_out",
     "missing_scopes",
     "parse_float",
-    "parse_json",
 ]
-
-JSON = dict[str, Any]
 
 
 class MaybeSent(CrmError):
@@ -73,7 +68,7 @@ def error_for(
     resume_at: datetime | None = None,
 ) -> CrmError:
     """The connector error for a HubSpot status and body (see the table in the module docstring)."""
-    data = parse_json(body)
+    data = json_object(body)
     message = str(data.get("message") or body[:300] or "no message")
     where = f"{method} {url}"
     kw: dict[str, Any] = {"status": status, "url": url, "body": body}
@@ -103,17 +98,6 @@ def error_for(
             f"HubSpot failed on {where} ({status}): {message}", retry_after=retry_after, **kw
         )
     return CrmError(f"HubSpot refused {where} ({status}): {message}", **kw)
-
-
-def parse_json(text: str) -> JSON:
-    """A JSON object from HubSpot text; non-JSON text becomes {"message": text}."""
-    if not text:
-        return {}
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return {"message": text[:500]}
-    return data if isinstance(data, dict) else {"results": data}
 
 
 def parse_float(value: str | None) -> float | None:

@@ -1,19 +1,21 @@
 """The mapping of ``mappings/hubspot.yaml``: canonical fields and values ⇄ HubSpot properties.
 
 These are the validated, typed values; ``mapping_check.load_mapping`` reads and checks the file.
-The file's own comments explain each choice to a RevOps admin.
+The field maps are the mapping kit's (``leadsync.api.mappingkit``), as Salesforce's and Zoho's
+are; the stage is HubSpot's own: a lifecycle stage, maybe with a lead status. The file's own
+comments explain each choice to a RevOps admin.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from leadsync.api import WRITABLE_FIELDS, Contact, Problem
+from leadsync.api import mappingkit
+from leadsync.api.mappingkit import CONTACT_FIELDS, REQUIRED_FIELDS, packaged_path
 
 __all__ = [
     "CONTACT_FIELDS",
@@ -25,45 +27,31 @@ __all__ = [
     "HubSpotMapping",
     "StageMap",
     "default_mapping_path",
-    "problem",
 ]
 
 HISTORY = "history"
-# Canonical contact fields a mapping may name under `contact:` (stage lives under `lifecycle:`).
-CONTACT_FIELDS = tuple(
-    f.name
-    for f in dataclasses.fields(Contact)
-    if f.name not in ("id", "stage", "stage_changed_at", "properties")
-) + tuple(w for w in WRITABLE_FIELDS if w not in {f.name for f in dataclasses.fields(Contact)})
-REQUIRED_FIELDS = (*(w for w in WRITABLE_FIELDS if w != "stage"), "created_at")
-
-
-def problem(file: str, line: int, message: str) -> Problem:
-    """One ``FILE:LINE: message`` for a ConfigError."""
-    return Problem(file, line, message)
 
 
 def default_mapping_path() -> Path:
     """The packaged ``mappings/hubspot.yaml``."""
-    return Path(str(files("leadsync.mappings").joinpath("hubspot.yaml")))
+    return packaged_path("hubspot.yaml")
 
 
 @dataclass(frozen=True)
-class FieldMap:
-    """One canonical field held in one HubSpot property; ``values`` maps HubSpot → canonical."""
+class FieldMap(mappingkit.FieldMap):
+    """One canonical field held in one HubSpot property (``field``); ``values`` maps HubSpot →
+    canonical. HubSpot sends every value as text; a multi-select (``multiple``) as ``A;B``."""
 
-    name: str
-    property: str
-    values: dict[str, Any] = field(default_factory=dict)
     multiple: bool = False
 
-    def read(self, raw: str | None) -> Any:
+    def read(self, raw: Any) -> Any:
         """The canonical value of a HubSpot property value (None for unset or empty)."""
         if raw is None or raw == "":
             return None
+        text = str(raw)
         if self.multiple:
-            return [self.values.get(part, part) for part in raw.split(";") if part]
-        return self.values.get(raw, raw)
+            return [self.values.get(part, part) for part in text.split(";") if part]
+        return self.values.get(text, text)
 
     def write(self, value: Any) -> str:
         """The HubSpot value for a canonical value (``""`` clears the property)."""
@@ -154,9 +142,13 @@ class HubSpotMapping:
             return self.also_read[lifecyclestage]
         return self.unknown_stage
 
+    def read_stage(self, get: Callable[[str], Any]) -> str | None:
+        """The canonical stage of a record, ``get`` giving a property's raw value."""
+        return self.stage_of(get(self.lifecycle_property), get(self.lead_status_property) or None)
+
     def contact_properties(self) -> list[str]:
         """Every HubSpot contact property a read needs."""
         names = {self.lifecycle_property, self.lead_status_property, "lastmodifieddate", "createdate"}
-        names |= {f.property for f in self.fields.values()} | {f.property for f in self.properties.values()}
+        names |= {f.field for f in self.fields.values()} | {f.field for f in self.properties.values()}
         names |= {s.changed_at for s in self.stages.values() if s.changed_at and s.changed_at != HISTORY}
         return sorted(names)

@@ -2,7 +2,9 @@
 
 Unknown keys get a "did you mean"; canonical fields, stages and activity types must exist;
 two stages may not be held the same way (they would not read back apart); regular expressions
-must compile. ``load_mapping`` is the entry point.
+must compile. The contact fields, custom properties and activity types are checked by the mapping
+kit's ``FieldChecker``, as Salesforce's and Zoho's are; the lifecycle and the activities here.
+``load_mapping`` is the entry point.
 """
 
 from __future__ import annotations
@@ -11,22 +13,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from leadsync.api import (
-    BUILTIN_ACTIVITY_TYPES,
-    STAGES,
-    ConfigError,
-    Path_,
-    RulesError,
-    YamlChecker,
-    YamlSource,
-    did_you_mean,
-    load_yaml,
-)
+from leadsync.api import STAGES, ConfigError, Path_, did_you_mean
+from leadsync.api.mappingkit import FieldChecker, mapping_source
 
 from .mapping import (
-    CONTACT_FIELDS,
     HISTORY,
-    REQUIRED_FIELDS,
     ActivityMap,
     ConversionRule,
     FieldMap,
@@ -42,26 +33,32 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 def load_mapping(path: str | Path | None = None) -> HubSpotMapping:
     """Read and validate a HubSpot mapping file (the packaged one when ``path`` is None)."""
-    target = Path(path) if path is not None else default_mapping_path()
-    try:
-        source = load_yaml(target)
-    except RulesError as exc:
-        raise ConfigError(exc.problems) from None
-    return _Validator(source).run()
+    return _Validator(mapping_source(path, default_mapping_path())).run()
 
 
-class _Validator(YamlChecker):
+class _Validator(FieldChecker[FieldMap]):
     """Walks the loaded YAML once, collecting every problem with its line."""
 
-    def __init__(self, source: YamlSource) -> None:
-        super().__init__(source)
-        self.custom_types: set[str] = set()
+    crm = "HubSpot"
+    field_type = FieldMap
+    field_key = "property"
+    field_what = "the HubSpot property name"
+    field_noun = "HubSpot properties"
+    field_keys = ("multiple",)
+    canonical_section = "contact"
 
-    def prop_name(self, path: Path_, value: Any) -> str | None:
+    def api_name(self, path: Path_, value: Any, *, writable: bool = False) -> str | None:
         if isinstance(value, str) and _NAME.match(value):
             return value
         self.fail(path, f"`{value}` is not a HubSpot property name (lower case, digits and `_`)")
         return None
+
+    def field_extra(self, path: Path_, spec: dict[str, Any]) -> dict[str, Any]:
+        multiple = spec.get("multiple", False)
+        if not isinstance(multiple, bool):
+            self.fail((*path, "multiple"), "`multiple` is true or false")
+            multiple = False
+        return {"multiple": multiple}
 
     def run(self) -> HubSpotMapping:
         data = self.src.data
@@ -72,8 +69,7 @@ class _Validator(YamlChecker):
         if data.get("version") != 1:
             self.fail(("version",), "`version: 1` is required (the only mapping version so far)")
         acts = data.get("activities") or {}
-        if isinstance(acts, dict):
-            self.custom_types = {t for t in acts.get("custom_types") or [] if isinstance(t, str)}
+        self.take_custom_types(acts)
         fields = self.fields(("contact",), data.get("contact"), contact=True)
         props = self.fields(("properties",), data.get("properties"), contact=False)
         stages, also, unknown, lcs_prop, ls_prop = self.lifecycle(("lifecycle",), data.get("lifecycle"))
@@ -84,52 +80,6 @@ class _Validator(YamlChecker):
             self.src.file, fields, props, stages, also, unknown, activities, lcs_prop, ls_prop
         )
 
-    # -- contact fields and custom properties ----------------------------------------------------
-
-    def fields(self, path: Path_, value: Any, *, contact: bool) -> dict[str, FieldMap]:
-        what = path[0]
-        out: dict[str, FieldMap] = {}
-        if not isinstance(value, dict):
-            self.fail(path, f"`{what}` must map canonical field names to HubSpot properties")
-            return out
-        for name, spec in value.items():
-            at = (*path, name)
-            if contact and name not in CONTACT_FIELDS:
-                hint = did_you_mean(name, CONTACT_FIELDS)
-                extra = "; custom fields go under `properties`" if not hint else ""
-                self.fail(at, f"unknown canonical contact field `{name}`{hint}{extra}")
-                continue
-            if not contact and name in CONTACT_FIELDS:
-                self.fail(at, f"`{name}` is a canonical contact field; map it under `contact`")
-                continue
-            fm = self.field_map(at, name, spec)
-            if fm:
-                out[name] = fm
-        if contact:
-            for name in REQUIRED_FIELDS:
-                if name not in value:
-                    self.fail(path, f"`{name}` must be mapped (leadsync reads or writes it)")
-        return out
-
-    def field_map(self, path: Path_, name: str, spec: Any) -> FieldMap | None:
-        if isinstance(spec, str):
-            prop = self.prop_name(path, spec)
-            return FieldMap(name, prop) if prop else None
-        spec = self.keys(path, spec, ("property", "values", "multiple"), name)
-        if "property" not in spec:
-            self.fail(path, f"`{name}` needs `property:` (the HubSpot property name)")
-            return None
-        prop = self.prop_name((*path, "property"), spec["property"])
-        values = spec.get("values") or {}
-        if not isinstance(values, dict):
-            self.fail((*path, "values"), "`values` maps HubSpot values to canonical values")
-            values = {}
-        multiple = spec.get("multiple", False)
-        if not isinstance(multiple, bool):
-            self.fail((*path, "multiple"), "`multiple` is true or false")
-            multiple = False
-        return FieldMap(name, prop, {str(k): v for k, v in values.items()}, multiple) if prop else None
-
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def lifecycle(
@@ -137,8 +87,8 @@ class _Validator(YamlChecker):
     ) -> tuple[dict[str, StageMap], dict[str, str], str | None, str, str]:
         keys = ("property", "lead_status_property", "stages", "also_read", "unknown_stage")
         spec = self.keys(path, value, keys, "lifecycle")
-        lcs_prop = self.prop_name((*path, "property"), spec.get("property", "lifecyclestage")) or ""
-        ls_prop = self.prop_name(
+        lcs_prop = self.api_name((*path, "property"), spec.get("property", "lifecyclestage")) or ""
+        ls_prop = self.api_name(
             (*path, "lead_status_property"), spec.get("lead_status_property", "hs_lead_status")
         )
         stages: dict[str, StageMap] = {}
@@ -179,7 +129,7 @@ class _Validator(YamlChecker):
             status = None
         changed = spec.get("changed_at")
         if changed is not None and changed != HISTORY:
-            changed = self.prop_name((*path, "changed_at"), changed)
+            changed = self.api_name((*path, "changed_at"), changed)
         return StageMap(name, lcs, status, changed)
 
     def check_unambiguous(self, path: Path_, stages: dict[str, StageMap]) -> None:
@@ -212,16 +162,6 @@ class _Validator(YamlChecker):
         return out
 
     # -- activities --------------------------------------------------------------------------------
-
-    def activity_type(self, path: Path_, value: Any) -> str | None:
-        if value is None:
-            return None
-        known = sorted(BUILTIN_ACTIVITY_TYPES | self.custom_types)
-        if not isinstance(value, str) or value not in known:
-            hint = did_you_mean(str(value), known)
-            self.fail(path, f"unknown activity type `{value}`{hint} (declare custom ones in `custom_types`)")
-            return None
-        return value
 
     def activities(self, path: Path_, value: Any) -> ActivityMap:
         keys = (

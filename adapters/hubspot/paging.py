@@ -16,7 +16,8 @@ contacts at that timestamp are read again, a small overlap that dedupes by id â€
 within the same read uses ``GTE`` that timestamp, dropping the ids it already returned. When many
 contacts share the last timestamp (half a page or more), they are held back and drained by a
 *ties* query, ``EQ t AND hs_object_id GT id`` sorted by ``hs_object_id`` (unique), whose cursors
-are exact. The last page's cursor is exact too.
+are exact. The last page's cursor is exact too. Its text is ``hs2:{"t":<ms>,"i":<id>}``
+(``leadsync.api.CursorCodec``; ``hs1:<ms>:<id>``, stored before, still reads).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
+
+from leadsync.api import JSON, CursorCodec
 
 __all__ = [
     "MODIFIED",
@@ -42,7 +45,6 @@ OBJECT_ID = "hs_object_id"
 PAGE = 200
 
 T = TypeVar("T")
-JSON = dict[str, Any]
 log = structlog.get_logger("leadsync.hubspot.paging")
 
 
@@ -68,6 +70,15 @@ class SearchRequest:
     direction: str = "ASCENDING"
 
 
+def _first_layout(body: str) -> JSON:
+    """Version 1 (until the shared codec): ``hs1:<ms>:<id>``."""
+    ts, last = body.split(":")
+    return {"t": int(ts), "i": int(last)}
+
+
+CODEC = CursorCodec("HubSpot contact", "hs", 2, upgrades={1: _first_layout})
+
+
 @dataclass(frozen=True, order=True)
 class SearchCursor:
     """Everything modified before ``ts_ms`` is read, and at ``ts_ms`` every id up to ``last_id``."""
@@ -76,17 +87,20 @@ class SearchCursor:
     last_id: int = 0
 
     def encode(self) -> str:
-        return f"hs1:{self.ts_ms}:{self.last_id}"
+        return CODEC.encode({"t": self.ts_ms, "i": self.last_id})
 
     @classmethod
     def decode(cls, text: str) -> SearchCursor:
-        try:
-            tag, ts, last = text.split(":")
-            if tag != "hs1":
-                raise ValueError(tag)
-            return cls(int(ts), int(last))
-        except ValueError:
-            raise ValueError(f"not a HubSpot contact cursor: {text!r}") from None
+        data = CODEC.decode(text)
+        ts, last = data.get("t", 0), data.get("i", 0)
+        if (
+            isinstance(ts, bool)
+            or not isinstance(ts, int)
+            or isinstance(last, bool)
+            or not isinstance(last, int)
+        ):
+            raise CODEC.foreign(text)
+        return cls(ts, last)
 
 
 def paginate(fetch: Callable[[str | None], tuple[list[T], str | None]], what: str) -> Iterator[list[T]]:

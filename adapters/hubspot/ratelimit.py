@@ -17,16 +17,19 @@ The daily quota is not paced here: a 429 with ``policyName: DAILY`` stops the jo
 (``daily_low``): concurrent calls sent with a few requests left would each be refused.
 
 Every method takes one lock: the adapter's threads (and the sync loop's reader) share a limiter.
+Windows are measured and waited out on the adapter's clock (``leadsync.api.Clock``): on a fake
+one, a test that fills a ten-second window waits for it without taking ten seconds.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import structlog
+
+from leadsync.api import SYSTEM_CLOCK, Clock
 
 __all__ = ["RateLimiter", "Window"]
 
@@ -81,13 +84,11 @@ class RateLimiter:
         interval_s: float = 10.0,
         search_per_s: int = 5,
         *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.burst = Window(per_interval, interval_s)
         self.search = Window(search_per_s, SEARCH_INTERVAL_S)
-        self._clock = clock
-        self._sleep = sleep
+        self.clock = clock
         self._lock = threading.Lock()
         self.daily_remaining: int | None = None  # as HubSpot last reported it (None: never)
 
@@ -95,7 +96,7 @@ class RateLimiter:
         """Block until a call (a search call when ``search``) fits in every window, then count it."""
         while True:
             with self._lock:
-                now = self._clock()
+                now = self.clock.monotonic()
                 wait = self.burst.wait(now)
                 if search:
                     wait = max(wait, self.search.wait(now))
@@ -105,7 +106,7 @@ class RateLimiter:
                         self.search.record(now)
                     return
             log.debug("rate_wait", wait_s=round(wait, 3), search=search)
-            self._sleep(wait)
+            self.clock.sleep(wait)
 
     def update_from_headers(self, headers: Mapping[str, str]) -> None:
         """Adopt the burst policy HubSpot reports; count calls it saw that we did not make."""
@@ -123,7 +124,7 @@ class RateLimiter:
                 self.burst.interval = interval_ms / 1000
             if remaining is not None:
                 # Other clients of the same app share the window: pad our count up to HubSpot's.
-                now = self._clock()
+                now = self.clock.monotonic()
                 missing = (self.burst.limit - remaining) - self.burst.used(now)
                 if missing > 0:
                     self.burst.record(now, missing)
@@ -141,7 +142,7 @@ class RateLimiter:
         on its own as soon as our count says there is room.
         """
         with self._lock:
-            now = self._clock()
+            now = self.clock.monotonic()
             window = self.search if search else self.burst
             missing = window.limit - window.used(now)
             if missing > 0:

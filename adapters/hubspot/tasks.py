@@ -21,15 +21,13 @@ and assigned through ``hubspot_owner_id`` (https://developers.hubspot.com/docs/a
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
 
 import structlog
 
-from leadsync.api import AuthError, CrmError, QuotaExhausted, RetryableError, TaskRequest, TaskResult
+from leadsync.api import JSON, AuthError, CrmError, QuotaExhausted, RetryableError, TaskRequest, TaskResult
 
-from .client import JSON, HubSpotClient
+from .client import HubSpotClient
 from .convert import format_ts
 from .errors import MaybeSent
 from .paging import SearchFilter, SearchRequest
@@ -46,15 +44,8 @@ log = structlog.get_logger("leadsync.hubspot.tasks")
 class TaskWriter:
     """Creates HubSpot tasks idempotently by ``TaskRequest.key``."""
 
-    def __init__(
-        self,
-        client: HubSpotClient,
-        clock: Callable[[], datetime] | None = None,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
+    def __init__(self, client: HubSpotClient) -> None:
         self.client = client
-        self._now = clock or (lambda: datetime.now(UTC))
-        self._sleep: Callable[[float], None] = sleep or (client.retry.sleep if client.retry else time.sleep)
         self._created: dict[str, str] = {}
 
     def find(self, keys: Sequence[str]) -> dict[str, str]:
@@ -96,7 +87,7 @@ class TaskWriter:
             return self._create_batch(tasks)
         except MaybeSent as exc:
             log.warning("task_create_unsure", tasks=len(tasks), error=str(exc)[:200])
-            self._sleep(INDEX_WAIT_S)
+            self.client.retry.sleep(INDEX_WAIT_S)  # the retry policy's clock, as every wait
             found = self.find([t.key for t in tasks])
             results = {k: TaskResult(k, crm_id, created=True) for k, crm_id in found.items()}
             self._created.update(found)
@@ -159,7 +150,7 @@ class TaskWriter:
         props = {
             "hs_task_subject": task.title,
             "hs_task_body": task.body,
-            "hs_timestamp": format_ts(task.due_at or self._now()),  # HubSpot's due date
+            "hs_timestamp": format_ts(task.due_at or self.client.clock.now()),  # HubSpot's due date
             "hs_task_status": "NOT_STARTED",
             "hs_task_type": "TODO",
             ACTION_KEY: task.key,

@@ -25,9 +25,19 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
-from leadsync.api import AuthError, ContactChange, CrmError, QuotaExhausted, RetryableError, WriteResult
+from leadsync.api import (
+    JSON,
+    AuthError,
+    ContactChange,
+    CrmError,
+    QuotaExhausted,
+    RetryableError,
+    WriteResult,
+    json_object,
+)
+from leadsync.api.writekit import ChunkGuard, merged_changes
 
-from .client import JSON, HubSpotClient
+from .client import HubSpotClient
 from .convert import PlannedWrite, plan_write
 from .fanout import Fanout
 from .mapping import HubSpotMapping
@@ -60,7 +70,7 @@ class ContactWriter:
         self.on_written = on_written
 
     def write(self, changes: Sequence[ContactChange]) -> list[WriteResult]:
-        planned = [plan_write(c, self.mapping, self.order) for c in _merged(changes)]
+        planned = [plan_write(c, self.mapping, self.order) for c in merged_changes(changes)]
         results: dict[str, WriteResult] = {}
         todo: list[PlannedWrite] = []
         for p in planned:
@@ -70,35 +80,18 @@ class ContactWriter:
                 results[p.contact_id] = WriteResult(p.contact_id, ok=True)
             else:
                 todo.append(p)
-        stopped: list[RetryableError] = []
-
-        def failed(chunk: Sequence[PlannedWrite]) -> dict[str, WriteResult]:
-            error = str(stopped[0])
-            return {
-                p.contact_id: WriteResult(p.contact_id, ok=False, error=error, retryable=True) for p in chunk
-            }
-
-        def guarded(
-            step: Callable[[list[PlannedWrite]], dict[str, WriteResult]], chunk: list[PlannedWrite]
-        ) -> dict[str, WriteResult]:
-            if not stopped:
-                try:
-                    return step(chunk)
-                except RetryableError as exc:  # the retry policy gave up: HubSpot is down
-                    stopped.append(exc)
-            return failed(chunk)
-
+        guard = ChunkGuard()  # once HubSpot is down (the retry policy gave up), nothing more is sent
         # Backward stage moves: all of this write's clears first, 100 a call (not one call per
         # chunk that holds one), then the updates side by side, then one read-back of them all.
         backward = [p for p in todo if p.backward]
         for chunk in self._chunks(backward):
-            results.update(guarded(self._clear, chunk))
+            results.update(guard.send(self._clear, chunk))
         todo = [p for p in todo if p.contact_id not in results]
-        for done in self.fanout.map(lambda c: guarded(self._set, c), self._chunks(todo)):
+        for done in self.fanout.map(lambda c: guard.send(self._set, c), self._chunks(todo)):
             results.update(done)
         staged = [p for p in todo if p.backward and results[p.contact_id].ok]
         for chunk in self._chunks(staged):
-            results.update(guarded(self._verify_stage, chunk))
+            results.update(guard.send(self._verify_stage, chunk))
         ok = sum(r.ok for r in results.values())
         log.info("contacts_written", changes=len(changes), ok=ok, failed=len(results) - ok)
         return [results[c.contact_id] for c in changes]
@@ -106,13 +99,13 @@ class ContactWriter:
     def _chunks(self, planned: list[PlannedWrite]) -> list[list[PlannedWrite]]:
         return [planned[start : start + self.batch_size] for start in range(0, len(planned), self.batch_size)]
 
-    def _clear(self, chunk: list[PlannedWrite]) -> dict[str, WriteResult]:
+    def _clear(self, chunk: Sequence[PlannedWrite]) -> dict[str, WriteResult]:
         """Clear the stage of backward moves (HubSpot only moves it forward); the failures."""
         lcs = self.mapping.lifecycle_property
         failures = self._update([(p.contact_id, {lcs: ""}) for p in chunk])
         return {cid: failure for cid, failure in failures.items() if failure}
 
-    def _set(self, chunk: list[PlannedWrite]) -> dict[str, WriteResult]:
+    def _set(self, chunk: Sequence[PlannedWrite]) -> dict[str, WriteResult]:
         """The batch update itself: every record's result."""
         failures = self._update([(p.contact_id, p.properties) for p in chunk])
         return {cid: failure or WriteResult(cid, ok=True) for cid, failure in failures.items()}
@@ -154,7 +147,7 @@ class ContactWriter:
         if len(inputs) == 1:
             cid = inputs[0][0]
             return {cid: WriteResult(cid, ok=False, error=_body_text(text), retryable=_retryable(exc))}
-        data = _json(text)
+        data = json_object(text, keep=None)
         named = _named_ids(data, {c for c, _ in inputs}) or _culprits(data, inputs)
         if named:
             log.info("batch_rejected_named", records=sorted(named), status=exc.status)
@@ -167,7 +160,7 @@ class ContactWriter:
         log.info("batch_rejected_bisect", size=len(inputs), status=exc.status)
         return {**self._update(inputs[:half]), **self._update(inputs[half:])}
 
-    def _verify_stage(self, chunk: list[PlannedWrite]) -> dict[str, WriteResult]:
+    def _verify_stage(self, chunk: Sequence[PlannedWrite]) -> dict[str, WriteResult]:
         """Read the lifecycle stage back: HubSpot drops a backward move without an error."""
         lcs = self.mapping.lifecycle_property
         staged = {p.contact_id: p.properties[lcs] for p in chunk if lcs in p.properties}
@@ -184,26 +177,6 @@ class ContactWriter:
                 )
                 out[cid] = WriteResult(cid, ok=False, error=text, retryable=False)
         return out
-
-
-def _merged(changes: Sequence[ContactChange]) -> list[ContactChange]:
-    """One change per contact (HubSpot refuses a batch that names an id twice); later values win."""
-    by_id: dict[str, ContactChange] = {}
-    for c in changes:
-        first = by_id.get(c.contact_id)
-        if first is None:
-            by_id[c.contact_id] = c
-        else:
-            by_id[c.contact_id] = ContactChange(c.contact_id, {**first.values, **c.values}, first.current)
-    return list(by_id.values())
-
-
-def _json(text: str) -> JSON:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return {"message": text}
-    return data if isinstance(data, dict) else {}
 
 
 def _named_ids(err: JSON, ids: set[str]) -> set[str]:
@@ -265,13 +238,12 @@ def _error_text(err: JSON) -> str:
 
 
 def _body_text(text: str) -> str:
-    data = _json(text)
+    data = json_object(text, keep=None)
     if data.get("message"):
         return _error_text(data)
     return text[:1000]
 
 
 def _retryable(exc: CrmError) -> bool:
-    return (
-        exc.status in (409, 423) or str(_json(exc.body or "").get("category") or "") in _RETRYABLE_CATEGORIES
-    )
+    category = str(json_object(exc.body, keep=None).get("category") or "")
+    return exc.status in (409, 423) or category in _RETRYABLE_CATEGORIES

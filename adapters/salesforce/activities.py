@@ -1,10 +1,7 @@
 """A lead's or contact's activities from Salesforce: Tasks, Events and Campaign Members.
 
 The adapter reads them with one relationship query per object and chunk of people
-(``people.PeopleReader``); the records become canonical activities here. ``ActivityReader.read``,
-three SOQL queries per 300 people (``WhoId IN …`` for Tasks and Events, ``LeadId``/``ContactId
-IN …`` for responded Campaign Members), is the reference that read must equal (the tests compare
-them, and check this one against simple-mockforce, which has no subqueries). Through the mapping:
+(``people.PeopleReader``); the records become canonical activities here. Through the mapping:
 
 - a Task with ``TaskSubtype`` (or ``Type``) Call is a ``call``; its Call Result
   (``CallDisposition``, free text) gives ``outcome``; ``CallDurationInSeconds`` gives ``duration_s``;
@@ -20,24 +17,17 @@ that one sees it here. Activity ids are the record's: ``task:<Id>``, ``event:<Id
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
+from leadsync.api import JSON, Activity, parse_crm_ts
 
-from leadsync.api import Activity
-from leadsync.values import parse_ts
-
-from .client import JSON, SalesforceClient
 from .convert import value_at
 from .mapping import ActivityMap
-from .reads import IN_CHUNK, soql_list
 
 __all__ = ["EVENT_FIELDS", "KEY_FIELD", "MEMBER_FIELDS", "TASK_FIELDS", "ActivityReader"]
 
 KEY_FIELD = "Leadsync_Key__c"
-log = structlog.get_logger("leadsync.salesforce.activities")
 
 TASK_FIELDS = (
     "Id", "WhoId", "OwnerId", "Subject", "Type", "TaskSubtype", "Status", "IsClosed", "ActivityDate",
@@ -60,58 +50,19 @@ MEMBER_FIELDS = (
 
 
 class ActivityReader:
-    """Reads the activities of some leads and contacts, as canonical activities."""
+    """Turns Task, Event and Campaign Member records into canonical activities, through the mapping."""
 
-    def __init__(
-        self, client: SalesforceClient, activities: ActivityMap, has_key: Callable[[], bool]
-    ) -> None:
-        self.client = client
+    def __init__(self, activities: ActivityMap) -> None:
         self.map = activities
-        self.has_key = has_key  # whether Task has leadsync's key field (after `leadsync setup`)
-
-    def read(self, contact_ids: Sequence[str]) -> list[Activity]:
-        ids = list(dict.fromkeys(str(c) for c in contact_ids))
-        out: dict[str, Activity] = {}
-        m = self.map
-        for start in range(0, len(ids), IN_CHUNK):
-            chunk = ids[start : start + IN_CHUNK]
-            if m.call or m.email or m.task:
-                task_fields = (*TASK_FIELDS, KEY_FIELD) if self.has_key() else TASK_FIELDS
-                soql = f"SELECT {', '.join(task_fields)} FROM Task WHERE WhoId IN {soql_list(chunk)}"
-                for record in self.client.query(soql):
-                    self._keep(out, self.task(record))
-            if m.meeting:
-                soql = f"SELECT {', '.join(EVENT_FIELDS)} FROM Event WHERE WhoId IN {soql_list(chunk)}"
-                for record in self.client.query(soql):
-                    self._keep(out, self.event(record))
-            if m.reads_campaigns:
-                leads = [c for c in chunk if c.startswith("00Q")]
-                contacts = [c for c in chunk if c.startswith("003")]
-                people = [f"LeadId IN {soql_list(leads)}"] if leads else []
-                people += [f"ContactId IN {soql_list(contacts)}"] if contacts else []
-                if people:
-                    soql = (
-                        f"SELECT {', '.join(MEMBER_FIELDS)} FROM CampaignMember "
-                        f"WHERE HasResponded = true AND ({' OR '.join(people)})"
-                    )
-                    for record in self.client.query(soql):
-                        self._keep(out, self.member(record))
-        log.info("activities_read", contacts=len(ids), activities=len(out))
-        return sorted(out.values(), key=lambda a: (a.at, a.id))
-
-    @staticmethod
-    def _keep(out: dict[str, Activity], activity: Activity | None) -> None:
-        if activity is not None:
-            out[activity.id] = activity
 
     def task(self, r: JSON) -> Activity | None:
         if r.get(KEY_FIELD):
             return None
         who = str(r.get("WhoId") or "")
         at = (
-            parse_ts(r.get("CompletedDateTime"))
+            parse_crm_ts(r.get("CompletedDateTime"))
             or _date(r.get("ActivityDate"))
-            or parse_ts(r.get("CreatedDate"))
+            or parse_crm_ts(r.get("CreatedDate"))
         )
         if not who or at is None:
             return None
@@ -142,7 +93,7 @@ class ActivityReader:
 
     def event(self, r: JSON) -> Activity | None:
         who = str(r.get("WhoId") or "")
-        at = parse_ts(r.get("StartDateTime")) or parse_ts(r.get("ActivityDateTime"))
+        at = parse_crm_ts(r.get("StartDateTime")) or parse_crm_ts(r.get("ActivityDateTime"))
         if not who or at is None or not self.map.meeting:
             return None
         owner = str(r["OwnerId"]) if r.get("OwnerId") else None
@@ -155,7 +106,7 @@ class ActivityReader:
         made = self.map.campaign(value_at(r, "Campaign.Type"), value_at(r, "Campaign.Name"))
         if not who or made is None or not r.get("HasResponded"):
             return None
-        created = parse_ts(r.get("CreatedDate"))
+        created = parse_crm_ts(r.get("CreatedDate"))
         first = _date(r.get("FirstRespondedDate"))
         # FirstRespondedDate is a date: when it is the day the member was added, the add's time is better.
         at = created if created and (first is None or created.date() == first.date()) else first
@@ -172,5 +123,5 @@ class ActivityReader:
 
 def _date(value: Any) -> datetime | None:
     """A date field (``2026-11-21``) as midnight UTC: Salesforce keeps dates without a zone."""
-    ts = parse_ts(value)
+    ts = parse_crm_ts(value)
     return ts.astimezone(UTC) if ts else None

@@ -20,66 +20,49 @@ Registered as ``leadsync.adapters: salesforce = leadsync.adapters.salesforce.ada
     api_budget        the share of the org's daily API requests leadsync stops at (0.8)
     overlap_s         seconds each incremental read reaches back (300)
     ca_file           a CA bundle to trust (a local sandbox's certificate)
-    retry, timeout    a leadsync.api.RetryPolicy; seconds per HTTP request (30)
-    clock             a callable giving "now" (tests: the sandbox's clock; default: the system's)
+    retry, timeout    a leadsync.api.RetryPolicy (default: the policy, on `clock`); seconds per HTTP
+                      request (30)
+    clock             a leadsync.api.Clock, or a callable giving "now" (tests: the sandbox's
+                      clock); every wait (lock backoffs, retries) is on it (default: the system's)
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
-from pydantic import SecretStr
 
 from leadsync.api import (
     Activity,
     CheckReport,
-    ConfigError,
     Contact,
     ContactChange,
     Owner,
     Page,
-    Problem,
-    RetryPolicy,
     TaskRequest,
     TaskResult,
     WriteResult,
+    parse_options,
 )
-from leadsync.rules.conditions import did_you_mean
 
 from .activities import KEY_FIELD, ActivityReader
-from .auth import FLOWS, Credentials
-from .client import DEFAULT_API_VERSION, SalesforceClient
+from .auth import Credentials
+from .client import SalesforceClient
 from .history import History
 from .mapping import SalesforceMapping, load_mapping
+from .options import SalesforceOptions
 from .people import PeopleRead, PeopleReader
+from .provisioning import check_org, run_setup
 from .reads import fetch_by_id, read_changes
-from .schema import check_org, run_setup
 from .tasks import TaskWriter
 from .writes import COLLECTION, ContactWriter
 
-__all__ = ["OPTIONS", "SalesforceAdapter", "from_options"]
+__all__ = ["SalesforceAdapter", "from_options"]
 
 log = structlog.get_logger("leadsync.salesforce")
-OPTIONS = (
-    "login_url", "auth", "client_id", "username", "token", "token_file", "token_env", "private_key_file",
-    "client_secret_env", "audience", "api_version", "mapping", "batch_size", "bulk_threshold",
-    "query_batch", "api_budget", "overlap_s", "ca_file", "retry", "timeout", "clock",
-)  # fmt: skip
-
-_NUMBERS: tuple[tuple[str, float, float, float], ...] = (
-    ("batch_size", 200, 1, 200),
-    ("bulk_threshold", 2000, 1, 10_000_000),
-    ("query_batch", 2000, 200, 2000),
-    ("overlap_s", 300, 0, 86_400),
-    ("api_budget", 0.8, 0.01, 1.0),
-    ("timeout", 30.0, 0.1, 600.0),
-)
 
 
 class SalesforceAdapter:
@@ -98,17 +81,16 @@ class SalesforceAdapter:
         bulk_threshold: int = 2000,
         query_batch: int = 2000,
         overlap: timedelta = timedelta(minutes=5),
-        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.client = client
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = client.clock
         self.mapping = mapping
         self.query_batch = query_batch
         self.overlap = overlap
         self._task_fields: set[str] | None = None
         self._fields: dict[str, list[str]] = {}
         self._zone: tzinfo | None = None
-        self._activities = ActivityReader(client, mapping.activities, self._has_task_key)
+        self._activities = ActivityReader(mapping.activities)
         self._writer = ContactWriter(client, mapping, batch_size=batch_size, bulk_threshold=bulk_threshold)
         self._history = History(client, mapping)
         self._people = PeopleReader(client, mapping, self._activities, self._history, self._has_task_key)
@@ -133,7 +115,7 @@ class SalesforceAdapter:
             self.client,
             self.mapping,
             cursor,
-            now=self.clock(),
+            now=self.clock.now(),
             overlap=self.overlap,
             batch_size=self.query_batch,
             fetch=self.get_contacts,
@@ -227,96 +209,30 @@ class SalesforceAdapter:
 
 def from_options(options: Mapping[str, Any]) -> SalesforceAdapter:
     """Build the adapter from a connection's options (see the module docstring)."""
-    where = "salesforce options"
-    problems = [
-        Problem(where, 0, f"unknown option `{k}`{did_you_mean(str(k), OPTIONS)}")
-        for k in options
-        if k not in OPTIONS
-    ]
-    login_url = str(options.get("login_url") or "https://login.salesforce.com").rstrip("/")
-    if not login_url.startswith(("https://", "http://")):
-        problems.append(Problem(where, 0, f"`login_url` must be an https URL, not {login_url!r}"))
-    flow = str(options.get("auth") or "jwt")
-    if flow not in FLOWS:
-        problems.append(Problem(where, 0, f"`auth` must be one of {', '.join(FLOWS)}, not {flow!r}"))
-        flow = "jwt"
-    client_id = str(options.get("client_id") or "")
-    if not client_id:
-        problems.append(Problem(where, 0, "`client_id` is required: the connected app's Consumer Key"))
-    username = options.get("username")
-    if flow in ("jwt", "password") and not username:
-        problems.append(
-            Problem(where, 0, f"`username` is required with `auth: {flow}` (the integration user)")
-        )
-    numbers = {}
-    for key, default, low, high in _NUMBERS:
-        value = options.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            problems.append(Problem(where, 0, f"`{key}` must be a number from {low} to {high}"))
-            value = default
-        numbers[key] = value
-    clock = options.get("clock")
-    if clock is not None and not callable(clock):
-        problems.append(Problem(where, 0, "`clock` must be a callable returning an aware datetime"))
-        clock = None
-    retry = options.get("retry")
-    if retry is not None and not isinstance(retry, RetryPolicy):
-        problems.append(Problem(where, 0, "`retry` must be a leadsync.api.RetryPolicy"))
-        retry = None
-    secret = _secret(options, flow, problems)
-    client_secret = None
-    if flow == "password":
-        env = str(options.get("client_secret_env") or "SALESFORCE_CLIENT_SECRET")
-        value = os.environ.get(env, "").strip()
-        if not value:
-            problems.append(Problem(where, 0, f"`auth: password` needs the Consumer Secret in ${env}"))
-        client_secret = SecretStr(value)
-    if problems:
-        raise ConfigError(problems)
+    opts = parse_options(SalesforceOptions, options, "salesforce")
     creds = Credentials(
-        flow,  # type: ignore[arg-type]
-        login_url,
-        client_id,
-        secret,
-        str(username) if username else None,
-        client_secret,
-        str(options["audience"]) if options.get("audience") else None,
+        opts.auth,
+        opts.login_url,
+        opts.client_id,
+        opts.secret(),
+        opts.username,
+        opts.client_secret(),
+        opts.audience,
     )
     client = SalesforceClient(
         creds,
-        api_version=str(options.get("api_version") or DEFAULT_API_VERSION),
-        retry=retry,
-        timeout=float(numbers["timeout"]),
-        ca_file=str(options["ca_file"]) if options.get("ca_file") else None,
-        budget=float(numbers["api_budget"]),
+        api_version=opts.api_version,
+        retry=opts.retry,
+        timeout=opts.timeout,
+        ca_file=opts.ca_file,
+        budget=opts.api_budget,
+        clock=opts.clock,
     )
     return SalesforceAdapter(
         client,
-        load_mapping(options.get("mapping")),
-        batch_size=int(numbers["batch_size"]),
-        bulk_threshold=int(numbers["bulk_threshold"]),
-        query_batch=int(numbers["query_batch"]),
-        overlap=timedelta(seconds=float(numbers["overlap_s"])),
-        clock=clock,
+        load_mapping(opts.mapping),
+        batch_size=opts.batch_size,
+        bulk_threshold=opts.bulk_threshold,
+        query_batch=opts.query_batch,
+        overlap=timedelta(seconds=opts.overlap_s),
     )
-
-
-def _secret(options: Mapping[str, Any], flow: str, problems: list[Problem]) -> SecretStr:
-    raw = options.get("token")
-    if isinstance(raw, SecretStr):
-        raw = raw.get_secret_value()
-    if flow == "jwt" and options.get("private_key_file"):
-        path = Path(str(options["private_key_file"]))
-        try:
-            raw = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            problems.append(Problem(str(path), 0, f"cannot read the private key: {exc.strerror}"))
-    if not isinstance(raw, str) or not raw.strip():
-        what = {
-            "jwt": "the private key (PEM): `private_key_file`, or the connection's token_file/token_env",
-            "client_credentials": "the Consumer Secret in the connection's token_env or token_file",
-            "password": "the password followed by the security token in the connection's token_env",
-        }[flow]
-        problems.append(Problem("salesforce options", 0, f"no secret for `auth: {flow}`: give {what}"))
-        return SecretStr("")
-    return SecretStr(raw.strip())

@@ -21,18 +21,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import jwt
 import requests
 import structlog
 from pydantic import SecretStr
 
-from leadsync.api import AuthError, CrmError, TransientError
+from leadsync.api import AuthError, CrmError, TransientError, response_object
 
-__all__ = ["FLOWS", "Credentials", "Session", "sign_in"]
+__all__ = ["Credentials", "Flow", "Session", "sign_in"]
 
-FLOWS = ("jwt", "client_credentials", "password")
 Flow = Literal["jwt", "client_credentials", "password"]
 log = structlog.get_logger("leadsync.salesforce.auth")
 
@@ -127,7 +126,7 @@ def sign_in(creds: Credentials, http: requests.Session, timeout: float = 30.0) -
         response = http.post(url, data=_form(creds), timeout=timeout)
     except requests.RequestException as exc:
         raise TransientError(f"POST {url}: {type(exc).__name__}", url=url) from None
-    body = _json(response)
+    body = response_object(response)
     if response.status_code >= 500:
         raise TransientError(f"POST {url}: HTTP {response.status_code}", status=response.status_code, url=url)
     if response.status_code != 200 or "access_token" not in body:
@@ -144,11 +143,3 @@ def sign_in(creds: Credentials, http: requests.Session, timeout: float = 30.0) -
     )
     log.info("salesforce_signed_in", flow=creds.flow, instance=session.instance_url, user=session.user_id)
     return session
-
-
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import requests
@@ -27,22 +27,24 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from leadsync.api import (
+    JSON,
+    SYSTEM_CLOCK,
     AuthError,
+    Clock,
     CrmError,
     QuotaExhausted,
     RetryPolicy,
     TransientError,
+    trust_ca,
     with_retries,
 )
-from leadsync.tls import trust_ca
 
 from .auth import Credentials, Session, sign_in
 
-__all__ = ["DEFAULT_API_VERSION", "JSON", "SalesforceClient"]
+__all__ = ["DEFAULT_API_VERSION", "SalesforceClient"]
 
 DEFAULT_API_VERSION = "66.0"  # Spring '26; simple-salesforce's own default is 59.0
 RETRY_LATER = timedelta(hours=1)
-JSON = dict[str, Any]
 T = TypeVar("T")
 log = structlog.get_logger("leadsync.salesforce.client")
 
@@ -66,17 +68,17 @@ class SalesforceClient:
         timeout: float = 30.0,
         ca_file: str | None = None,
         budget: float = 0.8,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.creds = creds
         self.api_version = api_version
-        self.retry = retry or RetryPolicy()
+        self.clock = clock
+        self.retry = retry or RetryPolicy(clock=clock)
         self.timeout = timeout
         self.budget = budget
         self.http = requests.Session()
         if ca_file:
             trust_ca(self.http, ca_file)
-        self._clock = clock or (lambda: datetime.now(UTC))
         self._session: Session | None = None
         self._sf: Salesforce | None = None
         self.calls = 0
@@ -130,7 +132,7 @@ class SalesforceClient:
         try:
             return fn(sf)
         except SalesforceError as exc:
-            raise _translate(exc, what) from None
+            raise _translate(exc, what, self.clock.now()) from None
         except requests.RequestException as exc:
             raise TransientError(f"{what}: {type(exc).__name__}: {exc}") from None
         finally:
@@ -149,7 +151,7 @@ class SalesforceClient:
             raise QuotaExhausted(
                 f"Salesforce API budget reached: the org has used {used:,} of its {limit:,} daily API "
                 f"requests and leadsync stops at {self.budget:.0%} (option `api_budget`)",
-                resume_at=self._clock() + RETRY_LATER,
+                resume_at=self.clock.now() + RETRY_LATER,
             )
 
     # -- REST -----------------------------------------------------------------------------------
@@ -208,7 +210,7 @@ class SalesforceClient:
             raise
 
 
-def _translate(exc: SalesforceError, what: str) -> CrmError:
+def _translate(exc: SalesforceError, what: str, now: datetime) -> CrmError:
     status = int(getattr(exc, "status", 0) or 0)
     content = getattr(exc, "content", None)
     errors = content if isinstance(content, list) else [content] if isinstance(content, dict) else []
@@ -223,7 +225,7 @@ def _translate(exc: SalesforceError, what: str) -> CrmError:
     if code in _QUOTA_CODES:
         return QuotaExhausted(
             f"Salesforce's daily API request limit is used up ({code})",
-            resume_at=datetime.now(UTC) + RETRY_LATER,
+            resume_at=now + RETRY_LATER,
             status=status,
             url=url,
             body=body,

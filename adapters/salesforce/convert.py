@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from leadsync.adapters.convertkit import contact_of, planned_fields
-from leadsync.api import Contact, ContactChange
-from leadsync.values import parse_ts
+from leadsync.api import Contact, ContactChange, parse_crm_ts
+from leadsync.api.convertkit import contact_of, planned_fields
 
 from .mapping import HISTORY, ObjectMap, SalesforceMapping
 
@@ -64,8 +63,8 @@ def contact_from_record(record: Mapping[str, Any], mapping: SalesforceMapping) -
         rid,
         obj,
         lambda field: value_at(record, field),
-        parse_ts(record.get("CreatedDate")),
-        parse_ts(record.get(changed)) if changed and changed != HISTORY else None,
+        parse_crm_ts(record.get("CreatedDate")),
+        parse_crm_ts(record.get(changed)) if changed and changed != HISTORY else None,
     )
 
 

@@ -5,8 +5,7 @@ Relationships › Set History Tracking; up to 20 per object). ``leadsync check``
 leadsync's are not tracked. Without history, ``stage_changed_at`` stays empty (the engine then
 times the stage from when leadsync first saw it) and ``last_changed`` knows nothing.
 Owner changes are tracked under the field name ``Owner``, not ``OwnerId``. The stage's history
-for the people being decided comes with their activities (``people.PeopleReader``);
-``stage_dates`` is the reference that read must equal.
+for the people being decided comes with their activities (``people.PeopleReader``).
 """
 
 from __future__ import annotations
@@ -16,12 +15,11 @@ from datetime import datetime
 
 import structlog
 
-from leadsync.api import Contact, CrmError
-from leadsync.values import parse_ts
+from leadsync.api import CrmError, parse_crm_ts
 
 from .client import SalesforceClient
 from .convert import object_of
-from .mapping import HISTORY, SalesforceMapping
+from .mapping import SalesforceMapping
 from .reads import IN_CHUNK, soql_list
 
 __all__ = ["History"]
@@ -65,7 +63,7 @@ class History:
                     return out
                 raise
             for row in rows:
-                at = parse_ts(row.get("CreatedDate"))
+                at = parse_crm_ts(row.get("CreatedDate"))
                 rid, name = str(row.get(link) or ""), str(row.get("Field") or "")
                 if at is None or not rid:
                     continue
@@ -73,19 +71,6 @@ class History:
                 if name not in fields or at > fields[name]:
                     fields[name] = at
         return out
-
-    def stage_dates(self, contacts: list[Contact]) -> None:
-        """``stage_changed_at`` from history, for objects whose stage is timed that way."""
-        by_object: dict[str, list[Contact]] = {}
-        for c in contacts:
-            obj = object_of(c.id)
-            if obj in self.mapping.objects and self.mapping.objects[obj].stage.changed_at == HISTORY:
-                by_object.setdefault(str(obj), []).append(c)
-        for obj, wanted in by_object.items():
-            name = self.mapping.objects[obj].stage.field
-            changed = self.changed(obj, [c.id for c in wanted], [name])
-            for c in wanted:
-                c.stage_changed_at = changed.get(c.id, {}).get(name) or c.stage_changed_at
 
     def last_changed(
         self, contact_ids: Sequence[str], fields: Sequence[str]

@@ -1,7 +1,7 @@
 """The mapping of ``mappings/salesforce.yaml``: canonical fields and values ⇄ Salesforce fields.
 
 ``load_mapping`` reads the file and checks its shape and meaning, every problem as FILE:LINE;
-whether the fields and picklist values exist in an org is ``leadsync check``'s job (``schema``).
+whether the fields and picklist values exist in an org is ``leadsync check``'s job (``provisioning``).
 The file's own comments explain each choice to a Salesforce admin.
 """
 
@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from leadsync.adapters import mappingkit
-from leadsync.adapters.mappingkit import CONTACT_FIELDS, MappingChecker, mapping_source, packaged_path
-from leadsync.api import ConfigError, Path_
+from leadsync.api import ConfigError, Path_, mappingkit
+from leadsync.api.mappingkit import CONTACT_FIELDS, MappingChecker, mapping_source, packaged_path
 
 __all__ = [
     "CONTACT_FIELDS",

@@ -20,24 +20,22 @@ One run, given the cursor of the last:
    converted Lead is reported as moved to its ``ConvertedContactId``.
 4. Leads and contacts with activity news that step 3 did not return are read by Id.
 
-The cursor is ``sf1:`` and compact JSON: the last record per object, when the read began, the
-activity watermark with the activity records already seen inside the overlap, the deletions
-watermark, and a full re-read's start.
+The cursor is ``sf1:`` and compact JSON (``leadsync.api.CursorCodec``, version 1): the last
+record per object, when the read began, the activity watermark with the activity records already
+seen inside the overlap, the deletions watermark, and a full re-read's start.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from leadsync.api import Contact, CrmError, Page
-from leadsync.values import parse_ts
+from leadsync.api import JSON, Contact, CrmError, CursorCodec, CursorError, Page, parse_crm_ts
 
-from .client import JSON, SalesforceClient
+from .client import SalesforceClient
 from .convert import contact_from_record, object_of
 from .mapping import SalesforceMapping
 
@@ -59,6 +57,9 @@ def soql_list(values: Sequence[str]) -> str:
     return "(" + ",".join(quoted) + ")"
 
 
+CODEC = CursorCodec("Salesforce", "sf", 1)
+
+
 @dataclass
 class SfCursor:
     objects: dict[str, list[str]] = field(default_factory=dict)  # object → [last stamp, its Id]
@@ -69,28 +70,27 @@ class SfCursor:
     reread_since: str | None = None  # a full re-read under way, begun then
 
     def encode(self) -> str:
-        data = {
-            "o": self.objects,
-            "q": self.read_at,
-            "a": self.activities,
-            "s": self.seen,
-            "d": self.deletions,
-            "r": self.reread_since,
-        }
-        return "sf1:" + json.dumps({k: v for k, v in data.items() if v}, separators=(",", ":"))
+        return CODEC.encode(
+            {
+                "o": self.objects,
+                "q": self.read_at,
+                "a": self.activities,
+                "s": self.seen,
+                "d": self.deletions,
+                "r": self.reread_since,
+            }
+        )
 
     @classmethod
     def decode(cls, text: str) -> SfCursor:
-        if not text.startswith("sf1:"):
-            raise ValueError(f"not a Salesforce cursor: {text[:40]!r}")
+        data = CODEC.decode(text)
         try:
-            data = json.loads(text[4:])
             objects = {str(k): [str(v[0]), str(v[1])] for k, v in (data.get("o") or {}).items()}
             return cls(
                 objects, data.get("q"), data.get("a"), list(data.get("s") or []), data.get("d"), data.get("r")
             )
-        except (ValueError, TypeError, AttributeError):
-            raise ValueError(f"not a Salesforce cursor: {text[:40]!r}") from None
+        except (ValueError, TypeError, AttributeError, IndexError):
+            raise CODEC.foreign(text) from None
 
 
 @dataclass
@@ -122,8 +122,8 @@ def read_changes(
     """The run's pages, oldest change first (see the module docstring)."""
     try:
         cursor = SfCursor.decode(cursor_text) if cursor_text else None
-    except ValueError as exc:
-        raise CrmError(f"{exc}; the stored cursor was not made by this adapter") from None
+    except CursorError as exc:
+        raise CrmError(str(exc)) from None
     if cursor is None:  # the first read: everything, and activity news from now on
         first = soql_ts(now)
         cursor = SfCursor(activities=first, deletions=first)
@@ -131,7 +131,7 @@ def read_changes(
         yield from _records(run, frozenset())
         return
     run = _Run(client, mapping, cursor, now, overlap, batch_size, fetch, select, task_key)
-    previous_read = parse_ts(cursor.read_at)
+    previous_read = parse_crm_ts(cursor.read_at)
     deleted = _deletions(run)
     if deleted:
         yield Page([], cursor.encode(), deleted=tuple(deleted))
@@ -146,7 +146,7 @@ def read_changes(
 def _deletions(run: _Run) -> list[str]:
     """Ids deleted since the deletions watermark; on a gap, start a full re-read instead."""
     c = run.cursor
-    since = parse_ts(c.deletions) or run.now
+    since = parse_crm_ts(c.deletions) or run.now
     if run.now - since < timedelta(minutes=1):  # the resource wants windows of a minute or more
         return []
     out: list[str] = []
@@ -154,7 +154,7 @@ def _deletions(run: _Run) -> list[str]:
     for obj in run.mapping.objects:
         path = f"sobjects/{obj}/deleted/?start={soql_ts(since)}&end={soql_ts(run.now)}"
         body: JSON = run.client.rest("GET", path) or {}
-        earliest = parse_ts(body.get("earliestDateAvailable"))
+        earliest = parse_crm_ts(body.get("earliestDateAvailable"))
         if earliest is not None and earliest > since:
             log.warning(
                 "salesforce_deletions_gap", object=obj, since=soql_ts(since), earliest=soql_ts(earliest)
@@ -164,7 +164,7 @@ def _deletions(run: _Run) -> list[str]:
             c.deletions = soql_ts(run.now)
             return []
         out += [str(d.get("id")) for d in body.get("deletedRecords") or [] if d.get("id")]
-        latest = parse_ts(body.get("latestDateCovered"))
+        latest = parse_crm_ts(body.get("latestDateCovered"))
         covered.append(latest if latest is not None else run.now)
     # Salesforce says how far its answer reaches (its clock, not ours): the next window starts there.
     c.deletions = soql_ts(min(covered, default=run.now))
@@ -174,7 +174,7 @@ def _deletions(run: _Run) -> list[str]:
 def _activity_news(run: _Run) -> frozenset[str]:
     """Leads and contacts whose Tasks, Events or Campaign Members changed since the watermark."""
     c = run.cursor
-    mark = parse_ts(c.activities) or run.now
+    mark = parse_crm_ts(c.activities) or run.now
     since = soql_ts(mark - run.overlap)
     seen = set(c.seen)
     newest = mark
@@ -191,7 +191,7 @@ def _activity_news(run: _Run) -> frozenset[str]:
         soql += own_tasks if sobject == "Task" else ""
         for page in run.client.query_pages(soql):
             for record in page:
-                stamp = parse_ts(record.get("SystemModstamp")) or mark
+                stamp = parse_crm_ts(record.get("SystemModstamp")) or mark
                 key = f"{record.get('Id')}@{soql_ts(stamp)}"
                 newest = max(newest, stamp)
                 kept.append(key)
@@ -233,7 +233,7 @@ def _since(mark: list[str] | None, previous_read: datetime | None, overlap: time
     """The WHERE that resumes after ``mark``: exact, or from the overlap near the last read's start."""
     if not mark:
         return None
-    stamp = parse_ts(mark[0])
+    stamp = parse_crm_ts(mark[0])
     if stamp is None:
         return None
     floor = (previous_read or stamp) - overlap
@@ -260,7 +260,7 @@ def _page(run: _Run, obj: str, records: list[JSON], news: frozenset[str]) -> Pag
         contacts.append(contact_from_record(record, run.mapping))
     if records:
         last = records[-1]
-        stamp = parse_ts(last.get("SystemModstamp"))
+        stamp = parse_crm_ts(last.get("SystemModstamp"))
         if stamp is not None:
             c.objects[obj] = [soql_ts(stamp), str(last.get("Id"))]
     run.yielded.update(x.id for x in contacts)

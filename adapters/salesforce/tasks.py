@@ -27,15 +27,14 @@ shows dates as they are) and carries the exact due time in its description.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import tzinfo
 from urllib.parse import quote_plus
 
 import structlog
 
-from leadsync.adapters.writekit import task_due
 from leadsync.api import (
+    JSON,
     AuthError,
     CrmError,
     QuotaExhausted,
@@ -44,9 +43,10 @@ from leadsync.api import (
     TaskResult,
     TransientError,
 )
+from leadsync.api.writekit import task_due
 
 from .activities import KEY_FIELD
-from .client import JSON, SalesforceClient
+from .client import SalesforceClient
 from .reads import soql_list
 from .writes import AUTO_ASSIGN_OFF, COLLECTION, error_text
 
@@ -97,12 +97,13 @@ class TaskWriter:
         zone: tzinfo,
         *,
         lock_retries: int = 3,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.client = client
         self.zone = zone
         self.lock_retries = lock_retries
-        self.sleep = sleep
+        # lock backoffs wait through the retry policy (its clock, or a test's recorder)
+        self.sleep = sleep or client.retry.sleep
 
     def create(self, task: TaskRequest) -> TaskResult:
         """One task, one ``POST sobjects/Task``: the single-record create, as simple a fake knows."""

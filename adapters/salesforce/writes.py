@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
 
-from leadsync.adapters.writekit import send_chunks
-from leadsync.api import AuthError, ContactChange, CrmError, QuotaExhausted, RetryableError, WriteResult
+from leadsync.api import JSON, AuthError, ContactChange, CrmError, QuotaExhausted, RetryableError, WriteResult
+from leadsync.api.writekit import merged_changes, send_chunks
 
-from .client import JSON, SalesforceClient
+from .client import SalesforceClient
 from .convert import PlannedWrite, plan_write
 from .mapping import SalesforceMapping
 
@@ -51,7 +50,7 @@ class ContactWriter:
         batch_size: int = COLLECTION,
         bulk_threshold: int = 2000,
         lock_retries: int = 3,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         bulk_poll_s: float = 1.0,
     ) -> None:
         self.client = client
@@ -59,13 +58,14 @@ class ContactWriter:
         self.batch_size = max(1, min(COLLECTION, batch_size))
         self.bulk_threshold = bulk_threshold
         self.lock_retries = lock_retries
-        self.sleep = sleep
+        # lock backoffs wait through the retry policy (its clock, or a test's recorder)
+        self.sleep = sleep or client.retry.sleep
         self.bulk_poll_s = bulk_poll_s
 
     def write(self, changes: Sequence[ContactChange]) -> list[WriteResult]:
         results: dict[str, WriteResult] = {}
         todo: list[PlannedWrite] = []
-        for p in (plan_write(c, self.mapping) for c in _merged(changes)):
+        for p in (plan_write(c, self.mapping) for c in merged_changes(changes)):
             if p.error:
                 results[p.contact_id] = WriteResult(p.contact_id, ok=False, error=p.error)
             elif not p.fields:
@@ -174,17 +174,6 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _merged(changes: Sequence[ContactChange]) -> list[ContactChange]:
-    """One change per record (Salesforce refuses a collection naming an Id twice); later values win."""
-    by_id: dict[str, ContactChange] = {}
-    for c in changes:
-        first = by_id.get(c.contact_id)
-        by_id[c.contact_id] = (
-            c if first is None else ContactChange(c.contact_id, {**first.values, **c.values}, first.current)
-        )
-    return list(by_id.values())
 
 
 def error_text(item: JSON) -> str:

@@ -27,11 +27,10 @@ from typing import Any
 
 import structlog
 
-from leadsync.api import Activity
-from leadsync.values import parse_ts
+from leadsync.api import JSON, Activity, parse_crm_ts
 
 from .activity_listing import ListingPlan, ModuleSizes, list_whole
-from .client import JSON, ZohoClient
+from .client import ZohoClient
 from .convert import lookup_id
 from .mapping import ZohoMapping
 from .paging import Capped, pages
@@ -186,15 +185,15 @@ class ActivityReader:
         if module == "Calls":
             return self.call(r, rid, who, owner)
         if module == "Events" and self.map.meeting:
-            at = parse_ts(r.get("Start_DateTime"))
+            at = parse_crm_ts(r.get("Start_DateTime"))
             return Activity(rid, who, self.map.meeting, at, owner, {}) if at else None
         if module == "Tasks" and self.map.task and not r.get(KEY_FIELD):
             if str(r.get("Status") or "") not in self.map.task_statuses:
                 return None
-            at = parse_ts(r.get("Closed_Time")) or parse_ts(r.get("Modified_Time"))
+            at = parse_crm_ts(r.get("Closed_Time")) or parse_crm_ts(r.get("Modified_Time"))
             return Activity(rid, who, self.map.task, at, owner, {}) if at else None
         if module == "Notes" and self.map.note:
-            at = parse_ts(r.get("Created_Time"))
+            at = parse_crm_ts(r.get("Created_Time"))
             return Activity(rid, who, self.map.note, at, owner, {}) if at else None
         return None
 
@@ -203,7 +202,7 @@ class ActivityReader:
             return None
         if str(r.get("Outgoing_Call_Status") or "").lower() in _NOT_DONE:
             return None
-        at: datetime | None = parse_ts(r.get("Call_Start_Time")) or parse_ts(r.get("Created_Time"))
+        at: datetime | None = parse_crm_ts(r.get("Call_Start_Time")) or parse_crm_ts(r.get("Created_Time"))
         if at is None:
             return None
         extra: dict[str, Any] = {"call_type": r.get("Call_Type")}

@@ -39,9 +39,9 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from leadsync.api import Activity, AuthError, CrmError, RetryableError
+from leadsync.api import JSON, Activity, AuthError, Clock, CrmError, RetryableError
 
-from .client import JSON, ZohoClient
+from .client import ZohoClient
 from .coql import Listing, id_order, listed
 
 __all__ = ["ActivityIndex", "ListingPlan", "ModuleSizes", "list_whole", "listing_pays"]
@@ -69,7 +69,7 @@ def searches_for(count: int) -> int:
 class ModuleSizes:
     """Records per module (``GET /{module}/actions/count``), asked once a day at most."""
 
-    def __init__(self, client: ZohoClient, clock: Callable[[], datetime]) -> None:
+    def __init__(self, client: ZohoClient, clock: Clock) -> None:
         self.client = client
         self.clock = clock
         self._sizes: dict[str, tuple[int, datetime]] = {}
@@ -79,7 +79,7 @@ class ModuleSizes:
         """The module's size, or None when Zoho will not count it (then searching is kept)."""
         with self._lock:
             known = self._sizes.get(module)
-        if known is not None and self.clock() - known[1] < SIZE_LIFE:
+        if known is not None and self.clock.now() - known[1] < SIZE_LIFE:
             return known[0]
         try:
             body = self.client.get(f"/{module}/actions/count") or {}
@@ -94,7 +94,7 @@ class ModuleSizes:
 
     def set(self, module: str, size: int) -> None:
         with self._lock:
-            self._sizes[module] = (size, self.clock())
+            self._sizes[module] = (size, self.clock.now())
 
 
 @dataclass

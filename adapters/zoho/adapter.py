@@ -18,66 +18,53 @@ Registered as ``leadsync.adapters: zoho = leadsync.adapters.zoho.adapter:from_op
     concurrency        calls in flight at once, 1 to 25 (4; Zoho's cap is 5 on Free editions)
     credit_floor       API credits left to other integrations: leadsync stops there (1000)
     ca_file            a CA bundle to trust (a local sandbox's certificate)
-    retry, timeout     a leadsync.api.RetryPolicy; seconds per HTTP request (30)
-    clock              a callable giving "now" (tests: the sandbox's clock; default: the system's)
+    retry, timeout     a leadsync.api.RetryPolicy (default: the policy, on `clock`); seconds per
+                       HTTP request (30)
+    clock              a leadsync.api.Clock, or a callable giving "now" (tests: the sandbox's
+                       clock); every wait (lock backoffs, retries) is on it (default: the system's)
 """
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 import structlog
-from pydantic import SecretStr
 
 from leadsync.api import (
+    JSON,
     Activity,
     CheckReport,
-    ConfigError,
     Contact,
     ContactChange,
     Owner,
     Page,
-    Problem,
-    RetryPolicy,
     TaskRequest,
     TaskResult,
     WriteResult,
-    did_you_mean,
+    parse_options,
 )
 
 from .activities import ACTIVITY_FIELDS, KEY_FIELD, ActivityReader
 from .activity_listing import ModuleSizes
-from .auth import ENVIRONMENTS, OAuthClient, TokenKeeper, endpoints
-from .client import JSON, ZohoClient
+from .auth import OAuthClient, TokenKeeper
+from .client import ZohoClient
 from .mapping import ZohoMapping, load_mapping
+from .options import ZohoOptions
 from .paging import by_ids, pages
+from .provisioning import check_org, run_setup
 from .reads import fetch_by_id, full_read, read_changes
-from .schema import check_org, run_setup
 from .tasks import TASK_BATCH, TaskWriter
-from .writes import TRIGGERS, ContactWriter
+from .writes import ContactWriter
 
-__all__ = ["OPTIONS", "ZohoAdapter", "from_options"]
+__all__ = ["ZohoAdapter", "from_options"]
 
 log = structlog.get_logger("leadsync.zoho")
-OPTIONS = (
-    "client_id", "token", "token_file", "token_env", "client_secret_env", "client_secret_file",
-    "data_center", "environment", "accounts_url", "api_url", "token_cache", "mapping", "batch_size",
-    "triggers", "concurrency", "credit_floor", "ca_file", "retry", "timeout", "clock",
-)  # fmt: skip
 INTEGRATION_USER = "integration_user"  # in owners.holding: the user leadsync signs in as
-_NUMBERS: tuple[tuple[str, float, float, float], ...] = (
-    ("batch_size", 100, 1, 100),
-    ("concurrency", 4, 1, 25),
-    ("credit_floor", 1000, 0, 10_000_000),
-    ("timeout", 30.0, 0.1, 600.0),
-)
 
 
 class ZohoAdapter:
@@ -93,12 +80,11 @@ class ZohoAdapter:
         *,
         batch_size: int = 100,
         triggers: Sequence[str] = (),
-        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.client = client
         self.mapping = mapping
         self.triggers = list(triggers)
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = client.clock
         self._modules: dict[str, str] = {}
         self._lock = threading.Lock()
         self._fields: dict[str, dict[str, JSON]] = {}
@@ -106,14 +92,8 @@ class ZohoAdapter:
         self._zone: tzinfo | None = None
         self._sizes = ModuleSizes(client, self.clock)
         self._activities = ActivityReader(client, mapping, self.activity_fields, self.module_of, self._sizes)
-        # RECORD_LOCKED backoff sleeps through the retry policy's sleep, as every other wait does
         self._writer = ContactWriter(
-            client,
-            mapping,
-            self.module_of,
-            batch_size=batch_size,
-            triggers=triggers,
-            sleep=client.retry.sleep,
+            client, mapping, self.module_of, batch_size=batch_size, triggers=triggers
         )
 
     def __repr__(self) -> str:
@@ -192,7 +172,7 @@ class ZohoAdapter:
             self.client,
             self.mapping,
             cursor,
-            now=self.clock(),
+            now=self.clock.now(),
             select=self.select,
             activity_fields=self.activity_fields,
             remember=self.remember,
@@ -284,92 +264,25 @@ class ZohoAdapter:
 
 def from_options(options: Mapping[str, Any]) -> ZohoAdapter:
     """Build the adapter from a connection's options (see the module docstring)."""
-    where = "zoho options"
-    problems = [
-        Problem(where, 0, f"unknown option `{k}`{did_you_mean(str(k), OPTIONS)}")
-        for k in options
-        if k not in OPTIONS
-    ]
-    client_id = str(options.get("client_id") or "")
-    if not client_id:
-        problems.append(Problem(where, 0, "`client_id` is required: the Zoho client's Client ID"))
-    try:
-        urls = endpoints(
-            str(options.get("data_center") or "com"),
-            str(options.get("environment") or "production"),
-            str(options["accounts_url"]) if options.get("accounts_url") else None,
-            str(options["api_url"]) if options.get("api_url") else None,
-        )
-    except ValueError as exc:
-        problems.append(Problem(where, 0, f"{exc}; environments: {', '.join(ENVIRONMENTS)}"))
-        urls = endpoints()
-    numbers = {}
-    for key, default, low, high in _NUMBERS:
-        value = options.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            problems.append(Problem(where, 0, f"`{key}` must be a number from {low} to {high}"))
-            value = default
-        numbers[key] = value
-    triggers = options.get("triggers") or []
-    if not isinstance(triggers, list) or any(t not in TRIGGERS for t in triggers):
-        problems.append(Problem(where, 0, f"`triggers` must list some of {', '.join(TRIGGERS)}"))
-        triggers = []
-    clock = options.get("clock")
-    if clock is not None and not callable(clock):
-        problems.append(Problem(where, 0, "`clock` must be a callable returning an aware datetime"))
-        clock = None
-    retry = options.get("retry")
-    if retry is not None and not isinstance(retry, RetryPolicy):
-        problems.append(Problem(where, 0, "`retry` must be a leadsync.api.RetryPolicy"))
-        retry = None
-    refresh = _secret(options.get("token"))
-    if not refresh:
-        problems.append(
-            Problem(where, 0, "no refresh token: put it in the connection's token_env or token_file")
-        )
-    client_secret = _client_secret(options, problems)
-    if problems:
-        raise ConfigError(problems)
+    opts = parse_options(ZohoOptions, options, "zoho")
+    clock = opts.clock
     http = requests.Session()
     keeper = TokenKeeper(
-        OAuthClient(client_id, client_secret, SecretStr(refresh)),
-        urls,
+        OAuthClient(opts.client_id, opts.client_secret(), opts.refresh_token()),
+        opts.endpoints(),
         http,
-        timeout=float(numbers["timeout"]),
-        cache_file=str(options["token_cache"]) if options.get("token_cache") else None,
+        timeout=opts.timeout,
+        cache_file=opts.token_cache or None,
         clock=clock,
     )
     client = ZohoClient(
         keeper,
-        retry=retry,
-        timeout=float(numbers["timeout"]),
-        ca_file=str(options["ca_file"]) if options.get("ca_file") else None,
-        concurrency=int(numbers["concurrency"]),
-        credit_floor=int(numbers["credit_floor"]),
+        retry=opts.retry,
+        timeout=opts.timeout,
+        ca_file=opts.ca_file,
+        concurrency=opts.concurrency,
+        credit_floor=opts.credit_floor,
         clock=clock,
     )
-    mapping = load_mapping(options.get("mapping"))
-    return ZohoAdapter(client, mapping, batch_size=int(numbers["batch_size"]), triggers=triggers, clock=clock)
-
-
-def _secret(raw: Any) -> str:
-    if isinstance(raw, SecretStr):
-        raw = raw.get_secret_value()
-    return raw.strip() if isinstance(raw, str) else ""
-
-
-def _client_secret(options: Mapping[str, Any], problems: list[Problem]) -> SecretStr:
-    if options.get("client_secret_file"):
-        path = Path(str(options["client_secret_file"]))
-        try:
-            return SecretStr(path.read_text(encoding="utf-8").strip())
-        except OSError as exc:
-            problems.append(Problem(str(path), 0, f"cannot read the client secret: {exc.strerror}"))
-            return SecretStr("")
-    env = str(options.get("client_secret_env") or "ZOHO_CLIENT_SECRET")
-    value = os.environ.get(env, "").strip()
-    if not value:
-        problems.append(
-            Problem("zoho options", 0, f"the Client Secret is not in ${env} (or `client_secret_file`)")
-        )
-    return SecretStr(value)
+    mapping = load_mapping(opts.mapping)
+    return ZohoAdapter(client, mapping, batch_size=opts.batch_size, triggers=opts.triggers)

@@ -21,9 +21,8 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,16 @@ import requests
 import structlog
 from pydantic import SecretStr
 
-from leadsync.api import AuthError, ConfigError, Problem, QuotaExhausted, TransientError
+from leadsync.api import (
+    SYSTEM_CLOCK,
+    AuthError,
+    Clock,
+    ConfigError,
+    Problem,
+    QuotaExhausted,
+    TransientError,
+    response_object,
+)
 
 __all__ = [
     "DATA_CENTERS",
@@ -153,14 +161,14 @@ class TokenKeeper:
         *,
         timeout: float = 30.0,
         cache_file: str | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.client = client
         self.where = where
         self.http = http
         self.timeout = timeout
         self.cache_file = Path(cache_file) if cache_file else None
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock
         self.mints = 0
         self._token: AccessToken | None = None
         self._lock = threading.Lock()
@@ -173,7 +181,7 @@ class TokenKeeper:
         with self._lock:
             if self._token is None:
                 self._token = self._load()
-            if self._token is None or self.clock() >= self._token.expires_at - REFRESH_BEFORE:
+            if self._token is None or self.clock.now() >= self._token.expires_at - REFRESH_BEFORE:
                 self._token = self._mint()
             return self._token
 
@@ -204,14 +212,14 @@ class TokenKeeper:
             raise TransientError(
                 f"POST {url}: HTTP {response.status_code}", status=response.status_code, url=url
             )
-        body = _json(response)
+        body = response_object(response)
         if not body.get("access_token"):
             raise self._refused(response.status_code, body, url)
         expires_in = float(body.get("expires_in") or 3600)
         token = AccessToken(
             SecretStr(str(body["access_token"])),
             str(body.get("api_domain") or self.where.default_api_url).rstrip("/"),
-            self.clock() + timedelta(seconds=expires_in),
+            self.clock.now() + timedelta(seconds=expires_in),
             tuple(str(body.get("scope") or "").replace(",", " ").split()),
         )
         log.info("zoho_token_minted", api_domain=token.api_domain, expires_in=int(expires_in))
@@ -225,7 +233,7 @@ class TokenKeeper:
             return QuotaExhausted(
                 f"Zoho refuses to mint more access tokens for now ({error}: {text}); it allows 10 per "
                 "10 minutes per refresh token",
-                resume_at=self.clock() + MINT_WINDOW,
+                resume_at=self.clock.now() + MINT_WINDOW,
                 status=status,
                 url=url,
             )
@@ -261,7 +269,7 @@ class TokenKeeper:
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
-        return token if self.clock() < token.expires_at - REFRESH_BEFORE else None
+        return token if self.clock.now() < token.expires_at - REFRESH_BEFORE else None
 
     def _store(self, token: AccessToken | None) -> None:
         if self.cache_file is None:
@@ -287,11 +295,3 @@ class TokenKeeper:
     def _forget(self) -> None:
         if self.cache_file is not None and self.cache_file.is_file():
             self._store(None)
-
-
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

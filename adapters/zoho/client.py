@@ -23,33 +23,34 @@ Enterprise). https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import requests
 import structlog
 
 from leadsync.api import (
+    JSON,
+    SYSTEM_CLOCK,
     AuthError,
+    Clock,
     CrmError,
     QuotaExhausted,
     RateLimited,
     RetryPolicy,
     TransientError,
+    trust_ca,
     with_retries,
 )
-from leadsync.tls import trust_ca
 
 from .auth import AccessToken, TokenKeeper, ZohoSetupError
 
-__all__ = ["API_PATH", "JSON", "Answer", "ZohoClient", "error_code"]
+__all__ = ["API_PATH", "Answer", "ZohoClient", "error_code"]
 
 API_PATH = "/crm/v8"
-JSON = dict[str, Any]
 RETRY_LATER = timedelta(hours=1)
 CREDITS_HEADER = "X-API-CREDITS-REMAINING"
 log = structlog.get_logger("leadsync.zoho.client")
@@ -93,17 +94,17 @@ class ZohoClient:
         ca_file: str | None = None,
         concurrency: int = 4,
         credit_floor: int = 1000,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.keeper = keeper
-        self.retry = retry or RetryPolicy()
+        self.clock = clock
+        self.retry = retry or RetryPolicy(clock=clock)
         self.timeout = timeout
         self.http = keeper.http
         if ca_file:
             trust_ca(self.http, ca_file)
         self.concurrency = concurrency
         self.credit_floor = credit_floor
-        self.clock = clock or (lambda: datetime.now(UTC))
         self.calls = 0
         self.credits_remaining: int | None = None
         self._slots = threading.BoundedSemaphore(concurrency)
@@ -146,7 +147,7 @@ class ZohoClient:
             raise QuotaExhausted(
                 f"Zoho kept answering TOO_MANY_REQUESTS to {what}: the org's API credits for the "
                 "rolling 24 hours are likely used up",
-                resume_at=self.clock() + RETRY_LATER,
+                resume_at=self.clock.now() + RETRY_LATER,
                 status=exc.status,
                 url=exc.url,
                 body=exc.body,
@@ -213,7 +214,7 @@ class ZohoClient:
             if "24 hour" in message.lower():
                 return QuotaExhausted(
                     f"Zoho's API credits for the rolling 24 hours are used up ({what})",
-                    resume_at=self.clock() + RETRY_LATER,
+                    resume_at=self.clock.now() + RETRY_LATER,
                     **kw,
                 )
             return RateLimited(what, **kw)
@@ -237,7 +238,7 @@ class ZohoClient:
             raise QuotaExhausted(
                 f"Zoho API credits: {left:,} left for the rolling 24 hours, and leadsync leaves "
                 f"{self.credit_floor:,} to other integrations (option `credit_floor`)",
-                resume_at=self.clock() + RETRY_LATER,
+                resume_at=self.clock.now() + RETRY_LATER,
             )
 
 
@@ -260,7 +261,3 @@ def _parse(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return {"code": "NOT_JSON", "message": response.text[:300]}
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))

@@ -31,10 +31,10 @@ from typing import Any
 
 import structlog
 
-from leadsync.api import CrmError
+from leadsync.api import JSON, CrmError
 
 from .auth import ZohoSetupError
-from .client import JSON, ZohoClient, error_code
+from .client import ZohoClient, error_code
 from .paging import by_ids, pages
 
 __all__ = [

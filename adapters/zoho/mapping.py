@@ -1,7 +1,7 @@
 """The mapping of ``mappings/zoho.yaml``: canonical fields and values ⇄ Zoho CRM fields.
 
 ``load_mapping`` reads the file and checks its shape and meaning, every problem as FILE:LINE;
-whether the fields and picklist values exist in an org is ``leadsync check``'s job (``schema``).
+whether the fields and picklist values exist in an org is ``leadsync check``'s job (``provisioning``).
 Zoho's list calls take at most 50 field API names (``fields``), so a module whose mapping needs
 more is refused here rather than split into several reads of one page.
 """
@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from leadsync.adapters import mappingkit
-from leadsync.adapters.mappingkit import CONTACT_FIELDS, MappingChecker, mapping_source, packaged_path
-from leadsync.api import ConfigError, Path_
+from leadsync.api import ConfigError, Path_, mappingkit
+from leadsync.api.mappingkit import CONTACT_FIELDS, MappingChecker, mapping_source, packaged_path
 
 __all__ = [
     "CONTACT_FIELDS",

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from leadsync.api import CrmError
+from leadsync.api import JSON, CrmError
 
-from .client import JSON, ZohoClient
+from .client import ZohoClient
 
 __all__ = ["IDS_PER_CALL", "PAGE_LIMIT", "PER_PAGE", "Capped", "by_ids", "pages"]
 

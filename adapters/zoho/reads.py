@@ -25,23 +25,21 @@ One run, given the cursor of the last:
    reported as moved to its contact (``$converted_detail.contact``).
 4. Leads and contacts with activity news that step 3 did not return are read by id.
 
-The cursor is ``zc1:`` and compact JSON.
+The cursor is ``zc1:`` and compact JSON (``leadsync.api.CursorCodec``, version 1).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from leadsync.api import Contact, CrmError, Page
-from leadsync.values import parse_ts
+from leadsync.api import JSON, Contact, CrmError, CursorCodec, CursorError, Page, parse_crm_ts
 
 from .activities import people_of
-from .client import JSON, ZohoClient
+from .client import ZohoClient
 from .convert import contact_from_record, lookup_id
 from .coql import COQL_MODE, Listing, id_order, listed
 from .mapping import ZohoMapping
@@ -58,7 +56,7 @@ log = structlog.get_logger("leadsync.zoho.reads")
 
 def since_header(mark: str) -> str:
     """``If-Modified-Since`` one second before ``mark``, in ``mark``'s own offset."""
-    ts = parse_ts(mark)
+    ts = parse_crm_ts(mark)
     if ts is None:
         raise CrmError(f"not a Zoho datetime in the cursor: {mark!r}")
     return (ts - timedelta(seconds=1)).isoformat(timespec="seconds")
@@ -66,6 +64,9 @@ def since_header(mark: str) -> str:
 
 def now_text(now: datetime) -> str:
     return now.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+CODEC = CursorCodec("Zoho", "zc", 1)
 
 
 @dataclass
@@ -81,22 +82,21 @@ class ZohoCursor:
     # its watermark, so that the next listing, which reaches back that far, skips them
 
     def encode(self) -> str:
-        data = {
-            "m": self.modules,
-            "a": self.activities,
-            "s": self.seen,
-            "d": self.deletions,
-            "l": self.listing,
-            "r": self.recent,
-        }
-        return "zc1:" + json.dumps({k: v for k, v in data.items() if v}, separators=(",", ":"))
+        return CODEC.encode(
+            {
+                "m": self.modules,
+                "a": self.activities,
+                "s": self.seen,
+                "d": self.deletions,
+                "l": self.listing,
+                "r": self.recent,
+            }
+        )
 
     @classmethod
     def decode(cls, text: str) -> ZohoCursor:
-        if not text.startswith("zc1:"):
-            raise ValueError(f"not a Zoho cursor: {text[:40]!r}")
+        data = CODEC.decode(text)
         try:
-            data = json.loads(text[4:])
 
             def lists(key: str) -> dict[str, list[str]]:
                 return {str(k): [str(x) for x in v] for k, v in (data.get(key) or {}).items()}
@@ -105,7 +105,7 @@ class ZohoCursor:
             seen = [str(s) for s in data.get("s") or []]
             return cls(lists("m"), data.get("a"), seen, deletions, lists("l"), lists("r"))
         except (ValueError, TypeError, AttributeError):
-            raise ValueError(f"not a Zoho cursor: {text[:40]!r}") from None
+            raise CODEC.foreign(text) from None
 
 
 def full_read(mapping: ZohoMapping, cursor_text: str | None) -> bool:
@@ -115,7 +115,7 @@ def full_read(mapping: ZohoMapping, cursor_text: str | None) -> bool:
         return True
     try:
         cursor = ZohoCursor.decode(cursor_text)
-    except ValueError:
+    except CursorError:
         return False
     return any(module not in cursor.modules for module in mapping.modules)
 
@@ -147,8 +147,8 @@ def read_changes(
     """The run's pages, oldest change first (see the module docstring)."""
     try:
         cursor = ZohoCursor.decode(cursor_text) if cursor_text else None
-    except ValueError as exc:
-        raise CrmError(f"{exc}; the stored cursor was not made by this adapter") from None
+    except CursorError as exc:
+        raise CrmError(str(exc)) from None
     first = cursor is None
     if cursor is None:  # the first read: everything, and activity news and deletions from now on
         cursor = ZohoCursor(activities=now_text(now), deletions=dict.fromkeys(mapping.modules, now_text(now)))
@@ -172,14 +172,14 @@ def _deletions(run: _Run, now: datetime) -> list[str]:
     out: list[str] = []
     for module in run.mapping.modules:
         mark = run.cursor.deletions.get(module) or now_text(now)
-        newest = parse_ts(mark) or now
+        newest = parse_crm_ts(mark) or now
         try:
             for records in pages(
                 run.client, f"/{module}/deleted", {"type": "all"}, since=since_header(mark), tokens=False
             ):
                 for r in records:
                     out.append(str(r.get("id")))
-                    stamp = parse_ts(r.get("deleted_time"))
+                    stamp = parse_crm_ts(r.get("deleted_time"))
                     if stamp is not None and stamp > newest:
                         newest, mark = stamp, str(r.get("deleted_time"))
         except Capped:
@@ -197,7 +197,7 @@ def _activity_news(run: _Run, is_own_task: Callable[[JSON], bool], now: datetime
     """
     c = run.cursor
     mark = c.activities or now_text(now)
-    mark_ts = parse_ts(mark) or now
+    mark_ts = parse_crm_ts(mark) or now
     started_ts = now - OVERLAP
     seen = set(c.seen)
     recent: list[str] = []
@@ -208,7 +208,7 @@ def _activity_news(run: _Run, is_own_task: Callable[[JSON], bool], now: datetime
         for last, records in listed(run.client, state, params, since_header(mark)):
             state.after = max([state.after, last], key=id_order)
             for r in records:
-                stamp = parse_ts(r.get("Modified_Time")) or mark_ts
+                stamp = parse_crm_ts(r.get("Modified_Time")) or mark_ts
                 key = f"{r.get('id')}@{r.get('Modified_Time')}"
                 if stamp >= started_ts:
                     recent.append(key)
@@ -246,10 +246,10 @@ def _records(run: _Run, news: dict[str, str], first: bool, now: datetime) -> Ite
             "",
         ]
         coql = rest[:1] == [COQL_MODE]
-        started_ts = parse_ts(started_text) or now
+        started_ts = parse_crm_ts(started_text) or now
         # Changed before the watermark: a finished listing read it as it is (the header reaches a
         # second further back only in case Zoho's If-Modified-Since is not inclusive).
-        floor = parse_ts(since_text) if since_text else None
+        floor = parse_crm_ts(since_text) if since_text else None
         skip = set(c.recent.get(module, []))
         recent: list[str] = []
         since = since_header(since_text) if since_text else None
@@ -258,7 +258,7 @@ def _records(run: _Run, news: dict[str, str], first: bool, now: datetime) -> Ite
             fresh: list[JSON] = []
             for r in records:
                 rid, key = str(r.get("id")), f"{r.get('id')}@{r.get('Modified_Time')}"
-                stamp = parse_ts(r.get("Modified_Time"))
+                stamp = parse_crm_ts(r.get("Modified_Time"))
                 if stamp is not None and stamp >= started_ts:
                     recent.append(key)
                 old = floor is not None and stamp is not None and stamp < floor

@@ -27,11 +27,11 @@ from datetime import tzinfo
 
 import structlog
 
-from leadsync.adapters.writekit import task_due
-from leadsync.api import AuthError, CrmError, QuotaExhausted, RetryableError, TaskRequest, TaskResult
+from leadsync.api import JSON, AuthError, CrmError, QuotaExhausted, RetryableError, TaskRequest, TaskResult
+from leadsync.api.writekit import task_due
 
 from .activities import KEY_FIELD, SEARCH_CHUNK
-from .client import JSON, ZohoClient
+from .client import ZohoClient
 from .paging import pages
 
 __all__ = ["TASK_BATCH", "TaskWriter"]

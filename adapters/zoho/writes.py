@@ -13,16 +13,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
 
-from leadsync.adapters.writekit import send_chunks
-from leadsync.api import ContactChange, WriteResult
+from leadsync.api import JSON, ContactChange, WriteResult
+from leadsync.api.writekit import merged_changes, send_chunks
 
-from .client import JSON, ZohoClient
+from .client import ZohoClient
 from .convert import PlannedWrite, plan_write
 from .mapping import ZohoMapping
 
@@ -56,7 +55,7 @@ class ContactWriter:
         batch_size: int = BATCH,
         triggers: Sequence[str] = (),
         lock_retries: int = 3,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.client = client
         self.mapping = mapping
@@ -64,10 +63,11 @@ class ContactWriter:
         self.batch_size = max(1, min(BATCH, batch_size))
         self.triggers = list(triggers)
         self.lock_retries = lock_retries
-        self.sleep = sleep
+        # lock backoffs wait through the retry policy (its clock, or a test's recorder)
+        self.sleep = sleep or client.retry.sleep
 
     def write(self, changes: Sequence[ContactChange]) -> list[WriteResult]:
-        merged = _merged(changes)
+        merged = merged_changes(changes)
         modules = self.module_of([c.contact_id for c in merged])
         results: dict[str, WriteResult] = {}
         todo: dict[str, list[PlannedWrite]] = {}
@@ -122,14 +122,3 @@ class ContactWriter:
             }
             return [refused for _ in chunk]
         return [i if isinstance(i, dict) else {"code": "ERROR", "message": str(i)} for i in items]
-
-
-def _merged(changes: Sequence[ContactChange]) -> list[ContactChange]:
-    """One change per record (a call naming an id twice is refused); later values win."""
-    by_id: dict[str, ContactChange] = {}
-    for c in changes:
-        first = by_id.get(c.contact_id)
-        by_id[c.contact_id] = (
-            c if first is None else ContactChange(c.contact_id, {**first.values, **c.values}, first.current)
-        )
-    return list(by_id.values())

@@ -18,7 +18,7 @@ from leadsync.model import CONTACT_TIME_FIELDS, Activity, Contact
 from leadsync.records import activity_from_json, contact_to_json
 from leadsync.sync.changes import ContactPlan
 from leadsync.sync.state import StateStore
-from leadsync.timeutil import parse_ts
+from leadsync.timeutil import parse_iso_ts
 from leadsync.writable import NUMBER, OWN_FIELDS, TIME
 
 __all__ = ["apply_written", "comparable", "refresh_records", "snapshot_row", "stored_activity"]
@@ -83,7 +83,7 @@ def comparable(record: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in record.items() if k not in _SELF_SET and v not in (None, "", {}, [])}
     for name in _TIMES:
         if isinstance(out.get(name), str):
-            out[name] = TIME.key(parse_ts(out[name]))
+            out[name] = TIME.key(parse_iso_ts(out[name]))
     if isinstance(out.get("score"), (int, float)):
         out["score"] = NUMBER.key(out["score"])
     props = {

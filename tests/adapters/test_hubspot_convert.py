@@ -11,14 +11,11 @@ from leadsync.adapters.hubspot.activities import ActivityReader
 from leadsync.adapters.hubspot.convert import (
     DEFAULT_LIFECYCLE_ORDER,
     contact_from_record,
-    domain_of,
-    employees_of,
     format_ts,
-    parse_ts,
     plan_write,
 )
 from leadsync.adapters.hubspot.mapping_check import load_mapping
-from leadsync.api import ContactChange
+from leadsync.api import ContactChange, domain_of, employees_of, parse_crm_ts
 from leadsync.sandboxes.hubspot.sandbox import CALL_DISPOSITIONS
 
 MAPPING = load_mapping()
@@ -105,9 +102,9 @@ class TestReading:
 
     def test_domain_and_timestamps(self) -> None:
         assert domain_of("HTTP://WWW.Acme.co.uk:8080/x?y") == "acme.co.uk"
-        assert parse_ts("2026-11-23") == datetime(2026, 11, 23, tzinfo=UTC)
-        assert parse_ts("garbage") is None
-        assert format_ts(parse_ts("2026-11-23T11:00:00.5+01:00") or T) == "2026-11-23T10:00:00.500Z"
+        assert parse_crm_ts("2026-11-23") == datetime(2026, 11, 23, tzinfo=UTC)
+        assert parse_crm_ts("garbage") is None
+        assert format_ts(parse_crm_ts("2026-11-23T11:00:00.5+01:00") or T) == "2026-11-23T10:00:00.500Z"
 
 
 class FakeClient:

@@ -29,7 +29,7 @@ def problems(tmp_path: Path, text: str) -> list[str]:
 class TestPackagedMapping:
     def test_loads(self) -> None:
         mapping = load_mapping()
-        assert mapping.fields["score"].property == "leadsync_score"
+        assert mapping.fields["score"].field == "leadsync_score"
         assert mapping.stages["nurture"].lead_status == "BAD_TIMING"
 
     @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 
 from leadsync.adapters.hubspot.adapter import HubSpotAdapter, from_options
 from leadsync.adapters.hubspot.errors import MaybeSent
-from leadsync.api import CrmError, TaskRequest
+from leadsync.api import CrmError, FakeClock, TaskRequest
 from leadsync.model import BUILTIN_REASONS
 from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox, RateLimits
 
@@ -28,9 +28,9 @@ def sb() -> Iterator[HubSpotSandbox]:
 
 @pytest.fixture
 def adapter(sb: HubSpotSandbox) -> HubSpotAdapter:
-    adapter = from_options({"base_url": sb.url, "token": TOKEN})
+    # The wait for the search index after an unsure create is on this clock: no real seconds.
+    adapter = from_options({"base_url": sb.url, "token": TOKEN, "clock": FakeClock()})
     adapter.setup(BUILTIN_REASONS)
-    adapter._tasks._sleep = lambda seconds: None  # the wait for the search index
     sb.reset_stats()
     return adapter
 

@@ -107,7 +107,7 @@ class TestWrites:
 
 
 class TestActivities:
-    reader = ActivityReader(None, MAPPING.activities, lambda: True)  # type: ignore[arg-type]
+    reader = ActivityReader(MAPPING.activities)
 
     def test_a_call_with_its_result(self) -> None:
         a = self.reader.task(

@@ -1,7 +1,7 @@
 """People's activities and stage history in one relationship query per object and ~530 people
 (``people.PeopleReader``), on the sandbox: the same canonical activities and stage times as the
-three-queries-and-a-history-query path it replaces (``ActivityReader.read``, ``History.stage_dates``),
-whatever the paging."""
+three-queries-and-a-history-query path it replaced (kept here, in ``sf_flat_reads``), whatever
+the paging."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from leadsync.api import Activity, Contact, TaskRequest
 from leadsync.model import BUILTIN_REASONS
 from leadsync.sandboxes.salesforce import subquery
 from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
+from tests.adapters.sf_flat_reads import flat_activities, history_stage_dates
 from tests.sandbox.sf_support import NOW
 from tests.sandbox.sf_support import sandbox_adapter as _adapter
 
@@ -60,8 +61,9 @@ def _reference(sb: SalesforceSandbox, ids: list[str]) -> tuple[list[Activity], d
     """What the adapter read before: three queries per 300 people, and a history query."""
     old = _adapter(sb)
     contacts = _contacts(old, ids)
-    old._history.stage_dates(contacts)
-    return old._activities.read(ids), {c.id: c.stage_changed_at for c in contacts}
+    history_stage_dates(old._history, contacts)
+    activities = flat_activities(old.client, old._activities, ids, has_key=old._has_task_key())
+    return activities, {c.id: c.stage_changed_at for c in contacts}
 
 
 def _new(adapter: SalesforceAdapter, ids: list[str]) -> tuple[list[Activity], dict[str, datetime | None]]:

@@ -199,7 +199,8 @@ def leaky_factory(options: dict[str, Any]) -> None:
 
 
 class TestAdapterOptionErrors:
-    """An adapter's option problems point at the config file's line, naming the connection."""
+    """An adapter's option problems point at the option's own line of the config file (the
+    ``options:`` line for one that is missing), naming the connection."""
 
     def test_hubspot_unknown_option(self, tmp_path: Path) -> None:
         path = _connection(tmp_path, "hubspot", "    options: {account_timezone: UTC, acount_tz: UTC}\n")
@@ -218,8 +219,61 @@ class TestAdapterOptionErrors:
         options = "    options:\n      client_id: 1000.X\n      data_centre: eu\n"
         [problem] = _problems(_connection(tmp_path, "zoho", options))
         assert problem.startswith(
-            f'{tmp_path / "leadsync.yaml"}:9: connection "crm": unknown option `data_centre`'
+            f'{tmp_path / "leadsync.yaml"}:11: connection "crm": unknown option `data_centre`'
         )
+
+    @pytest.mark.parametrize(
+        ("adapter", "options", "expected"),
+        [
+            (
+                "hubspot",
+                "      batch_size: 500\n      account_timezone: Mars/Base\n      acount_tz: UTC\n",
+                {
+                    10: "`batch_size` must be a whole number from 1 to 100",
+                    11: "unknown time zone `Mars/Base`",
+                    12: "unknown option `acount_tz`; did you mean `account_timezone`?",
+                },
+            ),
+            (
+                "salesforce",
+                "      auth: saml\n      client_id: 3MVG9x\n      query_batch: 10\n",
+                {10: "`auth` must be one of jwt, client_credentials, password", 12: "`query_batch` must be"},
+            ),
+            (
+                "zoho",
+                "      client_id: 1000.X\n      triggers: [workflow, lunch]\n      data_center: mars\n",
+                {11: "`triggers` must list some of", 12: "unknown data centre 'mars'"},
+            ),
+        ],
+    )
+    def test_each_problem_at_its_options_own_line(
+        self,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        adapter: str,
+        options: str,
+        expected: dict[int, str],
+    ) -> None:
+        monkeypatch.setenv("ZOHO_CLIENT_SECRET", "zoho-secret")
+        path = _connection(tmp_path, adapter, "    options:\n" + options)
+        with pytest.raises(ConfigError) as caught:
+            load_settings(path).connections[0].make_adapter()
+        found = {p.line: p.message for p in caught.value.problems}
+        assert {p.file for p in caught.value.problems} == {str(path)}
+        for line, text in expected.items():
+            assert found[line].startswith(f'connection "crm": {text}'), (line, found)
+
+    def test_a_missing_secret_points_at_where_it_should_come_from(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("ZOHO_CLIENT_SECRET", raising=False)
+        monkeypatch.setenv("LEADSYNC_TEST_TOKEN", " ")
+        path = _connection(tmp_path, "zoho", "    options:\n      client_id: 1000.X\n")
+        with pytest.raises(ConfigError) as caught:
+            load_settings(path).connections[0].make_adapter()
+        found = {p.line: p.message for p in caught.value.problems}
+        assert "no refresh token" in found[8]  # the token_env: line
+        assert "the Client Secret is not in $ZOHO_CLIENT_SECRET" in found[9]  # the options: line
 
     def test_no_options_points_at_the_connection(self, tmp_path: Path) -> None:
         problems = _problems(_connection(tmp_path, "zoho", ""))

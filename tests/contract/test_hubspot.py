@@ -10,7 +10,7 @@ import pytest
 
 from leadsync.adapters.hubspot.adapter import HubSpotAdapter, from_options
 from leadsync.adapters.hubspot.convert import contact_from_record
-from leadsync.api import RetryPolicy
+from leadsync.api import FakeClock, RetryPolicy
 from leadsync.model import BUILTIN_REASONS
 from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox, RateLimits
 from tests.contract.suite import AdapterContract, SleepRecorder
@@ -39,6 +39,8 @@ class HubSpotHarness:
             "retry": retry or SleepRecorder().policy(),
             "rate_per_10s": 10_000,
             "search_per_s": 1_000,
+            # The rate limiter waits out a window a 429 filled on this clock: no real seconds.
+            "clock": FakeClock(),
         }
         return from_options(options)
 

@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from leadsync.rules.clock import Calendar
-from leadsync.timeutil import format_ts, parse_ts
+from leadsync.timeutil import format_ts, parse_iso_ts
 
 MADRID = ZoneInfo("Europe/Madrid")
 WEEK = Calendar(MADRID, frozenset(range(5)), time(9), time(18), frozenset({date(2026, 12, 25)}))
 
 
 def ts(text: str) -> datetime:
-    return parse_ts(text)
+    return parse_iso_ts(text)
 
 
 class TestCalendar:

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from leadsync.timeutil import parse_ts
+from leadsync.timeutil import parse_iso_ts
 from tests.support import NOW, contact, decide, decide_objects, rules
 
 POOL = """
@@ -75,14 +75,14 @@ class TestAssignedAt:
 
     def test_assigned_at_is_now(self):
         [d] = decide_objects(rules(POOL), [mql("c1")], owners=OWNERS)
-        assert d.assigned_at == parse_ts(NOW)
+        assert d.assigned_at == parse_iso_ts(NOW)
         assert d.owner_id == "u1"
         assert "assigned_at" in d.changed and "owner_id" in d.changed
 
     def test_kept_owner_keeps_assigned_at(self):
         c = mql("c1", owner_id="u2", assigned_at="2026-11-20T09:00:00Z")
         [d] = decide_objects(rules(POOL), [c], owners=OWNERS)
-        assert d.assigned_at == parse_ts("2026-11-20T09:00:00Z")
+        assert d.assigned_at == parse_iso_ts("2026-11-20T09:00:00Z")
         assert "assigned_at" not in d.changed
 
 

@@ -1,31 +1,47 @@
-"""What the Salesforce and Zoho record conversions share: a record → a canonical contact, a change →
-the fields to write, through a ``mappingkit.ContactMap``.
+"""What the record conversions share: a CRM record → a canonical contact, a change → the fields to
+write, through the mapping (``mappingkit``).
 
 Each CRM's ``convert.py`` keeps what differs: how a field's raw value is found (Salesforce nests a
-parent record's fields), its datetime text, and what a write is sent as.
+parent record's fields), its datetime text, what a write is sent as, and (HubSpot) how the stage
+is held. ``contact_of`` serves all three; ``planned_fields`` Salesforce and Zoho, whose stage is
+one picklist (HubSpot's is a lifecycle stage and a lead status that only moves forward).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from leadsync.adapters.mappingkit import ContactMap
-from leadsync.api import Contact, ContactChange
-from leadsync.values import domain_of, employees_of, parse_ts
+from leadsync.api import Contact, ContactChange, domain_of, employees_of, parse_crm_ts
+from leadsync.api.mappingkit import ContactMap, FieldMap
 
-__all__ = ["contact_of", "planned_fields"]
+__all__ = ["ContactFields", "contact_of", "planned_fields"]
+
+
+class ContactFields(Protocol):
+    """How a CRM's records hold a canonical contact: its field maps and its stage."""
+
+    @property
+    def fields(self) -> Mapping[str, FieldMap]: ...
+
+    @property
+    def properties(self) -> Mapping[str, FieldMap]: ...
+
+    def read_stage(self, get: Callable[[str], Any]) -> str | None:
+        """The canonical stage, ``get`` giving a CRM field's raw value."""
+        ...
 
 
 def contact_of(
     rid: str,
-    cmap: ContactMap[Any, Any],
+    cmap: ContactFields,
     get: Callable[[str], Any],
     created: datetime | None,
     stage_changed_at: datetime | None = None,
 ) -> Contact:
-    """The canonical contact of one record; ``get`` gives a CRM field's raw value."""
+    """The canonical contact of one record; ``get`` gives a CRM field's raw value, ``created`` the
+    record's own creation time (when the mapping's ``created_at`` is empty)."""
 
     def read(name: str) -> Any:
         fm = cmap.fields.get(name)
@@ -35,7 +51,7 @@ def contact_of(
     properties = {name: fm.read(get(fm.field)) for name, fm in cmap.properties.items()}
     return Contact(
         id=rid,
-        created_at=parse_ts(read("created_at")) or created or datetime(1970, 1, 1, tzinfo=UTC),
+        created_at=parse_crm_ts(read("created_at")) or created or datetime(1970, 1, 1, tzinfo=UTC),
         email=_text(read("email")),
         first_name=_text(read("first_name")),
         last_name=_text(read("last_name")),
@@ -47,14 +63,14 @@ def contact_of(
         lead_source=_text(read("lead_source")),
         domain=domain_of(str(website)) if website else None,
         employees=employees_of(read("employees")),
-        stage=cmap.stage.read(get(cmap.stage.field)),
+        stage=cmap.read_stage(get),
         stage_changed_at=stage_changed_at,
         score=_number(read("score")),
         owner_id=_text(read("owner_id")),
         disqualification_reason=_text(read("disqualification_reason")),
-        mql_at=parse_ts(read("mql_at")),
-        sql_at=parse_ts(read("sql_at")),
-        assigned_at=parse_ts(read("assigned_at")),
+        mql_at=parse_crm_ts(read("mql_at")),
+        sql_at=parse_crm_ts(read("sql_at")),
+        assigned_at=parse_crm_ts(read("assigned_at")),
         properties={k: v for k, v in properties.items() if v is not None},
     )
 
@@ -94,7 +110,7 @@ def _number(value: Any) -> float | None:
 
 def _wire(name: str, value: Any, format_ts: Callable[[datetime], str]) -> Any:
     if name.endswith("_at") and isinstance(value, str):
-        value = parse_ts(value) or value
+        value = parse_crm_ts(value) or value
     if isinstance(value, datetime):
         return format_ts(value)
     if isinstance(value, float) and value.is_integer():

@@ -2,12 +2,12 @@
 
 Retried: ``RetryableError`` (rate limits, 5xx, dropped connections, timeouts). Never retried:
 ``AuthError``, ``QuotaExhausted``, other ``CrmError``s. A ``RetryableError`` that carries
-``retry_after`` waits exactly that long; others back off exponentially with jitter.
+``retry_after`` waits exactly that long; others back off exponentially with jitter. The waits are
+the policy's clock's sleeps (the system's unless a ``Clock`` is given), or ``sleep`` when given.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -15,6 +15,7 @@ import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_exponential_jitter
 
+from leadsync.api._clock import SYSTEM_CLOCK, Clock
 from leadsync.errors import RetryableError
 
 __all__ = ["RetryPolicy", "with_retries"]
@@ -32,12 +33,16 @@ class RetryPolicy:
         max_seconds: float = 300.0,
         initial: float = 0.5,
         maximum: float = 30.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.attempts = attempts
         self.max_seconds = max_seconds
         self._backoff = wait_exponential_jitter(multiplier=initial, max=maximum)
-        self.sleep = sleep
+        self.clock = clock
+        # Every wait an adapter makes besides the rate limiter's (lock backoffs, a search index
+        # catching up) goes through this, so a test's recorder or fake clock sees them all.
+        self.sleep: Callable[[float], None] = sleep or clock.sleep
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

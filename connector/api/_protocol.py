@@ -1,16 +1,8 @@
-"""All an adapter may import: the canonical model, the ``CrmAdapter`` protocol, errors, pages.
+"""The adapter protocol: ``CrmAdapter``, the pages it reads and the writes and tasks it takes.
 
-An adapter turns one CRM's API into canonical records and back. It never decides anything:
-the core reads through it, decides with the rules engine, and writes through it. Built-in
-adapters register under the ``leadsync.adapters`` entry-point group exactly as third-party ones
-do (see ``leadsync.registry``).
-
-It also re-exports what an adapter needs to validate its own mapping file the way rules files
-are validated (``load_yaml``, ``YamlSource``, ``Problem``): FILE:LINE errors everywhere.
-
-Cursors are opaque strings the adapter makes and reads back: the core stores them and passes
-them in again; a page's cursor resumes *after* that page. Pages come oldest change first. The
-core tolerates overlap (it dedupes by id), never a gap.
+Cursors are opaque strings the adapter makes and reads back (``CursorCodec`` versions them): the
+core stores them and passes them in again; a page's cursor resumes *after* that page. Pages come
+oldest change first. The core tolerates overlap (it dedupes by id), never a gap.
 """
 
 from __future__ import annotations
@@ -20,54 +12,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
-from leadsync.errors import (
-    AuthError,
-    ConfigError,
-    CrmError,
-    Problem,
-    QuotaExhausted,
-    RateLimited,
-    RetryableError,
-    RulesError,
-    TransientError,
-)
-from leadsync.model import BUILTIN_ACTIVITY_TYPES, STAGES, Activity, Contact, Owner
-from leadsync.rules.checker import YamlChecker
-from leadsync.rules.conditions import did_you_mean
-from leadsync.rules.yamlsource import Path_, YamlSource, load_yaml
-from leadsync.sync.retry import RetryPolicy, with_retries
+from leadsync.model import Activity, Contact, Owner
 from leadsync.writable import WRITABLE_FIELDS
 
 __all__ = [
-    "BUILTIN_ACTIVITY_TYPES",
-    "STAGES",
     "WRITABLE_FIELDS",
-    "Activity",
-    "AuthError",
     "CheckReport",
-    "ConfigError",
-    "Contact",
     "ContactChange",
     "CrmAdapter",
-    "CrmError",
-    "Owner",
     "Page",
-    "Path_",
-    "Problem",
-    "QuotaExhausted",
-    "RateLimited",
-    "RetryPolicy",
-    "RetryableError",
-    "RulesError",
     "TaskRequest",
     "TaskResult",
-    "TransientError",
     "WriteResult",
-    "YamlChecker",
-    "YamlSource",
-    "did_you_mean",
-    "load_yaml",
-    "with_retries",
 ]
 
 T = TypeVar("T")

@@ -1,4 +1,9 @@
-"""Values as CRMs send them, made canonical: timestamps, web domains, head counts."""
+"""Values as CRMs send them, made canonical: timestamps, web domains, head counts.
+
+``parse_crm_ts`` is lenient, as a CRM's data must be read: a datetime, a date or epoch
+milliseconds, None when unreadable. Input files and the rules are held to CONTRACT §1 instead
+(``leadsync.timeutil.parse_iso_ts``: an offset is required, anything else is an error).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,16 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-__all__ = ["domain_of", "employees_of", "parse_ts"]
+__all__ = ["domain_of", "employees_of", "parse_crm_ts"]
 
 _RANGE = re.compile(r"^\s*(\d[\d,]*)\s*(?:[-–+]|$)")
 
 
-def parse_ts(value: Any) -> datetime | None:
-    """A CRM datetime, date or epoch-milliseconds value as an aware datetime (None when unreadable)."""
+def parse_crm_ts(value: Any) -> datetime | None:
+    """A CRM datetime, date or epoch-milliseconds value as an aware datetime (None when unreadable).
+
+    Without an offset, UTC is assumed: CRMs send their own times in UTC or with an offset.
+    """
     if value is None or value == "":
         return None
     if isinstance(value, datetime):

@@ -22,11 +22,11 @@ from typing import Any
 
 import structlog
 
-from leadsync.api import AuthError, CheckReport, CrmError, QuotaExhausted
+from leadsync.api import JSON, AuthError, CheckReport, CrmError, QuotaExhausted
 
 from .activities import KEY_FIELD
 from .auth import AccessToken
-from .client import JSON, SCOPES, ZohoClient
+from .client import SCOPES, ZohoClient
 from .coql import COQL_SCOPE
 from .mapping import ZohoMapping
 
@@ -35,7 +35,7 @@ __all__ = ["FieldSpec", "check_org", "missing_scopes", "run_setup", "wanted_fiel
 SLA_VALUES = ("none", "pending", "met", "breached", "exhausted")
 OURS = "Leadsync_"
 OrgFields = Callable[[str], dict[str, JSON]]  # module → api_name → field metadata
-log = structlog.get_logger("leadsync.zoho.schema")
+log = structlog.get_logger("leadsync.zoho.provisioning")
 
 _TYPES: dict[str, tuple[str, dict[str, Any]]] = {
     "score": ("integer", {"length": 9}),

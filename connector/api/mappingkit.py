@@ -1,11 +1,14 @@
-"""What the Salesforce and Zoho mapping files share: field and stage maps, and their validation.
+"""What the mapping files share: field and stage maps, and their validation.
 
-Both files map canonical contact fields to CRM fields (``fields``, ``properties``), one picklist to
-the canonical stages (``stage``), and activities to activity types, per object or module (Lead and
-Contact, Leads and Contacts). ``FieldMap`` and ``StageMap`` read and write the values; each CRM
-subclasses them only where its wire format differs. ``MappingChecker`` validates the shared
-sections, every problem as FILE:LINE, with the CRM's name in its messages; the CRM's loader adds
-its own sections (owners, activities) and its field-name syntax (``api_name``).
+Every mapping file maps canonical contact fields to CRM fields (``fields``/``contact``,
+``properties``) and activities to activity types; Salesforce's and Zoho's also map one picklist
+to the canonical stages (``stage``), per object or module (Lead and Contact, Leads and Contacts).
+``FieldMap`` and ``StageMap`` read and write the values; each CRM subclasses them only where its
+wire format differs (HubSpot's multi-selects, Zoho's lookups). ``FieldChecker`` validates field
+maps and activity types, every problem as FILE:LINE, with the CRM's name and words in its
+messages; ``MappingChecker`` adds the per-object sections and stage maps Salesforce and Zoho
+share. Each CRM's loader adds its own sections (owners, activities, HubSpot's lifecycle) and its
+field-name syntax (``api_name``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ __all__ = [
     "CONTACT_FIELDS",
     "REQUIRED_FIELDS",
     "ContactMap",
+    "FieldChecker",
     "FieldMap",
     "MappingChecker",
     "StageMap",
@@ -119,6 +123,10 @@ class ContactMap(Generic[FieldT, StageT]):
     properties: dict[str, FieldT]
     stage: StageT
 
+    def read_stage(self, get: Callable[[str], Any]) -> str | None:
+        """The canonical stage of a record, ``get`` giving a CRM field's raw value."""
+        return self.stage.read(get(self.stage.field))
+
     def mapped(self) -> set[str]:
         """Every CRM field the mapping names for this object: stage, fields and properties."""
         names = {self.stage.field} | {f.field for f in self.fields.values()}
@@ -145,14 +153,20 @@ def mapping_source(path: str | Path | None, default: Path) -> YamlSource:
         raise ConfigError(exc.problems) from None
 
 
-class MappingChecker(YamlChecker, Generic[FieldT, StageT]):
-    """Validates what both mapping files share; a CRM's loader subclasses it, naming its types."""
+class FieldChecker(YamlChecker, Generic[FieldT]):
+    """Validates field maps and activity types; a CRM's loader subclasses it, naming its types.
+
+    A field map is a CRM field's name, or ``{<field_key>: name, values: {CRM value: canonical}}``
+    (plus the CRM's own ``field_keys``, read by ``field_extra``).
+    """
 
     crm: ClassVar[str]  # in messages: "the Zoho field's API name"
     field_type: type[FieldT]
-    stage_type: type[StageT]
-    stage_keys: ClassVar[tuple[str, ...]] = ()  # keys the CRM's `stage:` takes besides STAGE_KEYS
-    picklist_hint: ClassVar[str] = ""  # after "`mql` must name a picklist value"
+    field_key: ClassVar[str] = "field"
+    field_what: ClassVar[str] = ""  # what `field_key` names; default "the <crm> field's API name"
+    field_noun: ClassVar[str] = ""  # what canonical fields map to; default "<crm> fields"
+    field_keys: ClassVar[tuple[str, ...]] = ()
+    canonical_section: ClassVar[str] = "fields"  # where the canonical contact fields are mapped
 
     def __init__(self, source: YamlSource) -> None:
         super().__init__(source)
@@ -160,10 +174,97 @@ class MappingChecker(YamlChecker, Generic[FieldT, StageT]):
 
     @abstractmethod
     def api_name(self, path: Path_, value: Any, *, writable: bool = False) -> str | None:
-        """``value`` if it is a field API name this CRM accepts (and can write), else a problem."""
+        """``value`` if it is a field name this CRM accepts (and can write), else a problem."""
+
+    def take_custom_types(self, activities: Any) -> None:
+        """The activity types ``activities.custom_types`` declares, known from here on."""
+        custom = activities.get("custom_types") or [] if isinstance(activities, dict) else []
+        self.types |= {t for t in custom if isinstance(t, str)}
 
     def custom_types(self) -> tuple[str, ...]:
         return tuple(sorted(self.types - BUILTIN_ACTIVITY_TYPES))
+
+    # -- fields ---------------------------------------------------------------------------------
+
+    def fields(self, path: Path_, value: Any, *, contact: bool) -> dict[str, FieldT]:
+        out: dict[str, FieldT] = {}
+        if not isinstance(value, dict):
+            self.fail(
+                path, f"`{path[-1]}` must map canonical names to {self.field_noun or f'{self.crm} fields'}"
+            )
+            return out
+        for name, spec in value.items():
+            at = (*path, name)
+            if contact and name not in CONTACT_FIELDS:
+                hint = did_you_mean(str(name), CONTACT_FIELDS) or "; custom fields go under `properties`"
+                self.fail(at, f"unknown canonical contact field `{name}`{hint}")
+                continue
+            if not contact and name in CONTACT_FIELDS:
+                self.fail(
+                    at, f"`{name}` is a canonical contact field; map it under `{self.canonical_section}`"
+                )
+                continue
+            fm = self.field_map(at, str(name), spec, writable=contact and name in WRITABLE_FIELDS)
+            if fm:
+                out[str(name)] = fm
+        if contact:
+            for name in REQUIRED_FIELDS:
+                if name not in value:
+                    self.fail(path, f"`{name}` must be mapped (leadsync reads or writes it)")
+        return out
+
+    def field_map(self, path: Path_, name: str, spec: Any, *, writable: bool) -> FieldT | None:
+        if isinstance(spec, str):
+            api = self.api_name(path, spec, writable=writable)
+            return self.field_type(name, api) if api else None
+        key = self.field_key
+        spec = self.keys(path, spec, (key, "values", *self.field_keys), name)
+        if key not in spec:
+            what = self.field_what or f"the {self.crm} field's API name"
+            self.fail(path, f"`{name}` needs `{key}:` ({what})")
+            return None
+        api = self.api_name((*path, key), spec[key], writable=writable)
+        values = spec.get("values") or {}
+        if not isinstance(values, dict):
+            self.fail((*path, "values"), f"`values` must map {self.crm} values to canonical values")
+            values = {}
+        extra = self.field_extra(path, spec)
+        return self.field_type(name, api, {str(k): v for k, v in values.items()}, **extra) if api else None
+
+    def field_extra(self, path: Path_, spec: dict[str, Any]) -> dict[str, Any]:
+        """The CRM's own ``FieldMap`` arguments, from its ``field_keys``."""
+        return {}
+
+    # -- activities -----------------------------------------------------------------------------
+
+    def activity_type(self, path: Path_, value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or value not in self.types:
+            hint = did_you_mean(str(value), sorted(self.types))
+            self.fail(path, f"unknown activity type `{value}`{hint}; declare it in `custom_types`")
+            return None
+        return str(value)
+
+    def strings(
+        self, path: Path_, spec: dict[str, Any], key: str, default: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        value = spec.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(path, f"`{key}` must be a list of text values")
+            return default
+        return tuple(value)
+
+
+class MappingChecker(FieldChecker[FieldT], Generic[FieldT, StageT]):
+    """Adds what Salesforce's and Zoho's files share: a section per object or module, each with
+    ``fields``, ``properties`` and a picklist ``stage``."""
+
+    stage_type: type[StageT]
+    stage_keys: ClassVar[tuple[str, ...]] = ()  # keys the CRM's `stage:` takes besides STAGE_KEYS
+    picklist_hint: ClassVar[str] = ""  # after "`mql` must name a picklist value"
 
     # -- the file -------------------------------------------------------------------------------
 
@@ -181,8 +282,7 @@ class MappingChecker(YamlChecker, Generic[FieldT, StageT]):
         if data.get("version") != 1:
             self.fail(("version",), "`version: 1` is required (the only mapping version so far)")
         acts = data.get("activities") or {}
-        custom = acts.get("custom_types") or [] if isinstance(acts, dict) else []
-        self.types |= {t for t in custom if isinstance(t, str)}
+        self.take_custom_types(acts)
         names = data.get(listing, list(kinds))
         if not isinstance(names, list) or not names or any(n not in kinds for n in names):
             self.fail((listing,), f"`{listing}` must list {', '.join(kinds)} or both")
@@ -206,46 +306,6 @@ class MappingChecker(YamlChecker, Generic[FieldT, StageT]):
         props = self.fields((*path, "properties"), spec.get("properties") or {}, contact=False)
         stage = self.stage((*path, "stage"), spec.get("stage"))
         return None if stage is None else (fields, props, stage)
-
-    # -- fields ---------------------------------------------------------------------------------
-
-    def fields(self, path: Path_, value: Any, *, contact: bool) -> dict[str, FieldT]:
-        out: dict[str, FieldT] = {}
-        if not isinstance(value, dict):
-            self.fail(path, f"`{path[-1]}` must map canonical names to {self.crm} fields")
-            return out
-        for name, spec in value.items():
-            at = (*path, name)
-            if contact and name not in CONTACT_FIELDS:
-                hint = did_you_mean(str(name), CONTACT_FIELDS) or "; custom fields go under `properties`"
-                self.fail(at, f"unknown canonical contact field `{name}`{hint}")
-                continue
-            if not contact and name in CONTACT_FIELDS:
-                self.fail(at, f"`{name}` is a canonical contact field; map it under `fields`")
-                continue
-            fm = self.field_map(at, str(name), spec, writable=contact and name in WRITABLE_FIELDS)
-            if fm:
-                out[str(name)] = fm
-        if contact:
-            for name in REQUIRED_FIELDS:
-                if name not in value:
-                    self.fail(path, f"`{name}` must be mapped (leadsync reads or writes it)")
-        return out
-
-    def field_map(self, path: Path_, name: str, spec: Any, *, writable: bool) -> FieldT | None:
-        if isinstance(spec, str):
-            api = self.api_name(path, spec, writable=writable)
-            return self.field_type(name, api) if api else None
-        spec = self.keys(path, spec, ("field", "values"), name)
-        if "field" not in spec:
-            self.fail(path, f"`{name}` needs `field:` (the {self.crm} field's API name)")
-            return None
-        api = self.api_name((*path, "field"), spec["field"], writable=writable)
-        values = spec.get("values") or {}
-        if not isinstance(values, dict):
-            self.fail((*path, "values"), f"`values` must map {self.crm} values to canonical values")
-            values = {}
-        return self.field_type(name, api, {str(k): v for k, v in values.items()}) if api else None
 
     # -- the stage ------------------------------------------------------------------------------
 
@@ -295,25 +355,3 @@ class MappingChecker(YamlChecker, Generic[FieldT, StageT]):
     def stage_extra(self, path: Path_, spec: dict[str, Any]) -> dict[str, Any]:
         """The CRM's own ``StageMap`` arguments, from its ``stage_keys``."""
         return {}
-
-    # -- activities -----------------------------------------------------------------------------
-
-    def activity_type(self, path: Path_, value: Any) -> str | None:
-        if value is None:
-            return None
-        if value not in self.types:
-            hint = did_you_mean(str(value), sorted(self.types))
-            self.fail(path, f"unknown activity type `{value}`{hint}; declare it in `custom_types`")
-            return None
-        return str(value)
-
-    def strings(
-        self, path: Path_, spec: dict[str, Any], key: str, default: tuple[str, ...]
-    ) -> tuple[str, ...]:
-        value = spec.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(path, f"`{key}` must be a list of text values")
-            return default
-        return tuple(value)

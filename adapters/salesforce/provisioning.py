@@ -23,10 +23,10 @@ from urllib.parse import quote
 
 import structlog
 
-from leadsync.api import AuthError, CheckReport, CrmError, QuotaExhausted
+from leadsync.api import JSON, AuthError, CheckReport, CrmError, QuotaExhausted
 
 from .activities import KEY_FIELD
-from .client import JSON, SalesforceClient
+from .client import SalesforceClient
 from .mapping import SalesforceMapping
 from .reads import soql_list
 
@@ -34,7 +34,7 @@ __all__ = ["PERMISSION_SET", "FieldSpec", "check_org", "run_setup", "wanted_fiel
 
 PERMISSION_SET = "Leadsync_Integration"
 SLA_VALUES = ("none", "pending", "met", "breached", "exhausted")
-log = structlog.get_logger("leadsync.salesforce.schema")
+log = structlog.get_logger("leadsync.salesforce.provisioning")
 
 _TYPES: dict[str, tuple[str, dict[str, Any]]] = {
     "score": ("Number", {"precision": 18, "scale": 0}),

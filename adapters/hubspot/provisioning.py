@@ -1,4 +1,6 @@
-"""``setup``: create, idempotently, the properties leadsync writes; ``check``: the token's scopes.
+"""``leadsync setup`` and ``leadsync check`` for HubSpot: leadsync's properties, the token's scopes.
+
+``setup`` creates, idempotently, the properties leadsync writes; ``check`` probes the token's scopes.
 
 Setup reads each object type's property list once, creates the ``leadsync`` property group and
 whatever property is missing, and PATCHes the options of the reason and SLA enumerations when
@@ -15,10 +17,10 @@ from typing import Any
 
 import structlog
 
-from leadsync.api import AuthError, CheckReport, CrmError, QuotaExhausted
+from leadsync.api import JSON, AuthError, CheckReport, CrmError, QuotaExhausted, json_object
 
 from .client import HubSpotClient
-from .errors import JSON, missing_scopes, parse_json
+from .errors import missing_scopes
 from .mapping import HubSpotMapping
 from .tasks import ACTION_KEY
 
@@ -26,7 +28,7 @@ __all__ = ["GROUP", "SCOPE_PROBES", "SLA_STATUSES", "check_access", "run_setup"]
 
 GROUP = "leadsync"
 SLA_STATUSES = ("none", "pending", "met", "breached", "exhausted")
-log = structlog.get_logger("leadsync.hubspot.schema")
+log = structlog.get_logger("leadsync.hubspot.provisioning")
 
 # canonical writable field → (label, type, fieldType)
 _WRITABLE: dict[str, tuple[str, str, str]] = {
@@ -51,7 +53,7 @@ def run_setup(client: HubSpotClient, mapping: HubSpotMapping, reason_labels: Map
         "sla_status": [(s, s.capitalize()) for s in SLA_STATUSES],
     }
     for field, (label, ptype, ftype) in _WRITABLE.items():
-        name = mapping.fields[field].property
+        name = mapping.fields[field].field
         options = wanted_options.get(field, [])
         existing = contact_props.get(name)
         if existing is None:
@@ -137,9 +139,9 @@ def _mapped_problems(mapping: HubSpotMapping, props: Mapping[str, JSON]) -> list
     """Mapped properties and stage values that this portal does not have."""
     lines = []
     for fm in [*mapping.fields.values(), *mapping.properties.values()]:
-        if fm.property not in props and not fm.property.startswith("leadsync_"):
+        if fm.field not in props and not fm.field.startswith("leadsync_"):
             lines.append(
-                f"warning: contact property `{fm.property}` (mapped from `{fm.name}`) does not exist "
+                f"warning: contact property `{fm.field}` (mapped from `{fm.name}`) does not exist "
                 f"in HubSpot; create it or change {mapping.file}"
             )
     checks = [(mapping.lifecycle_property, s.lifecyclestage) for s in mapping.stages.values()]
@@ -210,4 +212,4 @@ def check_access(client: HubSpotClient, account_timezone: str) -> CheckReport:
 
 
 def _scopes_in(exc: AuthError) -> list[str]:
-    return missing_scopes(parse_json(exc.body or ""))
+    return missing_scopes(json_object(exc.body or ""))
