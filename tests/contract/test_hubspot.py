@@ -13,7 +13,7 @@ from leadsync.adapters.hubspot.convert import contact_from_record
 from leadsync.api import RetryPolicy
 from leadsync.model import BUILTIN_REASONS
 from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox, RateLimits
-from tests.contract.suite import AdapterContract, SleepRecorder
+from leadsync.testing import AdapterContract, SleepRecorder
 
 TOKEN = "pat-contract"
 # The sandbox enforces HubSpot's real limits by default; the adapter's limiter is raised to match,

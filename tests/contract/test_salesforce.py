@@ -14,7 +14,7 @@ from leadsync.adapters.salesforce.convert import contact_from_record
 from leadsync.api import RetryPolicy
 from leadsync.model import BUILTIN_REASONS
 from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
-from tests.contract.suite import AdapterContract, SleepRecorder
+from leadsync.testing import AdapterContract, SleepRecorder
 
 
 class SalesforceHarness:

@@ -14,7 +14,7 @@ from leadsync.adapters.zoho.convert import contact_from_record
 from leadsync.api import RetryPolicy, TaskRequest
 from leadsync.model import BUILTIN_REASONS
 from leadsync.sandboxes.zoho.sandbox import SECRET_ENV, ZohoSandbox
-from tests.contract.suite import AdapterContract, SleepRecorder
+from leadsync.testing import AdapterContract, SleepRecorder
 
 # Zoho's 429 (the concurrency cap, the day's credits) comes from the CRM API, never from Zoho
 # Accounts: the rate-limit fault is kept off the token endpoint.

@@ -15,7 +15,7 @@ from leadsync.adapters.zoho.auth import ZohoSetupError
 from leadsync.api import QuotaExhausted
 from leadsync.sandboxes.zoho.sandbox import ALL_SCOPES, ZohoSandbox
 from leadsync.sync.state import StateStore, open_store
-from tests.contract.suite import SleepRecorder
+from leadsync.testing import SleepRecorder
 from tests.sync.conftest import fresh_store
 from tests.sync.fake_crm import Crash
 from tests.sync.zoho_org import (

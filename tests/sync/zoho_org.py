@@ -17,7 +17,7 @@ from leadsync.rules.yamlsource import load_yaml_text
 from leadsync.sandboxes.zoho.sandbox import SECRET_ENV, ZohoSandbox
 from leadsync.sync.loop import SyncJob
 from leadsync.sync.state import StateStore
-from tests.contract.suite import SleepRecorder
+from leadsync.testing import SleepRecorder
 from tests.sync.fake_crm import Crash
 
 __all__ = [
