@@ -8,9 +8,12 @@ Fixtures:
 - ``leadsync_store_url``: a fresh, empty state store URL, once on SQLite (a file in ``tmp_path``)
   and once on PostgreSQL (a schema of its own; see ``leadsync.testing.stores``).
 - ``leadsync_store``: an open ``StateStore`` on that URL, closed after the test.
+- ``sync_crm``: a fresh CRM from the test class's ``sync_harness`` (``SyncHarness.start``),
+  stopped after the test.
+- ``sync_reference``: the CRM state two clean syncs reach on a fresh CRM, once per class.
 
-Marker: ``leadsync_contract``, on every test of ``AdapterContract`` (select or deselect them
-with ``-m``).
+Marker: ``leadsync_contract``, on every test of ``AdapterContract`` and ``SyncContract`` (select
+or deselect them with ``-m``).
 """
 
 from __future__ import annotations
@@ -18,19 +21,21 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
     from leadsync.sync.state import StateStore
+    from leadsync.testing.sync_harness import SyncHarness
+    from leadsync.testing.sync_suite import Reference
 
-__all__ = ["leadsync_store", "leadsync_store_url"]
+__all__ = ["leadsync_store", "leadsync_store_url", "sync_crm", "sync_reference"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "leadsync_contract: a test of leadsync.testing's adapter contract suite"
+        "markers", "leadsync_contract: a test of leadsync.testing's adapter or sync contract suite"
     )
 
 
@@ -60,3 +65,21 @@ def leadsync_store(leadsync_store_url: str) -> Iterator[StateStore]:
     store = open_store(leadsync_store_url)
     yield store
     store.close()
+
+
+@pytest.fixture
+def sync_crm(sync_harness: SyncHarness[Any]) -> Iterator[Any]:
+    """A fresh CRM, started by the class's ``sync_harness`` with its default people, and stopped."""
+    crm = sync_harness.start()
+    try:
+        yield crm
+    finally:
+        sync_harness.stop(crm)
+
+
+@pytest.fixture(scope="class")
+def sync_reference(sync_harness: SyncHarness[Any]) -> Reference:
+    """Two clean syncs of a fresh CRM: the state they leave, the first one's calls (once per class)."""
+    from leadsync.testing.sync_suite import reference
+
+    return reference(sync_harness)
