@@ -7,6 +7,7 @@ sandbox, so they live here and not in leadsync.testing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from leadsync.rules.loader import rules_from_source
@@ -16,6 +17,7 @@ from leadsync.testing import example_playbook
 __all__ = ["reason_labels"]
 
 
+@functools.cache
 def reason_labels(playbook: str) -> Mapping[str, str]:
     """The CRM labels of the reason codes of one of leadsync's example playbooks (for ``setup``)."""
     return rules_from_source(
