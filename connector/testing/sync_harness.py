@@ -21,6 +21,7 @@ suite tells that a crash lost or doubled nothing.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from leadsync.api import CrmAdapter
+from leadsync.api import CrmAdapter, did_you_mean
 from leadsync.testing.crash import CallTap
 from leadsync.testing.sleeps import SleepRecorder
 
@@ -60,6 +61,11 @@ CAPABILITIES = (WRITE_CALLS, AUTOMATION, LOCKS, QUOTA, CONVERT, DELETE)
 def example_playbook(name: str, owners: Sequence[str]) -> str:
     """One of leadsync's example playbooks (``qualification-matrix.yaml``, ``bant.yaml``...), its
     example owners replaced by ``owners`` (a CRM's reps, in turn): what ``leadsync demo`` runs."""
+    return _example_playbook(name, tuple(owners))
+
+
+@functools.lru_cache(maxsize=32)
+def _example_playbook(name: str, owners: tuple[str, ...]) -> str:
     from importlib.resources import files
 
     from leadsync.demo import _with_owners
@@ -86,6 +92,16 @@ class SyncHarness(ABC, Generic[C]):
     # the CRM refuses the duplicates (True), or the adapter finds them first and sends none (False).
     # Checked where the harness has WRITE_CALLS.
     resends_lost_tasks: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse a ``lacks`` that names no capability (a typo would run a test it meant to skip)."""
+        super().__init_subclass__(**kwargs)
+        for name in cls.lacks:
+            if name not in CAPABILITIES:
+                raise TypeError(
+                    f"{cls.__name__}.lacks: no capability `{name}`{did_you_mean(name, CAPABILITIES)} "
+                    f"(capabilities: {', '.join(CAPABILITIES)})"
+                )
 
     # -- the CRM's life ---------------------------------------------------------------------------
 

@@ -5,8 +5,9 @@ fixture: a ``SyncHarness`` for its CRM (``leadsync.testing.sync_harness``)::
 
     class TestToySync(SyncContract):
         @pytest.fixture(scope="class")
-        def sync_harness(self) -> ToyHarness:
-            return ToyHarness()
+        @classmethod
+        def sync_harness(cls) -> ToySyncHarness:
+            return ToySyncHarness()
 
 The plugin (``leadsync.testing.plugin``) adds a fresh CRM per test (``sync_crm``), the state two
 clean syncs reach (``sync_reference``, once per class) and the state store on SQLite and on

@@ -5,13 +5,15 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 import leadsync.testing
-from leadsync.testing import plugin
+from leadsync.testing import SyncHarness, plugin
 
 PACKAGE = Path(leadsync.testing.__file__).parent
 
@@ -68,3 +70,10 @@ def test_it_imports_no_adapter_and_no_sandbox() -> None:
         assert not [m for m in modules if m.startswith(("leadsync.adapters", "leadsync.sandboxes"))], (
             path.name
         )
+
+
+def test_a_harness_that_lacks_an_unknown_capability_is_refused() -> None:
+    with pytest.raises(TypeError, match=r"no capability `convrt`; did you mean `convert`\?"):
+
+        class Typo(SyncHarness[object]):
+            lacks: ClassVar[Mapping[str, str]] = {"convrt": "no leads"}
