@@ -10,7 +10,7 @@ Options::
     retry      a leadsync.api.RetryPolicy (the default policy when absent)
     timeout    seconds per request (10)
 
-People are read by the CRM's change sequence (a cursor ``toy1:SEQ``), written 10 a call with one
+People are read by the CRM's change sequence (a cursor ``toy1:SEQ``), 20 a page, written 10 a call with one
 result per person, and leadsync's fields are custom fields ``setup`` creates. Tasks are created once
 per key: the CRM keeps keys unique, and an attempt that may have been made before looks first.
 """
@@ -63,7 +63,8 @@ CUSTOM = {
 }
 TIMES = ("sla_due_at", "mql_at", "sql_at", "assigned_at")
 OWN = ("score_breakdown", "sla_status", "sla_due_at")  # read back into ``properties``
-PAGE = 10  # people a read or a write call takes: the toy CRM's API is a small one
+# The toy CRM's API is a small one: people a read or a write call takes.
+READ_PAGE, WRITE_BATCH = 20, 10
 
 
 class ToyClient:
@@ -176,7 +177,7 @@ class ToyAdapter:
             raise CrmError(f"cursor {cursor!r} was not made by the toy adapter")
         after = int(cursor[5:]) if cursor else 0
         while True:
-            page = self.client.call("GET", "/people", params={"after": after, "limit": PAGE})
+            page = self.client.call("GET", "/people", params={"after": after, "limit": READ_PAGE})
             changes = page["changes"]
             if not changes:
                 return
@@ -216,8 +217,9 @@ class ToyAdapter:
 
     def write_contacts(self, changes: Sequence[ContactChange]) -> list[WriteResult]:
         results: dict[str, WriteResult] = {}
-        for start in range(0, len(changes), PAGE):
-            chunk = [{"id": c.contact_id, "fields": _fields(c.values)} for c in changes[start : start + PAGE]]
+        for start in range(0, len(changes), WRITE_BATCH):
+            batch = changes[start : start + WRITE_BATCH]
+            chunk = [{"id": c.contact_id, "fields": _fields(c.values)} for c in batch]
             for r in self.client.call("PATCH", "/people", {"changes": chunk})["results"]:
                 results[r["id"]] = WriteResult(r["id"], r["ok"], r.get("error"))
         return [results[c.contact_id] for c in changes]
