@@ -11,6 +11,8 @@ Fixtures:
 - ``sync_crm``: a fresh CRM from the test class's ``sync_harness`` (``SyncHarness.start``),
   stopped after the test.
 - ``sync_reference``: the CRM state two clean syncs reach on a fresh CRM, once per class.
+- ``sync_clean_state``: ``sync_clean_state(hot)``, the same for a CRM started with ``hot`` people
+  who earn a task, computed once per class and ``hot``.
 
 Marker: ``leadsync_contract``, on every test of ``AdapterContract`` and ``SyncContract`` (select
 or deselect them with ``-m``).
@@ -19,7 +21,7 @@ or deselect them with ``-m``).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from leadsync.testing.sync_harness import SyncHarness
     from leadsync.testing.sync_suite import Reference
 
-__all__ = ["leadsync_store", "leadsync_store_url", "sync_crm", "sync_reference"]
+__all__ = ["leadsync_store", "leadsync_store_url", "sync_clean_state", "sync_crm", "sync_reference"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -83,3 +85,18 @@ def sync_reference(sync_harness: SyncHarness[Any]) -> Reference:
     from leadsync.testing.sync_suite import reference
 
     return reference(sync_harness)
+
+
+@pytest.fixture(scope="class")
+def sync_clean_state(sync_harness: SyncHarness[Any]) -> Callable[[int], object]:
+    """``state(hot)``: what two clean syncs leave in a fresh CRM with ``hot`` people earning a task."""
+    from leadsync.testing.sync_suite import clean_state
+
+    states: dict[int, object] = {}
+
+    def state(hot: int) -> object:
+        if hot not in states:
+            states[hot] = clean_state(sync_harness, hot)
+        return states[hot]
+
+    return state

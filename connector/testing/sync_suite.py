@@ -10,8 +10,9 @@ fixture: a ``SyncHarness`` for its CRM (``leadsync.testing.sync_harness``)::
             return ToySyncHarness()
 
 The plugin (``leadsync.testing.plugin``) adds a fresh CRM per test (``sync_crm``), the state two
-clean syncs reach (``sync_reference``, once per class) and the state store on SQLite and on
-PostgreSQL (``leadsync_store``, ``leadsync_store_url``): each test that keeps state runs on both.
+clean syncs reach (``sync_reference``, ``sync_clean_state``: once per class) and the state store
+on SQLite and on PostgreSQL (``leadsync_store``, ``leadsync_store_url``): each test that keeps
+state runs on both.
 Each test states one behaviour a RevOps admin relies on; a test whose capability the harness
 ``lacks`` is skipped with the harness's reason.
 """
@@ -44,7 +45,7 @@ from leadsync.testing.sync_harness import (
     SyncHarness,
 )
 
-__all__ = ["CONNECTION", "Reference", "SyncContract", "job", "reference", "run"]
+__all__ = ["CONNECTION", "Reference", "SyncContract", "clean_state", "job", "reference", "run"]
 
 CONNECTION = "crm"  # the connection's name in the state store
 Harness: TypeAlias = SyncHarness[Any]
@@ -87,6 +88,18 @@ def reference(harness: Harness) -> Reference:
         second = run(harness, crm, store)
         assert first.counts["contacts_written"] > 0 and second.counts.get("contacts_written", 0) == 0
         return Reference(harness.state(crm), calls.calls)
+    finally:
+        harness.stop(crm)
+
+
+def clean_state(harness: Harness, hot: int) -> object:
+    """The state two clean syncs leave in a fresh CRM with ``hot`` people earning a task."""
+    crm = harness.start(hot=hot)
+    try:
+        store = open_store("sqlite://")
+        for _ in range(2):
+            run(harness, crm, store)
+        return harness.state(crm)
     finally:
         harness.stop(crm)
 
@@ -196,17 +209,14 @@ class SyncContract:
                 h.stop(crm)
 
     def test_a_crash_after_the_crm_made_the_tasks_makes_none_twice(
-        self, sync_harness: Harness, leadsync_store: StateStore
+        self, sync_harness: Harness, leadsync_store: StateStore, sync_clean_state: Callable[[int], object]
     ) -> None:
         """The CRM created the run's tasks and the process died before the outbox recorded them:
         the next run finds them (it sends them again in one call and the CRM refuses a second
         task with the same key, or the adapter looks first) and the CRM ends as after clean runs."""
         h, store = sync_harness, leadsync_store
-        clean, crm = h.start(hot=3), h.start(hot=3)
+        crm = h.start(hot=3)
         try:
-            calm = open_store("sqlite://")
-            for _ in range(2):
-                run(h, clean, calm)
             with pytest.raises(Crash):
                 run(h, crm, store, answer_lost(h.adapter(crm), tasks=3))
             made = h.task_keys(crm)
@@ -220,9 +230,8 @@ class SyncContract:
                 assert len(sent) == (1 if h.resends_lost_tasks else 0), sent
             assert store.status(CONNECTION)["pending_actions"] == 0
             run(h, crm, store)
-            assert h.state(crm) == h.state(clean) and h.task_keys(crm) == made
+            assert h.state(crm) == sync_clean_state(3) and h.task_keys(crm) == made
         finally:
-            h.stop(clean)
             h.stop(crm)
 
     # -- people's changes win ----------------------------------------------------------------------
