@@ -23,7 +23,7 @@ from leadsync.api import Contact, CrmError, Page
 from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox, RateLimits
 from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
 from leadsync.sandboxes.zoho.sandbox import SECRET_ENV, ZohoSandbox
-from tests.contract.suite import SleepRecorder
+from leadsync.testing import SleepRecorder
 from tests.sandbox.sf_support import NOW, sandbox_adapter
 from tests.sandbox.zoho_support import open_leads
 

@@ -22,7 +22,7 @@ import requests
 import responses
 
 from leadsync.adapters.zoho.adapter import ZohoAdapter, from_options
-from tests.contract.suite import SleepRecorder
+from leadsync.testing import SleepRecorder
 
 ACCOUNTS = "https://accounts.zoho.test"
 API = "https://www.zohoapis.test"

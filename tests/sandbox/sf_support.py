@@ -12,7 +12,7 @@ from simple_salesforce import Salesforce
 
 from leadsync.adapters.salesforce.adapter import SalesforceAdapter, from_options
 from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
-from tests.contract.suite import SleepRecorder
+from leadsync.testing import SleepRecorder
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 V = "65.0"

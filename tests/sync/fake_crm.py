@@ -23,10 +23,9 @@ from leadsync.api import (
     TaskResult,
     WriteResult,
 )
+from leadsync.testing import Crash
 
-
-class Crash(BaseException):
-    """Stands for the process dying at a CRM call (BaseException: nothing may catch it)."""
+__all__ = ["REGISTRY", "Crash", "FakeCrm", "from_options"]
 
 
 @dataclass

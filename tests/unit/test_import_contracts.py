@@ -31,6 +31,16 @@ def _core() -> set[str]:
 def test_the_core_contract_names_every_core_module() -> None:
     contract = _contracts()["core"]
     assert set(contract["source_modules"]) == _core()
+    assert set(contract["forbidden_modules"]) == {
+        "leadsync.adapters",
+        "leadsync.sandboxes",
+        "leadsync.testing",
+    }
+
+
+def test_the_shipped_suites_import_no_adapter_or_sandbox() -> None:
+    contract = _contracts()["testing-apart"]
+    assert contract["source_modules"] == ["leadsync.testing"]
     assert set(contract["forbidden_modules"]) == {"leadsync.adapters", "leadsync.sandboxes"}
 
 

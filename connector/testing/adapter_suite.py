@@ -1,9 +1,15 @@
 """The adapter contract: one suite every CRM adapter passes, against that CRM's local fake.
 
 An adapter's test module subclasses ``AdapterContract`` and provides a ``harness`` fixture that
-satisfies ``Harness``: a fresh fake CRM per test, driven through its own back door (seeding,
-faults, request counts, reading what the CRM now holds). Each test states one behaviour the sync
-loop relies on (``leadsync.api.CrmAdapter``); none knows which CRM it talks to.
+satisfies ``AdapterHarness``: a fresh fake CRM per test, driven through its own back door
+(seeding, faults, request counts, reading what the CRM now holds). Each test states one behaviour
+the sync loop relies on (``leadsync.api.CrmAdapter``); none knows which CRM it talks to::
+
+    class TestToyContract(AdapterContract):
+        @pytest.fixture
+        def harness(self) -> Iterator[ToyAdapterHarness]:
+            with ToyCrm() as crm:
+                yield ToyAdapterHarness(crm)
 """
 
 from __future__ import annotations
@@ -23,11 +29,12 @@ from leadsync.api import (
     RetryPolicy,
     TaskRequest,
 )
+from leadsync.testing.sleeps import SleepRecorder
 
-__all__ = ["AdapterContract", "Harness", "SleepRecorder"]
+__all__ = ["AdapterContract", "AdapterHarness"]
 
 
-class Harness(Protocol):
+class AdapterHarness(Protocol):
     """What the suite needs from a CRM's local fake."""
 
     reason_labels: Mapping[str, str]
@@ -70,19 +77,6 @@ class Harness(Protocol):
         ...
 
 
-class SleepRecorder:
-    """A retry policy's sleep that only records (tests never wait)."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-    def policy(self, attempts: int = 6) -> RetryPolicy:
-        return RetryPolicy(attempts=attempts, max_seconds=3600, initial=0.001, maximum=0.01, sleep=self)
-
-
 def read_all(adapter: CrmAdapter, cursor: str | None = None) -> list[Page[Contact]]:
     return list(adapter.read_contacts(cursor))
 
@@ -91,12 +85,13 @@ def ids_of(pages: Iterable[Page[Contact]]) -> list[str]:
     return [c.id for p in pages for c in p.records]
 
 
+@pytest.mark.leadsync_contract
 class AdapterContract:
     """Behaviour every adapter shows; subclass it and provide the ``harness`` fixture."""
 
     # -- reading contacts ------------------------------------------------------------------------
 
-    def test_full_read_returns_every_contact_once(self, harness: Harness) -> None:
+    def test_full_read_returns_every_contact_once(self, harness: AdapterHarness) -> None:
         """A read without a cursor returns each contact once, oldest change first, with cursors."""
         seeded = harness.seed_contacts(450)
         pages = read_all(harness.make_adapter())
@@ -107,7 +102,7 @@ class AdapterContract:
         for contact in (c for p in pages for c in p.records):
             assert contact.created_at.tzinfo is not None
 
-    def test_resume_from_a_cursor_loses_nothing(self, harness: Harness) -> None:
+    def test_resume_from_a_cursor_loses_nothing(self, harness: AdapterHarness) -> None:
         """Resuming from a page's cursor returns the rest; overlap is only a few ids, deduped by id."""
         seeded = harness.seed_contacts(450)
         adapter = harness.make_adapter()
@@ -119,7 +114,7 @@ class AdapterContract:
         assert head | set(rest) == set(seeded)
         assert len(head & set(rest)) <= 5, "overlap is the last timestamp's few contacts at most"
 
-    def test_resume_from_the_last_cursor_sees_only_new_changes(self, harness: Harness) -> None:
+    def test_resume_from_the_last_cursor_sees_only_new_changes(self, harness: AdapterHarness) -> None:
         """After a full read, the final cursor yields the contacts changed since, and little else."""
         seeded = harness.seed_contacts(120)
         adapter = harness.make_adapter()
@@ -131,7 +126,7 @@ class AdapterContract:
         assert set(changed) <= set(again)
         assert len(set(again) - set(changed)) <= 1
 
-    def test_equal_timestamps_are_neither_lost_nor_duplicated(self, harness: Harness) -> None:
+    def test_equal_timestamps_are_neither_lost_nor_duplicated(self, harness: AdapterHarness) -> None:
         """Many contacts changed at the same instant: a full read and a resumed read cover them."""
         seeded = harness.seed_contacts(450, equal_timestamps=True)
         adapter = harness.make_adapter()
@@ -146,7 +141,7 @@ class AdapterContract:
             assert head | set(rest) == set(seeded), f"contacts lost resuming after page {n}"
             assert len(head & set(rest)) <= 5, f"overlap after page {n}"
 
-    def test_reads_past_the_search_window_cap(self, harness: Harness) -> None:
+    def test_reads_past_the_search_window_cap(self, harness: AdapterHarness) -> None:
         """More contacts than one search query may page through (HubSpot: 10,000) are all read."""
         seeded = harness.seed_contacts(10_500)
         ids = ids_of(read_all(harness.make_adapter()))
@@ -155,7 +150,7 @@ class AdapterContract:
 
     # -- failures --------------------------------------------------------------------------------
 
-    def test_rate_limit_is_retried(self, harness: Harness) -> None:
+    def test_rate_limit_is_retried(self, harness: AdapterHarness) -> None:
         """A 429 is waited out and retried by the one retry policy."""
         harness.seed_contacts(30)
         sleeps = SleepRecorder()
@@ -164,7 +159,7 @@ class AdapterContract:
         assert len(ids_of(read_all(adapter))) == 30
         assert len(sleeps.waits) >= 2
 
-    def test_server_errors_are_retried(self, harness: Harness) -> None:
+    def test_server_errors_are_retried(self, harness: AdapterHarness) -> None:
         """A 5xx is retried with backoff; the read completes."""
         harness.seed_contacts(30)
         sleeps = SleepRecorder()
@@ -175,7 +170,7 @@ class AdapterContract:
         assert adapter.read_owners() == owners_before
         assert len(sleeps.waits) >= 2
 
-    def test_unauthorized_is_fatal_and_clear(self, harness: Harness) -> None:
+    def test_unauthorized_is_fatal_and_clear(self, harness: AdapterHarness) -> None:
         """Bad credentials raise AuthError at once (no retries) with a message a person can act on."""
         harness.seed_contacts(5)
         sleeps = SleepRecorder()
@@ -190,7 +185,7 @@ class AdapterContract:
         assert caught.value.status in (400, 401)
         assert "token" in str(caught.value).lower() or "credential" in str(caught.value).lower()
 
-    def test_credentials_revoked_while_signed_in_are_fatal(self, harness: Harness) -> None:
+    def test_credentials_revoked_while_signed_in_are_fatal(self, harness: AdapterHarness) -> None:
         """Revoked under a signed-in adapter: the refused call is not repeated; at most one new
         sign-in is tried (a session or access token may just have expired), then AuthError."""
         harness.seed_contacts(5)
@@ -206,7 +201,7 @@ class AdapterContract:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def test_one_rejected_record_does_not_fail_its_batch(self, harness: Harness) -> None:
+    def test_one_rejected_record_does_not_fail_its_batch(self, harness: AdapterHarness) -> None:
         """A record the CRM refuses is a result with the CRM's error; the others are written."""
         ids = harness.seed_contacts(5)
         adapter = harness.make_adapter()
@@ -219,7 +214,7 @@ class AdapterContract:
         assert harness.contact_value(ids[0], "score") == 42
         assert harness.contact_value(ids[2], "score") == 42
 
-    def test_stage_moves_backwards(self, harness: Harness) -> None:
+    def test_stage_moves_backwards(self, harness: AdapterHarness) -> None:
         """mql → nurture is written even where the CRM only moves stages forward."""
         cid = harness.seed_contacts(3)[0]
         adapter = harness.make_adapter()
@@ -235,7 +230,7 @@ class AdapterContract:
         assert harness.contact_value(cid, "stage") == "nurture"
         assert harness.contact_value(cid, "disqualification_reason") == "no_response"
 
-    def test_task_creation_is_idempotent(self, harness: Harness) -> None:
+    def test_task_creation_is_idempotent(self, harness: AdapterHarness) -> None:
         """The same key twice (even from a restarted adapter) makes one task."""
         cid = harness.seed_contacts(2)[0]
         adapter = harness.make_adapter()
@@ -251,7 +246,7 @@ class AdapterContract:
         assert second.crm_id == first.crm_id
         assert harness.task_count(task.key) == 1
 
-    def test_last_changed_reports_when_a_field_was_written(self, harness: Harness) -> None:
+    def test_last_changed_reports_when_a_field_was_written(self, harness: AdapterHarness) -> None:
         """After a write, last_changed gives that field a timestamp no older than the write."""
         cid = harness.seed_contacts(2)[0]
         adapter = harness.make_adapter()
@@ -264,14 +259,14 @@ class AdapterContract:
 
     # -- owners, setup ---------------------------------------------------------------------------
 
-    def test_owners_include_inactive_ones(self, harness: Harness) -> None:
+    def test_owners_include_inactive_ones(self, harness: AdapterHarness) -> None:
         """Every owner is read, and deactivated (archived) ones come back with active false."""
         expected = harness.expected_owners()
         assert not all(expected.values()), "the fake should have an inactive owner"
         owners = harness.make_adapter().read_owners()
         assert {o.id: o.active for o in owners} == expected
 
-    def test_setup_is_idempotent(self, harness: Harness) -> None:
+    def test_setup_is_idempotent(self, harness: AdapterHarness) -> None:
         """A second setup creates nothing and says what is already there."""
         adapter = harness.make_adapter()
         first = adapter.setup(harness.reason_labels)
@@ -280,7 +275,7 @@ class AdapterContract:
         assert second and not any(line.startswith(("created", "updated")) for line in second)
         assert any("already there" in line for line in second)
 
-    def test_check_passes_with_full_access(self, harness: Harness) -> None:
+    def test_check_passes_with_full_access(self, harness: AdapterHarness) -> None:
         """With every permission granted, check says so."""
         report = harness.make_adapter().check()
         assert report.ok, report.details
