@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from leadsync.settings import load_settings
-from tests.deploy.support import CONFIG_PATH, DEPLOY, PLAYBOOK, PORT, ROOT, kustomize, only
+from tests.deploy.support import CONFIG_PATH, DEPLOY, PLAYBOOK, PORT, kustomize, only
 
 BASE = DEPLOY / "kubernetes" / "base"
 OPERATOR = DEPLOY / "kubernetes" / "prometheus-operator"
