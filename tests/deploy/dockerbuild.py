@@ -75,13 +75,15 @@ def _values(parser: DockerfileParser, instruction: str) -> list[str]:
 
 def copies(stage: Stage) -> list[tuple[list[str], str]]:
     """The stage's COPY instructions from the build context: (sources, destination)."""
-    out = []
-    for value in stage.values("COPY"):
-        words = value.split()
-        if any(w.startswith("--from=") for w in words):
-            continue
-        out.append((words[:-1], words[-1]))
-    return out
+    return [found for value in stage.values("COPY") if (found := _from_context(value))]
+
+
+def _from_context(copy: str) -> tuple[list[str], str] | None:
+    """A COPY's (sources, destination), or None for a COPY --from another stage."""
+    words = copy.split()
+    if any(w.startswith("--from=") for w in words):
+        return None
+    return words[:-1], words[-1]
 
 
 def replay_build(workdir: Path, python: str = sys.executable) -> Path:
@@ -97,8 +99,8 @@ def replay_build(workdir: Path, python: str = sys.executable) -> Path:
         if keyword == "WORKDIR":
             cwd = workdir / value.lstrip("/")
             cwd.mkdir(parents=True, exist_ok=True)
-        elif keyword == "COPY":
-            [(sources, destination)] = copies(Stage(build.base, None, [(keyword, value)]))
+        elif keyword == "COPY" and (found := _from_context(value)):
+            sources, destination = found
             for source in sources:
                 _copy(ROOT / source, cwd / destination)
         elif keyword == "RUN":
