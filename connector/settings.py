@@ -289,7 +289,7 @@ def load_settings(path: Path) -> Settings:
         c.model_copy(
             update={
                 "rules": c.rules if c.rules.is_absolute() else base / c.rules,
-                "token_file": None
+                "token_file": c.token_file
                 if c.token_file is None or c.token_file.is_absolute()
                 else base / c.token_file,
                 "options": _resolved_paths(c.options, base),

@@ -98,6 +98,18 @@ def test_relative_file_options_are_taken_from_the_config_files_folder(config: Pa
     assert options["crm"] == "cli"
 
 
+def test_an_absolute_token_file_is_read_where_it_is(config: Path, tmp_path: Path) -> None:
+    """A service's secret file: systemd's /run/credentials/<unit>/, a container's /run/secrets/."""
+    secret = tmp_path / "credentials" / "crm-token"
+    secret.parent.mkdir()
+    secret.write_text("tok-123\n")
+    config.write_text(config.read_text().replace("token_env: LEADSYNC_TEST_TOKEN", f"token_file: {secret}"))
+    conn = load_settings(config).connections[0]
+    assert conn.token_file == secret
+    token = conn.token()
+    assert token is not None and token.get_secret_value() == "tok-123"
+
+
 class TestDryRun:
     """A dry run prints the plan per contact and field, and writes nothing anywhere."""
 
