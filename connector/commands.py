@@ -12,6 +12,7 @@ import click
 from leadsync.errors import AuthError, CrmError, InputError, Problem
 from leadsync.explain import render_explanation
 from leadsync.logging import configure_logging
+from leadsync.observe import ListenAddress, parse_listen
 from leadsync.rules.decide import decide_all
 from leadsync.rules.loader import load_rules
 from leadsync.settings import Settings, load_settings
@@ -67,15 +68,39 @@ def _progress() -> Any:
 @click.command("run")
 @_CONFIG
 @click.option("--cycles", type=int, default=None, help="Stop after this many runs of every connection.")
-def run_command(config_path: Path, cycles: int | None) -> None:
+@click.option(
+    "--http",
+    "listen",
+    default=None,
+    metavar="HOST:PORT",
+    help="Serve /metrics, /livez and /readyz here (e.g. 127.0.0.1:9464; a port alone is on "
+    "127.0.0.1; 0.0.0.0:9464 for every interface). Overrides the config's http.listen.",
+)
+def run_command(config_path: Path, cycles: int | None, listen: str | None) -> None:
     """Run the sync daemon: every connection on its interval, until SIGTERM or SIGINT."""
     settings = _settings(config_path)
     try:
+        address, origin = _listen(listen, settings, config_path)
         store = open_store(settings.state)
-        daemon = Daemon(settings, store, cycles=cycles)
+        daemon = Daemon(settings, store, cycles=cycles, listen=address, listen_from=origin)
+        code = daemon.serve()
     except InputError as error:
         _fail(error)
-    sys.exit(daemon.serve())
+    sys.exit(code)
+
+
+def _listen(
+    option: str | None, settings: Settings, config: Path
+) -> tuple[ListenAddress | None, tuple[str, int]]:
+    """Where to serve metrics and health (None: nowhere), and where that was said."""
+    if option is not None:
+        try:
+            return parse_listen(option), ("--http", 0)
+        except ValueError as exc:
+            raise InputError([Problem("--http", 0, str(exc))]) from None
+    if settings.http is None:
+        return None, ("--http", 0)
+    return settings.http.address, (str(config), settings.http.line)
 
 
 @click.command("sync")

@@ -2,6 +2,7 @@
 
     state: sqlite:///state.db                # or postgresql://user@host:5432/db
     log: {level: info, format: json}         # format: json (services) or console (a terminal)
+    http: {listen: 127.0.0.1:9464}           # `leadsync run` serves /metrics, /livez, /readyz
     connections:
       - name: hubspot
         adapter: hubspot                      # an installed leadsync.adapters entry point
@@ -30,12 +31,13 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, Valid
 from leadsync.api import OptionSource
 from leadsync.errors import ConfigError, InputError, Problem
 from leadsync.logging import scrub
+from leadsync.observe import ListenAddress, parse_listen
 from leadsync.registry import adapter_factory
 from leadsync.rules.conditions import did_you_mean
 from leadsync.rules.yamlsource import Path_, YamlSource, load_yaml
 from leadsync.sync.loop import DECIDE_BATCH
 
-__all__ = ["ConfigLines", "Connection", "LogSettings", "Settings", "load_settings"]
+__all__ = ["ConfigLines", "Connection", "HttpSettings", "LogSettings", "Settings", "load_settings"]
 
 
 class _Model(BaseModel):
@@ -92,6 +94,39 @@ _SECRET_OPTION = re.compile(r"token|secret|password|passwd|api_?key|credential",
 class LogSettings(_Model):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["json", "console"] = "json"
+
+
+class HttpSettings(_Model):
+    """``http:``: where ``leadsync run`` serves its metrics and health checks (none without it).
+
+    ``listen`` is ``HOST:PORT`` or a port (on 127.0.0.1); another interface than loopback must be
+    written out (``0.0.0.0:9464``): the endpoints have no authentication.
+    """
+
+    listen: str | int = "127.0.0.1:9464"
+    _line: int = PrivateAttr(default=0)
+
+    @property
+    def address(self) -> ListenAddress:
+        return parse_listen(self.listen)
+
+    @property
+    def line(self) -> int:
+        """The config file's line of ``listen:`` (or ``http:``), for an address that cannot be used."""
+        return self._line
+
+
+def _http(settings: Settings, source: YamlSource) -> tuple[HttpSettings | None, list[Problem]]:
+    """``settings.http`` knowing its line, or the problem with its address."""
+    if settings.http is None:
+        return None, []
+    try:
+        parse_listen(settings.http.listen)
+    except ValueError as exc:
+        return None, [source.problem(("http", "listen"), str(exc))]
+    http = settings.http.model_copy()
+    http._line = source.line(("http", "listen"))
+    return http, []
 
 
 class Connection(_Model):
@@ -223,6 +258,7 @@ def _masked(message: str, secrets: list[str]) -> str:
 class Settings(_Model):
     state: str = "sqlite:///state.db"
     log: LogSettings = LogSettings()
+    http: HttpSettings | None = None
     connections: list[Connection] = Field(min_length=1)
 
     def connection(self, name: str | None) -> Connection:
@@ -283,6 +319,8 @@ def load_settings(path: Path) -> Settings:
             problems.append(source.problem(("connections", i, "every"), str(exc)))
         if c.token_env and c.token_file:
             problems.append(source.problem(("connections", i), "give `token_env` or `token_file`, not both"))
+    http, http_problems = _http(settings, source)
+    problems += http_problems
     if problems:
         raise ConfigError(problems)
     resolved = [
@@ -300,4 +338,4 @@ def load_settings(path: Path) -> Settings:
     state = settings.state
     if state.startswith("sqlite:///") and not state.startswith("sqlite:////"):
         state = f"sqlite:///{base / state.removeprefix('sqlite:///')}"
-    return settings.model_copy(update={"connections": resolved, "state": state})
+    return settings.model_copy(update={"connections": resolved, "state": state, "http": http})

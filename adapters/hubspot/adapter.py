@@ -35,6 +35,7 @@ import structlog
 from leadsync.api import (
     JSON,
     Activity,
+    ApiBudget,
     CheckReport,
     Contact,
     ContactChange,
@@ -249,6 +250,10 @@ class HubSpotAdapter:
         )
         with chaser.writing() if chaser else contextlib.nullcontext():
             return writer.write(changes)
+
+    def api_budget(self) -> ApiBudget | None:
+        """The account's daily request quota, from the headers of HubSpot's last answer."""
+        return self.client.limiter.budget()
 
     task_batch = TASK_BATCH  # tasks per create_tasks call
 

@@ -12,9 +12,10 @@ Two rolling windows share one object, because a search call counts against both:
   and network jitter between two calls a second apart must not make them six in HubSpot's second.
 
 The daily quota is not paced here: a 429 with ``policyName: DAILY`` stops the job
-(``QuotaExhausted``, raised by the client). The limiter only remembers what is left of it
-(``X-HubSpot-RateLimit-Daily-Remaining``), so that the client stops overlapping calls near the end
-(``daily_low``): concurrent calls sent with a few requests left would each be refused.
+(``QuotaExhausted``, raised by the client). The limiter only remembers it and what is left of it
+(``X-HubSpot-RateLimit-Daily`` and ``-Daily-Remaining``), so that the client stops overlapping
+calls near the end (``daily_low``): concurrent calls sent with a few requests left would each be
+refused. The daemon's metrics show the same figures (``budget``).
 
 Every method takes one lock: the adapter's threads (and the sync loop's reader) share a limiter.
 Windows are measured and waited out on the adapter's clock (``leadsync.api.Clock``): on a fake
@@ -29,7 +30,7 @@ from collections.abc import Mapping
 
 import structlog
 
-from leadsync.api import SYSTEM_CLOCK, Clock
+from leadsync.api import SYSTEM_CLOCK, ApiBudget, Clock
 
 __all__ = ["RateLimiter", "Window"]
 
@@ -91,6 +92,7 @@ class RateLimiter:
         self.clock = clock
         self._lock = threading.Lock()
         self.daily_remaining: int | None = None  # as HubSpot last reported it (None: never)
+        self.daily_max: int | None = None
 
     def acquire(self, *, search: bool = False) -> None:
         """Block until a call (a search call when ``search``) fits in every window, then count it."""
@@ -115,9 +117,12 @@ class RateLimiter:
         interval_ms = _int(lower.get("x-hubspot-ratelimit-interval-milliseconds"))
         remaining = _int(lower.get("x-hubspot-ratelimit-remaining"))
         daily = _int(lower.get("x-hubspot-ratelimit-daily-remaining"))
+        daily_max = _int(lower.get("x-hubspot-ratelimit-daily"))
         with self._lock:
             if daily is not None:
                 self.daily_remaining = daily
+            if daily_max is not None and daily_max > 0:
+                self.daily_max = daily_max
             if limit and limit > 0:
                 self.burst.limit = limit
             if interval_ms and interval_ms > 0:
@@ -133,6 +138,13 @@ class RateLimiter:
         """Whether so little is left of the daily quota that calls should go one at a time."""
         with self._lock:
             return self.daily_remaining is not None and self.daily_remaining <= DAILY_RESERVE
+
+    def budget(self) -> ApiBudget | None:
+        """The daily quota as HubSpot last reported it (None before any response said)."""
+        with self._lock:
+            if self.daily_remaining is None:
+                return None
+            return ApiBudget("requests", limit=self.daily_max, remaining=self.daily_remaining)
 
     def window_frees_in(self, *, search: bool = False) -> float:
         """After a 429: how long until the window that refused us frees a slot (a best guess).

@@ -37,6 +37,7 @@ import structlog
 
 from leadsync.api import (
     Activity,
+    ApiBudget,
     CheckReport,
     Contact,
     ContactChange,
@@ -98,6 +99,11 @@ class SalesforceAdapter:
 
     def __repr__(self) -> str:
         return f"SalesforceAdapter({self.client!r}, mapping={self.mapping.file!r})"
+
+    def api_budget(self) -> ApiBudget | None:
+        """The org's daily API requests, from the ``Sforce-Limit-Info`` of Salesforce's last answer."""
+        usage = self.client.usage
+        return None if usage is None else ApiBudget("requests", used=usage[0], limit=usage[1])
 
     def check(self) -> CheckReport:
         return check_org(self.client, self.mapping)

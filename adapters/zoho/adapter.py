@@ -38,6 +38,7 @@ import structlog
 from leadsync.api import (
     JSON,
     Activity,
+    ApiBudget,
     CheckReport,
     Contact,
     ContactChange,
@@ -98,6 +99,12 @@ class ZohoAdapter:
 
     def __repr__(self) -> str:
         return f"ZohoAdapter({self.client!r}, mapping={self.mapping.file!r})"
+
+    def api_budget(self) -> ApiBudget | None:
+        """The org's API credits left for the rolling 24 hours, as Zoho last said (it says so only
+        once half are spent, and never says the total)."""
+        left = self.client.credits_remaining
+        return None if left is None else ApiBudget("credits", remaining=left)
 
     def check(self) -> CheckReport:
         return check_org(self.client, self.mapping, self.org_fields, self.client.keeper.token)

@@ -12,6 +12,8 @@ import-linter). What is here, by theme:
 - waiting: the one retry policy (``RetryPolicy``, ``with_retries``) and the one clock
   (``Clock``; ``SYSTEM_CLOCK``; ``FakeClock`` for tests), shared by the policy and rate limiters;
 - state: ``CursorCodec``, versioned cursors;
+- metering: ``ApiBudget``, what an adapter's optional ``api_budget()`` says of the CRM's API
+  allowance (the daemon's metrics show it);
 - configuration: ``AdapterOptions`` and ``parse_options`` (options declared as a pydantic model,
   problems at their config-file line), and what mapping files are validated with (``load_yaml``,
   ``YamlSource``, ``YamlChecker``, ``did_you_mean``);
@@ -26,6 +28,7 @@ The kits adapters share are submodules, named by the adapters that use them:
 
 from __future__ import annotations
 
+from leadsync.api._budget import ApiBudget
 from leadsync.api._clock import SYSTEM_CLOCK, Clock, FakeClock, SystemClock, as_clock
 from leadsync.api._cursor import CursorCodec, CursorError
 from leadsync.api._json import JSON, compact_json, json_object, response_object
@@ -67,6 +70,7 @@ __all__ = [
     "WRITABLE_FIELDS",
     "Activity",
     "AdapterOptions",
+    "ApiBudget",
     "AuthError",
     "CheckReport",
     "Clock",

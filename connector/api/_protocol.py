@@ -131,6 +131,9 @@ class CrmAdapter(Protocol):
     then hands it the pending tasks ``task_batch`` at a time (``task_concurrency`` calls side by
     side). An error it raises stands for the whole call: the loop counts an attempt for each of
     its tasks, and the next attempt looks for the tasks before creating them.
+
+    An adapter that knows how much of the CRM's API allowance is spent has ``api_budget() ->
+    ApiBudget | None`` (optional; ``leadsync.api.ApiBudget`` says what it must and must not do).
     """
 
     name: str

@@ -3,21 +3,30 @@
 SIGTERM or SIGINT asks every running job to finish its current batch, then the daemon exits 0.
 An auth failure stops that connection's job loudly (the others go on); a used-up daily quota
 pauses it until the CRM's quota resets; any other CRM failure is retried at the next interval.
+
+Each run's outcome and result go to the daemon's ``Monitor`` (``leadsync.observe``), which serves
+them as metrics with ``--http``; a job of the scheduler's own beats its heartbeat (``/livez``).
 """
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from leadsync.errors import AuthError, CrmError, QuotaExhausted
+from leadsync.observe import ListenAddress
+from leadsync.observe.health import HEARTBEAT_S
+from leadsync.observe.monitor import Monitor
 from leadsync.rules.loader import load_rules
 from leadsync.settings import Connection, Settings
 from leadsync.sync.loop import RunResult, SyncJob
@@ -50,7 +59,11 @@ def build_job(
 
 
 class Daemon:
-    """Runs every connection on its interval until told to stop (or after ``cycles`` runs)."""
+    """Runs every connection on its interval until told to stop (or after ``cycles`` runs).
+
+    ``listen``: where to serve metrics and health (``Monitor``); ``listen_from``: where that
+    address was given (file and line, or ``--http``), for the error when it cannot be used.
+    """
 
     def __init__(
         self,
@@ -58,6 +71,8 @@ class Daemon:
         store: StateStore,
         cycles: int | None = None,
         on_result: Callable[[str, RunResult], None] | None = None,
+        listen: ListenAddress | None = None,
+        listen_from: tuple[str, int] = ("--http", 0),
     ) -> None:
         self.settings = settings
         self.store = store
@@ -68,14 +83,19 @@ class Daemon:
         self.runs: dict[str, int] = {name: 0 for name in self.jobs}
         self.failed: set[str] = set()
         self.scheduler = BackgroundScheduler(timezone=UTC)
+        adapters = {name: job.adapter for name, job in self.jobs.items()}
+        self.monitor = Monitor(store, adapters, listen=listen, listen_from=listen_from)
 
     def request_stop(self, *_: Any) -> None:
         if not self.stop.is_set():
             log.info("stop_requested", detail="finishing the current batch")
+        self.monitor.stop_requested()
         self.stop.set()
 
     def serve(self) -> int:
-        """Block until stopped; the exit status."""
+        """Block until stopped; the exit status. A ``ConfigError`` when ``listen`` cannot be used."""
+        self.monitor.start()
+        self._add_heartbeat()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.request_stop)
         for c in self.settings.connections:
@@ -92,21 +112,43 @@ class Daemon:
         log.info("daemon_started", connections=list(self.jobs), state=_safe_url(self.settings.state))
         self.stop.wait()
         self.scheduler.shutdown(wait=True)
+        self.monitor.stop()
         log.info("daemon_stopped")
         return 1 if self.failed and len(self.failed) == len(self.jobs) else 0
+
+    def _add_heartbeat(self) -> None:
+        """A job that proves the scheduler ticks (``/livez``), on an executor of its own so that
+        busy runs cannot starve it; its executor's log lines (one a beat) only when they warn."""
+        logging.getLogger("apscheduler.executors.heartbeat").setLevel(logging.WARNING)
+        self.scheduler.add_executor(ThreadPoolExecutor(1), "heartbeat")
+        self.scheduler.add_job(
+            self.monitor.beat,
+            IntervalTrigger(seconds=HEARTBEAT_S),
+            id="leadsync:heartbeat",  # no connection is named so (names have no colon)
+            executor="heartbeat",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,  # late is still a beat
+            next_run_time=datetime.now(UTC),
+        )
 
     def _run(self, name: str) -> None:
         if self.stop.is_set():
             return
+        started, outcome = time.monotonic(), "crashed"
         try:
             result = self.jobs[name].run()
+            outcome = result.status
             if self.on_result:
                 self.on_result(name, result)
         except QuotaExhausted as exc:
+            outcome = "quota_exhausted"
             resume = exc.resume_at or datetime.now(UTC)
             log.warning("daily_quota_exhausted", connection=name, resume_at=resume.isoformat())
             self.scheduler.modify_job(name, next_run_time=resume)
         except AuthError as exc:
+            outcome = "auth_failed"
+            self.monitor.connection_stopped(name, "authentication failed; fix the credentials and restart")
             log.error(
                 "auth_failed",
                 connection=name,
@@ -119,10 +161,12 @@ class Daemon:
             if len(self.failed) == len(self.jobs):
                 self.stop.set()
         except CrmError as exc:
+            outcome = "failed"
             log.error("run_failed", connection=name, error=str(exc), action="retried at the next interval")
         except Exception:
             log.exception("run_crashed", connection=name)
         finally:
+            self.monitor.run_ended(name, self.jobs[name].last_result, outcome, time.monotonic() - started)
             self.runs[name] += 1
             if self.cycles is not None and all(n >= self.cycles for n in self.runs.values()):
                 self.stop.set()

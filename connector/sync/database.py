@@ -13,9 +13,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
 
-__all__ = ["engine", "migrate", "utc"]
+__all__ = ["current_revisions", "engine", "head_revisions", "migrate", "utc"]
 
 
 def utc(ts: datetime | None) -> datetime | None:
@@ -53,3 +55,15 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def head_revisions() -> frozenset[str]:
+    """The newest revisions this version of leadsync knows (what ``migrate`` brings a store to)."""
+    config = Config()
+    config.set_main_option("script_location", str(files("leadsync") / "migrations"))
+    return frozenset(ScriptDirectory.from_config(config).get_heads())
+
+
+def current_revisions(connection: Connection) -> frozenset[str]:
+    """The revisions the store's schema is at (none: never migrated, or its tables are gone)."""
+    return frozenset(MigrationContext.configure(connection).get_current_heads())

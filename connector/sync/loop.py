@@ -127,13 +127,15 @@ class SyncJob:
         self.stop = stop or threading.Event()
         self.progress = progress
         self.log = structlog.get_logger("leadsync.sync").bind(connection=name)
+        # The run under way, or the last one: what it did so far even when it raised (metrics).
+        self.last_result: RunResult | None = None
 
     # -- the run ------------------------------------------------------------------------------
 
     def run(self, *, dry_run: bool = False, keep_plans: bool = False) -> RunResult:
         """One run: flush what a crash left, read what changed, sweep what time changed."""
         now = self.clock()
-        result = RunResult(run_id=uuid.uuid4().hex[:12])
+        result = self.last_result = RunResult(run_id=uuid.uuid4().hex[:12])
         ctx = RunContext(
             self.name, self.adapter, self.store, self.batch_size, now, result, self.log, dry_run, keep_plans
         )
@@ -306,6 +308,8 @@ class SyncJob:
                 )
             )
         run.ctx.result.add("contacts_decided", len(plans))
+        for d in decisions:
+            run.ctx.result.decided(d.previous_stage, d.stage)
         return plans
 
     def _activities(self, run: _Run, contacts: list[Contact]) -> dict[str, list[Activity]]:

@@ -81,6 +81,7 @@ def send_writes(ctx: RunContext) -> None:
                 result.add(count, n)
         if dead:
             result.add("dead_letters", len(dead))
+            result.add("writes_refused", len(dead))
 
 
 def send_actions(ctx: RunContext, *, hold_partial: bool = False) -> None:
@@ -120,6 +121,7 @@ def send_actions(ctx: RunContext, *, hold_partial: bool = False) -> None:
                     )
                     store.dead_letters(s, name, [letter], now)
                     result.add("dead_letters")
+                    result.add("tasks_refused")
         errors = [o for o in outcomes if isinstance(o, BaseException) and o is not _NOT_SENT]
         if errors:
             raise errors[0]

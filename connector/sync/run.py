@@ -20,7 +20,11 @@ __all__ = ["RunContext", "RunResult"]
 
 @dataclass
 class RunResult:
-    """What one run did, for logs, ``leadsync status`` and the demo."""
+    """What one run did, for logs, ``leadsync status``, the daemon's metrics and the demo.
+
+    ``stages``: how many decisions went from one stage to another, by (previous, decided) stage
+    (a contact that stays a lead counts under ``("lead", "lead")``).
+    """
 
     run_id: str
     status: str = "ok"
@@ -28,9 +32,14 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     plans: list[ContactPlan] = field(default_factory=list)
     error: str | None = None
+    stages: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def add(self, name: str, n: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + n
+
+    def decided(self, previous: str, stage: str) -> None:
+        """Count one decision, from its previous stage to the one decided."""
+        self.stages[previous, stage] = self.stages.get((previous, stage), 0) + 1
 
     def summary(self, connection: str) -> str:
         """One line: ``hubspot: ok; 300 read, 0 swept, 12 changed, 12 written, 3 tasks, ...``."""

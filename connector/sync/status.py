@@ -14,7 +14,26 @@ from sqlalchemy.orm import Session
 from leadsync.sync.database import utc
 from leadsync.sync.tables import ActionRow, ConflictRow, ContactRow, DeadLetterRow, OutboxRow, RunRow
 
-__all__ = ["connection_status"]
+__all__ = ["backlog", "connection_status"]
+
+
+def backlog(s: Session, connection: str) -> dict[str, int]:
+    """What waits on ``connection``: pending writes and actions, dead letters, conflicts on record.
+
+    Also what the daemon's metrics read at each scrape: four counts on indexed columns.
+    """
+
+    def count(model: Any, *where: Any) -> int:
+        return _count(s, model, *where)
+
+    return {
+        "pending_writes": count(OutboxRow, OutboxRow.connection == connection, OutboxRow.status == "pending"),
+        "pending_actions": count(
+            ActionRow, ActionRow.connection == connection, ActionRow.status == "pending"
+        ),
+        "dead_letters": count(DeadLetterRow, DeadLetterRow.connection == connection),
+        "conflicts": count(ConflictRow, ConflictRow.connection == connection),
+    }
 
 
 def connection_status(s: Session, connection: str, runs: int = 5) -> dict[str, Any]:
@@ -22,10 +41,6 @@ def connection_status(s: Session, connection: str, runs: int = 5) -> dict[str, A
     last = s.scalars(
         select(RunRow).where(RunRow.connection == connection).order_by(RunRow.id.desc()).limit(runs)
     ).all()
-
-    def count(model: Any, *where: Any) -> int:
-        return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
     sla = dict(
         s.execute(
             select(ContactRow.sla_status, func.count())
@@ -53,13 +68,12 @@ def connection_status(s: Session, connection: str, runs: int = 5) -> dict[str, A
             }
             for r in last
         ],
-        "pending_writes": count(OutboxRow, OutboxRow.connection == connection, OutboxRow.status == "pending"),
-        "pending_actions": count(
-            ActionRow, ActionRow.connection == connection, ActionRow.status == "pending"
-        ),
-        "dead_letters": count(DeadLetterRow, DeadLetterRow.connection == connection),
-        "conflicts": count(ConflictRow, ConflictRow.connection == connection),
-        "contacts": count(ContactRow, ContactRow.connection == connection),
+        **backlog(s, connection),
+        "contacts": _count(s, ContactRow, ContactRow.connection == connection),
         "sla": {k or "none": v for k, v in sla.items()},
         "stages": {k or "lead": v for k, v in stages.items()},
     }
+
+
+def _count(s: Session, model: Any, *where: Any) -> int:
+    return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import pytest
 
 from leadsync.api import (
+    ApiBudget,
     AuthError,
     Contact,
     ContactChange,
@@ -280,3 +281,19 @@ class AdapterContract:
         report = harness.make_adapter().check()
         assert report.ok, report.details
         assert not report.missing_scopes
+
+    # -- metering --------------------------------------------------------------------------------
+
+    def test_the_api_budget_is_read_without_a_call(self, harness: AdapterHarness) -> None:
+        """``api_budget()`` (optional) says what the CRM's answers said, never asks the CRM: the
+        daemon's metrics call it at every scrape, from another thread than the run's."""
+        harness.seed_contacts(5)
+        adapter = harness.make_adapter()
+        report = getattr(adapter, "api_budget", None)
+        if report is None:
+            pytest.skip("this adapter does not report an API budget")
+        read_all(adapter)
+        before = harness.call_count()
+        budget = report()
+        assert harness.call_count() == before
+        assert budget is None or isinstance(budget, ApiBudget)

@@ -21,6 +21,7 @@ from leadsync.adapters.hubspot.errors import error_for
 from leadsync.adapters.hubspot.paging import SearchRequest
 from leadsync.adapters.hubspot.ratelimit import SEARCH_INTERVAL_S, RateLimiter
 from leadsync.api import (
+    ApiBudget,
     AuthError,
     ConfigError,
     CrmError,
@@ -113,6 +114,14 @@ class TestRateLimiter:
         limiter.acquire()
         assert clock.slept, "another client used the window: the limiter waits"
 
+    def test_the_daily_quota_is_remembered_as_the_api_budget(self) -> None:
+        limiter = RateLimiter(190, 10.0, 5, clock=FakeClock())
+        assert limiter.budget() is None  # nothing reported yet
+        limiter.update_from_headers(
+            {"X-HubSpot-RateLimit-Daily": "250000", "X-HubSpot-RateLimit-Daily-Remaining": "249000"}
+        )
+        assert limiter.budget() == ApiBudget("requests", used=1000, limit=250_000, remaining=249_000)
+
 
 @pytest.fixture
 def sandbox() -> Iterator[HubSpotSandbox]:
@@ -144,6 +153,13 @@ class TestAgainstTheSandbox:
         local = resume.astimezone(ZoneInfo("America/New_York"))
         assert (local.hour, local.minute) == (0, 0)
         assert resume > datetime.now(UTC)
+
+    def test_the_api_budget_is_the_daily_quota_the_answers_report(self, sandbox: HubSpotSandbox) -> None:
+        sandbox.set_limits(daily_max=500)
+        adapter = adapter_for(sandbox)
+        assert adapter.api_budget() is None  # no answer yet: nothing to report, and no call made
+        adapter.read_owners()  # two calls: active owners, then archived ones
+        assert adapter.api_budget() == ApiBudget("requests", used=2, limit=500, remaining=498)
 
     def test_ten_secondly_429_waits_for_the_window(self, sandbox: HubSpotSandbox) -> None:
         """The refusal fills the limiter's window: the retry waits for it, on the adapter's clock."""

@@ -9,7 +9,7 @@ import pytest
 import structlog
 
 from leadsync.adapters.salesforce.adapter import from_options
-from leadsync.api import AuthError, ConfigError, ContactChange, QuotaExhausted
+from leadsync.api import ApiBudget, AuthError, ConfigError, ContactChange, QuotaExhausted
 from leadsync.model import BUILTIN_REASONS
 from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.sandbox.sf_support import sandbox_adapter as _adapter
@@ -89,6 +89,18 @@ class TestSessionsAndBudget:
         with pytest.raises(QuotaExhausted, match="stops at 50%"):
             crm.read_owners()  # the Users query's answer reports 60,001: the queues query is not sent
         assert crm.client.calls == before + 1
+        sb.set_api_usage(used=0)
+
+    def test_the_api_budget_is_the_last_answers_usage(self, sb: SalesforceSandbox) -> None:
+        crm = _adapter(sb)
+        assert crm.api_budget() is None  # no answer yet: nothing to report, and no call made
+        assert crm.client.calls == 0
+        sb.set_api_usage(used=41_000)
+        crm.read_owners()
+        budget = crm.api_budget()
+        assert isinstance(budget, ApiBudget) and budget.unit == "requests" and budget.limit == 100_000
+        assert budget.used is not None and 41_000 < budget.used <= 41_000 + crm.client.calls
+        assert budget.remaining == 100_000 - budget.used
         sb.set_api_usage(used=0)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from leadsync.adapters.zoho.auth import DATA_CENTERS, ZohoSetupError, endpoints
-from leadsync.api import AuthError, ConfigError, QuotaExhausted
+from leadsync.api import ApiBudget, AuthError, ConfigError, QuotaExhausted
 from tests.adapters.test_zoho_fake import ACCOUNTS, API, FakeZoho, make_adapter, zoho_fixture  # noqa: F401
 
 _SCOPE = {"code": "OAUTH_SCOPE_MISMATCH", "details": {}, "message": "invalid oauth scope", "status": "error"}
@@ -147,6 +147,14 @@ class TestLimits:
             crm.client.get("/org")
         assert len(zoho.sent) == sent
         assert crm.client.credits_remaining == 480
+
+    def test_the_api_budget_is_the_credits_left_once_zoho_says(self, zoho: FakeZoho) -> None:
+        crm = make_adapter()
+        crm.client.get("/org")
+        assert crm.api_budget() is None  # Zoho sends the header only once half the credits are spent
+        zoho.credits = 4_200
+        crm.client.get("/org")
+        assert crm.api_budget() == ApiBudget("credits", remaining=4_200)  # the total: never said
 
     def test_304_and_204_have_no_body_to_parse(self, zoho: FakeZoho) -> None:
         crm = make_adapter()

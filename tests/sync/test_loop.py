@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from leadsync.api import Page
+from leadsync.api import Page, TaskRequest, TaskResult, TransientError
 from leadsync.model import Activity, Contact, Owner
 from leadsync.rules.loader import load_rules
 from leadsync.sync.loop import DECIDE_BATCH, SyncJob
@@ -79,6 +79,27 @@ class TestOneRun:
         assert status["pending_writes"] == 0 and status["pending_actions"] == 0
         assert status["runs"][0]["status"] == "ok"
 
+    def test_the_result_counts_decisions_by_stage_change(self, store: StateStore) -> None:
+        """What the daemon's metrics show as decisions by stage change (``from`` → ``to``)."""
+        result = job(crm(), store).run()
+        assert result.stages == {("lead", "mql"): 4, ("lead", "disqualified"): 1, ("lead", "lead"): 2}
+        assert sum(result.stages.values()) == result.counts["contacts_decided"]
+
+    def test_the_job_keeps_the_result_of_a_run_that_raised(self, store: StateStore) -> None:
+        """The daemon counts what a failed run did before it failed (writes the CRM took)."""
+        fake = crm()
+        sync = job(fake, store)
+        assert sync.last_result is None
+
+        def unavailable(contact_ids: Sequence[str]) -> list[Activity]:
+            raise TransientError("503 from the CRM")
+
+        fake.read_activities = unavailable  # type: ignore[method-assign]
+        with pytest.raises(TransientError):
+            sync.run()
+        assert sync.last_result is not None and sync.last_result.status == "failed"
+        assert sync.last_result.counts["contacts_read"] == 7
+
     def test_a_no_op_resync_writes_nothing(self, store: StateStore) -> None:
         fake = crm()
         job(fake, store).run()
@@ -129,9 +150,25 @@ class TestPartialFailure:
         fake.reject.add("c1")
         result = job(fake, store).run()
         assert result.counts["dead_letters"] == 1
+        assert result.counts["writes_refused"] == 1 and result.counts["contacts_written"] == 6
+        assert "tasks_refused" not in result.counts
         assert fake.contacts["c0"].stage == "mql" and fake.contacts["c1"].stage is None
         dead = store.recent_dead_letters("test")
         assert dead[0].contact_id == "c1" and "rejected by a rule" in dead[0].error
+
+    def test_refused_task(self, store: StateStore) -> None:
+        fake = crm()
+        create = fake.create_task
+
+        def refuse_c0(task: TaskRequest) -> TaskResult:
+            if task.contact_id == "c0":
+                return TaskResult(task.key, None, error="INVALID_OWNER_ID")
+            return create(task)
+
+        fake.create_task = refuse_c0  # type: ignore[method-assign]
+        result = job(fake, store).run()
+        assert result.counts["tasks_refused"] == 2 and result.counts["tasks_created"] == 6
+        assert result.counts["dead_letters"] == 2 and "writes_refused" not in result.counts
 
 
 class TestTimeDrivenChanges:

@@ -15,6 +15,8 @@ SURFACE = {
     "RetryableError", "RulesError", "TransientError",
     # waiting: the retry policy and the one clock
     "RetryPolicy", "with_retries", "Clock", "SystemClock", "SYSTEM_CLOCK", "FakeClock", "as_clock",
+    # metering
+    "ApiBudget",
     # state and configuration
     "CursorCodec", "CursorError", "AdapterOptions", "ClockOption", "OptionSource", "option_problem",
     "parse_options", "load_yaml", "YamlSource", "YamlChecker", "Path_", "did_you_mean",
