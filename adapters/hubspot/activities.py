@@ -36,13 +36,14 @@ from .convert import to_ms
 from .fanout import Fanout
 from .mapping import ActivityMap
 from .paging import next_after
+from .tasks import LEGACY_KEY, TASK_KEY
 
 __all__ = ["ASSOC_BATCH", "READ_BATCH", "ActivityReader"]
 
 ASSOC_BATCH = 1000
 READ_BATCH = 100
 REMEMBERED = 5_000  # contacts' signal properties kept between a contact read and the activity read
-ACTION_KEY = "leadsync_action_key"
+TASK_KEYS = (TASK_KEY, LEGACY_KEY)  # leadsync's own tasks carry one and are never activities
 log = structlog.get_logger("leadsync.hubspot.activities")
 
 _OWNER = "hubspot_owner_id"
@@ -63,7 +64,7 @@ _PROPERTIES = {
         "hs_createdate",
     ),
     "notes": ("hs_timestamp",),
-    "tasks": ("hs_timestamp", "hs_task_status", "hs_task_completion_date", ACTION_KEY),
+    "tasks": ("hs_timestamp", "hs_task_status", "hs_task_completion_date", *TASK_KEYS),
 }
 CONTACT_SIGNALS = (
     "hs_analytics_last_visit_timestamp",
@@ -272,7 +273,7 @@ class ActivityReader:
         return [("note", self.map.note, at, {}, True)] if self.map.note and at else []
 
     def _tasks(self, p: dict[str, Any]) -> _Made:
-        if p.get(ACTION_KEY):  # leadsync's own tasks are never activities
+        if any(p.get(k) for k in TASK_KEYS):  # leadsync's own tasks are never activities
             return []
         at = parse_crm_ts(p.get("hs_task_completion_date")) or parse_crm_ts(p.get("hs_timestamp"))
         status = p.get("hs_task_status") or ""

@@ -357,6 +357,7 @@ class HubSpotClient:
             group_name=spec["groupName"],
             description=spec.get("description"),
             form_field=spec.get("formField", False),
+            has_unique_value=spec.get("hasUniqueValue"),
             options=[_option(o) for o in spec.get("options", [])] or None,
         )
         path = f"/crm/v3/properties/{object_type}"

@@ -17,12 +17,13 @@ from typing import Any
 
 import structlog
 
-from leadsync.api import JSON, AuthError, CheckReport, CrmError, QuotaExhausted, json_object
+from leadsync.api import JSON, AuthError, CheckReport, CrmError, QuotaExhausted, RetryableError, json_object
 
 from .client import HubSpotClient
 from .errors import missing_scopes
 from .mapping import HubSpotMapping
-from .tasks import ACTION_KEY
+from .paging import SearchFilter, SearchRequest
+from .tasks import BATCH, LEGACY_KEY, TASK_KEY
 
 __all__ = ["GROUP", "SCOPE_PROBES", "SLA_STATUSES", "check_access", "run_setup"]
 
@@ -65,15 +66,94 @@ def run_setup(client: HubSpotClient, mapping: HubSpotMapping, reason_labels: Map
         else:
             lines.append(f"contact property `{name}`: already there")
     task_props = {p["name"]: p for p in client.list_properties("tasks")}
-    if ACTION_KEY in task_props:
-        lines.append(f"task property `{ACTION_KEY}`: already there")
-    else:
+    key = task_props.get(TASK_KEY)
+    if key is None:
         lines.append(_group(client, "tasks"))
-        client.create_property("tasks", _spec(ACTION_KEY, "leadsync action key", "string", "text", []))
-        lines.append(f"created task property `{ACTION_KEY}` (text)")
+        spec = {**_spec(TASK_KEY, "leadsync task key", "string", "text", []), "hasUniqueValue": True}
+        client.create_property("tasks", spec)
+        lines.append(f"created task property `{TASK_KEY}` (text, unique values)")
+    elif not key.get("hasUniqueValue"):
+        lines.append(
+            f"problem: task property `{TASK_KEY}` does not require unique values, and HubSpot cannot "
+            "change that on an existing property: delete it (Settings > Properties > Task properties) "
+            "and run `leadsync setup` again"
+        )
+    else:
+        lines.append(f"task property `{TASK_KEY}`: already there (unique values)")
+    if LEGACY_KEY in task_props and (key is None or key.get("hasUniqueValue")):
+        lines.extend(copy_legacy_keys(client))
     lines.extend(_mapped_problems(mapping, contact_props))
     log.info("setup_done", lines=len(lines))
     return lines
+
+
+def copy_legacy_keys(client: HubSpotClient) -> list[str]:
+    """Copy each task's ``leadsync_action_key`` (not unique) into ``leadsync_task_key`` (unique).
+
+    Tasks are read by id, oldest first (keyset paging: no 10,000-result search limit, and the
+    search index's lag cannot make a page repeat). Where two processes once made a key twice, the
+    oldest task keeps it; the others are named so that a person can close them. Run again, it
+    copies only what is left.
+    """
+    copied, already, twice = 0, 0, []
+    owner: dict[str, str] = {}
+    last = "0"
+    while True:
+        request = SearchRequest(
+            groups=((SearchFilter(LEGACY_KEY, "HAS_PROPERTY"), SearchFilter("hs_object_id", "GT", last)),),
+            sort="hs_object_id",
+            properties=(LEGACY_KEY, TASK_KEY),
+            limit=BATCH,
+        )
+        page = client.search("tasks", request).get("results") or []
+        todo: list[tuple[str, dict[str, str]]] = []
+        for record in page:
+            task_id, props = str(record["id"]), record.get("properties") or {}
+            legacy = str(props.get(LEGACY_KEY) or "")
+            if not legacy:
+                continue
+            if legacy.casefold() in owner:
+                twice.append(task_id)
+            elif props.get(TASK_KEY):
+                already += 1
+                owner[legacy.casefold()] = task_id
+            else:
+                owner[legacy.casefold()] = task_id
+                todo.append((task_id, {TASK_KEY: legacy}))
+        if todo:
+            refused = _copy(client, todo)
+            twice.extend(i for i, _ in todo if i in refused)
+            copied += len(todo) - len(refused)
+        if len(page) < BATCH:
+            break
+        last = str(page[-1]["id"])
+    lines = [
+        f"task keys: copied {copied} from `{LEGACY_KEY}` to `{TASK_KEY}`"
+        + (f", {already} were there" if already else "")
+    ]
+    if twice:
+        shown = ", ".join(twice[:20]) + (f" and {len(twice) - 20} more" if len(twice) > 20 else "")
+        lines.append(
+            f"found {len(twice)} duplicate leadsync task(s), made twice before keys were unique: "
+            f"task ids {shown}; the oldest of each keeps the key, close these in HubSpot if they are open"
+        )
+    log.info("task_keys_copied", copied=copied, already=already, duplicates=len(twice))
+    return lines
+
+
+def _copy(client: HubSpotClient, todo: list[tuple[str, dict[str, str]]]) -> set[str]:
+    """Set the keys; the ids HubSpot refused (the key is another task's). A whole call refused is
+    sent again one task a call, so that only the refused ones are left out."""
+    try:
+        _, body = client.batch_update("tasks", todo)
+    except (AuthError, QuotaExhausted, RetryableError):
+        raise
+    except CrmError:
+        if len(todo) == 1:
+            return {todo[0][0]}
+        return {i for item in todo for i in _copy(client, [item])}
+    refused = {str(i) for e in body.get("errors") or [] for i in (e.get("context") or {}).get("ids") or []}
+    return refused & {i for i, _ in todo}
 
 
 def _group(client: HubSpotClient, object_type: str) -> str:

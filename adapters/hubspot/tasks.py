@@ -1,8 +1,11 @@
 """Tasks for sales reps, created once per action key, up to 100 a call.
 
-A task carries its key in the custom task property ``leadsync_action_key`` (``leadsync setup``
-creates it). It is associated to the contact with HubSpot's task→contact association type 204
-and assigned through ``hubspot_owner_id`` (https://developers.hubspot.com/docs/api/crm/tasks).
+A task carries its key in the custom task property ``leadsync_task_key``, which ``leadsync setup``
+creates with *unique values*: HubSpot itself refuses a second task with a key, so two processes
+(or a lost answer and its retry) cannot make one twice. Before, the key was the non-unique
+``leadsync_action_key``; HubSpot cannot make an existing property unique, so setup copies those
+keys into the new property (``provisioning``). A task is associated to the contact with HubSpot's
+task→contact association type 204 and assigned through ``hubspot_owner_id`` (https://developers.hubspot.com/docs/api/crm/tasks).
 
 - **Many a call.** Tasks go out through ``POST /crm/v3/objects/tasks/batch/create``, each input
   tagged ``objectWriteTraceId`` with its key, so every result and every per-record error (207)
@@ -15,6 +18,8 @@ and assigned through ``hubspot_owner_id`` (https://developers.hubspot.com/docs/a
   no answer) is not retried as it is: the writer waits for the search index, looks the keys up,
   and creates only the tasks it does not find, once. Failing again, the error goes to the loop,
   and the next run looks the tasks up before creating them.
+- **A key HubSpot already holds** (its refusal names the key property, or is a 409) is looked up
+  after the search index's lag: the task found is this key's task, not a dead letter.
 - **One bad task stays one.** A whole batch refused (400: an owner HubSpot does not know, say)
   is sent again one task a call, so only the bad one becomes a dead letter.
 """
@@ -32,9 +37,10 @@ from .convert import format_ts
 from .errors import MaybeSent
 from .paging import SearchFilter, SearchRequest
 
-__all__ = ["ACTION_KEY", "BATCH", "TASK_TO_CONTACT", "TaskWriter"]
+__all__ = ["BATCH", "LEGACY_KEY", "TASK_KEY", "TASK_TO_CONTACT", "TaskWriter"]
 
-ACTION_KEY = "leadsync_action_key"
+TASK_KEY = "leadsync_task_key"  # unique values (leadsync setup)
+LEGACY_KEY = "leadsync_action_key"  # leadsync's key property before it was unique
 TASK_TO_CONTACT = 204
 BATCH = 100  # HubSpot's batch limit; also the values one IN filter takes here
 INDEX_WAIT_S = 5.0  # before looking up tasks a failed create may have made: search lags writes
@@ -55,13 +61,13 @@ class TaskWriter:
         for start in range(0, len(rest), BATCH):
             chunk = rest[start : start + BATCH]
             request = SearchRequest(
-                groups=((SearchFilter(ACTION_KEY, "IN", values=tuple(chunk)),),),
+                groups=((SearchFilter(TASK_KEY, "IN", values=tuple(chunk)),),),
                 sort="hs_createdate",
-                properties=(ACTION_KEY,),
+                properties=(TASK_KEY,),
                 limit=200,
             )
             for record in self.client.search("tasks", request).get("results") or []:
-                key = (record.get("properties") or {}).get(ACTION_KEY)
+                key = (record.get("properties") or {}).get(TASK_KEY)
                 if key in chunk and key not in found:  # the oldest, if a key was ever made twice
                     found[key] = str(record["id"])
         return found
@@ -104,6 +110,8 @@ class TaskWriter:
             raise
         except CrmError as exc:
             if len(tasks) == 1:
+                if _held(exc.status, f"{exc} {exc.body or ''}"):
+                    return self._already_there(tasks)
                 log.warning("task_rejected", key=tasks[0].key, status=exc.status)
                 return {tasks[0].key: TaskResult(tasks[0].key, None, error=f"{exc}")}
             log.info("task_batch_rejected_one_at_a_time", tasks=len(tasks), status=exc.status)
@@ -116,20 +124,25 @@ class TaskWriter:
         results: dict[str, TaskResult] = {}
         unmatched: list[JSON] = []
         for record in body.get("results") or []:
-            key = record.get("objectWriteTraceId") or (record.get("properties") or {}).get(ACTION_KEY)
+            key = record.get("objectWriteTraceId") or (record.get("properties") or {}).get(TASK_KEY)
             if key in keys and key not in results:
                 results[key] = TaskResult(key, str(record.get("id")), created=True)
             else:
                 unmatched.append(record)
         errors: dict[str, str] = {}
         general: list[str] = []
+        held: set[str] = set()
         for err in body.get("errors") or []:
             text = f"HubSpot refused the task: {err.get('message') or err}"
             traces = (err.get("context") or {}).get("objectWriteTraceId") or []
             for key in traces:
                 errors[str(key)] = text
+                if _held(None, f"{err.get('category')} {err.get('message')}"):
+                    held.add(str(key))
             if not traces:
                 general.append(text)
+        if held:
+            results.update(self._already_there([t for t in tasks if t.key in held and t.key not in results]))
         missing = [t for t in tasks if t.key not in results]
         if unmatched and len(unmatched) == len(missing) and not body.get("errors"):
             # Neither trace id nor key came back: HubSpot answered the inputs in their order.
@@ -146,6 +159,22 @@ class TaskWriter:
                 log.info("task_created", key=key, task_id=result.crm_id)
         return results
 
+    def _already_there(self, tasks: list[TaskRequest]) -> dict[str, TaskResult]:
+        """Tasks HubSpot refused because their key is taken: found after the index's lag."""
+        self.client.retry.sleep(INDEX_WAIT_S)
+        found = self.find([t.key for t in tasks])
+        results: dict[str, TaskResult] = {}
+        for task in tasks:
+            if task.key in found:
+                log.info("task_exists", key=task.key, task_id=found[task.key])
+                self._created[task.key] = found[task.key]
+                results[task.key] = TaskResult(task.key, found[task.key], created=False)
+            else:
+                error = f"HubSpot holds a task with key {task.key} that its search does not show yet"
+                log.warning("task_rejected", key=task.key, error=error)
+                results[task.key] = TaskResult(task.key, None, error=error)
+        return results
+
     def _properties(self, task: TaskRequest) -> dict[str, str]:
         props = {
             "hs_task_subject": task.title,
@@ -153,8 +182,16 @@ class TaskWriter:
             "hs_timestamp": format_ts(task.due_at or self.client.clock.now()),  # HubSpot's due date
             "hs_task_status": "NOT_STARTED",
             "hs_task_type": "TODO",
-            ACTION_KEY: task.key,
+            TASK_KEY: task.key,
         }
         if task.owner_id:
             props["hubspot_owner_id"] = task.owner_id
         return props
+
+
+def _held(status: int | None, text: str) -> bool:
+    """Whether HubSpot refused a create because the task key is already taken: a 409, a CONFLICT,
+    or an error that names the key property as taken (HubSpot documents no one wording for it)."""
+    lowered = text.lower()
+    taken = TASK_KEY in text and ("already" in lowered or "unique" in lowered)
+    return status == 409 or "CONFLICT" in text or taken

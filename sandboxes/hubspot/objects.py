@@ -6,7 +6,11 @@ record's read, update and create, with HubSpot's rules for their inputs.
   id or a contact flagged ``reject_writes`` fails only its own input (207 multi-status);
 - a batch create answers each input as a single create would, failures included (207);
 - an owner id must be an active owner's; a contact's e-mail is unique (409 ``CONFLICT``);
-  an engagement needs ``hs_timestamp`` and its associations HubSpot's own association types.
+  an engagement needs ``hs_timestamp`` and its associations HubSpot's own association types;
+- a property created with ``hasUniqueValue`` holds each value once per object type (ignoring
+  case): a create or update that would repeat one is refused with 409 ``CONFLICT`` naming the
+  record that holds it (in a batch, that input alone). HubSpot's specs do not give the wording of
+  this refusal; leadsync's adapter does not depend on it.
 
 The records, their history and the write rules they keep are ``store``'s.
 """
@@ -102,6 +106,8 @@ def batch_update(store: Store, otype: str, body: Any, actor: str) -> tuple[int, 
                 errors.append(record_error("OBJECT_NOT_FOUND", f"Object {ident} not found", [ident]))
             elif rec.properties.get(REJECT_FLAG) == "true":
                 errors.append(record_error("VALIDATION_ERROR", _reject_message(rec), [ident]))
+            elif clash := store.unique_clash(otype, values, rec):
+                errors.append(record_error("CONFLICT", clash, [ident]))
             else:
                 store.set_values(rec, values, started, "INTEGRATION", actor)
                 results.append(store.formatted(rec, list(values)))
@@ -135,6 +141,9 @@ def update_one(
         values = _checked_values(store, otype, body.get("properties"))
         if rec.properties.get(REJECT_FLAG) == "true":
             raise validation_error(_reject_message(rec))
+        clash = store.unique_clash(otype, values, rec)
+        if clash:
+            raise ApiError(409, "CONFLICT", clash)
         store.set_values(rec, values, store.now_ms(), "INTEGRATION", actor)
         return store.formatted(rec, list(values))
 
@@ -152,6 +161,9 @@ def create(store: Store, otype: str, body: Any, actor: str) -> JSON:
             raise ApiError(
                 409, "CONFLICT", f"Contact already exists. Existing ID: {existing.id if existing else ''}"
             )
+        clash = store.unique_clash(otype, values)
+        if clash:
+            raise ApiError(409, "CONFLICT", clash)
         targets = _association_targets(store, otype, body.get("associations") or [])
         if otype == "tasks":
             values.setdefault("hs_task_status", "NOT_STARTED")

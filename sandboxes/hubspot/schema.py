@@ -81,6 +81,7 @@ class PropertyDef:
     description: str = ""
     hidden: bool = False
     display_order: int = -1
+    unique: bool = False  # hasUniqueValue: set at creation only, never changed after
     created_ms: int = 0
     updated_ms: int = 0
 
@@ -109,7 +110,7 @@ class PropertyDef:
             "displayOrder": self.display_order,
             "calculated": False,
             "externalOptions": self.external_options,
-            "hasUniqueValue": False,
+            "hasUniqueValue": self.unique,
             "hidden": self.hidden,
             "hubspotDefined": self.hubspot_defined,
             "modificationMetadata": {
@@ -307,6 +308,7 @@ class Schema:
             description=str(body.get("description") or ""),
             hidden=bool(body.get("hidden", False)),
             display_order=int(body.get("displayOrder", -1)),
+            unique=body.get("hasUniqueValue") is True,
             created_ms=now_ms,
             updated_ms=now_ms,
         )

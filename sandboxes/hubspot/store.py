@@ -78,6 +78,8 @@ class Store:
         self._next = {"contacts": 1001, "engagement": 90_000_001}
         self.indexes = Indexes()
         self.unindexed: dict[str, set[int]] = {}  # type → ids search leaves out (index lag)
+        # (type, unique-value property) → value → the record holding it, built when first asked
+        self._unique: dict[tuple[str, str], dict[str, int]] = {}
 
     def now_ms(self) -> int:
         return ms_from_datetime(self.clock())
@@ -111,6 +113,13 @@ class Store:
                 self.indexes.changed(rec, name)
 
     def _put(self, rec: Record, name: str, value: str, stamp: str, source: str, source_id: str = "") -> None:
+        held = self._unique.get((rec.otype, name))
+        if held is not None:
+            old = rec.properties.get(name, "")
+            if old and held.get(old.casefold()) == rec.id:
+                del held[old.casefold()]
+            if value:
+                held[value.casefold()] = rec.id
         rec.properties[name] = value
         entry: JSON = {"value": value, "timestamp": stamp, "sourceType": source}
         if source_id:
@@ -218,6 +227,26 @@ class Store:
         return next(
             (r for r in table.values() if r.properties.get(id_property, "").casefold() == needle), None
         )
+
+    def unique_clash(self, otype: str, values: dict[str, str], rec: Record | None = None) -> str | None:
+        """Why ``values`` cannot be set (on ``rec``, or on a new record): a unique-value property's
+        value another record of the type already holds (compared as HubSpot does, ignoring case)."""
+        for name, value in values.items():
+            prop = self.schema.props[otype].get(name)
+            if not value or prop is None or not prop.unique:
+                continue
+            held = self._unique.get((otype, name))
+            if held is None:
+                held = self._unique[(otype, name)] = {
+                    r.properties[name].casefold(): r.id
+                    for r in self.table(otype).values()
+                    if r.properties.get(name)
+                }
+            other = held.get(value.casefold())
+            if other is not None and (rec is None or other != rec.id):
+                kind = otype[:-1].capitalize()
+                return f"{kind} with {name} {value!r} already exists. Existing ID: {other}"
+        return None
 
     def contacts_of(self, rec: Record, kind: str) -> set[str]:
         if kind not in ("contact", "contacts"):

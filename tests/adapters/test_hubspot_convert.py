@@ -169,7 +169,7 @@ class TestActivities:
 
     def test_leadsync_tasks_and_notes_are_not_activities(self) -> None:
         acts = self.read(
-            tasks=[obj("40", hs_task_status="COMPLETED", leadsync_action_key="k")], notes=[obj("50")]
+            tasks=[obj("40", hs_task_status="COMPLETED", leadsync_task_key="k")], notes=[obj("50")]
         )
         assert acts == []
 

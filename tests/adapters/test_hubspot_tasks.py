@@ -50,7 +50,7 @@ def _tasks(
 
 def _made(sb: HubSpotSandbox) -> Counter[str]:
     tasks = sb.objects("tasks")
-    keys = (r.properties.get("leadsync_action_key") for r in tasks.values())
+    keys = (r.properties.get("leadsync_task_key") for r in tasks.values())
     return Counter(k for k in keys if k)  # the seeded tasks carry none
 
 

@@ -200,7 +200,7 @@ def leadsync_tasks(sb: HubSpotSandbox) -> list[tuple[str | None, ...]]:
     """The tasks leadsync created: (key, owner, subject, due), sorted."""
     out = []
     for rec in sb.objects("tasks").values():
-        key = rec.get("leadsync_action_key")
+        key = rec.get("leadsync_task_key")
         if key:
             out.append(
                 (key, rec.get("hubspot_owner_id"), rec.get("hs_task_subject"), rec.get("hs_timestamp"))

@@ -105,7 +105,7 @@ def test_setup_twice_creates_once_then_says_everything_exists(tmp_path: Path) ->
         first = leadsync("setup", "--config", str(config))
         assert first.code == 0, first.text
         assert "created contact property `leadsync_score` (number)" in first.out
-        assert "created task property `leadsync_action_key` (text)" in first.out
+        assert "created task property `leadsync_task_key` (text, unique values)" in first.out
         creates = {k: v for k, v in write_requests(sb).items() if "/properties/" in k}
         second = leadsync("setup", "--config", str(config))
         assert second.code == 0, second.text

@@ -44,7 +44,7 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Monday 11:00 in Madrid
 PLAYBOOK = "smarketing-2h.yaml"  # what `leadsync demo` runs on HubSpot
 SEED = 3  # a portal whose seeded contacts make no task under the playbook: only the visitors do
 WRITTEN = ("lifecyclestage", "hs_lead_status", "hubspot_owner_id")
-TASK_FIELDS = ("leadsync_action_key", "hubspot_owner_id", "hs_task_subject", "hs_timestamp")
+TASK_FIELDS = ("leadsync_task_key", "hubspot_owner_id", "hs_task_subject", "hs_timestamp")
 
 
 def _adapter(sb: HubSpotSandbox, **options: Any) -> HubSpotAdapter:
@@ -117,7 +117,7 @@ class HubSpotAdapterHarness:
 
     def task_count(self, key: str) -> int:
         tasks = self.sb.objects("tasks")
-        return sum(1 for tid in tasks if tasks[tid].properties.get("leadsync_action_key") == key)
+        return sum(1 for tid in tasks if tasks[tid].properties.get("leadsync_task_key") == key)
 
     def expected_owners(self) -> dict[str, bool]:
         return {str(o["id"]): not o["archived"] for o in self.sb.owners}
@@ -218,7 +218,7 @@ class HubSpotSyncHarness(SyncHarness[HubSpotSandbox]):
         made = sorted(
             tuple(tasks[t].properties.get(f) or "" for f in TASK_FIELDS)
             for t in tasks
-            if tasks[t].properties.get("leadsync_action_key")
+            if tasks[t].properties.get("leadsync_task_key")
         )
         return {"contacts": contacts, "tasks": made}
 
@@ -235,7 +235,7 @@ class HubSpotSyncHarness(SyncHarness[HubSpotSandbox]):
 
     def task_keys(self, crm: HubSpotSandbox) -> list[str]:
         tasks = crm.objects("tasks")
-        keys = (tasks[t].properties.get("leadsync_action_key") for t in tasks)
+        keys = (tasks[t].properties.get("leadsync_task_key") for t in tasks)
         return sorted(k for k in keys if k)
 
     def calls(self, crm: HubSpotSandbox, tap: CallTap) -> AbstractContextManager[None]:

@@ -61,7 +61,7 @@ class TestTasksAndProperties:
     ) -> None:
         group = {"name": "leadsync", "label": "leadsync"}
         prop = {
-            "name": "leadsync_action_key",
+            "name": "leadsync_task_key",
             "label": "leadsync action key",
             "type": "string",
             "fieldType": "text",
@@ -71,7 +71,7 @@ class TestTasksAndProperties:
             "properties": {
                 "hs_timestamp": "2026-11-24T09:00:00Z",
                 "hs_task_subject": "Call Laura",
-                "leadsync_action_key": "sla:1001:2026-11-23",
+                "leadsync_task_key": "sla:1001:2026-11-23",
             },
             "associations": [
                 {
@@ -89,12 +89,12 @@ class TestTasksAndProperties:
         assert status == 409 and again["category"] == "OBJECT_ALREADY_EXISTS"
         assert call(sb, "POST", "/crm/v3/properties/tasks/groups", group)[0] == 409
         created = hs.crm.objects.tasks.basic_api.create(task)
-        assert created.properties["leadsync_action_key"] == "sla:1001:2026-11-23"
+        assert created.properties["leadsync_task_key"] == "sla:1001:2026-11-23"
         assert created.properties["hs_timestamp"] == "2026-11-24T09:00:00.000Z"
         flt = [
             {
                 "filters": [
-                    {"propertyName": "leadsync_action_key", "operator": "EQ", "value": "sla:1001:2026-11-23"}
+                    {"propertyName": "leadsync_task_key", "operator": "EQ", "value": "sla:1001:2026-11-23"}
                 ]
             }
         ]

@@ -100,16 +100,16 @@ def crm_view(sb: HubSpotSandbox) -> dict[str, Any]:
         cid: {k: v for k, v in rec.properties.items() if k in WRITTEN or k.startswith("leadsync_")}
         for cid, rec in sb.contacts.items()
     }
-    keys = [t.properties.get("leadsync_action_key") for t in sb.objects("tasks").values()]
+    keys = [t.properties.get("leadsync_task_key") for t in sb.objects("tasks").values()]
     keys = [k for k in keys if k]
     assert len(keys) == len(set(keys)), "a task was created twice"
     tasks = {
-        t.properties["leadsync_action_key"]: (
+        t.properties["leadsync_task_key"]: (
             t.properties.get("hubspot_owner_id"),
             t.properties.get("hs_task_subject"),
         )
         for t in sb.objects("tasks").values()
-        if t.properties.get("leadsync_action_key")
+        if t.properties.get("leadsync_task_key")
     }
     return {"contacts": contacts, "tasks": tasks}
 
