@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import click
 
-from leadsync.errors import AuthError, CrmError, InputError, Problem
+from leadsync.errors import AuthError, CrmError, InputError, Problem, SetupRefused
 from leadsync.explain import render_explanation
 from leadsync.logging import configure_logging
 from leadsync.observe import ListenAddress, parse_listen
@@ -18,7 +18,7 @@ from leadsync.rules.loader import load_rules
 from leadsync.settings import Settings, load_settings
 from leadsync.sync.changes import ContactPlan
 from leadsync.sync.daemon import Daemon, build_job
-from leadsync.sync.loop import owners_from_store
+from leadsync.sync.loop import RunResult, owners_from_store
 from leadsync.sync.state import StateStore, open_store
 from leadsync.timeutil import format_ts, parse_iso_ts
 
@@ -122,6 +122,8 @@ def sync_command(
         result = job.run(dry_run=dry_run)
     except InputError as error:
         _fail(error)
+    except SetupRefused as error:
+        _refused(error, conn.name, job.last_result, config_path)
     except CrmError as error:
         _crm_fail(error)
     if sys.stderr.isatty():
@@ -129,6 +131,19 @@ def sync_command(
     if dry_run:
         click.echo(render_plan(result.plans))
     click.echo(result.summary(conn.name), err=dry_run)
+
+
+def _refused(error: SetupRefused, name: str, result: RunResult | None, config: Path) -> NoReturn:
+    """A run stopped by a refusal in the CRM's setup: its summary, the fixes, exit status 1."""
+    if sys.stderr.isatty():
+        click.echo("", err=True)
+    if result is not None:
+        click.echo(result.summary(name))
+    click.echo(f"leadsync: {name}: stopped, a configuration problem: {error}", err=True)
+    setup = f"`leadsync setup --config {config}`"
+    for fix in error.fixes:
+        click.echo("  fix: " + fix.replace("`leadsync setup`", setup), err=True)
+    sys.exit(1)
 
 
 def render_plan(plans: list[ContactPlan]) -> str:

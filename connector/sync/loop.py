@@ -15,6 +15,15 @@ run stops once that batch is committed and written.
 When the adapter allows it (``concurrent_reads``), the next pages are read on a thread of their
 own while a batch is decided, committed and written (``readahead.py``): at most ``read_ahead``
 pages ahead. Only the page reads move; the state store is used from the run's thread alone.
+
+Rules: a job made with a ``RulesFile`` reads the file again at the start of each run when it
+changed. When the rules' content hash differs from the one that last decided the connection (the
+state store keeps it), the run's sweep re-decides every known contact it did not decide from its
+reads, from state, without reading the CRM; contacts whose decision does not change write nothing.
+The new hash is stored once such a run ends ok.
+
+A write or task the CRM refuses for a cause in the setup stops the run (``SetupRefused``, see
+``refusals.py``); the run's status is ``refused``.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ import structlog
 
 from leadsync.api import CrmAdapter, Page
 from leadsync.decision import LastWritten
+from leadsync.errors import SetupRefused
 from leadsync.model import Activity, Contact, Owner
 from leadsync.records import (
     activity_to_json,
@@ -49,6 +59,7 @@ from leadsync.sync import identity, outbox
 from leadsync.sync.changes import ContactPlan, current_values, desired_values
 from leadsync.sync.outbox import MAX_WRITE_ATTEMPTS
 from leadsync.sync.readahead import ReadAhead
+from leadsync.sync.rulesource import RulesFile, rules_sha
 from leadsync.sync.run import RunContext, RunResult
 from leadsync.sync.snapshot import comparable, refresh_records, snapshot_row, stored_activity
 from leadsync.sync.state import NewAction, PendingWrite, SeenConflict, StateStore
@@ -86,13 +97,16 @@ class _Batch:
 class _Run:
     """One run as its reading and deciding steps see it: its context, and what its decisions carry
     from batch to batch (owners, the routing index and pools' state, the contacts read so far,
-    which the sweep leaves out)."""
+    which the sweep leaves out, and those decided; ``redecide``: the rules changed, so the sweep
+    takes every known contact not decided yet)."""
 
     ctx: RunContext
     owners: dict[str, Owner]
     index: RoutingIndex
     routing: RoutingState
     touched: set[str] = field(default_factory=set)
+    decided: set[str] = field(default_factory=set)
+    redecide: bool = False
 
 
 class SyncJob:
@@ -111,10 +125,12 @@ class SyncJob:
         stop: threading.Event | None = None,
         progress: Callable[[int], None] | None = None,
         read_ahead: int = READ_AHEAD,
+        rules_file: RulesFile | None = None,
     ) -> None:
         self.name = name
         self.adapter = adapter
         self.rules = rules
+        self.rules_file = rules_file  # re-read at each run when it changed (the daemon's hot edit)
         self.store = store
         self.clock = clock
         if decide_batch < 1:
@@ -136,10 +152,23 @@ class SyncJob:
         """One run: flush what a crash left, read what changed, sweep what time changed."""
         now = self.clock()
         result = self.last_result = RunResult(run_id=uuid.uuid4().hex[:12])
+        if self.rules_file is not None:
+            self.rules = self.rules_file.current(self.log)
         ctx = RunContext(
-            self.name, self.adapter, self.store, self.batch_size, now, result, self.log, dry_run, keep_plans
+            self.name,
+            self.adapter,
+            self.store,
+            self.batch_size,
+            now,
+            result,
+            self.log,
+            dry_run,
+            keep_plans,
+            self.rules.file,
         )
         log = self.log.bind(run_id=result.run_id, dry_run=dry_run)
+        sha = rules_sha(self.rules)
+        applied = self.store.rules_sha(self.name)
         started = time.perf_counter()
         if not dry_run:
             self.store.start_run(result.run_id, self.name, "sync", now)
@@ -148,6 +177,10 @@ class SyncJob:
             if not dry_run:
                 self._flush(ctx)
             run = _Run(ctx, self._owners(dry_run), self._index(), self._routing_state())
+            if applied is not None and applied != sha:
+                run.redecide = True
+                result.rules_changed = sha[:12]
+                log.info("rules_changed", sha=sha[:12], previous=applied[:12])
             pages = self.adapter.read_contacts(self.store.cursor(self.name))
             with ReadAhead(pages, self.read_ahead, self.stop) as ahead:
                 for batch in self._batches(ahead, run):
@@ -164,6 +197,13 @@ class SyncJob:
                 self._sweep(run)
             if not dry_run:  # the tasks held back to fill a call (see ``_commit``)
                 outbox.send_actions(ctx)
+        except SetupRefused as exc:
+            result.status = "refused"
+            result.error = str(exc)
+            log.error("run_refused", error=result.error, fixes=exc.fixes)
+            if not dry_run:
+                self._finish(result, started)
+            raise
         except Exception as exc:
             result.status = "failed"
             result.error = f"{type(exc).__name__}: {exc}"
@@ -173,6 +213,9 @@ class SyncJob:
             raise
         result.status = "stopped" if self.stop.is_set() else "ok"
         if not dry_run:
+            if result.status == "ok" and applied != sha:
+                with self.store.transaction() as s:
+                    self.store.set_rules_sha(s, self.name, sha, now)
             self._finish(result, started)
         log.info("run_finished", status=result.status, **result.counts)
         return result
@@ -308,6 +351,7 @@ class SyncJob:
                 )
             )
         run.ctx.result.add("contacts_decided", len(plans))
+        run.decided.update(ids)
         for d in decisions:
             run.ctx.result.decided(d.previous_stage, d.stage)
         return plans
@@ -372,9 +416,14 @@ class SyncJob:
     # -- time-driven changes ------------------------------------------------------------------
 
     def _sweep(self, run: _Run) -> None:
-        """Re-decide, from state, the contacts nobody touched whose decision time has changed."""
-        due = self.store.due_contact_ids(self.name, run.ctx.now, run.touched)
-        run.ctx.result.add("contacts_swept", len(due))
+        """Re-decide, from state, the contacts nobody touched whose decision time has changed;
+        when the rules changed, every known contact this run has not decided yet."""
+        if run.redecide:
+            due = [cid for cid in self.store.contact_ids(self.name) if cid not in run.decided]
+            run.ctx.result.add("contacts_redecided", len(due) + len(run.decided))
+        else:
+            due = self.store.due_contact_ids(self.name, run.ctx.now, run.touched)
+            run.ctx.result.add("contacts_swept", len(due))
         for start in range(0, len(due), 500):
             rows = self.store.contacts(self.name, due[start : start + 500])
             contacts = [contact_from_json(r.record) for r in rows.values()]

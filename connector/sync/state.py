@@ -31,6 +31,7 @@ from leadsync.sync.tables import (
     OutboxRow,
     OwnerRow,
     RoutingRow,
+    RulesAppliedRow,
     RunRow,
     WrittenRow,
 )
@@ -85,13 +86,15 @@ class SeenConflict(NamedTuple):
 
 
 class DeadLetter(NamedTuple):
-    """A write (``kind`` write) or task (``kind`` task) the CRM refused, with its error text."""
+    """A write (``kind`` write) or task (``kind`` task) the CRM refused, with its error text and
+    cause (``leadsync.sync.refusals.letter_cause``)."""
 
     kind: str
     contact_id: str | None
     key: str | None
     payload: dict[str, Any]
     error: str
+    cause: str | None = None
 
 
 def open_store(url: str = DEFAULT_URL) -> StateStore:
@@ -184,6 +187,12 @@ class StateStore:
                 ContactRow.connection == connection, ContactRow.recheck_at <= now
             )
             return [cid for cid in s.scalars(q) if cid not in exclude]
+
+    def contact_ids(self, connection: str) -> list[str]:
+        """Every contact known on ``connection`` (what a change of the rules re-decides)."""
+        with self._sessions() as s:
+            q = select(ContactRow.contact_id).where(ContactRow.connection == connection)
+            return sorted(s.scalars(q))
 
     def routing_index_rows(self, connection: str) -> list[tuple[Any, ...]]:
         """(id, domain, created_at, owner_id, assigned_at) of every known contact."""
@@ -350,6 +359,18 @@ class StateStore:
     def save_routing_state(s: Session, connection: str, pools: dict[str, dict[str, Any]]) -> None:
         rows = [{"connection": connection, "pool": pool, "state": state} for pool, state in pools.items()]
         upsert(s, RoutingRow, rows)
+
+    # -- the rules that decided ---------------------------------------------------------------
+
+    def rules_sha(self, connection: str) -> str | None:
+        """The content hash of the rules that last decided every contact of ``connection``."""
+        with self._sessions() as s:
+            row = s.get(RulesAppliedRow, connection)
+            return row.sha if row else None
+
+    @staticmethod
+    def set_rules_sha(s: Session, connection: str, sha: str, at: datetime) -> None:
+        upsert(s, RulesAppliedRow, [{"connection": connection, "sha": sha, "applied_at": at}])
 
     # -- runs and dead letters ----------------------------------------------------------------
 
