@@ -31,6 +31,7 @@ from .client import HubSpotClient
 from .convert import format_ts
 from .errors import MaybeSent
 from .paging import SearchFilter, SearchRequest
+from .refusals import property_cause, scope_cause
 
 __all__ = ["ACTION_KEY", "BATCH", "TASK_TO_CONTACT", "TaskWriter"]
 
@@ -100,11 +101,22 @@ class TaskWriter:
         inputs = [(t.key, self._properties(t), (t.contact_id, TASK_TO_CONTACT)) for t in tasks]
         try:
             _, body = self.client.batch_create("tasks", inputs)
-        except (AuthError, QuotaExhausted, RetryableError, MaybeSent):
+        except AuthError as exc:
+            scope = scope_cause(exc)
+            if scope is None:
+                raise
+            cause, name = scope
+            text = str(exc)
+            return {t.key: TaskResult(t.key, None, error=text, cause=cause, cause_name=name) for t in tasks}
+        except (QuotaExhausted, RetryableError, MaybeSent):
             raise
         except CrmError as exc:
             if len(tasks) == 1:
                 log.warning("task_rejected", key=tasks[0].key, status=exc.status)
+                found = property_cause(exc.body, inputs[0][1])
+                if found is not None:
+                    key = tasks[0].key
+                    return {key: TaskResult(key, None, error=f"{exc}", cause=found[0], cause_name=found[1])}
                 return {tasks[0].key: TaskResult(tasks[0].key, None, error=f"{exc}")}
             log.info("task_batch_rejected_one_at_a_time", tasks=len(tasks), status=exc.status)
             return {k: r for t in tasks for k, r in self._create_batch([t]).items()}

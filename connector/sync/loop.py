@@ -150,6 +150,19 @@ class SyncJob:
 
     def run(self, *, dry_run: bool = False, keep_plans: bool = False) -> RunResult:
         """One run: flush what a crash left, read what changed, sweep what time changed."""
+        return self._execute("sync", self._read_and_sweep, dry_run=dry_run, keep_plans=keep_plans)
+
+    def redecide(self, contact_ids: Sequence[str], *, kind: str = "retry") -> RunResult:
+        """A run that flushes the outbox, then re-decides these known contacts from state (the
+        CRM is read for owners only) and writes what changed: ``leadsync retry``."""
+        ids = list(dict.fromkeys(contact_ids))
+        return self._execute(kind, lambda run: self._from_state(run, ids))
+
+    def _execute(
+        self, kind: str, body: Callable[[_Run], None], *, dry_run: bool = False, keep_plans: bool = False
+    ) -> RunResult:
+        """A run of ``kind`` around ``body``: the outbox flushed before and the tasks sent after,
+        the run recorded with its outcome; a sync run also follows the rules' hash."""
         now = self.clock()
         result = self.last_result = RunResult(run_id=uuid.uuid4().hex[:12])
         if self.rules_file is not None:
@@ -166,12 +179,12 @@ class SyncJob:
             keep_plans,
             self.rules.file,
         )
-        log = self.log.bind(run_id=result.run_id, dry_run=dry_run)
+        log = self.log.bind(run_id=result.run_id, dry_run=dry_run, kind=kind)
         sha = rules_sha(self.rules)
-        applied = self.store.rules_sha(self.name)
+        applied = self.store.rules_sha(self.name) if kind == "sync" else sha
         started = time.perf_counter()
         if not dry_run:
-            self.store.start_run(result.run_id, self.name, "sync", now)
+            self.store.start_run(result.run_id, self.name, kind, now)
         log.info("run_started", now=now.isoformat())
         try:
             if not dry_run:
@@ -181,20 +194,7 @@ class SyncJob:
                 run.redecide = True
                 result.rules_changed = sha[:12]
                 log.info("rules_changed", sha=sha[:12], previous=applied[:12])
-            pages = self.adapter.read_contacts(self.store.cursor(self.name))
-            with ReadAhead(pages, self.read_ahead, self.stop) as ahead:
-                for batch in self._batches(ahead, run):
-                    news = list(batch.news.values())
-                    plans = self._decide(run, news) if news else []
-                    self._commit(run, plans, batch.cursor, list(batch.echoes.values()))
-                    if batch.reread_done and not dry_run:
-                        with self.store.transaction() as s:
-                            result.add("contacts_deleted", len(identity.finish_reread(s, self.name)))
-                    if self.stop.is_set():
-                        log.info("stop_requested", after_contacts=len(run.touched))
-                        break
-            if not self.stop.is_set():
-                self._sweep(run)
+            body(run)
             if not dry_run:  # the tasks held back to fill a call (see ``_commit``)
                 outbox.send_actions(ctx)
         except SetupRefused as exc:
@@ -219,6 +219,23 @@ class SyncJob:
             self._finish(result, started)
         log.info("run_finished", status=result.status, **result.counts)
         return result
+
+    def _read_and_sweep(self, run: _Run) -> None:
+        """A sync run's body: read what changed in batches, then sweep (unless asked to stop)."""
+        pages = self.adapter.read_contacts(self.store.cursor(self.name))
+        with ReadAhead(pages, self.read_ahead, self.stop) as ahead:
+            for batch in self._batches(ahead, run):
+                news = list(batch.news.values())
+                plans = self._decide(run, news) if news else []
+                self._commit(run, plans, batch.cursor, list(batch.echoes.values()))
+                if batch.reread_done and not run.ctx.dry_run:
+                    with self.store.transaction() as s:
+                        run.ctx.result.add("contacts_deleted", len(identity.finish_reread(s, self.name)))
+                if self.stop.is_set():
+                    run.ctx.log.info("stop_requested", after_contacts=len(run.touched))
+                    break
+        if not self.stop.is_set():
+            self._sweep(run)
 
     def _finish(self, result: RunResult, started: float) -> None:
         result.timings["seconds"] = round(time.perf_counter() - started, 3)
@@ -424,8 +441,13 @@ class SyncJob:
         else:
             due = self.store.due_contact_ids(self.name, run.ctx.now, run.touched)
             run.ctx.result.add("contacts_swept", len(due))
-        for start in range(0, len(due), 500):
-            rows = self.store.contacts(self.name, due[start : start + 500])
+        self._from_state(run, due)
+
+    def _from_state(self, run: _Run, ids: Sequence[str]) -> None:
+        """Decide these known contacts from their state (record and activities), 500 at a time,
+        and commit and send what changed; unknown ids are left out."""
+        for start in range(0, len(ids), 500):
+            rows = self.store.contacts(self.name, ids[start : start + 500])
             contacts = [contact_from_json(r.record) for r in rows.values()]
             known_types = self.rules.activity_types
             stored = {
@@ -433,6 +455,7 @@ class SyncJob:
                 for cid, r in rows.items()
             }
             self._commit(run, self._decide(run, contacts, stored), None)
+            run.ctx.result.from_state.update(rows)
 
 
 def owners_from_store(store: StateStore, connection: str) -> dict[str, Owner]:

@@ -34,6 +34,7 @@ class RunResult:
     error: str | None = None
     stages: dict[tuple[str, str], int] = field(default_factory=dict)
     rules_changed: str | None = None  # the new rules' short hash, when they changed since last run
+    from_state: set[str] = field(default_factory=set)  # the contacts decided from state (sweep, retry)
 
     def add(self, name: str, n: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + n

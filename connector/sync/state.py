@@ -419,6 +419,56 @@ class StateStore:
         with self._sessions() as s:
             return connection_status(s, connection, runs)
 
+    def dead_letter_rows(self, connection: str) -> list[DeadLetterRow]:
+        """Every dead letter of ``connection``, oldest first (what ``leadsync retry`` replays)."""
+        with self._sessions() as s:
+            q = select(DeadLetterRow).where(DeadLetterRow.connection == connection).order_by(DeadLetterRow.id)
+            return list(s.scalars(q))
+
+    @staticmethod
+    def delete_dead_letters(s: Session, ids: Sequence[int]) -> None:
+        for chunk in _chunks(ids):
+            s.execute(delete(DeadLetterRow).where(DeadLetterRow.id.in_(chunk)))
+
+    @staticmethod
+    def revive_actions(s: Session, connection: str, keys: Sequence[str]) -> None:
+        """Dead actions made pending again (their attempts kept: the adapter looks before creating)."""
+        for chunk in _chunks(keys):
+            s.execute(
+                update(ActionRow)
+                .where(ActionRow.connection == connection, ActionRow.key.in_(chunk))
+                .where(ActionRow.status == "dead")
+                .values(status="pending")
+                .execution_options(synchronize_session=False)
+            )
+
+    def pending_write_contacts(self, connection: str) -> set[str]:
+        """Contacts with a write pending in the outbox."""
+        with self._sessions() as s:
+            q = select(OutboxRow.contact_id).where(
+                OutboxRow.connection == connection, OutboxRow.status == "pending"
+            )
+            return set(s.scalars(q))
+
+    def action_statuses(self, connection: str, keys: Sequence[str]) -> dict[str, str]:
+        """Each of these action keys' status (pending, done, dead)."""
+        out: dict[str, str] = {}
+        with self._sessions() as s:
+            for chunk in _chunks(keys):
+                q = select(ActionRow.key, ActionRow.status).where(
+                    ActionRow.connection == connection, ActionRow.key.in_(chunk)
+                )
+                out.update({key: status for key, status in s.execute(q)})
+        return out
+
+    def pending_action_contacts(self, connection: str) -> set[str]:
+        """Contacts with a task pending."""
+        with self._sessions() as s:
+            q = select(ActionRow.contact_id).where(
+                ActionRow.connection == connection, ActionRow.status == "pending"
+            )
+            return set(s.scalars(q))
+
     def recent_dead_letters(self, connection: str, limit: int = 10) -> list[DeadLetterRow]:
         with self._sessions() as s:
             q = (
