@@ -134,12 +134,14 @@ class TaskWriter:
             else:
                 unmatched.append(record)
         errors: dict[str, str] = {}
+        bodies: dict[str, JSON] = {}
         general: list[str] = []
         for err in body.get("errors") or []:
             text = f"HubSpot refused the task: {err.get('message') or err}"
             traces = (err.get("context") or {}).get("objectWriteTraceId") or []
             for key in traces:
                 errors[str(key)] = text
+                bodies[str(key)] = err
             if not traces:
                 general.append(text)
         missing = [t for t in tasks if t.key not in results]
@@ -151,7 +153,8 @@ class TaskWriter:
         for task in missing:
             error = errors.get(task.key) or "; ".join(general) or "HubSpot created no task and gave no error"
             log.warning("task_rejected", key=task.key, error=error[:200])
-            results[task.key] = TaskResult(task.key, None, error=error)
+            why, name = property_cause(bodies.get(task.key), self._properties(task)) or (None, None)
+            results[task.key] = TaskResult(task.key, None, error=error, cause=why, cause_name=name)
         for key, result in results.items():
             if result.created and result.crm_id:
                 self._created[key] = result.crm_id
