@@ -9,7 +9,8 @@ from leadsync.api import convertkit, mappingkit, writekit
 SURFACE = {
     # the model and the protocol
     "BUILTIN_ACTIVITY_TYPES", "STAGES", "WRITABLE_FIELDS", "Activity", "Contact", "Owner",
-    "CrmAdapter", "Page", "ContactChange", "WriteResult", "RefusalCause", "TaskRequest", "TaskResult", "CheckReport",
+    "CrmAdapter", "Page", "ContactChange", "WriteResult", "TaskRequest", "TaskResult", "CheckReport",
+    "RefusalCause",
     # errors
     "AuthError", "ConfigError", "CrmError", "Problem", "QuotaExhausted", "RateLimited",
     "RetryableError", "RulesError", "TransientError",
