@@ -1,4 +1,4 @@
-"""The daemon's commands: run, sync, status, explain, check, setup."""
+"""The daemon's commands: run, sync, status, retry, explain, check, setup."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import click
 
-from leadsync.errors import AuthError, CrmError, InputError, Problem
+from leadsync.errors import AuthError, CrmError, InputError, Problem, SetupRefused
 from leadsync.explain import render_explanation
 from leadsync.logging import configure_logging
 from leadsync.observe import ListenAddress, parse_listen
@@ -18,7 +18,7 @@ from leadsync.rules.loader import load_rules
 from leadsync.settings import Settings, load_settings
 from leadsync.sync.changes import ContactPlan
 from leadsync.sync.daemon import Daemon, build_job
-from leadsync.sync.loop import owners_from_store
+from leadsync.sync.loop import RunResult, owners_from_store
 from leadsync.sync.state import StateStore, open_store
 from leadsync.timeutil import format_ts, parse_iso_ts
 
@@ -122,6 +122,8 @@ def sync_command(
         result = job.run(dry_run=dry_run)
     except InputError as error:
         _fail(error)
+    except SetupRefused as error:
+        _refused(error, conn.name, job.last_result, config_path)
     except CrmError as error:
         _crm_fail(error)
     if sys.stderr.isatty():
@@ -129,6 +131,19 @@ def sync_command(
     if dry_run:
         click.echo(render_plan(result.plans))
     click.echo(result.summary(conn.name), err=dry_run)
+
+
+def _refused(error: SetupRefused, name: str, result: RunResult | None, config: Path) -> NoReturn:
+    """A run stopped by a refusal in the CRM's setup: its summary, the fixes, exit status 1."""
+    if sys.stderr.isatty():
+        click.echo("", err=True)
+    if result is not None:
+        click.echo(result.summary(name))
+    click.echo(f"leadsync: {name}: stopped, a configuration problem: {error}", err=True)
+    setup = f"`leadsync setup --config {config}`"
+    for fix in error.fixes:
+        click.echo("  fix: " + fix.replace("`leadsync setup`", setup), err=True)
+    sys.exit(1)
 
 
 def render_plan(plans: list[ContactPlan]) -> str:
@@ -175,19 +190,72 @@ def render_status(name: str, store: StateStore) -> str:
         f"backlog: {s['pending_writes']} writes, {s['pending_actions']} actions; "
         f"dead letters: {s['dead_letters']}; conflicts: {s['conflicts']}"
     )
+    if s["dead_letters_by_cause"]:
+        causes = sorted(s["dead_letters_by_cause"].items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+        out.append(
+            "dead letters by cause: "
+            + ", ".join(
+                f"{cause} {sum(kinds.values())} ("
+                + ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(kinds.items()))
+                + ")"
+                for cause, kinds in causes
+            )
+            + "  (leadsync retry replays them)"
+        )
     out.append("last runs:")
     for r in s["runs"]:
         c = r["counts"]
         out.append(
-            f"  {format_ts(r['started_at'])} {r['status']:8} read {c.get('contacts_read', 0)}, "
+            f"  {format_ts(r['started_at'])} {_run_label(r):8} read {c.get('contacts_read', 0)}, "
             f"written {c.get('contacts_written', 0)}, tasks {c.get('tasks_created', 0)}"
             + (f"  error: {r['error']}" if r["error"] else "")
         )
     if not s["runs"]:
         out.append("  none yet")
     for d in store.recent_dead_letters(name, 5):
-        out.append(f"  dead letter {d.kind} {d.contact_id or d.key}: {d.error[:160]}")
+        cause = d.cause or "unclassified"
+        out.append(f"  dead letter {d.kind} {d.contact_id or d.key} [{cause}]: {d.error[:160]}")
     return "\n".join(out)
+
+
+def _run_label(run: dict[str, Any]) -> str:
+    """A run's status, with its kind when it is not a sync (``retry: ok``)."""
+    return run["status"] if run["kind"] == "sync" else f"{run['kind']}: {run['status']}"
+
+
+@click.command("retry")
+@_CONFIG
+@_CONNECTION
+@click.option("--dead-letters", "dead_letters", is_flag=True, help="Replay the dead letters (the default).")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="The dead letters, and every contact with a write or task waiting in the outbox, re-decided.",
+)
+@click.option("--now", "now_text", default=None, help="Decide as if at this time (replays, tests).")
+def retry_command(
+    config_path: Path, connection: str | None, dead_letters: bool, everything: bool, now_text: str | None
+) -> None:
+    """Replay dead letters: re-decide their contacts from state and write again."""
+    from leadsync.sync.replay import retry
+
+    settings = _settings(config_path)
+    now = parse_iso_ts(now_text) if now_text else None
+    try:
+        conns = [settings.connection(connection)] if connection else list(settings.connections)
+        store = open_store(settings.state)
+        for conn in conns:
+            job = build_job(conn, store, clock=(lambda: now) if now else None)
+            try:
+                outcome = retry(job, everything=everything)
+            except SetupRefused as error:
+                _refused(error, conn.name, job.last_result, config_path)
+            click.echo(outcome.summary(conn.name))
+    except InputError as error:
+        _fail(error)
+    except CrmError as error:
+        _crm_fail(error)
 
 
 @click.command("explain")
@@ -267,6 +335,7 @@ def register(group: click.Group) -> None:
         run_command,
         sync_command,
         status_command,
+        retry_command,
         explain_command,
         check_command,
         setup_command,

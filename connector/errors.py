@@ -10,7 +10,9 @@
         ├── RetryableError        worth retrying with backoff (tenacity, in leadsync.api.RetryPolicy)
         │   ├── RateLimited       429 within a short window: wait `retry_after` seconds
         │   └── TransientError    5xx, a dropped connection, a timeout
-        └── QuotaExhausted        the daily quota is gone: stop cleanly until `resume_at`
+        ├── QuotaExhausted        the daily quota is gone: stop cleanly until `resume_at`
+        └── SetupRefused          writes refused for a cause in the setup (a missing property,
+                                  scope or owner): stop the run, keep the records due, say the fix
 
 A rejected record is not an exception: ``write_contacts`` returns it as a result, and the loop
 keeps it as a dead letter with the CRM's error text.
@@ -36,6 +38,7 @@ __all__ = [
     "RecordsError",
     "RetryableError",
     "RulesError",
+    "SetupRefused",
     "TransientError",
 ]
 
@@ -114,3 +117,17 @@ class QuotaExhausted(CrmError):
     def __init__(self, message: str, *, resume_at: datetime | None = None, **kwargs: object) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
         self.resume_at = resume_at
+
+
+class SetupRefused(CrmError):
+    """The CRM refused a run's writes for a cause in the setup, not in the records.
+
+    ``fixes`` says what to do, one line per cause (``run leadsync setup``, the scope to add, the
+    owner id to correct at FILE:LINE of the rules); the records refused stay due, so the first
+    run after the fix writes them.
+    """
+
+    def __init__(self, message: str, *, fixes: list[str], refused: int) -> None:
+        super().__init__(message)
+        self.fixes = fixes
+        self.refused = refused

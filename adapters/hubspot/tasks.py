@@ -36,6 +36,7 @@ from .client import HubSpotClient
 from .convert import format_ts
 from .errors import MaybeSent
 from .paging import SearchFilter, SearchRequest
+from .refusals import property_cause, scope_cause
 
 __all__ = ["BATCH", "LEGACY_KEY", "TASK_KEY", "TASK_TO_CONTACT", "TaskWriter"]
 
@@ -106,13 +107,24 @@ class TaskWriter:
         inputs = [(t.key, self._properties(t), (t.contact_id, TASK_TO_CONTACT)) for t in tasks]
         try:
             _, body = self.client.batch_create("tasks", inputs)
-        except (AuthError, QuotaExhausted, RetryableError, MaybeSent):
+        except AuthError as exc:
+            scope = scope_cause(exc)
+            if scope is None:
+                raise
+            cause, name = scope
+            text = str(exc)
+            return {t.key: TaskResult(t.key, None, error=text, cause=cause, cause_name=name) for t in tasks}
+        except (QuotaExhausted, RetryableError, MaybeSent):
             raise
         except CrmError as exc:
             if len(tasks) == 1:
                 if _held(exc.status, f"{exc} {exc.body or ''}"):
                     return self._already_there(tasks)
                 log.warning("task_rejected", key=tasks[0].key, status=exc.status)
+                found = property_cause(exc.body, inputs[0][1])
+                if found is not None:
+                    key = tasks[0].key
+                    return {key: TaskResult(key, None, error=f"{exc}", cause=found[0], cause_name=found[1])}
                 return {tasks[0].key: TaskResult(tasks[0].key, None, error=f"{exc}")}
             log.info("task_batch_rejected_one_at_a_time", tasks=len(tasks), status=exc.status)
             return {k: r for t in tasks for k, r in self._create_batch([t]).items()}
@@ -130,6 +142,7 @@ class TaskWriter:
             else:
                 unmatched.append(record)
         errors: dict[str, str] = {}
+        bodies: dict[str, JSON] = {}
         general: list[str] = []
         held: set[str] = set()
         for err in body.get("errors") or []:
@@ -137,6 +150,7 @@ class TaskWriter:
             traces = (err.get("context") or {}).get("objectWriteTraceId") or []
             for key in traces:
                 errors[str(key)] = text
+                bodies[str(key)] = err
                 if _held(None, f"{err.get('category')} {err.get('message')}"):
                     held.add(str(key))
             if not traces:
@@ -152,7 +166,8 @@ class TaskWriter:
         for task in missing:
             error = errors.get(task.key) or "; ".join(general) or "HubSpot created no task and gave no error"
             log.warning("task_rejected", key=task.key, error=error[:200])
-            results[task.key] = TaskResult(task.key, None, error=error)
+            why, name = property_cause(bodies.get(task.key), self._properties(task)) or (None, None)
+            results[task.key] = TaskResult(task.key, None, error=error, cause=why, cause_name=name)
         for key, result in results.items():
             if result.created and result.crm_id:
                 self._created[key] = result.crm_id

@@ -13,6 +13,8 @@
   read back: should a person have moved the stage further on since leadsync read it, HubSpot
   keeps theirs, and the next read sees a stage leadsync did not write — a manual change, which
   wins (CONTRACT §4) — at no extra call.
+- A refusal caused by the portal's setup (a missing property, an unknown owner, a missing scope:
+  ``refusals.py``) carries its ``cause`` on the result; the loop stops the run and keeps it due.
 - Chunks of 100 go out side by side (``Fanout``). When HubSpot stays down for one of them (the retry
   policy gave up), the chunks not yet sent are not sent: their records fail as "try again later".
 """
@@ -41,6 +43,7 @@ from .client import HubSpotClient
 from .convert import PlannedWrite, plan_write
 from .fanout import Fanout
 from .mapping import HubSpotMapping
+from .refusals import property_cause, scope_cause
 
 __all__ = ["ContactWriter"]
 
@@ -116,7 +119,14 @@ class ContactWriter:
             return {}
         try:
             status, body = self.client.batch_update("contacts", inputs)
-        except (AuthError, QuotaExhausted, RetryableError):
+        except AuthError as exc:
+            cause = scope_cause(exc)
+            if cause is None:
+                raise
+            why, name = cause
+            text = str(exc)
+            return {c: WriteResult(c, ok=False, error=text, cause=why, cause_name=name) for c, _ in inputs}
+        except (QuotaExhausted, RetryableError):
             raise
         except CrmError as exc:
             return self._rejected(inputs, exc)
@@ -145,14 +155,14 @@ class ContactWriter:
         """A whole batch refused: fail the records HubSpot names, or bisect until it is clear."""
         text = exc.body or str(exc)
         if len(inputs) == 1:
-            cid = inputs[0][0]
-            return {cid: WriteResult(cid, ok=False, error=_body_text(text), retryable=_retryable(exc))}
+            cid, props = inputs[0]
+            return {cid: _refused(cid, props, text, retryable=_retryable(exc))}
         data = json_object(text, keep=None)
         named = _named_ids(data, {c for c, _ in inputs}) or _culprits(data, inputs)
         if named:
             log.info("batch_rejected_named", records=sorted(named), status=exc.status)
             out: dict[str, WriteResult | None] = {
-                c: WriteResult(c, ok=False, error=_body_text(text), retryable=False) for c in named
+                c: _refused(c, p, text, retryable=False) for c, p in inputs if c in named
             }
             out.update(self._update([i for i in inputs if i[0] not in named]))
             return out
@@ -177,6 +187,14 @@ class ContactWriter:
                 )
                 out[cid] = WriteResult(cid, ok=False, error=text, retryable=False)
         return out
+
+
+def _refused(cid: str, props: dict[str, str], body: str, *, retryable: bool) -> WriteResult:
+    """One record's refusal, with its setup cause when HubSpot's body shows one."""
+    cause = property_cause(body, props)
+    if cause is None:
+        return WriteResult(cid, ok=False, error=_body_text(body), retryable=retryable)
+    return WriteResult(cid, ok=False, error=_body_text(body), cause=cause[0], cause_name=cause[1])
 
 
 def _named_ids(err: JSON, ids: set[str]) -> set[str]:

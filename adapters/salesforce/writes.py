@@ -8,6 +8,8 @@
 - ``UNABLE_TO_LOCK_ROW`` (another transaction holds the record or its parent) is retried for those
   items only, with backoff; still locked after that, the result is retryable and the outbox tries
   again next run.
+- A refusal caused by the org's setup (a missing field or permission, an unknown owner:
+  ``refusals.py``) carries its ``cause`` on the result; the loop stops the run and keeps it due.
 - Above ``bulk_threshold`` changes (default 2,000), one Bulk API 2.0 update job per object instead
   (a null is sent as ``#N/A``; an empty cell leaves a field alone); its failed-records CSV gives
   the per-record errors.
@@ -28,6 +30,7 @@ from leadsync.api.writekit import merged_changes, send_chunks
 from .client import SalesforceClient
 from .convert import PlannedWrite, plan_write
 from .mapping import SalesforceMapping
+from .refusals import item_cause, text_cause
 
 __all__ = ["AUTO_ASSIGN_OFF", "COLLECTION", "ContactWriter", "error_text"]
 
@@ -96,8 +99,14 @@ class ContactWriter:
                 elif codes & _LOCKED and attempt < self.lock_retries:
                     locked.append(p)
                 else:
+                    cause = item_cause(item, p.sobject, p.fields)
                     out[p.contact_id] = WriteResult(
-                        p.contact_id, ok=False, error=error_text(item), retryable=bool(codes & _RETRYABLE)
+                        p.contact_id,
+                        ok=False,
+                        error=error_text(item),
+                        retryable=bool(codes & _RETRYABLE) and cause is None,
+                        cause=cause[0] if cause else None,
+                        cause_name=cause[1] if cause else None,
                     )
             if not locked:
                 break
@@ -145,12 +154,17 @@ class ContactWriter:
             log.info("bulk_update", object=sobject, records=len(rows), failed=len(failed))
             for p in planned:
                 error = failed.get(p.contact_id)
-                out[p.contact_id] = (
-                    WriteResult(p.contact_id, ok=True)
-                    if error is None
-                    else WriteResult(
-                        p.contact_id, ok=False, error=error, retryable=error.split(":")[0] in _RETRYABLE
-                    )
+                if error is None:
+                    out[p.contact_id] = WriteResult(p.contact_id, ok=True)
+                    continue
+                cause = text_cause(error, sobject, p.fields)
+                out[p.contact_id] = WriteResult(
+                    p.contact_id,
+                    ok=False,
+                    error=error,
+                    retryable=error.split(":")[0] in _RETRYABLE and cause is None,
+                    cause=cause[0] if cause else None,
+                    cause_name=cause[1] if cause else None,
                 )
         return out
 

@@ -9,6 +9,8 @@
   approval or a blueprint holds it) is sent again a few times with backoff, then left to the
   outbox (retryable); ``INVALID_DATA`` and ``MANDATORY_NOT_FOUND`` name the field
   (``details.api_name``) and fail that record alone.
+- A refusal caused by the org's setup (an unknown owner, a missing scope: ``refusals.py``)
+  carries its ``cause`` on the result; the loop stops the run and keeps it due.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from typing import Any
 
 import structlog
 
-from leadsync.api import JSON, ContactChange, WriteResult
+from leadsync.api import JSON, AuthError, ContactChange, WriteResult
 from leadsync.api.writekit import merged_changes, send_chunks
 
 from .client import ZohoClient
 from .convert import PlannedWrite, plan_write
 from .mapping import ZohoMapping
+from .refusals import item_cause, scope_refused
 
 __all__ = ["BATCH", "TRIGGERS", "ContactWriter", "item_error"]
 
@@ -100,8 +103,14 @@ class ContactWriter:
                 elif code == _LOCKED and attempt < self.lock_retries:
                     locked.append(p)
                 else:
+                    cause = item_cause(item, p.fields)
                     out[p.contact_id] = WriteResult(
-                        p.contact_id, ok=False, error=item_error(item), retryable=code in _RETRYABLE
+                        p.contact_id,
+                        ok=False,
+                        error=item_error(item),
+                        retryable=code in _RETRYABLE,
+                        cause=cause[0] if cause else None,
+                        cause_name=cause[1] if cause else None,
                     )
             if not locked:
                 break
@@ -113,7 +122,14 @@ class ContactWriter:
     def _send(self, module: str, chunk: Sequence[PlannedWrite]) -> list[JSON]:
         body: dict[str, Any] = {"data": [{"id": p.contact_id, **p.fields} for p in chunk]}
         body["trigger"] = self.triggers
-        answer = self.client.request("PUT", f"/{module}", body=body)
+        try:
+            answer = self.client.request("PUT", f"/{module}", body=body)
+        except AuthError as exc:
+            if not scope_refused(exc.body):
+                raise
+            details = {"module": module}
+            refused = {"code": "OAUTH_SCOPE_MISMATCH", "message": str(exc)[:500], "details": details}
+            return [refused for _ in chunk]
         items = (answer.body or {}).get("data")
         if not isinstance(items, list) or len(items) != len(chunk):
             refused = {

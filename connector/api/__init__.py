@@ -7,7 +7,8 @@ register under the ``leadsync.adapters`` entry-point group exactly as third-part
 import-linter). What is here, by theme:
 
 - the canonical model and the protocol: ``Contact``, ``Activity``, ``Owner``, ``CrmAdapter``,
-  ``Page``, ``ContactChange``, ``WriteResult``, ``TaskRequest``, ``TaskResult``, ``CheckReport``;
+  ``Page``, ``ContactChange``, ``WriteResult``, ``TaskRequest``, ``TaskResult``, ``CheckReport``,
+  and ``RefusalCause`` (a refusal the CRM's setup caused: the loop stops the run, keeps it due);
 - errors (``CrmError`` and its tree, ``ConfigError`` with ``Problem``s as ``FILE:LINE``);
 - waiting: the one retry policy (``RetryPolicy``, ``with_retries``) and the one clock
   (``Clock``; ``SYSTEM_CLOCK``; ``FakeClock`` for tests), shared by the policy and rate limiters;
@@ -39,6 +40,7 @@ from leadsync.api._protocol import (
     ContactChange,
     CrmAdapter,
     Page,
+    RefusalCause,
     TaskRequest,
     TaskResult,
     WriteResult,
@@ -90,6 +92,7 @@ __all__ = [
     "Problem",
     "QuotaExhausted",
     "RateLimited",
+    "RefusalCause",
     "RetryPolicy",
     "RetryableError",
     "RulesError",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from leadsync.model import Activity, Contact, Owner
@@ -21,6 +22,7 @@ __all__ = [
     "ContactChange",
     "CrmAdapter",
     "Page",
+    "RefusalCause",
     "TaskRequest",
     "TaskResult",
     "WriteResult",
@@ -67,18 +69,37 @@ class ContactChange:
     current: Mapping[str, Any] = field(default_factory=dict)
 
 
+class RefusalCause(StrEnum):
+    """Why the CRM refused a write or a task, when the cause is the setup, not the record.
+
+    An adapter that recognises one of these in its CRM's error sets it on the result
+    (``WriteResult.cause``, ``TaskResult.cause``) with what it names (``cause_name``: the
+    property, the scope, the owner id). The loop takes such a refusal as a configuration
+    problem: it stops the run with the fix in its message and keeps the record due (no dead
+    letter), so that the next run after the fix writes it.
+    """
+
+    MISSING_FIELD = "missing_field"  # the CRM has no such field/property: `leadsync setup`
+    MISSING_SCOPE = "missing_scope"  # the token or user lacks a scope or permission
+    UNKNOWN_OWNER = "unknown_owner"  # the owner id is unknown to the CRM, or inactive
+
+
 @dataclass(frozen=True)
 class WriteResult:
     """The outcome for one contact of a write. A rejected record is a result, not an exception.
 
     ``retryable`` says whether sending it again later may succeed (a lock, a conflict), as
     opposed to a record the CRM refuses as it is (a validation rule, a deleted contact).
+    ``cause`` (optional) says the refusal comes from the setup (``RefusalCause``), with what it
+    names in ``cause_name``; adapters that do not classify leave both None.
     """
 
     contact_id: str
     ok: bool
     error: str | None = None
     retryable: bool = False
+    cause: RefusalCause | None = None
+    cause_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +125,8 @@ class TaskResult:
     crm_id: str | None
     created: bool = False
     error: str | None = None
+    cause: RefusalCause | None = None  # as on ``WriteResult``
+    cause_name: str | None = None
 
 
 @dataclass

@@ -2,7 +2,11 @@
 
 SIGTERM or SIGINT asks every running job to finish its current batch, then the daemon exits 0.
 An auth failure stops that connection's job loudly (the others go on); a used-up daily quota
-pauses it until the CRM's quota resets; any other CRM failure is retried at the next interval.
+pauses it until the CRM's quota resets; writes refused for a cause in the CRM's setup
+(``SetupRefused``: a missing property, scope or owner) are logged with the fix and kept due, and
+the run is tried again at the next interval; any other CRM failure is retried at the next
+interval too. Each job re-reads its rules file at the start of a run when it changed (an edit
+takes effect at the next run; one that does not validate is logged and the last rules stay).
 
 Each run's outcome and result go to the daemon's ``Monitor`` (``leadsync.observe``), which serves
 them as metrics with ``--http``; a job of the scheduler's own beats its heartbeat (``/livez``).
@@ -23,13 +27,13 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from leadsync.errors import AuthError, CrmError, QuotaExhausted
+from leadsync.errors import AuthError, CrmError, QuotaExhausted, SetupRefused
 from leadsync.observe import ListenAddress
 from leadsync.observe.health import HEARTBEAT_S
 from leadsync.observe.monitor import Monitor
-from leadsync.rules.loader import load_rules
 from leadsync.settings import Connection, Settings
 from leadsync.sync.loop import RunResult, SyncJob
+from leadsync.sync.rulesource import RulesFile
 from leadsync.sync.state import StateStore
 
 __all__ = ["Daemon", "build_job"]
@@ -44,18 +48,20 @@ def build_job(
     clock: Callable[[], datetime] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> SyncJob:
-    """A ready ``SyncJob``: rules loaded and validated, adapter made from its entry point."""
-    rules = load_rules(connection.rules)
+    """A ready ``SyncJob``: rules loaded and validated (and re-read at a run when the file
+    changed), adapter made from its entry point."""
+    rules = RulesFile(connection.rules)
     adapter = connection.make_adapter()
     kwargs: dict[str, Any] = {
         "batch_size": connection.batch_size,
         "decide_batch": connection.decide_batch,
         "stop": stop,
         "progress": progress,
+        "rules_file": rules,
     }
     if clock is not None:
         kwargs["clock"] = clock
-    return SyncJob(connection.name, adapter, rules, store, **kwargs)
+    return SyncJob(connection.name, adapter, rules.rules, store, **kwargs)
 
 
 class Daemon:
@@ -160,6 +166,15 @@ class Daemon:
             self.scheduler.pause_job(name)
             if len(self.failed) == len(self.jobs):
                 self.stop.set()
+        except SetupRefused as exc:
+            outcome = "failed"
+            log.error(
+                "run_refused",
+                connection=name,
+                error=str(exc),
+                fixes=exc.fixes,
+                action="the refused records stay due; retried at the next interval, after the fix",
+            )
         except CrmError as exc:
             outcome = "failed"
             log.error("run_failed", connection=name, error=str(exc), action="retried at the next interval")

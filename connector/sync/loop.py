@@ -15,6 +15,15 @@ run stops once that batch is committed and written.
 When the adapter allows it (``concurrent_reads``), the next pages are read on a thread of their
 own while a batch is decided, committed and written (``readahead.py``): at most ``read_ahead``
 pages ahead. Only the page reads move; the state store is used from the run's thread alone.
+
+Rules: a job made with a ``RulesFile`` reads the file again at the start of each run when it
+changed. When the rules' content hash differs from the one that last decided the connection (the
+state store keeps it), the run's sweep re-decides every known contact it did not decide from its
+reads, from state, without reading the CRM; contacts whose decision does not change write nothing.
+The new hash is stored once such a run ends ok.
+
+A write or task the CRM refuses for a cause in the setup stops the run (``SetupRefused``, see
+``refusals.py``); the run's status is ``refused``.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ import structlog
 
 from leadsync.api import CrmAdapter, Page
 from leadsync.decision import LastWritten
+from leadsync.errors import SetupRefused
 from leadsync.model import Activity, Contact, Owner
 from leadsync.records import (
     activity_to_json,
@@ -49,6 +59,7 @@ from leadsync.sync import identity, outbox
 from leadsync.sync.changes import ContactPlan, current_values, desired_values
 from leadsync.sync.outbox import MAX_WRITE_ATTEMPTS
 from leadsync.sync.readahead import ReadAhead
+from leadsync.sync.rulesource import RulesFile, rules_sha
 from leadsync.sync.run import RunContext, RunResult
 from leadsync.sync.snapshot import comparable, refresh_records, snapshot_row, stored_activity
 from leadsync.sync.state import NewAction, PendingWrite, SeenConflict, StateStore
@@ -86,13 +97,16 @@ class _Batch:
 class _Run:
     """One run as its reading and deciding steps see it: its context, and what its decisions carry
     from batch to batch (owners, the routing index and pools' state, the contacts read so far,
-    which the sweep leaves out)."""
+    which the sweep leaves out, and those decided; ``redecide``: the rules changed, so the sweep
+    takes every known contact not decided yet)."""
 
     ctx: RunContext
     owners: dict[str, Owner]
     index: RoutingIndex
     routing: RoutingState
     touched: set[str] = field(default_factory=set)
+    decided: set[str] = field(default_factory=set)
+    redecide: bool = False
 
 
 class SyncJob:
@@ -111,10 +125,12 @@ class SyncJob:
         stop: threading.Event | None = None,
         progress: Callable[[int], None] | None = None,
         read_ahead: int = READ_AHEAD,
+        rules_file: RulesFile | None = None,
     ) -> None:
         self.name = name
         self.adapter = adapter
         self.rules = rules
+        self.rules_file = rules_file  # re-read at each run when it changed (the daemon's hot edit)
         self.store = store
         self.clock = clock
         if decide_batch < 1:
@@ -134,36 +150,60 @@ class SyncJob:
 
     def run(self, *, dry_run: bool = False, keep_plans: bool = False) -> RunResult:
         """One run: flush what a crash left, read what changed, sweep what time changed."""
+        return self._execute("sync", self._read_and_sweep, dry_run=dry_run, keep_plans=keep_plans)
+
+    def redecide(self, contact_ids: Sequence[str], *, kind: str = "retry") -> RunResult:
+        """A run that flushes the outbox, then re-decides these known contacts from state (the
+        CRM is read for owners only) and writes what changed: ``leadsync retry``."""
+        ids = list(dict.fromkeys(contact_ids))
+        return self._execute(kind, lambda run: self._from_state(run, ids))
+
+    def _execute(
+        self, kind: str, body: Callable[[_Run], None], *, dry_run: bool = False, keep_plans: bool = False
+    ) -> RunResult:
+        """A run of ``kind`` around ``body``: the outbox flushed before and the tasks sent after,
+        the run recorded with its outcome; a sync run also follows the rules' hash."""
         now = self.clock()
         result = self.last_result = RunResult(run_id=uuid.uuid4().hex[:12])
+        if self.rules_file is not None:
+            self.rules = self.rules_file.current(self.log)
         ctx = RunContext(
-            self.name, self.adapter, self.store, self.batch_size, now, result, self.log, dry_run, keep_plans
+            self.name,
+            self.adapter,
+            self.store,
+            self.batch_size,
+            now,
+            result,
+            self.log,
+            dry_run,
+            keep_plans,
+            self.rules.file,
         )
-        log = self.log.bind(run_id=result.run_id, dry_run=dry_run)
+        log = self.log.bind(run_id=result.run_id, dry_run=dry_run, kind=kind)
+        sha = rules_sha(self.rules)
+        applied = self.store.rules_sha(self.name) if kind == "sync" else sha
         started = time.perf_counter()
         if not dry_run:
-            self.store.start_run(result.run_id, self.name, "sync", now)
+            self.store.start_run(result.run_id, self.name, kind, now)
         log.info("run_started", now=now.isoformat())
         try:
             if not dry_run:
                 self._flush(ctx)
             run = _Run(ctx, self._owners(dry_run), self._index(), self._routing_state())
-            pages = self.adapter.read_contacts(self.store.cursor(self.name))
-            with ReadAhead(pages, self.read_ahead, self.stop) as ahead:
-                for batch in self._batches(ahead, run):
-                    news = list(batch.news.values())
-                    plans = self._decide(run, news) if news else []
-                    self._commit(run, plans, batch.cursor, list(batch.echoes.values()))
-                    if batch.reread_done and not dry_run:
-                        with self.store.transaction() as s:
-                            result.add("contacts_deleted", len(identity.finish_reread(s, self.name)))
-                    if self.stop.is_set():
-                        log.info("stop_requested", after_contacts=len(run.touched))
-                        break
-            if not self.stop.is_set():
-                self._sweep(run)
+            if applied is not None and applied != sha:
+                run.redecide = True
+                result.rules_changed = sha[:12]
+                log.info("rules_changed", sha=sha[:12], previous=applied[:12])
+            body(run)
             if not dry_run:  # the tasks held back to fill a call (see ``_commit``)
                 outbox.send_actions(ctx)
+        except SetupRefused as exc:
+            result.status = "refused"
+            result.error = str(exc)
+            log.error("run_refused", error=result.error, fixes=exc.fixes)
+            if not dry_run:
+                self._finish(result, started)
+            raise
         except Exception as exc:
             result.status = "failed"
             result.error = f"{type(exc).__name__}: {exc}"
@@ -173,9 +213,29 @@ class SyncJob:
             raise
         result.status = "stopped" if self.stop.is_set() else "ok"
         if not dry_run:
+            if result.status == "ok" and applied != sha:
+                with self.store.transaction() as s:
+                    self.store.set_rules_sha(s, self.name, sha, now)
             self._finish(result, started)
         log.info("run_finished", status=result.status, **result.counts)
         return result
+
+    def _read_and_sweep(self, run: _Run) -> None:
+        """A sync run's body: read what changed in batches, then sweep (unless asked to stop)."""
+        pages = self.adapter.read_contacts(self.store.cursor(self.name))
+        with ReadAhead(pages, self.read_ahead, self.stop) as ahead:
+            for batch in self._batches(ahead, run):
+                news = list(batch.news.values())
+                plans = self._decide(run, news) if news else []
+                self._commit(run, plans, batch.cursor, list(batch.echoes.values()))
+                if batch.reread_done and not run.ctx.dry_run:
+                    with self.store.transaction() as s:
+                        run.ctx.result.add("contacts_deleted", len(identity.finish_reread(s, self.name)))
+                if self.stop.is_set():
+                    run.ctx.log.info("stop_requested", after_contacts=len(run.touched))
+                    break
+        if not self.stop.is_set():
+            self._sweep(run)
 
     def _finish(self, result: RunResult, started: float) -> None:
         result.timings["seconds"] = round(time.perf_counter() - started, 3)
@@ -308,6 +368,7 @@ class SyncJob:
                 )
             )
         run.ctx.result.add("contacts_decided", len(plans))
+        run.decided.update(ids)
         for d in decisions:
             run.ctx.result.decided(d.previous_stage, d.stage)
         return plans
@@ -372,11 +433,21 @@ class SyncJob:
     # -- time-driven changes ------------------------------------------------------------------
 
     def _sweep(self, run: _Run) -> None:
-        """Re-decide, from state, the contacts nobody touched whose decision time has changed."""
-        due = self.store.due_contact_ids(self.name, run.ctx.now, run.touched)
-        run.ctx.result.add("contacts_swept", len(due))
-        for start in range(0, len(due), 500):
-            rows = self.store.contacts(self.name, due[start : start + 500])
+        """Re-decide, from state, the contacts nobody touched whose decision time has changed;
+        when the rules changed, every known contact this run has not decided yet."""
+        if run.redecide:
+            due = [cid for cid in self.store.contact_ids(self.name) if cid not in run.decided]
+            run.ctx.result.add("contacts_redecided", len(due) + len(run.decided))
+        else:
+            due = self.store.due_contact_ids(self.name, run.ctx.now, run.touched)
+            run.ctx.result.add("contacts_swept", len(due))
+        self._from_state(run, due)
+
+    def _from_state(self, run: _Run, ids: Sequence[str]) -> None:
+        """Decide these known contacts from their state (record and activities), 500 at a time,
+        and commit and send what changed; unknown ids are left out."""
+        for start in range(0, len(ids), 500):
+            rows = self.store.contacts(self.name, ids[start : start + 500])
             contacts = [contact_from_json(r.record) for r in rows.values()]
             known_types = self.rules.activity_types
             stored = {
@@ -384,6 +455,7 @@ class SyncJob:
                 for cid, r in rows.items()
             }
             self._commit(run, self._decide(run, contacts, stored), None)
+            run.ctx.result.from_state.update(rows)
 
 
 def owners_from_store(store: StateStore, connection: str) -> dict[str, Owner]:

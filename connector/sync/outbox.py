@@ -4,8 +4,10 @@ A sync job commits what it means to write (the outbox) with its batch, then send
 with the run's context (``run.py``): the connection, its adapter and state store, the run's time.
 Each write call's outcome is recorded in its own transaction as it comes back: a record the CRM
 took is done, one it refused for now is tried again (up to ``MAX_WRITE_ATTEMPTS``), one it rejects
-becomes a dead letter. A task's attempt is counted durably before the call, so after a crash the
-adapter looks for the task it may have created instead of creating another.
+becomes a dead letter, and one it refuses for a cause in the setup (``refusals.py``) stays pending
+while the run stops with ``SetupRefused``, once the call's outcomes are recorded. A task's
+attempt is counted durably before the call, so after a crash the adapter looks for the task it
+may have created instead of creating another.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from leadsync.api import ContactChange, TaskRequest, TaskResult
 from leadsync.decision import Action
+from leadsync.sync.refusals import Refusals, letter_cause
 from leadsync.sync.run import RunContext
 from leadsync.sync.snapshot import apply_written
 from leadsync.sync.state import DeadLetter, FailedWrite
@@ -57,18 +60,25 @@ def send_writes(ctx: RunContext) -> None:
         done: dict[str, dict[str, Any]] = {}
         failed: list[FailedWrite] = []
         dead: list[DeadLetter] = []
+        refused = Refusals()
         for row in rows:
             outcome = results.get(row.contact_id)
             if outcome is not None and outcome.ok:
                 done.setdefault(row.contact_id, {}).update(row.values)
                 continue
             error = outcome.error if outcome else "the CRM returned no result for this record"
+            if outcome is not None and outcome.cause is not None:  # the setup's fault: kept due
+                refused.add(outcome.cause, outcome.cause_name, error)
+                failed.append(FailedWrite(row.id, row.attempts, error, dead=False))
+                continue
             retry = outcome is not None and outcome.retryable and row.attempts + 1 < MAX_WRITE_ATTEMPTS
             failed.append(FailedWrite(row.id, row.attempts + 1, error, dead=not retry))
             if retry:
                 continue
-            dead.append(DeadLetter("write", row.contact_id, None, row.values, error or "rejected"))
-            ctx.log.warning("write_rejected", contact_id=row.contact_id, error=error)
+            exhausted = outcome is not None and outcome.retryable
+            cause = letter_cause(error, outcome.cause if outcome else None, exhausted=exhausted)
+            dead.append(DeadLetter("write", row.contact_id, None, row.values, error or "rejected", cause))
+            ctx.log.warning("write_rejected", contact_id=row.contact_id, error=error, cause=cause)
         with store.transaction() as s:
             store.writes_done(s, [r.id for r in rows if r.contact_id in done], now)
             store.record_written(s, name, done, now)
@@ -76,12 +86,20 @@ def send_writes(ctx: RunContext) -> None:
             store.writes_failed(s, failed)
             store.dead_letters(s, name, dead, now)
         written = sum(1 for r in rows if r.contact_id in done)
-        for count, n in (("contacts_written", written), ("writes_retry_later", len(failed) - len(dead))):
+        kept = sum(refused.counts.values())
+        for count, n in (
+            ("contacts_written", written),
+            ("writes_retry_later", len(failed) - len(dead) - kept),
+            ("writes_kept_due", kept),
+        ):
             if n:
                 result.add(count, n)
         if dead:
             result.add("dead_letters", len(dead))
             result.add("writes_refused", len(dead))
+        if refused:
+            ctx.log.error("writes_refused_by_setup", refused=kept, causes=_causes(refused))
+            raise refused.error(ctx.rules_file)
 
 
 def send_actions(ctx: RunContext, *, hold_partial: bool = False) -> None:
@@ -98,6 +116,7 @@ def send_actions(ctx: RunContext, *, hold_partial: bool = False) -> None:
     store, name, now, result = ctx.store, ctx.connection, ctx.now, ctx.result
     workers = max(1, int(getattr(ctx.adapter, "task_concurrency", 1)))
     batch = max(1, int(getattr(ctx.adapter, "task_batch", 1))) if _batched(ctx) else 1
+    refused = Refusals()
     while rows := store.pending_actions(name, max(ctx.batch_size, batch)):
         if hold_partial and batch > 1:
             rows = rows[: len(rows) // batch * batch]
@@ -114,10 +133,15 @@ def send_actions(ctx: RunContext, *, hold_partial: bool = False) -> None:
                 if outcome.crm_id is not None:
                     store.update_action(s, name, row.key, status="done", crm_id=outcome.crm_id, done_at=now)
                     result.add("tasks_created" if outcome.created else "tasks_found")
+                elif outcome.cause is not None:  # the setup's fault: stays pending (refusals.py)
+                    store.update_action(s, name, row.key, last_error=outcome.error)
+                    refused.add(outcome.cause, outcome.cause_name, outcome.error)
+                    result.add("tasks_kept_due")
                 else:
                     store.update_action(s, name, row.key, status="dead", last_error=outcome.error)
+                    cause = letter_cause(outcome.error)
                     letter = DeadLetter(
-                        "task", row.contact_id, row.key, row.payload, outcome.error or "rejected"
+                        "task", row.contact_id, row.key, row.payload, outcome.error or "rejected", cause
                     )
                     store.dead_letters(s, name, [letter], now)
                     result.add("dead_letters")
@@ -125,6 +149,15 @@ def send_actions(ctx: RunContext, *, hold_partial: bool = False) -> None:
         errors = [o for o in outcomes if isinstance(o, BaseException) and o is not _NOT_SENT]
         if errors:
             raise errors[0]
+        if refused:  # they stay pending: stop here rather than take them again
+            kept = sum(refused.counts.values())
+            ctx.log.error("tasks_refused_by_setup", refused=kept, causes=_causes(refused))
+            raise refused.error(ctx.rules_file, "tasks")
+
+
+def _causes(refused: Refusals) -> dict[str, int]:
+    """For the log: refusals per ``cause:name``."""
+    return {f"{c.value}:{n}" if n else c.value: k for (c, n), k in refused.counts.items()}
 
 
 def action_payload(action: Action) -> dict[str, Any]:

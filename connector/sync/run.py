@@ -33,6 +33,8 @@ class RunResult:
     plans: list[ContactPlan] = field(default_factory=list)
     error: str | None = None
     stages: dict[tuple[str, str], int] = field(default_factory=dict)
+    rules_changed: str | None = None  # the new rules' short hash, when they changed since last run
+    from_state: set[str] = field(default_factory=set)  # the contacts decided from state (sweep, retry)
 
     def add(self, name: str, n: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + n
@@ -48,12 +50,18 @@ class RunResult:
         # Unchanged since leadsync last held them: its own writes read back, or contacts read
         # again near the present because the CRM's search can show a change late.
         own = f" ({echoes} of them unchanged since leadsync last saw them, skipped)" if echoes else ""
+        rules = ""
+        if self.rules_changed:
+            redecided = c.get("contacts_redecided", 0)
+            rules = f"rules changed (sha {self.rules_changed}): {redecided:,} contacts re-decided; "
+        kept = c.get("writes_kept_due", 0) + c.get("tasks_kept_due", 0)
+        held = f", {kept} refused by the CRM's setup and kept due" if kept else ""
         return (
-            f"{connection}: {self.status}; {c.get('contacts_read', 0)} read{own}, "
+            f"{connection}: {self.status}; {rules}{c.get('contacts_read', 0)} read{own}, "
             f"{c.get('contacts_swept', 0)} swept, "
             f"{c.get('contacts_changed', 0)} changed, {c.get('contacts_written', 0)} written, "
             f"{c.get('tasks_created', 0)} tasks, {c.get('dead_letters', 0)} dead letters, "
-            f"{c.get('conflicts', 0)} conflicts"
+            f"{c.get('conflicts', 0)} conflicts{held}"
         )
 
 
@@ -63,6 +71,7 @@ class RunContext:
 
     ``batch_size``: contact writes a call. ``dry_run``: nothing is written anywhere (the plans are
     kept in the result). ``keep_plans``: the result keeps every plan of a run that writes too.
+    ``rules_file``: where the rules came from (a refusal's fix names its lines).
     """
 
     connection: str
@@ -74,3 +83,4 @@ class RunContext:
     log: Any  # structlog's logger, bound to the connection and the run
     dry_run: bool = False
     keep_plans: bool = False
+    rules_file: str | None = None

@@ -31,6 +31,7 @@ from leadsync.sync.tables import (
     OutboxRow,
     OwnerRow,
     RoutingRow,
+    RulesAppliedRow,
     RunRow,
     WrittenRow,
 )
@@ -85,13 +86,15 @@ class SeenConflict(NamedTuple):
 
 
 class DeadLetter(NamedTuple):
-    """A write (``kind`` write) or task (``kind`` task) the CRM refused, with its error text."""
+    """A write (``kind`` write) or task (``kind`` task) the CRM refused, with its error text and
+    cause (``leadsync.sync.refusals.letter_cause``)."""
 
     kind: str
     contact_id: str | None
     key: str | None
     payload: dict[str, Any]
     error: str
+    cause: str | None = None
 
 
 def open_store(url: str = DEFAULT_URL) -> StateStore:
@@ -184,6 +187,12 @@ class StateStore:
                 ContactRow.connection == connection, ContactRow.recheck_at <= now
             )
             return [cid for cid in s.scalars(q) if cid not in exclude]
+
+    def contact_ids(self, connection: str) -> list[str]:
+        """Every contact known on ``connection`` (what a change of the rules re-decides)."""
+        with self._sessions() as s:
+            q = select(ContactRow.contact_id).where(ContactRow.connection == connection)
+            return sorted(s.scalars(q))
 
     def routing_index_rows(self, connection: str) -> list[tuple[Any, ...]]:
         """(id, domain, created_at, owner_id, assigned_at) of every known contact."""
@@ -351,6 +360,18 @@ class StateStore:
         rows = [{"connection": connection, "pool": pool, "state": state} for pool, state in pools.items()]
         upsert(s, RoutingRow, rows)
 
+    # -- the rules that decided ---------------------------------------------------------------
+
+    def rules_sha(self, connection: str) -> str | None:
+        """The content hash of the rules that last decided every contact of ``connection``."""
+        with self._sessions() as s:
+            row = s.get(RulesAppliedRow, connection)
+            return row.sha if row else None
+
+    @staticmethod
+    def set_rules_sha(s: Session, connection: str, sha: str, at: datetime) -> None:
+        upsert(s, RulesAppliedRow, [{"connection": connection, "sha": sha, "applied_at": at}])
+
     # -- runs and dead letters ----------------------------------------------------------------
 
     def start_run(self, run_id: str, connection: str, kind: str, now: datetime) -> None:
@@ -397,6 +418,56 @@ class StateStore:
         """What ``leadsync status`` shows for one connection (see ``leadsync.sync.status``)."""
         with self._sessions() as s:
             return connection_status(s, connection, runs)
+
+    def dead_letter_rows(self, connection: str) -> list[DeadLetterRow]:
+        """Every dead letter of ``connection``, oldest first (what ``leadsync retry`` replays)."""
+        with self._sessions() as s:
+            q = select(DeadLetterRow).where(DeadLetterRow.connection == connection).order_by(DeadLetterRow.id)
+            return list(s.scalars(q))
+
+    @staticmethod
+    def delete_dead_letters(s: Session, ids: Sequence[int]) -> None:
+        for chunk in _chunks(ids):
+            s.execute(delete(DeadLetterRow).where(DeadLetterRow.id.in_(chunk)))
+
+    @staticmethod
+    def revive_actions(s: Session, connection: str, keys: Sequence[str]) -> None:
+        """Dead actions made pending again (their attempts kept: the adapter looks before creating)."""
+        for chunk in _chunks(keys):
+            s.execute(
+                update(ActionRow)
+                .where(ActionRow.connection == connection, ActionRow.key.in_(chunk))
+                .where(ActionRow.status == "dead")
+                .values(status="pending")
+                .execution_options(synchronize_session=False)
+            )
+
+    def pending_write_contacts(self, connection: str) -> set[str]:
+        """Contacts with a write pending in the outbox."""
+        with self._sessions() as s:
+            q = select(OutboxRow.contact_id).where(
+                OutboxRow.connection == connection, OutboxRow.status == "pending"
+            )
+            return set(s.scalars(q))
+
+    def action_statuses(self, connection: str, keys: Sequence[str]) -> dict[str, str]:
+        """Each of these action keys' status (pending, done, dead)."""
+        out: dict[str, str] = {}
+        with self._sessions() as s:
+            for chunk in _chunks(keys):
+                q = select(ActionRow.key, ActionRow.status).where(
+                    ActionRow.connection == connection, ActionRow.key.in_(chunk)
+                )
+                out.update({key: status for key, status in s.execute(q)})
+        return out
+
+    def pending_action_contacts(self, connection: str) -> set[str]:
+        """Contacts with a task pending."""
+        with self._sessions() as s:
+            q = select(ActionRow.contact_id).where(
+                ActionRow.connection == connection, ActionRow.status == "pending"
+            )
+            return set(s.scalars(q))
 
     def recent_dead_letters(self, connection: str, limit: int = 10) -> list[DeadLetterRow]:
         with self._sessions() as s:

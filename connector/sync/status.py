@@ -1,7 +1,8 @@
 """What ``leadsync status`` shows for one connection, read from the state store's tables.
 
 The last runs (counts and errors), the backlog (pending writes and actions), dead letters and
-conflicts, and how many known contacts are at each stage and SLA status.
+conflicts, dead letters by cause (``leadsync.sync.refusals.letter_cause``), and how many known
+contacts are at each stage and SLA status.
 """
 
 from __future__ import annotations
@@ -55,7 +56,16 @@ def connection_status(s: Session, connection: str, runs: int = 5) -> dict[str, A
             .group_by(ContactRow.stage)
         ).all()
     )
+    causes = s.execute(
+        select(DeadLetterRow.cause, DeadLetterRow.kind, func.count())
+        .where(DeadLetterRow.connection == connection)
+        .group_by(DeadLetterRow.cause, DeadLetterRow.kind)
+    ).all()
+    by_cause: dict[str, dict[str, int]] = {}
+    for cause, kind, n in causes:
+        by_cause.setdefault(cause or "unclassified", {})[kind] = int(n)
     return {
+        "dead_letters_by_cause": by_cause,
         "runs": [
             {
                 "run_id": r.run_id,
