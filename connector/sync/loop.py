@@ -93,6 +93,9 @@ class _Run:
     index: RoutingIndex
     routing: RoutingState
     touched: set[str] = field(default_factory=set)
+    # Decided from what was read; the sweep leaves these out. Not the echoes (read, not decided):
+    # one whose time has come (an activity stamped after the last run's `now`) is swept.
+    decided: set[str] = field(default_factory=set)
 
 
 class SyncJob:
@@ -269,6 +272,7 @@ class SyncJob:
         """
         ids = [c.id for c in contacts]
         grouped = self._activities(run, contacts) if stored is None else stored
+        run.decided.update(ids)
         written = self.store.written(self.name, ids)
         last_written = {
             cid: LastWritten({f: v for f, (v, _) in fields.items() if f in PINNABLE_FIELDS}, None)
@@ -373,7 +377,7 @@ class SyncJob:
 
     def _sweep(self, run: _Run) -> None:
         """Re-decide, from state, the contacts nobody touched whose decision time has changed."""
-        due = self.store.due_contact_ids(self.name, run.ctx.now, run.touched)
+        due = self.store.due_contact_ids(self.name, run.ctx.now, run.decided)
         run.ctx.result.add("contacts_swept", len(due))
         for start in range(0, len(due), 500):
             rows = self.store.contacts(self.name, due[start : start + 500])
