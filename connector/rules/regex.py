@@ -52,6 +52,9 @@ _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False  # RE2 would print its own parse errors on standard error
 _OPTIONS.max_mem = 8 << 20  # a pattern whose program needs more is refused, not run slowly
 
+_MEMO = 4096
+_MEMO_TEXT = 256
+
 _HINTS = (
     ("invalid escape sequence: \\", "backreferences (\\1) cannot be used; match each part on its own"),
     ("invalid perl operator: (?P", "backreferences ((?P=name)) cannot be used; match each part on its own"),
@@ -88,7 +91,22 @@ def compile_pattern(pattern: str) -> Callable[[str], bool]:
     except re2.error as exc:
         raise PatternError(_explain(pattern, exc)) from None
     search = compiled.search
-    return lambda text: search(text) is not None
+    # RE2 costs some microseconds a call more than Python's re (its binding encodes the text to
+    # UTF-8 and builds match objects); the same short values (job titles, countries) come back
+    # again and again, so their answers are kept, up to _MEMO of them a pattern.
+    memo: dict[str, bool] = {}
+
+    def test(text: str) -> bool:
+        found = memo.get(text)
+        if found is None:
+            found = search(text) is not None
+            if len(text) <= _MEMO_TEXT:
+                if len(memo) >= _MEMO:
+                    memo.clear()
+                memo[text] = found
+        return found
+
+    return test
 
 
 def _explain(pattern: str, exc: Exception) -> str:
