@@ -9,7 +9,7 @@ A field condition is ``{field: F, OP: V}`` (several operators on one field must 
 from __future__ import annotations
 
 import difflib
-import re
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 from leadsync.errors import Problem
 from leadsync.model import CONTACT_FIELDS, Activity
+from leadsync.rules.regex import PatternError, compile_pattern
+from leadsync.rules.rulesfile import MAX_COUNT, MAX_DAYS
 from leadsync.rules.yamlsource import Path_, YamlSource
 
 __all__ = [
@@ -97,8 +99,8 @@ def _field_test(op: str, expected: Any) -> Callable[[Any], bool]:
 
         return contains
     if op == "matches":
-        pattern = re.compile(expected)
-        return lambda v: pattern.search(v if isinstance(v, str) else str(v)) is not None
+        search = compile_pattern(expected)  # RE2: linear in the text (leadsync.rules.regex)
+        return lambda v: search(v if isinstance(v, str) else str(v))
     compare: dict[str, Callable[[Any, Any], bool]] = {
         "gte": lambda a, b: a >= b,
         "gt": lambda a, b: a > b,
@@ -209,8 +211,8 @@ class ConditionCompiler:
         where = None
         if cond.get("where") is not None:
             where = self.activity(cond["where"], (*path, "where"))
-        min_count = self._whole(cond, path, "min_count", 1, minimum=1)
-        within = self._whole(cond, path, "within_days", None, minimum=1)
+        min_count = self._whole(cond, path, "min_count", 1, minimum=1, maximum=MAX_COUNT)
+        within = self._whole(cond, path, "within_days", None, minimum=1, maximum=MAX_DAYS)
         count = self.counter(kind, where, within)
         return lambda contact, history, now: count(history, now) >= min_count
 
@@ -275,8 +277,8 @@ class ConditionCompiler:
                 self._bad(path, f"`{op}` takes a list, e.g. [a, b]")
                 return False
         elif op in ("gte", "gt", "lte", "lt"):
-            if not _is_number(value):
-                self._bad(path, f"`{op}` takes a number, got {value!r}")
+            if not _is_number(value) or not math.isfinite(value):
+                self._bad(path, f"`{op}` takes a finite number, got {value!r}")
                 return False
         elif op == "present":
             if not isinstance(value, bool):
@@ -287,9 +289,9 @@ class ConditionCompiler:
                 self._bad(path, "`matches` takes a regular expression in quotes")
                 return False
             try:
-                re.compile(value)
-            except re.error as exc:
-                self._bad(path, f"bad regular expression {value!r}: {exc}")
+                compile_pattern(value)
+            except PatternError as exc:
+                self._bad(path, str(exc))
                 return False
         elif op == "contains" and not isinstance(value, (str, int, float)):
             self._bad(path, "`contains` takes text")
@@ -297,13 +299,19 @@ class ConditionCompiler:
         return True
 
     def _whole(
-        self, cond: Mapping[str, Any], path: Path_, key: str, default: int | None, minimum: int
+        self,
+        cond: Mapping[str, Any],
+        path: Path_,
+        key: str,
+        default: int | None,
+        minimum: int,
+        maximum: int,
     ) -> Any:
         value = cond.get(key, default)
         if value is None:
             return default
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            self._bad((*path, key), f"`{key}` must be a whole number >= {minimum}")
+        if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+            self._bad((*path, key), f"`{key}` must be a whole number from {minimum} to {maximum}")
             return default
         return value
 

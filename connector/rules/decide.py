@@ -98,8 +98,12 @@ def decide_all(
     notes: list[str] | None = None,
     stats: RunStats | None = None,
     histories: dict[str, History] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> list[Decision]:
     """Decide every contact at ``now``; the result is in order of contact id.
+
+    ``stop``, asked before each contact, ends the work early when it says so: the result is
+    then the decisions of the contacts before it (a prefix in order of id), routed as usual.
 
     ``activities_of(id)`` gives a contact's activities in any order (it is called once per
     contact). ``explain`` names a contact whose reasoning is appended to ``notes``.
@@ -110,7 +114,10 @@ def decide_all(
     contacts = sorted(contacts, key=lambda c: c.id)
     decisions: dict[str, Decision] = {}
     waiting: list[_Work] = []
-    for contact in contacts:
+    for number, contact in enumerate(contacts):
+        if stop is not None and stop():
+            contacts = contacts[:number]
+            break
         history = History(activities_of(contact.id), now, rules.contact_types, rules.sales_types)
         if histories is not None:
             histories[contact.id] = history

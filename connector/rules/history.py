@@ -26,7 +26,7 @@ def is_connection(activity: Activity) -> bool:
 class History:
     """Activities at or before ``now``; a repeated id is one activity (the last one read)."""
 
-    __slots__ = ("_by_type", "last_contact_done", "touches")
+    __slots__ = ("_by_type", "last_contact_done", "next_at", "touches")
 
     def __init__(
         self,
@@ -41,6 +41,9 @@ class History:
         if len(set(map(_ID, items))) != len(items):
             items = list({a.id: a for a in items}.values())
         by_type: dict[str, list[Activity]] = {}
+        # The earliest activity after ``now`` (logged during the run, or stamped by a clock a
+        # little ahead): the decision may change when it comes (``horizon.next_change_at``).
+        next_at: datetime | None = None
         for activity in items:
             if activity.at <= now:
                 bucket = by_type.get(activity.type)
@@ -48,7 +51,10 @@ class History:
                     by_type[activity.type] = [activity]
                 else:
                     bucket.append(activity)
+            elif next_at is None or activity.at < next_at:
+                next_at = activity.at
         self._by_type = by_type
+        self.next_at = next_at
         # Counting needs no order; only the touches (first touch, attempts) are sorted.
         self.last_contact_done: datetime | None = None
         touches: list[Activity] = []

@@ -1,6 +1,7 @@
 """When time alone could next change a decision, so the daemon re-decides a contact nobody
 touched in the CRM exactly when its SLA falls due, its score decays, an engagement window
-closes or it should be archived — from state, without reading the CRM again."""
+closes, an activity stamped after the run's ``now`` comes due, or it should be archived —
+from state, without reading the CRM again."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ def next_change_at(
 ) -> datetime:
     """The earliest moment after ``now`` at which the same inputs may decide differently."""
     candidates = [now + MAX_RECHECK]
+    if history.next_at is not None:  # an activity after ``now`` counts from its own time
+        candidates.append(history.next_at)
     if decision.sla.status == "pending" and decision.sla.due_at is not None:
         candidates.append(decision.sla.due_at)
     last = history.last_contact_done or contact.created_at

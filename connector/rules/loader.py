@@ -6,7 +6,7 @@ import copy
 import re
 import types
 import typing
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,7 +30,7 @@ from leadsync.rules.compiled import (
 )
 from leadsync.rules.conditions import ConditionCompiler, did_you_mean
 from leadsync.rules.yamlsource import Path_, YamlSource, load_yaml
-from leadsync.timeutil import parse_duration
+from leadsync.timeutil import duration_delta, parse_duration
 
 __all__ = ["load_rules", "rules_from_source"]
 
@@ -38,6 +38,7 @@ _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 _CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _STAGE_TRIGGERS = ("stage_mql", "stage_sql")
+_LONGEST = timedelta(days=3650)  # a task or SLA duration; longer ones overflow date arithmetic
 
 
 def load_rules(path: Path) -> Rules:
@@ -89,6 +90,7 @@ _MESSAGES = {
     "int_from_float": "must be a whole number",
     "float_parsing": "must be a number",
     "float_type": "must be a number",
+    "finite_number": "must be a finite number",
     "string_type": "must be text",
     "bool_type": "must be true or false",
     "bool_parsing": "must be true or false",
@@ -118,6 +120,8 @@ def _shape_problem(source: YamlSource, err: Any) -> Problem:
             kind
         ]
         bound = next(iter(err.get("ctx", {}).values()), "")
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
         message = f"`{where}` must be {sign} {bound}, got {err.get('input')!r}"
     elif kind == "too_short":
         message = f"`{where}` must not be empty"
@@ -337,10 +341,15 @@ class _Compiler:
 
     def _duration(self, text: str, path: Path_) -> tuple[int, str] | None:
         try:
-            return parse_duration(text)
+            amount, unit = parse_duration(text)
+            too_long = amount > 10**9 or duration_delta(amount, unit) > _LONGEST
         except ValueError as exc:
             self.bad(path, str(exc))
             return None
+        if too_long:
+            self.bad(path, f"`{text}` is longer than {_LONGEST.days} days; write a shorter duration")
+            return None
+        return amount, unit
 
     def _sla(self, tz: ZoneInfo) -> SlaRule | None:
         sla = self.model.sla

@@ -6,11 +6,26 @@ reports their problems with the line they are on.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
+from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["RulesFile"]
+__all__ = ["MAX_DAYS", "MAX_POINTS", "MAX_SCORE", "RulesFile"]
+
+# Bounds, so that no rules file can overflow a computation or a CRM's score field. A score goes
+# to a Zoho integer field of 9 digits (Salesforce: Number(18, 0); HubSpot: a double), so it is
+# held within ±MAX_SCORE (leadsync.rules.scoring), and each rule's points within ±MAX_POINTS.
+MAX_POINTS = 1_000_000
+MAX_SCORE = 999_999_999
+MAX_DAYS = 36_500  # 100 years: windows, idle days, decay periods
+MAX_COUNT = 1_000_000
+
+Points = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_POINTS, le=MAX_POINTS)]
+PositivePoints = Annotated[float, Field(allow_inf_nan=False, gt=0, le=MAX_POINTS)]
+ScoreBar = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_SCORE, le=MAX_SCORE)]
+Weight = Annotated[float, Field(allow_inf_nan=False, gt=0, le=MAX_POINTS)]
+Amount = Annotated[float, Field(allow_inf_nan=False, gt=0, le=1e15)]
+Days = Annotated[int, Field(ge=1, le=MAX_DAYS)]
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -22,41 +37,41 @@ class _Model(BaseModel):
 class FitRule(_Model):
     name: str
     if_: Any = Field(alias="if")
-    points: float
+    points: Points
 
 
 class EngagementRule(_Model):
     name: str
     activity: str
     where: Any = None
-    min_count: int = Field(default=1, ge=1)
-    within_days: int | None = Field(default=None, ge=1)
-    points: float
+    min_count: int = Field(default=1, ge=1, le=MAX_COUNT)
+    within_days: Days | None = None
+    points: Points
     per: Literal["occurrence"] | None = None
-    max_points: PositiveFloat | None = None
+    max_points: PositivePoints | None = None
 
 
 class Decay(_Model):
-    after_inactive_days: int = Field(ge=0)
-    points: float
-    every_days: int | None = Field(default=None, ge=1)
+    after_inactive_days: int = Field(ge=0, le=MAX_DAYS)
+    points: Points
+    every_days: Days | None = None
 
 
 class Scoring(_Model):
-    floor: float | None = None
+    floor: ScoreBar | None = None
     fit: list[FitRule] = []
     engagement: list[EngagementRule] = []
     decay: Decay | None = None
 
 
 class MqlStage(_Model):
-    score_at_least: float
-    fit_at_least: float | None = None
+    score_at_least: ScoreBar
+    fit_at_least: ScoreBar | None = None
 
 
 class SqlStage(_Model):
     bant: dict[Literal["budget", "authority", "need", "timeline"], Any]
-    require: int | None = Field(default=None, ge=1)
+    require: int | None = Field(default=None, ge=1, le=4)
 
 
 class Stages(_Model):
@@ -83,9 +98,9 @@ class OnExhausted(_Model):
 class Sla(_Model):
     first_touch_within: str | None = None
     business_hours: BusinessHours | None = None
-    attempts: int | None = Field(default=None, ge=1)
+    attempts: int | None = Field(default=None, ge=1, le=1000)
     on_exhausted: OnExhausted = OnExhausted()
-    archive_after_inactive_days: int | None = Field(default=None, ge=1)
+    archive_after_inactive_days: Days | None = None
     holidays: list[str] = []
 
 
@@ -94,7 +109,7 @@ class Pool(_Model):
     if_: Any = Field(default=None, alias="if")
     owners: list[str] = Field(min_length=1)
     strategy: Literal["round_robin", "weighted"] = "round_robin"
-    weights: dict[str, PositiveFloat] | None = None
+    weights: dict[str, Weight] | None = None
 
 
 class Routing(_Model):
@@ -120,11 +135,11 @@ class ReasonSpec(_Model):
 
 
 class Commitments(_Model):
-    marketing_mqls_per_month: PositiveFloat | None = None
+    marketing_mqls_per_month: Amount | None = None
     quota_period: Literal["month", "quarter", "year"] = "quarter"
-    sales_quota: PositiveFloat | None = None
-    average_deal: PositiveFloat | None = None
-    lead_to_customer_rate: float | None = Field(default=None, gt=0, le=1)
+    sales_quota: Amount | None = None
+    average_deal: Amount | None = None
+    lead_to_customer_rate: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False)
 
 
 class RulesFile(_Model):

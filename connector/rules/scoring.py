@@ -8,6 +8,7 @@ from datetime import datetime
 from leadsync.model import Contact
 from leadsync.rules.compiled import Rules
 from leadsync.rules.history import History
+from leadsync.rules.rulesfile import MAX_SCORE
 from leadsync.timeutil import whole_days
 
 __all__ = ["Score", "idle_days", "score_contact"]
@@ -61,4 +62,6 @@ def score_contact(rules: Rules, contact: Contact, history: History, now: datetim
     total = fit + engagement + decay
     if rules.floor is not None and total < rules.floor:
         total = rules.floor
+    # Within what every CRM's score field holds (Zoho: 9 digits), however many activities count.
+    total = min(max(total, -MAX_SCORE), MAX_SCORE)
     return Score(total, fit, engagement, decay, breakdown)

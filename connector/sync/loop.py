@@ -9,8 +9,9 @@ actions, and the cursor after its last page are committed in ONE transaction; on
 anything go to the CRM, from the outbox. A run killed at any point restarts by flushing the
 outbox, so no write is lost, no cursor passes unwritten work, and a task is created once per key
 (the outbox holds the key, and the adapter finds a task it created before a crash instead of
-creating another). A stop request (SIGTERM) ends the batch being read at the page in hand; the
-run stops once that batch is committed and written.
+creating another). A stop request (SIGTERM) ends the batch being read at the page in hand, and
+the deciding of a batch at the contact in hand; the run stops once what was decided is committed
+and written (the cursor moves only past a batch decided whole).
 
 When the adapter allows it (``concurrent_reads``), the next pages are read on a thread of their
 own while a batch is decided, committed and written (``readahead.py``): at most ``read_ahead``
@@ -105,6 +106,8 @@ class _Run:
     index: RoutingIndex
     routing: RoutingState
     touched: set[str] = field(default_factory=set)
+    # Decided from what was read; the sweep leaves these out. Not the echoes (read, not decided):
+    # one whose time has come (an activity stamped after the last run's `now`) is swept.
     decided: set[str] = field(default_factory=set)
     redecide: bool = False
 
@@ -227,8 +230,11 @@ class SyncJob:
             for batch in self._batches(ahead, run):
                 news = list(batch.news.values())
                 plans = self._decide(run, news) if news else []
-                self._commit(run, plans, batch.cursor, list(batch.echoes.values()))
-                if batch.reread_done and not run.ctx.dry_run:
+                # Stopped between two contacts: what was decided is committed and written,
+                # the cursor stays, and the next run reads the batch's pages again.
+                whole = len(plans) == len(news)
+                self._commit(run, plans, batch.cursor if whole else None, list(batch.echoes.values()))
+                if batch.reread_done and whole and not run.ctx.dry_run:
                     with self.store.transaction() as s:
                         run.ctx.result.add("contacts_deleted", len(identity.finish_reread(s, self.name)))
                 if self.stop.is_set():
@@ -329,6 +335,8 @@ class SyncJob:
         """
         ids = [c.id for c in contacts]
         grouped = self._activities(run, contacts) if stored is None else stored
+        # A stop request that came while these contacts were read: they are decided, as
+        # gathered. One that comes while they are decided is seen between two contacts.
         written = self.store.written(self.name, ids)
         last_written = {
             cid: LastWritten({f: v for f, (v, _) in fields.items() if f in PINNABLE_FIELDS}, None)
@@ -347,7 +355,9 @@ class SyncJob:
             routing_state=run.routing,
             routing_index=run.index,
             histories=histories,
+            stop=None if self.stop.is_set() else self.stop.is_set,  # (see the note above)
         )
+        run.decided.update(d.contact_id for d in decisions)
         by_id = {c.id: c for c in contacts}
         plans = []
         known = self.store.known_action_keys(self.name, [a.key for d in decisions for a in d.actions])
@@ -368,7 +378,6 @@ class SyncJob:
                 )
             )
         run.ctx.result.add("contacts_decided", len(plans))
-        run.decided.update(ids)
         for d in decisions:
             run.ctx.result.decided(d.previous_stage, d.stage)
         return plans
@@ -433,13 +442,13 @@ class SyncJob:
     # -- time-driven changes ------------------------------------------------------------------
 
     def _sweep(self, run: _Run) -> None:
-        """Re-decide, from state, the contacts nobody touched whose decision time has changed;
-        when the rules changed, every known contact this run has not decided yet."""
+        """Re-decide, from state, the contacts not decided in this run whose decision time has
+        changed; when the rules changed, every known contact this run has not decided yet."""
         if run.redecide:
             due = [cid for cid in self.store.contact_ids(self.name) if cid not in run.decided]
             run.ctx.result.add("contacts_redecided", len(due) + len(run.decided))
         else:
-            due = self.store.due_contact_ids(self.name, run.ctx.now, run.touched)
+            due = self.store.due_contact_ids(self.name, run.ctx.now, run.decided)
             run.ctx.result.add("contacts_swept", len(due))
         self._from_state(run, due)
 
@@ -447,6 +456,8 @@ class SyncJob:
         """Decide these known contacts from their state (record and activities), 500 at a time,
         and commit and send what changed; unknown ids are left out."""
         for start in range(0, len(ids), 500):
+            if self.stop.is_set():
+                break
             rows = self.store.contacts(self.name, ids[start : start + 500])
             contacts = [contact_from_json(r.record) for r in rows.values()]
             known_types = self.rules.activity_types
