@@ -9,10 +9,11 @@ never reached: 4 (waits of about 0.5, 1 and 2 s, under 10 s with the connect tim
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import structlog
 from click.testing import CliRunner
 
 from leadsync.adapters.hubspot.adapter import from_options as hubspot
@@ -60,6 +61,13 @@ ADAPTERS: dict[str, Callable[[str, RetryPolicy], Any]] = {
     "salesforce": _salesforce,
     "zoho": _zoho,
 }
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """The commands configure logging for the process; later tests (capture_logs) need it back."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(autouse=True)

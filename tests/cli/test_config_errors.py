@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect
 
@@ -40,6 +41,13 @@ connections:
     options: {crm: cli}
 """
 STATE_LINE = 2
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """The commands configure logging for the process; later tests (capture_logs) need it back."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture
