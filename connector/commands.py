@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,17 +20,46 @@ from leadsync.settings import Settings, load_settings
 from leadsync.sync.changes import ContactPlan
 from leadsync.sync.daemon import Daemon, build_job
 from leadsync.sync.loop import RunResult, owners_from_store
-from leadsync.sync.state import StateStore, open_store
+from leadsync.sync.opening import open_state
+from leadsync.sync.state import StateStore
 from leadsync.timeutil import format_ts, parse_iso_ts
 
 __all__ = ["register"]
 
+CONFIG_ENV = "LEADSYNC_CONFIG"
+CONFIG_NAME = "leadsync.yaml"
+
+
+def _config_file(_ctx: click.Context, _param: click.Parameter, given: Path | None) -> Path:
+    """``--config``, else ``$LEADSYNC_CONFIG``, else ``./leadsync.yaml``: the first one given must
+    exist (a typo is not covered up by another file); none at all is an error saying all three."""
+    env = os.environ.get(CONFIG_ENV, "")
+    if given is not None:
+        path, origin = given, "--config"
+    elif env:
+        path, origin = Path(env), CONFIG_ENV
+    elif Path(CONFIG_NAME).is_file():
+        return Path(CONFIG_NAME)
+    else:
+        text = (
+            f"no config file: give --config FILE, set {CONFIG_ENV}=FILE, "
+            f"or run from the folder holding {CONFIG_NAME}"
+        )
+        _fail(InputError([Problem("--config", 0, text)]))
+    if not os.path.isfile(path):  # False, not an exception, when a folder on the way is closed
+        what = "is a folder" if os.path.isdir(path) else "does not exist (or cannot be reached)"
+        text = f"the config file {path} {what}; give the path of leadsync.yaml"
+        _fail(InputError([Problem(origin, 0, text)]))
+    return path
+
+
 _CONFIG = click.option(
     "--config",
     "config_path",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    required=True,
-    help="The daemon's config file (YAML).",
+    type=click.Path(path_type=Path),
+    default=None,
+    callback=_config_file,
+    help=f"The daemon's config file (YAML); default: ${CONFIG_ENV}, then ./{CONFIG_NAME}.",
 )
 _CONNECTION = click.option("--connection", default=None, help="Which connection (when there are several).")
 
@@ -53,6 +83,14 @@ def _settings(path: Path) -> Settings:
         _fail(error)
     configure_logging(settings.log.level, settings.log.format)
     return settings
+
+
+def _store(settings: Settings, *, read_only: bool = False) -> StateStore:
+    """The state store the config names; a problem with it is reported at its `state:` line."""
+    try:
+        return open_state(settings.state, settings.state_at, read_only=read_only)
+    except InputError as error:
+        _fail(error)
 
 
 def _progress() -> Any:
@@ -81,7 +119,7 @@ def run_command(config_path: Path, cycles: int | None, listen: str | None) -> No
     settings = _settings(config_path)
     try:
         address, origin = _listen(listen, settings, config_path)
-        store = open_store(settings.state)
+        store = _store(settings)
         daemon = Daemon(settings, store, cycles=cycles, listen=address, listen_from=origin)
         code = daemon.serve()
     except InputError as error:
@@ -117,9 +155,10 @@ def sync_command(
     now = parse_iso_ts(now_text) if now_text else None
     try:
         conn = settings.connection(connection)
-        store = open_store(settings.state)
+        store = _store(settings, read_only=dry_run)
         job = build_job(conn, store, clock=(lambda: now) if now else None, progress=_progress())
         result = job.run(dry_run=dry_run)
+        store.close()  # SQLite folds its -wal file back into state.db and removes it
     except InputError as error:
         _fail(error)
     except SetupRefused as error:
@@ -176,7 +215,7 @@ def _show(value: Any) -> str:
 def status_command(config_path: Path) -> None:
     """Last runs, backlog, dead letters and SLA counts, per connection (reads the state only)."""
     settings = _settings(config_path)
-    store = open_store(settings.state)
+    store = _store(settings)
     for conn in settings.connections:
         click.echo(render_status(conn.name, store))
 
@@ -244,7 +283,7 @@ def retry_command(
     now = parse_iso_ts(now_text) if now_text else None
     try:
         conns = [settings.connection(connection)] if connection else list(settings.connections)
-        store = open_store(settings.state)
+        store = _store(settings)
         for conn in conns:
             job = build_job(conn, store, clock=(lambda: now) if now else None)
             try:
@@ -273,7 +312,7 @@ def explain_command(contact_id: str, config_path: Path, connection: str | None) 
         if not contacts:
             raise InputError([Problem(conn.name, 0, f"the CRM has no contact with id `{contact_id}`")])
         activities = adapter.read_activities([contact_id])
-        store = open_store(settings.state)
+        store = _store(settings)
         owners = owners_from_store(store, conn.name) or {o.id: o for o in adapter.read_owners()}
     except InputError as error:
         _fail(error)

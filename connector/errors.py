@@ -10,6 +10,8 @@
         ├── RetryableError        worth retrying with backoff (tenacity, in leadsync.api.RetryPolicy)
         │   ├── RateLimited       429 within a short window: wait `retry_after` seconds
         │   └── TransientError    5xx, a dropped connection, a timeout
+        │       └── Unreachable   no connection at all (refused, DNS, connect timeout): retried
+        │                         briefly (~10 s) until a call has once worked, then as usual
         ├── QuotaExhausted        the daily quota is gone: stop cleanly until `resume_at`
         └── SetupRefused          writes refused for a cause in the setup (a missing property,
                                   scope or owner): stop the run, keep the records due, say the fix
@@ -40,6 +42,7 @@ __all__ = [
     "RulesError",
     "SetupRefused",
     "TransientError",
+    "Unreachable",
 ]
 
 
@@ -109,6 +112,15 @@ class RateLimited(RetryableError):
 
 class TransientError(RetryableError):
     """A 5xx, a timeout or a dropped connection."""
+
+
+class Unreachable(TransientError):
+    """No connection could be made: refused, a host name that does not resolve, a connect timeout.
+
+    Until one call of the policy has worked, it gives up within ~10 s (a wrong URL or a CRM that
+    cannot be reached from here should not cost a minute of retries); after that, it is a
+    transient failure like any other.
+    """
 
 
 class QuotaExhausted(CrmError):

@@ -34,6 +34,7 @@ from leadsync.logging import scrub
 from leadsync.observe import ListenAddress, parse_listen
 from leadsync.registry import adapter_factory
 from leadsync.rules.conditions import did_you_mean
+from leadsync.rules.loader import allowed_keys
 from leadsync.rules.yamlsource import Path_, YamlSource, load_yaml
 from leadsync.sync.loop import DECIDE_BATCH
 
@@ -260,6 +261,13 @@ class Settings(_Model):
     log: LogSettings = LogSettings()
     http: HttpSettings | None = None
     connections: list[Connection] = Field(min_length=1)
+    _state_at: tuple[str, int] = PrivateAttr(default=("config", 0))
+
+    @property
+    def state_at(self) -> tuple[str, int]:
+        """The config file and the line of its ``state:`` key (line 1 without one), where a state
+        store that cannot be opened is reported."""
+        return self._state_at
 
     def connection(self, name: str | None) -> Connection:
         """The connection called ``name`` (or the only one)."""
@@ -306,12 +314,10 @@ def load_settings(path: Path) -> Settings:
         problems = []
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if isinstance(p, (str, int)))
-            where = ".".join(str(p) for p in loc)
-            text = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].lower()
-            problems.append(source.problem(loc, f"`{where}`: {text}"))
+            problems.append(source.problem(loc, _shape_message(loc, err)))
         raise ConfigError(problems) from None
     base = path.resolve().parent
-    problems = []
+    problems = _repeated_names(settings, source)
     for i, c in enumerate(settings.connections):
         try:
             interval_seconds(c.every)
@@ -338,4 +344,30 @@ def load_settings(path: Path) -> Settings:
     state = settings.state
     if state.startswith("sqlite:///") and not state.startswith("sqlite:////"):
         state = f"sqlite:///{base / state.removeprefix('sqlite:///')}"
-    return settings.model_copy(update={"connections": resolved, "state": state, "http": http})
+    loaded = settings.model_copy(update={"connections": resolved, "state": state, "http": http})
+    loaded._state_at = (source.file, source.line(("state",)))
+    return loaded
+
+
+def _shape_message(loc: Path_, err: Any) -> str:
+    """A validation error's text; an unknown key says which keys its mapping takes."""
+    where = ".".join(str(p) for p in loc)
+    if err["type"] != "extra_forbidden" or not loc:
+        return f"`{where}`: {err['msg'].lower()}"
+    key, parent = str(loc[-1]), ".".join(str(p) for p in loc[:-1])
+    hint = did_you_mean(key, allowed_keys(loc[:-1], Settings))
+    return f"unknown key `{key}` {f'in `{parent}`' if parent else 'at the top level'}{hint}"
+
+
+def _repeated_names(settings: Settings, source: YamlSource) -> list[Problem]:
+    """A connection name given twice: its state (cursors, written values) would be shared."""
+    first: dict[str, int] = {}
+    problems = []
+    for i, c in enumerate(settings.connections):
+        line = source.line(("connections", i, "name"))
+        if c.name in first:
+            text = f'connection name "{c.name}" is used twice (first at line {first[c.name]})'
+            problems.append(Problem(source.file, line, text))
+        else:
+            first[c.name] = line
+    return problems

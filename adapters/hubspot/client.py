@@ -44,6 +44,7 @@ from leadsync.api import (
     RetryPolicy,
     TransientError,
     json_object,
+    network_error,
     with_retries,
 )
 
@@ -76,6 +77,8 @@ class HubSpotClient:
         self.retry = retry or RetryPolicy(clock=clock)
         self.tz = account_timezone or ZoneInfo("UTC")
         self.timeout = timeout
+        # (connect, read): an unreachable HubSpot fails at connect within the policy's budget.
+        self._timeouts = (self.retry.connect_timeout, timeout)
         self.calls = 0
         self._local = threading.local()  # per thread: the Date of its last answer (server_time_ms)
         self._lock = threading.Lock()
@@ -153,9 +156,9 @@ class HubSpotClient:
             with self._lock:
                 self.calls += 1
             try:
-                raw = fn(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
+                raw = fn(*args, _preload_content=False, _request_timeout=self._timeouts, **kwargs)
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise TransientError(f"{method} {url}: {type(exc).__name__}: {exc}", url=url) from None
+                raise network_error(f"{method} {url}: {type(exc).__name__}: {exc}", exc, url=url) from None
             except Exception as exc:
                 status = getattr(exc, "status", None)
                 if not isinstance(status, int):

@@ -28,7 +28,7 @@ import requests
 import structlog
 from pydantic import SecretStr
 
-from leadsync.api import AuthError, CrmError, TransientError, response_object
+from leadsync.api import AuthError, CrmError, TransientError, network_error, response_object
 
 __all__ = ["Credentials", "Flow", "Session", "sign_in"]
 
@@ -119,13 +119,15 @@ def _form(creds: Credentials) -> dict[str, str]:
     }
 
 
-def sign_in(creds: Credentials, http: requests.Session, timeout: float = 30.0) -> Session:
+def sign_in(
+    creds: Credentials, http: requests.Session, timeout: float | tuple[float, float] = 30.0
+) -> Session:
     """A new session, or AuthError saying what to fix (TransientError when Salesforce is down)."""
     url = creds.login_url.rstrip("/") + "/services/oauth2/token"
     try:
         response = http.post(url, data=_form(creds), timeout=timeout)
     except requests.RequestException as exc:
-        raise TransientError(f"POST {url}: {type(exc).__name__}", url=url) from None
+        raise network_error(f"POST {url}: {type(exc).__name__}", exc, url=url) from None
     body = response_object(response)
     if response.status_code >= 500:
         raise TransientError(f"POST {url}: HTTP {response.status_code}", status=response.status_code, url=url)

@@ -35,6 +35,7 @@ from leadsync.api import (
     QuotaExhausted,
     RetryPolicy,
     TransientError,
+    network_error,
     trust_ca,
     with_retries,
 )
@@ -75,6 +76,8 @@ class SalesforceClient:
         self.clock = clock
         self.retry = retry or RetryPolicy(clock=clock)
         self.timeout = timeout
+        # (connect, read): an unreachable org fails at connect within the policy's budget.
+        self.timeouts = (self.retry.connect_timeout, timeout)
         self.budget = budget
         self.http = requests.Session()
         if ca_file:
@@ -92,7 +95,7 @@ class SalesforceClient:
     @property
     def session(self) -> Session:
         if self._session is None:
-            self._session = with_retries(lambda: sign_in(self.creds, self.http, self.timeout), self.retry)
+            self._session = with_retries(lambda: sign_in(self.creds, self.http, self.timeouts), self.retry)
             self._sf = None
         return self._session
 
@@ -127,6 +130,11 @@ class SalesforceClient:
 
     def _once(self, what: str, fn: Callable[[Salesforce], T]) -> T:
         self._check_budget()
+        if self._session is None:
+            # Signed in under this call's retries, not a second policy nested inside them (which
+            # multiplied the attempts, and the time to give up on an org that cannot be reached).
+            self._session = sign_in(self.creds, self.http, self.timeouts)
+            self._sf = None
         sf = self.sf()
         self.calls += 1
         try:
@@ -134,7 +142,7 @@ class SalesforceClient:
         except SalesforceError as exc:
             raise _translate(exc, what, self.clock.now()) from None
         except requests.RequestException as exc:
-            raise TransientError(f"{what}: {type(exc).__name__}: {exc}") from None
+            raise network_error(f"{what}: {type(exc).__name__}: {exc}", exc) from None
         finally:
             self._note_usage(sf)
 
@@ -161,7 +169,7 @@ class SalesforceClient:
         return self.call(
             f"{method} {path}",
             lambda sf: sf.restful(
-                path, method=method, json=body, headers=dict(headers or {}), timeout=self.timeout
+                path, method=method, json=body, headers=dict(headers or {}), timeout=self.timeouts
             ),
         )
 
@@ -172,7 +180,7 @@ class SalesforceClient:
         headers = {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else {}
         body: JSON = self.call(
             "query",
-            lambda sf: sf.query(soql, include_deleted=all_rows, headers=headers, timeout=self.timeout),
+            lambda sf: sf.query(soql, include_deleted=all_rows, headers=headers, timeout=self.timeouts),
         )
         yield list(body.get("records") or [])
         while not body.get("done", True) and body.get("nextRecordsUrl"):
@@ -192,7 +200,7 @@ class SalesforceClient:
             self.call(
                 "query_more",
                 lambda sf: sf.query_more(
-                    url, identifier_is_url=True, headers=dict(headers), timeout=self.timeout
+                    url, identifier_is_url=True, headers=dict(headers), timeout=self.timeouts
                 ),
             )
         )

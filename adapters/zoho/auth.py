@@ -38,6 +38,7 @@ from leadsync.api import (
     Problem,
     QuotaExhausted,
     TransientError,
+    network_error,
     response_object,
 )
 
@@ -167,6 +168,7 @@ class TokenKeeper:
         self.where = where
         self.http = http
         self.timeout = timeout
+        self.connect_timeout: float | None = None  # the client's retry policy's, when it has one
         self.cache_file = Path(cache_file) if cache_file else None
         self.clock = clock
         self.mints = 0
@@ -204,9 +206,10 @@ class TokenKeeper:
         }
         try:
             # The form body, as RFC 6749 §6 says and Zoho accepts; secrets stay out of URLs and logs.
-            response = self.http.post(url, data=form, timeout=self.timeout)
+            timeout = (self.connect_timeout, self.timeout) if self.connect_timeout else self.timeout
+            response = self.http.post(url, data=form, timeout=timeout)
         except requests.RequestException as exc:
-            raise TransientError(f"POST {url}: {type(exc).__name__}", url=url) from None
+            raise network_error(f"POST {url}: {type(exc).__name__}", exc, url=url) from None
         self.mints += 1
         if response.status_code >= 500:
             raise TransientError(

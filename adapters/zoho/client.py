@@ -42,6 +42,7 @@ from leadsync.api import (
     RateLimited,
     RetryPolicy,
     TransientError,
+    network_error,
     trust_ca,
     with_retries,
 )
@@ -100,6 +101,9 @@ class ZohoClient:
         self.clock = clock
         self.retry = retry or RetryPolicy(clock=clock)
         self.timeout = timeout
+        # (connect, read): an unreachable org fails at connect within the policy's budget.
+        self.timeouts = (self.retry.connect_timeout, timeout)
+        keeper.connect_timeout = self.retry.connect_timeout
         self.http = keeper.http
         if ca_file:
             trust_ca(self.http, ca_file)
@@ -172,10 +176,10 @@ class ZohoClient:
                 self.calls += 1
             try:
                 response = self.http.request(
-                    method, url, params=params, json=body, headers=sent, timeout=self.timeout
+                    method, url, params=params, json=body, headers=sent, timeout=self.timeouts
                 )
             except requests.RequestException as exc:
-                raise TransientError(f"{method} {path}: {type(exc).__name__}", url=url) from None
+                raise network_error(f"{method} {path}: {type(exc).__name__}", exc, url=url) from None
         self._note_credits(response)
         status = response.status_code
         if status in (204, 304) or not response.content:

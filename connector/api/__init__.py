@@ -10,7 +10,8 @@ import-linter). What is here, by theme:
   ``Page``, ``ContactChange``, ``WriteResult``, ``TaskRequest``, ``TaskResult``, ``CheckReport``,
   and ``RefusalCause`` (a refusal the CRM's setup caused: the loop stops the run, keeps it due);
 - errors (``CrmError`` and its tree, ``ConfigError`` with ``Problem``s as ``FILE:LINE``);
-- waiting: the one retry policy (``RetryPolicy``, ``with_retries``) and the one clock
+- waiting: the one retry policy (``RetryPolicy``, ``with_retries``; ``network_error`` tells a
+  CRM that cannot be reached from one that dropped a call) and the one clock
   (``Clock``; ``SYSTEM_CLOCK``; ``FakeClock`` for tests), shared by the policy and rate limiters;
 - state: ``CursorCodec``, versioned cursors;
 - metering: ``ApiBudget``, what an adapter's optional ``api_budget()`` says of the CRM's API
@@ -45,7 +46,7 @@ from leadsync.api._protocol import (
     TaskResult,
     WriteResult,
 )
-from leadsync.api._retry import RetryPolicy, with_retries
+from leadsync.api._retry import RetryPolicy, network_error, with_retries
 from leadsync.api._values import domain_of, employees_of, parse_crm_ts
 from leadsync.errors import (
     AuthError,
@@ -57,6 +58,7 @@ from leadsync.errors import (
     RetryableError,
     RulesError,
     TransientError,
+    Unreachable,
 )
 from leadsync.model import BUILTIN_ACTIVITY_TYPES, STAGES, Activity, Contact, Owner
 from leadsync.rules.checker import YamlChecker
@@ -100,6 +102,7 @@ __all__ = [
     "TaskRequest",
     "TaskResult",
     "TransientError",
+    "Unreachable",
     "WriteResult",
     "YamlChecker",
     "YamlSource",
@@ -110,6 +113,7 @@ __all__ = [
     "employees_of",
     "json_object",
     "load_yaml",
+    "network_error",
     "option_problem",
     "parse_crm_ts",
     "parse_options",

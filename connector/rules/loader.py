@@ -32,7 +32,7 @@ from leadsync.rules.conditions import ConditionCompiler, did_you_mean
 from leadsync.rules.yamlsource import Path_, YamlSource, load_yaml
 from leadsync.timeutil import duration_delta, parse_duration
 
-__all__ = ["load_rules", "rules_from_source"]
+__all__ = ["allowed_keys", "load_rules", "rules_from_source"]
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 _CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
@@ -107,7 +107,7 @@ def _shape_problem(source: YamlSource, err: Any) -> Problem:
     where = _dotted(loc)
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        allowed = _allowed_keys(loc[:-1])
+        allowed = allowed_keys(loc[:-1])
         return source.problem(
             loc, f"unknown key `{key}` in `{_dotted(loc[:-1]) or 'the file'}`{did_you_mean(key, allowed)}"
         )
@@ -139,9 +139,10 @@ def _dotted(loc: Path_) -> str:
     return out
 
 
-def _allowed_keys(loc: Path_) -> list[str]:
-    """The keys a mapping at ``loc`` may have, found by walking the schema."""
-    annotation: Any = rulesfile.RulesFile
+def allowed_keys(loc: Path_, root: type[BaseModel] = rulesfile.RulesFile) -> list[str]:
+    """The keys a mapping at ``loc`` may have, found by walking the schema (the rules file's, or
+    ``root``: the config file's uses it too, for its did-you-mean)."""
+    annotation: Any = root
     for part in loc:
         annotation = _unwrap(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):

@@ -66,7 +66,7 @@ class TestLeadsync:
         assert leadsync["tmpfs"] == ["/tmp"]
 
     def test_it_runs_the_daemon_with_metrics_and_checks_livez(self, leadsync: dict[str, Any]) -> None:
-        assert leadsync["command"] == ["run", "--config", CONFIG_PATH, "--http", f"0.0.0.0:{PORT}"]
+        assert leadsync["command"] == ["run", "--http", f"0.0.0.0:{PORT}"]  # the image's LEADSYNC_CONFIG
         assert leadsync["ports"] == [f"127.0.0.1:{PORT}:{PORT}"]
         test = leadsync["healthcheck"]["test"]
         assert test[:3] == ["CMD", "python", "-c"] and f"127.0.0.1:{PORT}/livez" in test[3]

@@ -138,7 +138,7 @@ class TestDeployment:
         assert spec["strategy"]["rollingUpdate"] == {"maxUnavailable": 0, "maxSurge": 1}
 
     def test_the_daemon_serves_metrics_on_9464(self, container: dict[str, Any]) -> None:
-        assert container["args"] == ["run", "--config", CONFIG_PATH, "--http", f"0.0.0.0:{PORT}"]
+        assert container["args"] == ["run", "--http", f"0.0.0.0:{PORT}"]  # the image's LEADSYNC_CONFIG
         assert container["ports"] == [{"name": "metrics", "containerPort": PORT, "protocol": "TCP"}]
 
     def test_liveness_on_livez_and_readiness_on_readyz(self, container: dict[str, Any]) -> None:

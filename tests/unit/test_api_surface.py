@@ -13,9 +13,10 @@ SURFACE = {
     "RefusalCause",
     # errors
     "AuthError", "ConfigError", "CrmError", "Problem", "QuotaExhausted", "RateLimited",
-    "RetryableError", "RulesError", "TransientError",
+    "RetryableError", "RulesError", "TransientError", "Unreachable",
     # waiting: the retry policy and the one clock
-    "RetryPolicy", "with_retries", "Clock", "SystemClock", "SYSTEM_CLOCK", "FakeClock", "as_clock",
+    "RetryPolicy", "with_retries", "network_error", "Clock", "SystemClock", "SYSTEM_CLOCK", "FakeClock",
+    "as_clock",
     # metering
     "ApiBudget",
     # state and configuration
