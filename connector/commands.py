@@ -19,6 +19,8 @@ from leadsync.settings import Settings, load_settings
 from leadsync.sync.changes import ContactPlan
 from leadsync.sync.daemon import Daemon, build_job
 from leadsync.sync.loop import owners_from_store
+from leadsync.sync.progress import ProgressView
+from leadsync.sync.progressbar import TerminalProgress, wanted
 from leadsync.sync.state import StateStore, open_store
 from leadsync.timeutil import format_ts, parse_iso_ts
 
@@ -55,14 +57,9 @@ def _settings(path: Path) -> Settings:
     return settings
 
 
-def _progress() -> Any:
-    if not sys.stderr.isatty():
-        return None
-
-    def show(n: int) -> None:
-        click.echo(f"\r{n:,} contacts read…", err=True, nl=False)
-
-    return show
+def _view(settings: Settings) -> ProgressView | None:
+    """The terminal's progress bars, on a terminal with the console log format (never in JSON)."""
+    return TerminalProgress() if wanted(settings.log.format) else None
 
 
 @click.command("run")
@@ -82,7 +79,9 @@ def run_command(config_path: Path, cycles: int | None, listen: str | None) -> No
     try:
         address, origin = _listen(listen, settings, config_path)
         store = open_store(settings.state)
-        daemon = Daemon(settings, store, cycles=cycles, listen=address, listen_from=origin)
+        daemon = Daemon(
+            settings, store, cycles=cycles, listen=address, listen_from=origin, view=_view(settings)
+        )
         code = daemon.serve()
     except InputError as error:
         _fail(error)
@@ -118,14 +117,12 @@ def sync_command(
     try:
         conn = settings.connection(connection)
         store = open_store(settings.state)
-        job = build_job(conn, store, clock=(lambda: now) if now else None, progress=_progress())
+        job = build_job(conn, store, clock=(lambda: now) if now else None, view=_view(settings))
         result = job.run(dry_run=dry_run)
     except InputError as error:
         _fail(error)
     except CrmError as error:
         _crm_fail(error)
-    if sys.stderr.isatty():
-        click.echo("", err=True)
     if dry_run:
         click.echo(render_plan(result.plans))
     click.echo(result.summary(conn.name), err=dry_run)

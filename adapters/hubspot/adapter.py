@@ -59,7 +59,7 @@ from .fanout import DEFAULT_CONCURRENCY, Fanout
 from .mapping import HISTORY, HubSpotMapping
 from .mapping_check import load_mapping
 from .options import SEARCH_LAG_S, HubSpotOptions
-from .paging import MODIFIED, SearchCursor, paginate, search_pages
+from .paging import MODIFIED, SearchCursor, SearchRequest, paginate, search_pages
 from .provisioning import check_access, run_setup
 from .ratelimit import RateLimiter
 from .tasks import BATCH as TASK_BATCH
@@ -120,9 +120,21 @@ class HubSpotAdapter:
         chaser = EchoChaser(lambda req: self.client.search("contacts", req), props, _modified_ms)
         self._chaser = chaser
         chaser.start()
+        remaining: list[int | None] = [None]  # the last main search's `total`: what it matched
+
+        def main_search(request: SearchRequest) -> JSON:
+            body = chaser.main_search(request)
+            total = body.get("total")
+            remaining[0] = total if isinstance(total, int) else None
+            return body
+
+        read = 0
         try:
-            for records, page_cursor in search_pages(chaser.main_search, props, start, _modified_ms):
-                yield self._page(records, self._settled(page_cursor).encode())
+            for records, page_cursor in search_pages(main_search, props, start, _modified_ms):
+                # Each search starts after what was read (paging.py), so its total counts the rest.
+                total = None if remaining[0] is None else read + remaining[0]
+                read += len(records)
+                yield self._page(records, self._settled(page_cursor).encode(), total)
                 for chased in chaser.take():
                     yield self._page(chased, None)
             for records, rest_cursor in chaser.rest():
@@ -149,12 +161,12 @@ class HubSpotAdapter:
         floor = searched - self.search_lag_ms
         return cursor if cursor.ts_ms < floor else SearchCursor(max(floor, 0))
 
-    def _page(self, records: list[JSON], cursor: str | None) -> Page[Contact]:
+    def _page(self, records: list[JSON], cursor: str | None, total: int | None = None) -> Page[Contact]:
         """A page of contacts; no cursor for the chase stream's pages before the main stream ends."""
         contacts = [contact_from_record(r, self.mapping) for r in records]
         self._activities.remember(records)
         log.info("page_read", records=len(contacts), cursor=cursor)
-        return Page(contacts, cursor)
+        return Page(contacts, cursor, total=total)
 
     def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
         """These contacts as HubSpot holds them now, by batch read (100 a call); unknown ids left out."""

@@ -15,6 +15,11 @@ run stops once that batch is committed and written.
 When the adapter allows it (``concurrent_reads``), the next pages are read on a thread of their
 own while a batch is decided, committed and written (``readahead.py``): at most ``read_ahead``
 pages ahead. Only the page reads move; the state store is used from the run's thread alone.
+
+Every log line of a run, from the loop, the adapter or their threads, carries the run's
+``connection`` and ``run_id`` (bound with ``structlog.contextvars`` for the run; the threads copy
+the context). Its progress goes to the log as ``run_progress`` every ``progress_every`` seconds of
+its clock and at its end, and to a ``ProgressView`` (the terminal's bar) when it has one.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from leadsync.rules.routing import RoutingIndex, RoutingState
 from leadsync.sync import identity, outbox
 from leadsync.sync.changes import ContactPlan, current_values, desired_values
 from leadsync.sync.outbox import MAX_WRITE_ATTEMPTS
+from leadsync.sync.progress import PROGRESS_EVERY_S, ProgressView, RunProgress
 from leadsync.sync.readahead import ReadAhead
 from leadsync.sync.run import RunContext, RunResult
 from leadsync.sync.snapshot import comparable, refresh_records, snapshot_row, stored_activity
@@ -92,6 +98,7 @@ class _Run:
     owners: dict[str, Owner]
     index: RoutingIndex
     routing: RoutingState
+    progress: RunProgress
     touched: set[str] = field(default_factory=set)
 
 
@@ -111,6 +118,8 @@ class SyncJob:
         stop: threading.Event | None = None,
         progress: Callable[[int], None] | None = None,
         read_ahead: int = READ_AHEAD,
+        view: ProgressView | None = None,
+        progress_every: float = PROGRESS_EVERY_S,
     ) -> None:
         self.name = name
         self.adapter = adapter
@@ -125,7 +134,9 @@ class SyncJob:
         self.decide_batch = decide_batch
         self.read_ahead = read_ahead if getattr(adapter, "concurrent_reads", False) else 0
         self.stop = stop or threading.Event()
-        self.progress = progress
+        self.progress = progress  # called with the contacts read so far, after each page
+        self.view = view
+        self.progress_every = progress_every
         self.log = structlog.get_logger("leadsync.sync").bind(connection=name)
         # The run under way, or the last one: what it did so far even when it raised (metrics).
         self.last_result: RunResult | None = None
@@ -134,8 +145,14 @@ class SyncJob:
 
     def run(self, *, dry_run: bool = False, keep_plans: bool = False) -> RunResult:
         """One run: flush what a crash left, read what changed, sweep what time changed."""
-        now = self.clock()
         result = self.last_result = RunResult(run_id=uuid.uuid4().hex[:12])
+        # Every line logged during the run names it, from any module (the adapter's too); the
+        # previous context comes back when it ends.
+        with structlog.contextvars.bound_contextvars(connection=self.name, run_id=result.run_id):
+            return self._run(result, dry_run, keep_plans)
+
+    def _run(self, result: RunResult, dry_run: bool, keep_plans: bool) -> RunResult:
+        now = self.clock()
         ctx = RunContext(
             self.name, self.adapter, self.store, self.batch_size, now, result, self.log, dry_run, keep_plans
         )
@@ -144,16 +161,18 @@ class SyncJob:
         if not dry_run:
             self.store.start_run(result.run_id, self.name, "sync", now)
         log.info("run_started", now=now.isoformat())
+        progress = RunProgress(self.name, result, self.clock, log, self.progress_every, self.view)
         try:
             if not dry_run:
                 self._flush(ctx)
-            run = _Run(ctx, self._owners(dry_run), self._index(), self._routing_state())
+            run = _Run(ctx, self._owners(dry_run), self._index(), self._routing_state(), progress)
             pages = self.adapter.read_contacts(self.store.cursor(self.name))
             with ReadAhead(pages, self.read_ahead, self.stop) as ahead:
                 for batch in self._batches(ahead, run):
                     news = list(batch.news.values())
                     plans = self._decide(run, news) if news else []
                     self._commit(run, plans, batch.cursor, list(batch.echoes.values()))
+                    progress.tick()
                     if batch.reread_done and not dry_run:
                         with self.store.transaction() as s:
                             result.add("contacts_deleted", len(identity.finish_reread(s, self.name)))
@@ -170,10 +189,12 @@ class SyncJob:
             log.error("run_failed", error=result.error)
             if not dry_run:
                 self._finish(result, started)
+            progress.end()
             raise
         result.status = "stopped" if self.stop.is_set() else "ok"
         if not dry_run:
             self._finish(result, started)
+        progress.end()
         log.info("run_finished", status=result.status, **result.counts)
         return result
 
@@ -206,6 +227,8 @@ class SyncJob:
         for page in pages:
             unique = {c.id: c for c in page.records}  # pages may overlap; the last read wins
             ctx.result.add("contacts_read", len(unique))
+            run.progress.expect(page.total)
+            run.progress.tick()
             if not ctx.dry_run and (page.moved or page.deleted or page.reread):
                 with self.store.transaction() as s:
                     ctx.result.add("contacts_moved", identity.move(s, self.name, page.moved))
@@ -384,6 +407,7 @@ class SyncJob:
                 for cid, r in rows.items()
             }
             self._commit(run, self._decide(run, contacts, stored), None)
+            run.progress.tick()
 
 
 def owners_from_store(store: StateStore, connection: str) -> dict[str, Owner]:
