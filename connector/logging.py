@@ -12,6 +12,7 @@ the root logger's handler, so a JSON log holds JSON lines only, each with the co
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
@@ -57,7 +58,20 @@ def _foreign_logger(_logger: Any, _name: str, event: MutableMapping[str, Any]) -
 
 
 class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
-    """The root handler ``configure_logging`` installs (and replaces when called again)."""
+    """The root handler ``configure_logging`` installs (and replaces when called again).
+
+    Without a stream of its own it writes to ``sys.stderr`` as it is at each line, so a progress
+    bar that redirects standard error shows the lines above itself.
+    """
+
+    def __init__(self, stream: IO[str] | None) -> None:
+        super().__init__(stream or sys.stderr)
+        self.fixed = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.fixed is None:  # ``handle`` holds the handler's lock here
+            self.stream = sys.stderr
+        super().emit(record)
 
 
 def configure_logging(level: str = "info", fmt: str = "json", stream: IO[str] | None = None) -> None:
@@ -84,7 +98,7 @@ def configure_logging(level: str = "info", fmt: str = "json", stream: IO[str] | 
             renderer,
         ],
     )
-    handler = _Handler(stream or sys.stderr)
+    handler = _Handler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _Handler)]:
@@ -95,12 +109,15 @@ def configure_logging(level: str = "info", fmt: str = "json", stream: IO[str] | 
     logging.getLogger(_OURS).setLevel(threshold)
 
 
-def log_stream(stream: IO[str]) -> IO[str] | None:
-    """Send the log's lines to ``stream`` from now on; where they went (None: not configured).
-
-    The terminal's progress bar sends them through its console, which prints them above the bar.
+def log_stream(stream: IO[str] | None) -> IO[str] | None:
+    """Send the log's lines to ``stream`` from now on (None: to ``sys.stderr`` as it is at each
+    line); where they went before, to give back. Nothing happens before ``configure_logging``.
     """
     for handler in logging.getLogger().handlers:
         if isinstance(handler, _Handler):
-            return handler.setStream(stream)
+            with handler.lock or contextlib.nullcontext():
+                previous, handler.fixed = handler.fixed, stream
+                if stream is not None:
+                    handler.stream = stream
+            return previous
     return None

@@ -52,7 +52,7 @@ class Progress:
             "read": self.read,
             "decided": self.decided,
             "written": self.written,
-            "rate": None if self.rate is None else round(self.rate, 1),
+            "rate": None if self.rate is None else round(self.rate, 2),
             "elapsed_s": round(self.elapsed_s, 1),
         }
         if self.total is not None:

@@ -76,8 +76,8 @@ class TerminalProgress:
         with self._lock:
             if self._bars is None:
                 self._bars = self._make()
-                self._bars.start()  # standard error now prints above the bars...
-                self._log_was = log_stream(sys.stderr)  # ...and so does the log
+                self._bars.start()  # standard error now prints above the bars (on a terminal)...
+                self._log_was = log_stream(None)  # ...and so does the log, whatever its stream
             self._tasks[connection] = self._bars.add_task(connection, total=None, decided=0, written=0)
 
     def update(self, connection: str, progress: Progress) -> None:
@@ -99,11 +99,10 @@ class TerminalProgress:
             task = self._tasks.pop(connection, None)
             if self._bars is None:
                 return
-            if task is not None:
-                self._bars.refresh()
+            if task is not None and self._tasks:  # others still run: this one's bar goes
+                self._bars.remove_task(task)
             if not self._tasks:
-                if self._log_was is not None:
-                    log_stream(self._log_was)
-                    self._log_was = None
                 self._bars.stop()
+                log_stream(self._log_was)
+                self._log_was = None
                 self._bars = None
