@@ -117,7 +117,13 @@ def sync_command(
     try:
         conn = settings.connection(connection)
         store = open_store(settings.state)
-        job = build_job(conn, store, clock=(lambda: now) if now else None, view=_view(settings))
+        job = build_job(
+            conn,
+            store,
+            clock=(lambda: now) if now else None,
+            view=_view(settings),
+            progress_every=settings.log.progress_seconds,
+        )
         result = job.run(dry_run=dry_run)
     except InputError as error:
         _fail(error)

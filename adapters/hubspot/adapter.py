@@ -25,7 +25,7 @@ Registered as ``leadsync.adapters: hubspot = leadsync.adapters.hubspot.adapter:f
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -120,21 +120,12 @@ class HubSpotAdapter:
         chaser = EchoChaser(lambda req: self.client.search("contacts", req), props, _modified_ms)
         self._chaser = chaser
         chaser.start()
-        remaining: list[int | None] = [None]  # the last main search's `total`: what it matched
-
-        def main_search(request: SearchRequest) -> JSON:
-            body = chaser.main_search(request)
-            total = body.get("total")
-            remaining[0] = total if isinstance(total, int) else None
-            return body
-
-        read = 0
+        estimate = _ReadSize()
         try:
-            for records, page_cursor in search_pages(main_search, props, start, _modified_ms):
-                # Each search starts after what was read (paging.py), so its total counts the rest.
-                total = None if remaining[0] is None else read + remaining[0]
-                read += len(records)
-                yield self._page(records, self._settled(page_cursor).encode(), total)
+            for records, page_cursor in search_pages(
+                estimate.counting(chaser.main_search), props, start, _modified_ms
+            ):
+                yield self._page(records, self._settled(page_cursor).encode(), estimate.page(len(records)))
                 for chased in chaser.take():
                     yield self._page(chased, None)
             for records, rest_cursor in chaser.rest():
@@ -326,6 +317,39 @@ def _owner(raw: JSON, *, active: bool) -> Owner:
         active=active and not raw.get("archived", False),
         teams=teams,
     )
+
+
+class _ReadSize:
+    """How many contacts a read holds, from the ``total`` of HubSpot's searches (for the ETA).
+
+    Each search by modification time starts where the read stands (``paging.py``), so its total
+    counts what is left, with the records at its anchor already read (those its page drops). A
+    search for ties at one timestamp says nothing of the rest and leaves the estimate as it was.
+    """
+
+    def __init__(self) -> None:
+        self.read = 0
+        self.estimate: int | None = None
+        self._answer: tuple[int, int] | None = None  # the last search's (total, results)
+
+    def counting(self, search: Callable[[SearchRequest], JSON]) -> Callable[[SearchRequest], JSON]:
+        def counted(request: SearchRequest) -> JSON:
+            body = search(request)
+            total = body.get("total")
+            if request.sort == MODIFIED and isinstance(total, int):
+                self._answer = (total, len(body.get("results") or []))
+            return body
+
+        return counted
+
+    def page(self, records: int) -> int | None:
+        """The estimate for a page of ``records`` contacts just read."""
+        if self._answer is not None:
+            total, returned = self._answer
+            self._answer = None
+            self.estimate = self.read + total - max(returned - records, 0)
+        self.read += records
+        return self.estimate
 
 
 def from_options(options: Mapping[str, Any]) -> HubSpotAdapter:

@@ -35,7 +35,7 @@ from leadsync.observe.monitor import Monitor
 from leadsync.rules.loader import load_rules
 from leadsync.settings import Connection, Settings
 from leadsync.sync.loop import RunResult, SyncJob
-from leadsync.sync.progress import ProgressView
+from leadsync.sync.progress import PROGRESS_EVERY_S, ProgressView
 from leadsync.sync.state import StateStore
 
 __all__ = ["Daemon", "build_job"]
@@ -50,6 +50,7 @@ def build_job(
     clock: Callable[[], datetime] | None = None,
     progress: Callable[[int], None] | None = None,
     view: ProgressView | None = None,
+    progress_every: float = PROGRESS_EVERY_S,
 ) -> SyncJob:
     """A ready ``SyncJob``: rules loaded and validated, adapter made from its entry point.
 
@@ -63,6 +64,7 @@ def build_job(
         "stop": stop,
         "progress": progress,
         "view": view,
+        "progress_every": progress_every,
     }
     if clock is not None:
         kwargs["clock"] = clock
@@ -91,7 +93,11 @@ class Daemon:
         self.cycles = cycles
         self.on_result = on_result
         self.stop = threading.Event()
-        self.jobs = {c.name: build_job(c, store, self.stop, view=view) for c in settings.connections}
+        every = settings.log.progress_seconds
+        self.jobs = {
+            c.name: build_job(c, store, self.stop, view=view, progress_every=every)
+            for c in settings.connections
+        }
         self.intervals = {c.name: c.interval_seconds for c in settings.connections}
         # Ticks skipped because the connection's run was still going: (that run's id, how many).
         self.overlaps: dict[str, tuple[str, int]] = {}

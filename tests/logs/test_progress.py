@@ -6,11 +6,14 @@ import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from leadsync.api import Contact, FakeClock, Page
+from leadsync.errors import ConfigError
+from leadsync.settings import load_settings
 from leadsync.sync.loop import SyncJob
 from leadsync.sync.progress import Progress
 from leadsync.sync.progressbar import FORCE_ENV, TerminalProgress, wanted
@@ -165,3 +168,33 @@ class TestWhenBarsShow:
             monkeypatch.setenv(FORCE_ENV, "0")
             assert not wanted("console", tty)
         os.close(leader)
+
+
+class TestHowOften:
+    """``log: {progress_every: 10s}`` in the config file; a bad value is a FILE:LINE problem."""
+
+    def _config(self, tmp_path: Path, every: str) -> Path:
+        tmp_path.mkdir(exist_ok=True)
+        (tmp_path / "rules.yaml").write_text((Path(__file__).parents[1] / "sync" / "rules.yaml").read_text())
+        path = tmp_path / "leadsync.yaml"
+        path.write_text(
+            "state: sqlite:///state.db\n"
+            f"log: {{level: info, format: json, progress_every: {every}}}\n"
+            "connections:\n"
+            "  - name: fake\n"
+            "    adapter: tests.sync.fake_crm:from_options\n"
+            "    rules: rules.yaml\n"
+            "    token_env: LEADSYNC_TEST_TOKEN\n"
+        )
+        return path
+
+    def test_the_interval_is_read_from_the_config(self, tmp_path: Path) -> None:
+        assert load_settings(self._config(tmp_path, "10s")).log.progress_seconds == 10
+        assert load_settings(self._config(tmp_path / "d", "2m")).log.progress_seconds == 120
+
+    def test_a_bad_interval_says_where(self, tmp_path: Path) -> None:
+        path = self._config(tmp_path, "often")
+        with pytest.raises(ConfigError) as caught:
+            load_settings(path)
+        [problem] = caught.value.problems
+        assert str(problem).startswith(f"{path}:2:") and "write e.g. 30s" in str(problem)
