@@ -90,7 +90,8 @@ def configure_logging(level: str = "info", fmt: str = "json", stream: IO[str] | 
         cache_logger_on_first_use=False,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, _foreign_logger],
+        # A library's record may name a connection itself (the daemon marks APScheduler's job lines).
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(allow=["connection"]), _foreign_logger],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,

@@ -131,15 +131,19 @@ class Daemon:
                 next_run_time=datetime.now(UTC),
             )
         self.scheduler.add_listener(self._overlapped, EVENT_JOB_MAX_INSTANCES)
-        skipped = logging.getLogger("apscheduler.scheduler")
-        skipped.addFilter(_drop_overlap_warning)
+        apscheduler = [
+            logging.getLogger(f"apscheduler.{name}") for name in ("scheduler", "executors.default")
+        ]
+        for logger in apscheduler:
+            logger.addFilter(self._job_lines)
         self.scheduler.start()
         log.info("daemon_started", connections=list(self.jobs), state=_safe_url(self.settings.state))
         try:
             self.stop.wait()
             self.scheduler.shutdown(wait=True)
         finally:
-            skipped.removeFilter(_drop_overlap_warning)
+            for logger in apscheduler:
+                logger.removeFilter(self._job_lines)
         self.monitor.stop()
         log.info("daemon_stopped")
         return 1 if self.failed and len(self.failed) == len(self.jobs) else 0
@@ -159,6 +163,17 @@ class Daemon:
             misfire_grace_time=None,  # late is still a beat
             next_run_time=datetime.now(UTC),
         )
+
+    def _job_lines(self, record: logging.LogRecord) -> bool:
+        """APScheduler's lines: its warning a skipped tick dropped (``run_overlap`` says it once);
+        a line about a connection's job ("Running job ...") names the connection."""
+        if "maximum number of running instances reached" in str(record.msg):
+            return False
+        args = record.args if isinstance(record.args, tuple) else ()
+        job_id = getattr(args[0], "id", None) if args else None
+        if isinstance(job_id, str) and job_id in self.jobs:
+            record.connection = job_id
+        return True
 
     def _overlapped(self, event: JobSubmissionEvent) -> None:
         """A tick skipped: the connection's run is still going (counted for its ``run_overlap``)."""
@@ -232,11 +247,6 @@ class Daemon:
             self.runs[name] += 1
             if self.cycles is not None and all(n >= self.cycles for n in self.runs.values()):
                 self.stop.set()
-
-
-def _drop_overlap_warning(record: logging.LogRecord) -> bool:
-    """APScheduler's warning a skipped tick: dropped (the daemon logs ``run_overlap`` instead)."""
-    return "maximum number of running instances reached" not in str(record.msg)
 
 
 def _safe_url(url: str) -> str:

@@ -92,7 +92,8 @@ def test_the_daemon_logs_json_only_and_every_run_line_names_the_run(
     assert run.code == 0, run.err[-3000:]
     lines = every_line_json(run.err)
     scheduler = [e for e in lines if str(e.get("logger")).startswith("apscheduler")]
-    assert any("Running job" in e["event"] for e in scheduler)  # once plain text, now JSON
+    [running] = [e for e in scheduler if "Running job" in e["event"]]  # once plain text, now JSON
+    assert running["connection"] == "hs"
     during = run_lines(lines)
     assert {(e.get("connection"), e.get("run_id") is not None) for e in during} == {("hs", True)}
     assert len({e["run_id"] for e in during}) == 1
