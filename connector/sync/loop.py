@@ -191,6 +191,9 @@ class SyncJob:
                 self._finish(result, started)
             progress.end()
             raise
+        except BaseException:  # an interrupt (Ctrl-C): the bar still goes, the terminal left clean
+            progress.end()
+            raise
         result.status = "stopped" if self.stop.is_set() else "ok"
         if not dry_run:
             self._finish(result, started)
