@@ -42,11 +42,18 @@ def json_log() -> Iterator[Captured]:
     ours = logging.getLogger("leadsync")
     ours_level = ours.level
     saved = structlog.get_config()
+    # hubspot-api-client turns urllib3's logger down to warnings whenever a client is made (in an
+    # earlier test of this process, say): these tests speak for urllib3 at every level.
+    libraries = {name: logging.getLogger(name).level for name in ("urllib3", "urllib3.connectionpool")}
+    for name in libraries:
+        logging.getLogger(name).setLevel(logging.NOTSET)
     captured = Captured()
     configure_logging("debug", "json", stream=captured.buffer)
     try:
         yield captured
     finally:
+        for name, was in libraries.items():
+            logging.getLogger(name).setLevel(was)
         root.handlers[:] = handlers
         root.setLevel(level)
         ours.setLevel(ours_level)
