@@ -21,6 +21,8 @@ from leadsync.sync.changes import ContactPlan
 from leadsync.sync.daemon import Daemon, build_job
 from leadsync.sync.loop import RunResult, owners_from_store
 from leadsync.sync.opening import open_state
+from leadsync.sync.progress import ProgressView
+from leadsync.sync.progressbar import TerminalProgress, wanted
 from leadsync.sync.state import StateStore
 from leadsync.timeutil import format_ts, parse_iso_ts
 
@@ -93,14 +95,9 @@ def _store(settings: Settings, *, read_only: bool = False) -> StateStore:
         _fail(error)
 
 
-def _progress() -> Any:
-    if not sys.stderr.isatty():
-        return None
-
-    def show(n: int) -> None:
-        click.echo(f"\r{n:,} contacts read…", err=True, nl=False)
-
-    return show
+def _view(settings: Settings) -> ProgressView | None:
+    """The terminal's progress bars, on a terminal with the console log format (never in JSON)."""
+    return TerminalProgress() if wanted(settings.log.format) else None
 
 
 @click.command("run")
@@ -120,7 +117,9 @@ def run_command(config_path: Path, cycles: int | None, listen: str | None) -> No
     try:
         address, origin = _listen(listen, settings, config_path)
         store = _store(settings)
-        daemon = Daemon(settings, store, cycles=cycles, listen=address, listen_from=origin)
+        daemon = Daemon(
+            settings, store, cycles=cycles, listen=address, listen_from=origin, view=_view(settings)
+        )
         code = daemon.serve()
     except InputError as error:
         _fail(error)
@@ -156,7 +155,13 @@ def sync_command(
     try:
         conn = settings.connection(connection)
         store = _store(settings, read_only=dry_run)
-        job = build_job(conn, store, clock=(lambda: now) if now else None, progress=_progress())
+        job = build_job(
+            conn,
+            store,
+            clock=(lambda: now) if now else None,
+            view=_view(settings),
+            progress_every=settings.log.progress_seconds,
+        )
         result = job.run(dry_run=dry_run)
         store.close()  # SQLite folds its -wal file back into state.db and removes it
     except InputError as error:
@@ -165,8 +170,6 @@ def sync_command(
         _refused(error, conn.name, job.last_result, config_path)
     except CrmError as error:
         _crm_fail(error)
-    if sys.stderr.isatty():
-        click.echo("", err=True)
     if dry_run:
         click.echo(render_plan(result.plans))
     click.echo(result.summary(conn.name), err=dry_run)

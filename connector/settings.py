@@ -93,8 +93,15 @@ _SECRET_OPTION = re.compile(r"token|secret|password|passwd|api_?key|credential",
 
 
 class LogSettings(_Model):
+    """``log:``. ``progress_every``: how often a run logs ``run_progress`` (and once at its end)."""
+
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["json", "console"] = "json"
+    progress_every: str = "30s"
+
+    @property
+    def progress_seconds(self) -> float:
+        return interval_seconds(self.progress_every)
 
 
 class HttpSettings(_Model):
@@ -318,6 +325,10 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError(problems) from None
     base = path.resolve().parent
     problems = _repeated_names(settings, source)
+    try:
+        interval_seconds(settings.log.progress_every)
+    except ValueError as exc:
+        problems.append(source.problem(("log", "progress_every"), str(exc)))
     for i, c in enumerate(settings.connections):
         try:
             interval_seconds(c.every)

@@ -25,7 +25,7 @@ Registered as ``leadsync.adapters: hubspot = leadsync.adapters.hubspot.adapter:f
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -59,7 +59,7 @@ from .fanout import DEFAULT_CONCURRENCY, Fanout
 from .mapping import HISTORY, HubSpotMapping
 from .mapping_check import load_mapping
 from .options import SEARCH_LAG_S, HubSpotOptions
-from .paging import MODIFIED, SearchCursor, paginate, search_pages
+from .paging import MODIFIED, SearchCursor, SearchRequest, paginate, search_pages
 from .provisioning import check_access, run_setup
 from .ratelimit import RateLimiter
 from .tasks import BATCH as TASK_BATCH
@@ -120,9 +120,12 @@ class HubSpotAdapter:
         chaser = EchoChaser(lambda req: self.client.search("contacts", req), props, _modified_ms)
         self._chaser = chaser
         chaser.start()
+        estimate = _ReadSize()
         try:
-            for records, page_cursor in search_pages(chaser.main_search, props, start, _modified_ms):
-                yield self._page(records, self._settled(page_cursor).encode())
+            for records, page_cursor in search_pages(
+                estimate.counting(chaser.main_search), props, start, _modified_ms
+            ):
+                yield self._page(records, self._settled(page_cursor).encode(), estimate.page(len(records)))
                 for chased in chaser.take():
                     yield self._page(chased, None)
             for records, rest_cursor in chaser.rest():
@@ -149,12 +152,12 @@ class HubSpotAdapter:
         floor = searched - self.search_lag_ms
         return cursor if cursor.ts_ms < floor else SearchCursor(max(floor, 0))
 
-    def _page(self, records: list[JSON], cursor: str | None) -> Page[Contact]:
+    def _page(self, records: list[JSON], cursor: str | None, total: int | None = None) -> Page[Contact]:
         """A page of contacts; no cursor for the chase stream's pages before the main stream ends."""
         contacts = [contact_from_record(r, self.mapping) for r in records]
         self._activities.remember(records)
         log.info("page_read", records=len(contacts), cursor=cursor)
-        return Page(contacts, cursor)
+        return Page(contacts, cursor, total=total)
 
     def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
         """These contacts as HubSpot holds them now, by batch read (100 a call); unknown ids left out."""
@@ -314,6 +317,39 @@ def _owner(raw: JSON, *, active: bool) -> Owner:
         active=active and not raw.get("archived", False),
         teams=teams,
     )
+
+
+class _ReadSize:
+    """How many contacts a read holds, from the ``total`` of HubSpot's searches (for the ETA).
+
+    Each search by modification time starts where the read stands (``paging.py``), so its total
+    counts what is left, with the records at its anchor already read (those its page drops). A
+    search for ties at one timestamp says nothing of the rest and leaves the estimate as it was.
+    """
+
+    def __init__(self) -> None:
+        self.read = 0
+        self.estimate: int | None = None
+        self._answer: tuple[int, int] | None = None  # the last search's (total, results)
+
+    def counting(self, search: Callable[[SearchRequest], JSON]) -> Callable[[SearchRequest], JSON]:
+        def counted(request: SearchRequest) -> JSON:
+            body = search(request)
+            total = body.get("total")
+            if request.sort == MODIFIED and isinstance(total, int):
+                self._answer = (total, len(body.get("results") or []))
+            return body
+
+        return counted
+
+    def page(self, records: int) -> int | None:
+        """The estimate for a page of ``records`` contacts just read."""
+        if self._answer is not None:
+            total, returned = self._answer
+            self._answer = None
+            self.estimate = self.read + total - max(returned - records, 0)
+        self.read += records
+        return self.estimate
 
 
 def from_options(options: Mapping[str, Any]) -> HubSpotAdapter:

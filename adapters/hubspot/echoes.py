@@ -34,6 +34,7 @@ main stream reads everything, as a single stream would.
 from __future__ import annotations
 
 import bisect
+import contextvars
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
@@ -149,7 +150,12 @@ class EchoChaser:
     # -- the chase stream, while the main stream reads ----------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._chase, name="leadsync-echo-chaser", daemon=True)
+        self._thread = threading.Thread(  # in the run's context: its log lines name the run
+            target=contextvars.copy_context().run,
+            args=(self._chase,),
+            name="leadsync-echo-chaser",
+            daemon=True,
+        )
         self._thread.start()
 
     def take(self) -> list[list[JSON]]:

@@ -14,6 +14,7 @@ caller's thread, in order, exactly as a plain loop would.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -44,7 +45,10 @@ class Fanout:
         todo = list(items)
         if self.workers == 1 or len(todo) < 2 or self._careful():
             return [fn(item) for item in todo]
-        futures = [self._executor().submit(fn, item) for item in todo]
+        # Each call in a copy of the caller's context: log lines from the pool's threads carry what
+        # the caller bound (the run's connection and id); contextvars do not cross threads alone.
+        pool = self._executor()
+        futures = [pool.submit(contextvars.copy_context().run, fn, item) for item in todo]
         _, pending = wait(futures, return_when=FIRST_EXCEPTION)
         if pending:  # something failed: start nothing more, let what runs finish
             for future in pending:

@@ -20,6 +20,7 @@ leadsync's own tasks (a ``Leadsync_Key``) never count. Activity ids: ``call:<id>
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -122,7 +123,11 @@ class ActivityReader:
             jobs += chunks
         workers = max(1, min(self.client.concurrency, len(jobs)))
         with ThreadPoolExecutor(workers, thread_name_prefix="zoho-activities") as pool:
-            found = list(pool.map(lambda job: (job[0], self._search(*job)), jobs))
+            # each search in a copy of the run's context, so its log lines name the connection and run
+            futures = [
+                pool.submit(contextvars.copy_context().run, self._search, m, k, ids) for m, k, ids in jobs
+            ]
+            found = [(job[0], future.result()) for job, future in zip(jobs, futures, strict=True)]
         records: dict[tuple[str, str], JSON] = {}
         for module, rows in found:
             for r in rows:

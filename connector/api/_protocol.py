@@ -54,6 +54,9 @@ class Page(Generic[T]):
     # the re-read began is gone.
     reread: bool = False
     reread_done: bool = False
+    # How many contacts this read holds in all, counting the pages before this one, when the CRM
+    # says (HubSpot's search answers with a ``total``): the progress display's ETA. None: unknown.
+    total: int | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,10 @@ takes effect at the next run; one that does not validate is logged and the last 
 
 Each run's outcome and result go to the daemon's ``Monitor`` (``leadsync.observe``), which serves
 them as metrics with ``--http``; a job of the scheduler's own beats its heartbeat (``/livez``).
+
+A run longer than its interval makes APScheduler skip the ticks it overlaps, with a warning a
+tick ("maximum number of running instances reached"): the daemon drops those and logs one debug
+event instead, ``run_overlap``, when the run ends, with how many ticks it skipped.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -33,6 +38,7 @@ from leadsync.observe.health import HEARTBEAT_S
 from leadsync.observe.monitor import Monitor
 from leadsync.settings import Connection, Settings
 from leadsync.sync.loop import RunResult, SyncJob
+from leadsync.sync.progress import PROGRESS_EVERY_S, ProgressView
 from leadsync.sync.rulesource import RulesFile
 from leadsync.sync.state import StateStore
 
@@ -47,9 +53,14 @@ def build_job(
     stop: threading.Event | None = None,
     clock: Callable[[], datetime] | None = None,
     progress: Callable[[int], None] | None = None,
+    view: ProgressView | None = None,
+    progress_every: float = PROGRESS_EVERY_S,
 ) -> SyncJob:
     """A ready ``SyncJob``: rules loaded and validated (and re-read at a run when the file
-    changed), adapter made from its entry point."""
+    changed), adapter made from its entry point.
+
+    ``view``: where to show the run's progress as it goes (the terminal's bars), besides the log.
+    """
     rules = RulesFile(connection.rules)
     adapter = connection.make_adapter()
     kwargs: dict[str, Any] = {
@@ -58,6 +69,8 @@ def build_job(
         "stop": stop,
         "progress": progress,
         "rules_file": rules,
+        "view": view,
+        "progress_every": progress_every,
     }
     if clock is not None:
         kwargs["clock"] = clock
@@ -79,13 +92,22 @@ class Daemon:
         on_result: Callable[[str, RunResult], None] | None = None,
         listen: ListenAddress | None = None,
         listen_from: tuple[str, int] = ("--http", 0),
+        view: ProgressView | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.cycles = cycles
         self.on_result = on_result
         self.stop = threading.Event()
-        self.jobs = {c.name: build_job(c, store, self.stop) for c in settings.connections}
+        every = settings.log.progress_seconds
+        self.jobs = {
+            c.name: build_job(c, store, self.stop, view=view, progress_every=every)
+            for c in settings.connections
+        }
+        self.intervals = {c.name: c.interval_seconds for c in settings.connections}
+        # Ticks skipped because the connection's run was still going: (that run's id, how many).
+        self.overlaps: dict[str, tuple[str, int]] = {}
+        self._overlaps_lock = threading.Lock()
         self.runs: dict[str, int] = {name: 0 for name in self.jobs}
         self.failed: set[str] = set()
         self.scheduler = BackgroundScheduler(timezone=UTC)
@@ -114,10 +136,20 @@ class Daemon:
                 coalesce=True,
                 next_run_time=datetime.now(UTC),
             )
+        self.scheduler.add_listener(self._overlapped, EVENT_JOB_MAX_INSTANCES)
+        apscheduler = [
+            logging.getLogger(f"apscheduler.{name}") for name in ("scheduler", "executors.default")
+        ]
+        for logger in apscheduler:
+            logger.addFilter(self._job_lines)
         self.scheduler.start()
         log.info("daemon_started", connections=list(self.jobs), state=_safe_url(self.settings.state))
-        self.stop.wait()
-        self.scheduler.shutdown(wait=True)
+        try:
+            self.stop.wait()
+            self.scheduler.shutdown(wait=True)
+        finally:
+            for logger in apscheduler:
+                logger.removeFilter(self._job_lines)
         self.monitor.stop()
         log.info("daemon_stopped")
         return 1 if self.failed and len(self.failed) == len(self.jobs) else 0
@@ -138,9 +170,51 @@ class Daemon:
             next_run_time=datetime.now(UTC),
         )
 
+    def _job_lines(self, record: logging.LogRecord) -> bool:
+        """APScheduler's lines: its warning a skipped tick dropped (``run_overlap`` says it once);
+        a line about a connection's job ("Running job ...") names the connection."""
+        if "maximum number of running instances reached" in str(record.msg):
+            return False
+        args = record.args if isinstance(record.args, tuple) else ()
+        job_id = getattr(args[0], "id", None) if args else None
+        if isinstance(job_id, str) and job_id in self.jobs:
+            record.connection = job_id
+        return True
+
+    def _overlapped(self, event: JobSubmissionEvent) -> None:
+        """A tick skipped: the connection's run is still going (counted for its ``run_overlap``)."""
+        job = self.jobs.get(event.job_id)
+        if job is None or job.last_result is None:
+            return
+        run_id = job.last_result.run_id
+        with self._overlaps_lock:
+            seen_id, count = self.overlaps.get(event.job_id, (run_id, 0))
+            self.overlaps[event.job_id] = (run_id, count + 1 if seen_id == run_id else 1)
+
+    def _log_overlap(self, name: str) -> None:
+        with self._overlaps_lock:
+            run_id, count = self.overlaps.pop(name, ("", 0))
+        if count:
+            log.debug(
+                "run_overlap",
+                run_id=run_id,
+                skipped_ticks=count,
+                every_s=self.intervals[name],
+                detail="the run took longer than its interval; the ticks it overlapped were skipped",
+            )
+
     def _run(self, name: str) -> None:
         if self.stop.is_set():
             return
+        # The daemon's own lines about this run name its connection (the run binds its id too).
+        with structlog.contextvars.bound_contextvars(connection=name):
+            self._run_bound(name)
+
+    def _run_id(self, name: str) -> str | None:
+        result = self.jobs[name].last_result
+        return result.run_id if result is not None else None
+
+    def _run_bound(self, name: str) -> None:
         started, outcome = time.monotonic(), "crashed"
         try:
             result = self.jobs[name].run()
@@ -150,14 +224,14 @@ class Daemon:
         except QuotaExhausted as exc:
             outcome = "quota_exhausted"
             resume = exc.resume_at or datetime.now(UTC)
-            log.warning("daily_quota_exhausted", connection=name, resume_at=resume.isoformat())
+            log.warning("daily_quota_exhausted", run_id=self._run_id(name), resume_at=resume.isoformat())
             self.scheduler.modify_job(name, next_run_time=resume)
         except AuthError as exc:
             outcome = "auth_failed"
             self.monitor.connection_stopped(name, "authentication failed; fix the credentials and restart")
             log.error(
                 "auth_failed",
-                connection=name,
+                run_id=self._run_id(name),
                 error=str(exc),
                 action="this connection's job is stopped; "
                 "fix the credentials and restart (leadsync check says what is missing)",
@@ -177,10 +251,13 @@ class Daemon:
             )
         except CrmError as exc:
             outcome = "failed"
-            log.error("run_failed", connection=name, error=str(exc), action="retried at the next interval")
+            log.error(
+                "run_failed", run_id=self._run_id(name), error=str(exc), action="retried at the next interval"
+            )
         except Exception:
-            log.exception("run_crashed", connection=name)
+            log.exception("run_crashed", run_id=self._run_id(name))
         finally:
+            self._log_overlap(name)
             self.monitor.run_ended(name, self.jobs[name].last_result, outcome, time.monotonic() - started)
             self.runs[name] += 1
             if self.cycles is not None and all(n >= self.cycles for n in self.runs.values()):

@@ -25,6 +25,11 @@ The new hash is stored once such a run ends ok.
 
 A write or task the CRM refuses for a cause in the setup stops the run (``SetupRefused``, see
 ``refusals.py``); the run's status is ``refused``.
+
+Every log line of a run, from the loop, the adapter or their threads, carries the run's
+``connection`` and ``run_id`` (bound with ``structlog.contextvars`` for the run; the threads copy
+the context). Its progress goes to the log as ``run_progress`` every ``progress_every`` seconds of
+its clock and at its end, and to a ``ProgressView`` (the terminal's bar) when it has one.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ from leadsync.rules.routing import RoutingIndex, RoutingState
 from leadsync.sync import identity, outbox
 from leadsync.sync.changes import ContactPlan, current_values, desired_values
 from leadsync.sync.outbox import MAX_WRITE_ATTEMPTS
+from leadsync.sync.progress import PROGRESS_EVERY_S, ProgressView, RunProgress
 from leadsync.sync.readahead import ReadAhead
 from leadsync.sync.rulesource import RulesFile, rules_sha
 from leadsync.sync.run import RunContext, RunResult
@@ -105,6 +111,7 @@ class _Run:
     owners: dict[str, Owner]
     index: RoutingIndex
     routing: RoutingState
+    progress: RunProgress
     touched: set[str] = field(default_factory=set)
     # Decided from what was read; the sweep leaves these out. Not the echoes (read, not decided):
     # one whose time has come (an activity stamped after the last run's `now`) is swept.
@@ -129,6 +136,8 @@ class SyncJob:
         progress: Callable[[int], None] | None = None,
         read_ahead: int = READ_AHEAD,
         rules_file: RulesFile | None = None,
+        view: ProgressView | None = None,
+        progress_every: float = PROGRESS_EVERY_S,
     ) -> None:
         self.name = name
         self.adapter = adapter
@@ -144,7 +153,9 @@ class SyncJob:
         self.decide_batch = decide_batch
         self.read_ahead = read_ahead if getattr(adapter, "concurrent_reads", False) else 0
         self.stop = stop or threading.Event()
-        self.progress = progress
+        self.progress = progress  # called with the contacts read so far, after each page
+        self.view = view
+        self.progress_every = progress_every
         self.log = structlog.get_logger("leadsync.sync").bind(connection=name)
         # The run under way, or the last one: what it did so far even when it raised (metrics).
         self.last_result: RunResult | None = None
@@ -166,8 +177,16 @@ class SyncJob:
     ) -> RunResult:
         """A run of ``kind`` around ``body``: the outbox flushed before and the tasks sent after,
         the run recorded with its outcome; a sync run also follows the rules' hash."""
-        now = self.clock()
         result = self.last_result = RunResult(run_id=uuid.uuid4().hex[:12])
+        # Every line logged during the run names it, from any module (the adapter's too); the
+        # previous context comes back when it ends.
+        with structlog.contextvars.bound_contextvars(connection=self.name, run_id=result.run_id):
+            return self._execute_bound(kind, body, result, dry_run, keep_plans)
+
+    def _execute_bound(
+        self, kind: str, body: Callable[[_Run], None], result: RunResult, dry_run: bool, keep_plans: bool
+    ) -> RunResult:
+        now = self.clock()
         if self.rules_file is not None:
             self.rules = self.rules_file.current(self.log)
         ctx = RunContext(
@@ -189,10 +208,11 @@ class SyncJob:
         if not dry_run:
             self.store.start_run(result.run_id, self.name, kind, now)
         log.info("run_started", now=now.isoformat())
+        progress = RunProgress(self.name, result, self.clock, log, self.progress_every, self.view)
         try:
             if not dry_run:
                 self._flush(ctx)
-            run = _Run(ctx, self._owners(dry_run), self._index(), self._routing_state())
+            run = _Run(ctx, self._owners(dry_run), self._index(), self._routing_state(), progress)
             if applied is not None and applied != sha:
                 run.redecide = True
                 result.rules_changed = sha[:12]
@@ -206,6 +226,7 @@ class SyncJob:
             log.error("run_refused", error=result.error, fixes=exc.fixes)
             if not dry_run:
                 self._finish(result, started)
+            progress.end()
             raise
         except Exception as exc:
             result.status = "failed"
@@ -213,6 +234,10 @@ class SyncJob:
             log.error("run_failed", error=result.error)
             if not dry_run:
                 self._finish(result, started)
+            progress.end()
+            raise
+        except BaseException:  # an interrupt (Ctrl-C): the bar still goes, the terminal left clean
+            progress.end()
             raise
         result.status = "stopped" if self.stop.is_set() else "ok"
         if not dry_run:
@@ -220,6 +245,7 @@ class SyncJob:
                 with self.store.transaction() as s:
                     self.store.set_rules_sha(s, self.name, sha, now)
             self._finish(result, started)
+        progress.end()
         log.info("run_finished", status=result.status, **result.counts)
         return result
 
@@ -234,6 +260,7 @@ class SyncJob:
                 # the cursor stays, and the next run reads the batch's pages again.
                 whole = len(plans) == len(news)
                 self._commit(run, plans, batch.cursor if whole else None, list(batch.echoes.values()))
+                run.progress.tick()
                 if batch.reread_done and whole and not run.ctx.dry_run:
                     with self.store.transaction() as s:
                         run.ctx.result.add("contacts_deleted", len(identity.finish_reread(s, self.name)))
@@ -272,6 +299,8 @@ class SyncJob:
         for page in pages:
             unique = {c.id: c for c in page.records}  # pages may overlap; the last read wins
             ctx.result.add("contacts_read", len(unique))
+            run.progress.expect(page.total)
+            run.progress.tick()
             if not ctx.dry_run and (page.moved or page.deleted or page.reread):
                 with self.store.transaction() as s:
                     ctx.result.add("contacts_moved", identity.move(s, self.name, page.moved))
@@ -467,6 +496,7 @@ class SyncJob:
             }
             self._commit(run, self._decide(run, contacts, stored), None)
             run.ctx.result.from_state.update(rows)
+            run.progress.tick()
 
 
 def owners_from_store(store: StateStore, connection: str) -> dict[str, Owner]:

@@ -12,6 +12,7 @@ may have created instead of creating another.
 
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -223,7 +224,8 @@ def _create_tasks(
         outcomes += [_NOT_SENT] * (len(groups) - len(outcomes))
     else:
         with ThreadPoolExecutor(min(workers, len(groups)), thread_name_prefix="leadsync-tasks") as pool:
-            futures = [pool.submit(create, group) for group in groups]
+            # each in a copy of the run's context, so its log lines name the connection and run
+            futures = [pool.submit(contextvars.copy_context().run, create, group) for group in groups]
             _, pending = wait(futures, return_when=FIRST_EXCEPTION)
             for future in pending:  # something failed: start nothing more, let what runs finish
                 future.cancel()

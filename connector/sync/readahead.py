@@ -19,6 +19,7 @@ With ``depth`` 0 the pages are read on the loop's thread, one at a time, as befo
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Iterable, Iterator
@@ -55,7 +56,11 @@ class ReadAhead(Generic[T]):
     def __enter__(self) -> Iterator[T]:
         if self.depth == 0:
             return self._source
-        self._thread = threading.Thread(target=self._read, name="leadsync-read-ahead", daemon=True)
+        # The reader logs with the run's context (its connection and run id): contextvars do not
+        # cross threads by themselves.
+        self._thread = threading.Thread(
+            target=contextvars.copy_context().run, args=(self._read,), name="leadsync-read-ahead", daemon=True
+        )
         self._thread.start()
         return self._taken()
 
