@@ -14,7 +14,7 @@ from typing import Protocol, TypeVar
 
 from leadsync.api import ContactChange, RetryableError, TaskRequest, WriteResult
 
-__all__ = ["ChunkGuard", "merged_changes", "send_chunks", "task_due"]
+__all__ = ["ChunkGuard", "merged_changes", "retry_without_owner", "send_chunks", "task_due"]
 
 
 def merged_changes(changes: Sequence[ContactChange]) -> list[ContactChange]:
@@ -29,6 +29,41 @@ def merged_changes(changes: Sequence[ContactChange]) -> list[ContactChange]:
             c if first is None else ContactChange(c.contact_id, {**first.values, **c.values}, first.current)
         )
     return list(by_id.values())
+
+
+def retry_without_owner(
+    changes: Sequence[ContactChange],
+    results: Sequence[WriteResult],
+    refused_for_owner: Callable[[WriteResult], bool],
+    write: Callable[[Sequence[ContactChange]], list[WriteResult]],
+) -> list[WriteResult]:
+    """``results``, where a change the CRM refused for its owner id alone was sent once more
+    without ``owner_id``: the stage, score, SLA and the rest land, the owner is ``dropped``.
+
+    Each CRM names its owner error its own way, so ``refused_for_owner`` is the adapter's. A CRM
+    refuses the whole record for one bad owner id, and would refuse it again on every retry.
+    """
+    by_id = {c.contact_id: c for c in merged_changes(changes)}
+    again: list[ContactChange] = []
+    for r in {r.contact_id: r for r in results}.values():
+        change = by_id.get(r.contact_id)
+        if r.ok or change is None or "owner_id" not in change.values or not refused_for_owner(r):
+            continue
+        rest = {f: v for f, v in change.values.items() if f != "owner_id"}
+        again.append(ContactChange(r.contact_id, rest, change.current))
+    if not again:
+        return list(results)
+    second = {r.contact_id: r for r in write(again)}
+    out: list[WriteResult] = []
+    for r in results:
+        retried = second.get(r.contact_id)
+        if retried is None or r.ok:
+            out.append(r)
+        elif retried.ok:
+            out.append(WriteResult(r.contact_id, ok=True, error=r.error, dropped=("owner_id",)))
+        else:
+            out.append(retried)
+    return out
 
 
 class _Planned(Protocol):

@@ -10,6 +10,7 @@ SURFACE = {
     # the model and the protocol
     "BUILTIN_ACTIVITY_TYPES", "STAGES", "WRITABLE_FIELDS", "Activity", "Contact", "Owner",
     "CrmAdapter", "Page", "ContactChange", "WriteResult", "TaskRequest", "TaskResult", "CheckReport",
+    "CheckNeeds",
     # errors
     "AuthError", "ConfigError", "CrmError", "Problem", "QuotaExhausted", "RateLimited",
     "RetryableError", "RulesError", "TransientError",
