@@ -51,7 +51,7 @@ from leadsync.api import (
     parse_crm_ts,
     parse_options,
 )
-from leadsync.api.writekit import retry_without_owner
+from leadsync.api.writekit import retry_tasks_without_owner, retry_without_owner
 
 from .activities import ActivityReader
 from .auth import token_from_options
@@ -267,7 +267,7 @@ class HubSpotAdapter:
         with chaser.writing() if chaser else contextlib.nullcontext():
             results = writer.write(changes)
             return retry_without_owner(
-                changes, results, lambda r: refused_for_owner(r, owner_property), writer.write
+                changes, results, lambda error: refused_for_owner(error, owner_property), writer.write
             )
 
     def api_budget(self) -> ApiBudget | None:
@@ -282,12 +282,13 @@ class HubSpotAdapter:
         return 1 if self.client.careful() else self.fanout.workers
 
     def create_task(self, task: TaskRequest) -> TaskResult:
-        return self._tasks.create([task])[0]
+        return self.create_tasks([task])[0]
 
     def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[TaskResult]:
         """Up to ``task_batch`` tasks in one batch create (after one search, for tasks an earlier
-        attempt may have made)."""
-        return self._tasks.create(tasks)
+        attempt may have made); one refused for its owner alone is created without one."""
+        results = self._tasks.create(tasks)
+        return retry_tasks_without_owner(tasks, results, refused_for_owner, self._tasks.create)
 
     def last_changed(
         self, contact_ids: Sequence[str], fields: Sequence[str]

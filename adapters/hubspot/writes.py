@@ -232,10 +232,10 @@ def _culprits(data: JSON, inputs: Inputs) -> set[str]:
     return found
 
 
-def refused_for_owner(result: WriteResult, owner_property: str) -> bool:
+def refused_for_owner(error: str, owner_property: str = "hubspot_owner_id") -> bool:
     """HubSpot refused the record for its owner id alone: "Property values were not valid" naming
     only the owner property (``INVALID_OWNER_ID``: no such owner, or a deactivated one)."""
-    match = _INVALID.search(result.error or "")
+    match = _INVALID.search(error)
     try:
         problems = json.loads(match.group(1)) if match else []
     except ValueError:

@@ -49,7 +49,7 @@ from leadsync.api import (
     WriteResult,
     parse_options,
 )
-from leadsync.api.writekit import retry_without_owner
+from leadsync.api.writekit import retry_tasks_without_owner, retry_without_owner
 
 from .activities import KEY_FIELD, ActivityReader
 from .auth import Credentials
@@ -199,11 +199,20 @@ class SalesforceAdapter:
         return retry_without_owner(changes, results, refused_for_owner, self._writer.write)
 
     def create_task(self, task: TaskRequest) -> TaskResult:
-        return TaskWriter(self.client, self.org_zone()).create(task)
+        writer = TaskWriter(self.client, self.org_zone())
+        [result] = retry_tasks_without_owner(
+            [task], [writer.create(task)], refused_for_owner, lambda again: [writer.create(t) for t in again]
+        )
+        return result
 
     def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[TaskResult]:
-        """One result per task, in order, from one sObject Collections create per ``task_batch``."""
-        return TaskWriter(self.client, self.org_zone()).create_many(tasks) if tasks else []
+        """One result per task, in order, from one sObject Collections create per ``task_batch``;
+        one refused for its owner alone is created once more without one."""
+        if not tasks:
+            return []
+        writer = TaskWriter(self.client, self.org_zone())
+        results = writer.create_many(tasks)
+        return retry_tasks_without_owner(tasks, results, refused_for_owner, writer.create_many)
 
     def org_zone(self) -> tzinfo:
         """The org's default time zone (Setup › Company Information), for task due dates."""

@@ -176,14 +176,15 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+TASK_REFUSED = "Salesforce refused the task: "
 # Salesforce's refusals of an OwnerId: no such record, not an id, not a user or queue, inactive.
 _OWNER_CODES = {"INVALID_CROSS_REFERENCE_KEY", "MALFORMED_ID", "FIELD_INTEGRITY_EXCEPTION"}
 
 
-def refused_for_owner(result: WriteResult) -> bool:
+def refused_for_owner(error: str) -> bool:
     """Salesforce refused the record for its ``OwnerId`` alone (every error names it, or says
-    ``INACTIVE_OWNER_OR_USER``), as ``error_text`` wrote the errors."""
-    parts = [p.strip() for p in (result.error or "").split("; ") if p.strip()]
+    ``INACTIVE_OWNER_OR_USER``), as ``error_text`` wrote the errors (a task's behind a prefix)."""
+    parts = [p.strip() for p in error.removeprefix(TASK_REFUSED).split("; ") if p.strip()]
     return bool(parts) and all(
         p.startswith("INACTIVE_OWNER_OR_USER:")
         or (p.split(":", 1)[0] in _OWNER_CODES and p.endswith("[OwnerId]"))

@@ -50,7 +50,7 @@ from leadsync.api import (
     WriteResult,
     parse_options,
 )
-from leadsync.api.writekit import retry_without_owner
+from leadsync.api.writekit import retry_tasks_without_owner, retry_without_owner
 
 from .activities import ACTIVITY_FIELDS, KEY_FIELD, ActivityReader
 from .activity_listing import ModuleSizes
@@ -261,7 +261,12 @@ class ZohoAdapter:
         if not tasks:
             return []
         modules = self.module_of([t.contact_id for t in tasks])
-        return TaskWriter(self.client, self.org_zone(), self.triggers).create_many(tasks, modules)
+        writer = TaskWriter(self.client, self.org_zone(), self.triggers)
+        results = writer.create_many(tasks, modules)
+        # One refused for its owner alone is created once more without one.
+        return retry_tasks_without_owner(
+            tasks, results, refused_for_owner, lambda again: writer.create_many(again, modules)
+        )
 
     def last_changed(
         self, contact_ids: Sequence[str], fields: Sequence[str]

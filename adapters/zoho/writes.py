@@ -47,11 +47,12 @@ def item_error(item: JSON) -> str:
     return f"{text} [{field}]" if field else text
 
 
-def refused_for_owner(result: WriteResult) -> bool:
+def refused_for_owner(error: str) -> bool:
     """Zoho refused the record for its ``Owner`` alone: ``INVALID_DATA`` at ``$.data[i].Owner``
-    (no such user, or an inactive one), as ``item_error`` names it."""
-    text = result.error or ""
-    return text.startswith("INVALID_DATA") and text.endswith("[Owner]")
+    (no such user, or an inactive one), as ``item_error`` names it (a task's error shows the path)."""
+    if error.startswith("INVALID_DATA"):
+        return error.endswith("[Owner]")
+    return "INVALID_DATA" in error and re.search(r"\]\.Owner(\.id)?'", error) is not None
 
 
 class ContactWriter:

@@ -315,6 +315,21 @@ class AdapterContract:
             if harness.contact_value(cid, "owner_id") != owner:
                 assert result.dropped == ("owner_id",), result
 
+    def test_a_task_is_never_refused_for_its_owner_alone(self, harness: AdapterHarness) -> None:
+        """A task whose owner the CRM refuses (inactive, or no such owner) is created without one."""
+        [cid] = harness.seed_contacts(1)
+        adapter = harness.make_adapter()
+        adapter.setup(harness.reason_labels)
+        inactive = next(oid for oid, active in harness.expected_owners().items() if not active)
+        for n, owner in enumerate([inactive, "leadsync-no-such-owner"]):
+            key = f"suite-owner-{n}:{cid}"
+            task = TaskRequest(
+                key, cid, owner, "Call now", datetime.now(UTC) + timedelta(hours=1), may_exist=False
+            )
+            result = harness.make_adapter().create_task(task)
+            assert result.crm_id is not None, result.error
+            assert harness.task_count(key) == 1
+
     # -- metering --------------------------------------------------------------------------------
 
     def test_the_api_budget_is_read_without_a_call(self, harness: AdapterHarness) -> None:
