@@ -75,7 +75,9 @@ def run_demo(folder: Path | None, contacts: int, cycles: int, crm: str, echo: Ca
     echo(f"Look at it: leadsync status --config {config}")
     query = "select contact_id, stage, owner_id, sla_status from contacts limit 20"
     echo(f"            sqlite3 {folder / 'state.db'} '{query}'")
-    echo(f"Your own CRM: copy {config} and {rules}, point the connection at your CRM (see README).")
+    echo(f"Your own CRM: change the lines marked CHANGE in {config} and the SANDBOX owner ids in")
+    echo(f"            {rules}, then `leadsync setup` and `leadsync check`")
+    echo("            (README: From the demo to your CRM).")
     return 0
 
 
