@@ -10,12 +10,15 @@ from typing import Any, NoReturn
 
 import click
 
+from leadsync.api import CheckNeeds, CheckReport, CrmAdapter
 from leadsync.errors import AuthError, CrmError, InputError, Problem, SetupRefused
 from leadsync.explain import render_explanation
 from leadsync.logging import configure_logging
 from leadsync.observe import ListenAddress, parse_listen
+from leadsync.rules.compiled import Rules
 from leadsync.rules.decide import decide_all
 from leadsync.rules.loader import load_rules
+from leadsync.rules.owners import routable_owners, unknown_owners
 from leadsync.settings import Settings, load_settings
 from leadsync.sync.changes import ContactPlan
 from leadsync.sync.daemon import Daemon, build_job
@@ -316,7 +319,8 @@ def explain_command(contact_id: str, config_path: Path, connection: str | None) 
             raise InputError([Problem(conn.name, 0, f"the CRM has no contact with id `{contact_id}`")])
         activities = adapter.read_activities([contact_id])
         store = _store(settings)
-        owners = owners_from_store(store, conn.name) or {o.id: o for o in adapter.read_owners()}
+        crm_owners = owners_from_store(store, conn.name) or {o.id: o for o in adapter.read_owners()}
+        owners = routable_owners(rules.owner_refs, crm_owners)  # ids the CRM lacks: inactive
     except InputError as error:
         _fail(error)
     except CrmError as error:
@@ -332,26 +336,62 @@ def explain_command(contact_id: str, config_path: Path, connection: str | None) 
 @click.command("check")
 @_CONFIG
 def check_command(config_path: Path) -> None:
-    """Verify each connection's credentials and permissions; say exactly what is missing."""
+    """Verify each connection's credentials, permissions, fields and the rules' owner ids."""
     settings = _settings(config_path)
     failed = False
     for conn in settings.connections:
         try:
-            report = conn.make_adapter().check()
+            rules = load_rules(conn.rules)
+            adapter = conn.make_adapter()
+            report = _check(adapter, CheckNeeds(rules.reason_labels))
+            owner_lines, owners_ok = _owner_problems(rules, adapter)
+            report.details += owner_lines
+            report.ok = report.ok and owners_ok
         except InputError as error:
             _fail(error)
         except CrmError as error:
-            report = None
             click.echo(f"{conn.name}: FAILED: {error}")
             failed = True
-        if report is not None:
-            click.echo(f"{conn.name}: {'ok' if report.ok else 'NOT READY'} {report.account}".rstrip())
-            for scope in report.missing_scopes:
-                click.echo(f"  missing scope: {scope}")
-            for line in report.details:
-                click.echo(f"  {line}")
-            failed = failed or not report.ok
+            continue
+        click.echo(f"{conn.name}: {'ok' if report.ok else 'NOT READY'} {report.account}".rstrip())
+        for scope in report.missing_scopes:
+            click.echo(f"  missing scope: {scope}")
+        for line in report.details:
+            click.echo(f"  {line}")
+        failed = failed or not report.ok
     sys.exit(1 if failed else 0)
+
+
+def _check(adapter: CrmAdapter, needs: CheckNeeds) -> CheckReport:
+    """The adapter's full check (``check_for``, optional) or its credentials-and-scopes one."""
+    check_for = getattr(adapter, "check_for", None)
+    report = check_for(needs) if callable(check_for) else adapter.check()
+    assert isinstance(report, CheckReport)
+    return report
+
+
+def _owner_problems(rules: Rules, adapter: CrmAdapter) -> tuple[list[str], bool]:
+    """Lines on the owner ids the rules name (each one the CRM lacks, with FILE:LINE), and
+    whether they all exist."""
+    if not rules.owner_refs:
+        return [], True
+    try:
+        crm = {o.id: o for o in adapter.read_owners()}
+    except AuthError as exc:
+        return [f"owner ids not checked: reading the CRM's owners failed: {exc}"], False
+    lines = [
+        f"owner `{u.owner_id}`: MISSING — the CRM has no owner with this id; correct the owner id at "
+        f"{u.places()} (routing skips it until then)"
+        for u in unknown_owners(rules.owner_refs, crm)
+    ]
+    ok = not lines
+    named = {r.owner_id for r in rules.owner_refs}
+    inactive = sorted(o for o in named if o in crm and not crm[o].active)
+    if inactive:
+        lines.append(f"note: owners {', '.join(inactive)} are inactive in the CRM; routing skips them")
+    if ok:
+        lines.append(f"owners: the {len(named)} owner ids the rules name exist in the CRM")
+    return lines, ok
 
 
 @click.command("setup")

@@ -7,6 +7,7 @@ playbook, and prints what leadsync wrote back and how to look at it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -53,16 +54,7 @@ def run_demo(folder: Path | None, contacts: int, cycles: int, crm: str, echo: Ca
         echo(f"  playbook: {playbook} (copied to {rules})")
         os.environ[TOKEN_ENV] = portal["options"].pop("token")
         config = folder / "leadsync.yaml"
-        options = ", ".join(f"{k}: {v}" for k, v in portal["options"].items())
-        config.write_text(
-            "# written by `leadsync demo`\n"
-            "state: sqlite:///state.db\n"
-            "log: {level: warning, format: console}\n"
-            "connections:\n"
-            f"  - name: demo\n    adapter: {portal['adapter']}\n    rules: rules.yaml\n    every: 3s\n"
-            f"    token_env: {TOKEN_ENV}\n    options: {{{options}}}\n",
-            encoding="utf-8",
-        )
+        config.write_text(_config_text(portal["adapter"], portal["options"]), encoding="utf-8")
         settings = load_settings(config)
         store = open_store(settings.state)
         from leadsync.rules.loader import load_rules
@@ -83,18 +75,75 @@ def run_demo(folder: Path | None, contacts: int, cycles: int, crm: str, echo: Ca
     echo(f"Look at it: leadsync status --config {config}")
     query = "select contact_id, stage, owner_id, sla_status from contacts limit 20"
     echo(f"            sqlite3 {folder / 'state.db'} '{query}'")
-    echo(f"Your own CRM: copy {config} and {rules}, point the connection at your CRM (see README).")
+    echo(f"Your own CRM: change the lines marked CHANGE in {config} and the SANDBOX owner ids in")
+    echo(f"            {rules}, then `leadsync setup` and `leadsync check`")
+    echo("            (README: From the demo to your CRM).")
     return 0
 
 
+# Options that only a local sandbox needs (its address, its certificate), and what each
+# adapter needs instead to reach a real CRM (README: The config file).
+_SANDBOX_ONLY = {"base_url", "login_url", "accounts_url", "api_url", "ca_file"}
+_REAL_OPTIONS = {
+    "hubspot": "{account_timezone: Europe/Madrid}",
+    "salesforce": "{auth: jwt, client_id: 3MVG9..., username: leadsync@acme.com}",
+    "zoho": "{client_id: 1000.XXXX, data_center: eu}",
+}
+_TOKEN_HINT = {
+    "hubspot": "your private-app token's variable, e.g. HUBSPOT_TOKEN (or token_file:)",
+    "salesforce": "the JWT private key: token_file: /run/secrets/leadsync.key",
+    "zoho": "your refresh token's variable, e.g. ZOHO_REFRESH_TOKEN (or token_file:)",
+}
+
+
+def _config_text(adapter: str, options: dict[str, Any]) -> str:
+    """The demo's config, every line an admin changes for a real CRM marked ``CHANGE``."""
+    lines = [
+        f"# written by `leadsync demo` for a local {adapter} sandbox. To run it on your own CRM, change",
+        "# the lines marked CHANGE (README: From the demo to your CRM), correct the owner ids in",
+        "# rules.yaml, then `leadsync setup`, `leadsync check` and `leadsync sync --once --dry-run`.",
+        "state: sqlite:///state.db",
+        "log: {level: warning, format: console}",
+        "connections:",
+        "  - name: demo",
+        f"    adapter: {adapter}                # CHANGE if your CRM is another: hubspot, salesforce, zoho",
+        "    rules: rules.yaml              # its routing pools name the SANDBOX's owner ids: CHANGE them",
+        "    every: 3s                      # CHANGE: 5m for a real CRM",
+        f"    token_env: {TOKEN_ENV}  # CHANGE: {_TOKEN_HINT.get(adapter, 'your token')}",
+        "    options:                       # CHANGE: the sandbox's; yours are like "
+        + _REAL_OPTIONS.get(adapter, "the adapter's README says"),
+    ]
+    for key, value in options.items():
+        why = "SANDBOX only: delete" if key in _SANDBOX_ONLY else "SANDBOX's value: CHANGE to yours"
+        lines.append(f"      {key}: {json.dumps(value, default=str)}  # {why}")
+    return "\n".join(lines) + "\n"
+
+
+SANDBOX_NOTE = (
+    "SANDBOX owner ids (the local sandbox's reps): CHANGE to your CRM's owner ids; "
+    "`leadsync check` names any your CRM lacks"
+)
+
+
 def _with_owners(text: str, owners: list[str]) -> str:
-    """The playbook with its example owners (u-lia, ...) replaced by the sandbox's owners."""
+    """The playbook with its example owners (u-lia, ...) replaced by the sandbox's owners, each
+    line holding one marked as the sandbox's, so an admin knows which ids to change."""
     names: list[str] = []
     for pool in (yaml.safe_load(text).get("routing") or {}).get("pools") or []:
         names += [o for o in pool.get("owners", []) if o not in names]
-    for i, name in enumerate(names):
-        text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", f'"{owners[i % len(owners)]}"', text)
-    return text
+    out: list[str] = []
+    for line in text.splitlines():
+        changed = line
+        for i, name in enumerate(names):
+            changed = re.sub(
+                rf"(?<![\w-]){re.escape(name)}(?![\w-])", f'"{owners[i % len(owners)]}"', changed
+            )
+        out.append(f"{changed}  # {SANDBOX_NOTE}" if changed != line else line)
+    head = (
+        "# Copied by `leadsync demo`. The owner ids below marked SANDBOX are the local sandbox's: an\n"
+        "# admin replaces them with the CRM's own owner ids before pointing leadsync at a real CRM.\n"
+    )
+    return head + "\n".join(out) + "\n"
 
 
 def _summary(store: StateStore) -> str:

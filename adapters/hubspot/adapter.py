@@ -36,6 +36,8 @@ from leadsync.api import (
     JSON,
     Activity,
     ApiBudget,
+    AuthError,
+    CheckNeeds,
     CheckReport,
     Contact,
     ContactChange,
@@ -49,6 +51,7 @@ from leadsync.api import (
     parse_crm_ts,
     parse_options,
 )
+from leadsync.api.writekit import retry_tasks_without_owner, retry_without_owner
 
 from .activities import ActivityReader
 from .auth import token_from_options
@@ -60,11 +63,11 @@ from .mapping import HISTORY, HubSpotMapping
 from .mapping_check import load_mapping
 from .options import SEARCH_LAG_S, HubSpotOptions
 from .paging import MODIFIED, SearchCursor, SearchRequest, paginate, search_pages
-from .provisioning import check_access, run_setup
+from .provisioning import check_access, check_properties, run_setup
 from .ratelimit import RateLimiter
 from .tasks import BATCH as TASK_BATCH
 from .tasks import TaskWriter
-from .writes import ContactWriter
+from .writes import ContactWriter, refused_for_owner
 
 __all__ = ["HubSpotAdapter", "from_options"]
 
@@ -107,6 +110,18 @@ class HubSpotAdapter:
 
     def check(self) -> CheckReport:
         return check_access(self.client, self.account_timezone)
+
+    def check_for(self, needs: CheckNeeds) -> CheckReport:
+        """The scopes (``check``), then every property leadsync writes and reads, and its options."""
+        report = self.check()
+        if report.ok or report.account:  # the token works: the properties can be read
+            try:
+                problems = check_properties(self.client, self.mapping, needs.reason_labels)
+            except AuthError as exc:
+                problems = [f"properties not checked: {exc}"]
+            report.details += problems or ["properties: every property leadsync writes and reads is there"]
+            report.ok = report.ok and not problems
+        return report
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -251,8 +266,12 @@ class HubSpotAdapter:
             self.fanout,
             on_written=chaser.written if chaser else None,
         )
+        owner_property = self.mapping.fields["owner_id"].field
         with chaser.writing() if chaser else contextlib.nullcontext():
-            return writer.write(changes)
+            results = writer.write(changes)
+            return retry_without_owner(
+                changes, results, lambda error: refused_for_owner(error, owner_property), writer.write
+            )
 
     def api_budget(self) -> ApiBudget | None:
         """The account's daily request quota, from the headers of HubSpot's last answer."""
@@ -266,12 +285,13 @@ class HubSpotAdapter:
         return 1 if self.client.careful() else self.fanout.workers
 
     def create_task(self, task: TaskRequest) -> TaskResult:
-        return self._tasks.create([task])[0]
+        return self.create_tasks([task])[0]
 
     def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[TaskResult]:
         """Up to ``task_batch`` tasks in one batch create (after one search, for tasks an earlier
-        attempt may have made)."""
-        return self._tasks.create(tasks)
+        attempt may have made); one refused for its owner alone is created without one."""
+        results = self._tasks.create(tasks)
+        return retry_tasks_without_owner(tasks, results, refused_for_owner, self._tasks.create)
 
     def last_changed(
         self, contact_ids: Sequence[str], fields: Sequence[str]

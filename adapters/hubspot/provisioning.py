@@ -25,7 +25,7 @@ from .mapping import HubSpotMapping
 from .paging import SearchFilter, SearchRequest
 from .tasks import BATCH, LEGACY_KEY, TASK_KEY
 
-__all__ = ["GROUP", "SCOPE_PROBES", "SLA_STATUSES", "check_access", "run_setup"]
+__all__ = ["GROUP", "SCOPE_PROBES", "SLA_STATUSES", "check_access", "check_properties", "run_setup"]
 
 GROUP = "leadsync"
 SLA_STATUSES = ("none", "pending", "met", "breached", "exhausted")
@@ -289,6 +289,50 @@ def check_access(client: HubSpotClient, account_timezone: str) -> CheckReport:
         )
     report.ok = not report.missing_scopes
     return report
+
+
+def check_properties(
+    client: HubSpotClient, mapping: HubSpotMapping, reason_labels: Mapping[str, str]
+) -> list[str]:
+    """Every property leadsync writes or reads that is missing, of another type, or short of an
+    option the rules or the mapping need; each line says what to do. Empty: all there."""
+    props = {p["name"]: p for p in client.list_properties("contacts")}
+    setup = "run `leadsync setup`"
+    wanted_options = {
+        "disqualification_reason": list(reason_labels),
+        "sla_status": list(SLA_STATUSES),
+    }
+    out: list[str] = []
+    for field, (_, ptype, _) in _WRITABLE.items():
+        name = mapping.fields[field].field
+        prop = props.get(name)
+        if prop is None:
+            fix = setup if name.startswith("leadsync_") else f"create it in HubSpot or change {mapping.file}"
+            out.append(f"contact property `{name}` ({field}): MISSING — {fix}")
+            continue
+        if prop.get("type") != ptype:
+            out.append(
+                f"contact property `{name}` ({field}) is of type {prop.get('type')}, leadsync writes "
+                f"{ptype}: map `{field}` to another property in {mapping.file}, or delete it and {setup}"
+            )
+            continue
+        have = {str(o.get("value")) for o in prop.get("options") or [] if not o.get("hidden")}
+        lacking = [v for v in wanted_options.get(field, []) if v not in have]
+        if lacking:
+            out.append(
+                f"contact property `{name}` ({field}) has no option {', '.join(f'`{v}`' for v in lacking)} "
+                f"(the rules' reason codes and SLA statuses): {setup}"
+            )
+    key = {p["name"]: p for p in client.list_properties("tasks")}.get(TASK_KEY)
+    if key is None:
+        out.append(f"task property `{TASK_KEY}`: MISSING — {setup}")
+    elif not key.get("hasUniqueValue"):
+        out.append(
+            f"task property `{TASK_KEY}` does not require unique values: delete it in HubSpot "
+            "(Settings > Properties > Task properties) and run `leadsync setup` again"
+        )
+    out += [line.removeprefix("warning: ") for line in _mapped_problems(mapping, props)]
+    return out
 
 
 def _scopes_in(exc: AuthError) -> list[str]:

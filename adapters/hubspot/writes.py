@@ -45,7 +45,7 @@ from .fanout import Fanout
 from .mapping import HubSpotMapping
 from .refusals import property_cause, scope_cause
 
-__all__ = ["ContactWriter"]
+__all__ = ["ContactWriter", "refused_for_owner"]
 
 log = structlog.get_logger("leadsync.hubspot.writes")
 _RETRYABLE_CATEGORIES = {"CONFLICT", "LOCKED", "RATE_LIMITS", "RATE_LIMIT", "INTERNAL_ERROR", "TIMEOUT"}
@@ -248,6 +248,20 @@ def _culprits(data: JSON, inputs: Inputs) -> set[str]:
             if item.get("error") in _EVERY_RECORD or (value and named_value):
                 found.add(cid)
     return found
+
+
+def refused_for_owner(error: str, owner_property: str = "hubspot_owner_id") -> bool:
+    """HubSpot refused the record for its owner id alone: "Property values were not valid" naming
+    only the owner property (``INVALID_OWNER_ID``: no such owner, or a deactivated one)."""
+    match = _INVALID.search(error)
+    try:
+        problems = json.loads(match.group(1)) if match else []
+    except ValueError:
+        return False
+    items = [p for p in problems if isinstance(p, dict)] if isinstance(problems, list) else []
+    return bool(items) and all(
+        p.get("name") == owner_property or p.get("error") == "INVALID_OWNER_ID" for p in items
+    )
 
 
 def _error_text(err: JSON) -> str:

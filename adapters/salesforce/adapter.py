@@ -38,6 +38,7 @@ import structlog
 from leadsync.api import (
     Activity,
     ApiBudget,
+    CheckNeeds,
     CheckReport,
     Contact,
     ContactChange,
@@ -48,6 +49,7 @@ from leadsync.api import (
     WriteResult,
     parse_options,
 )
+from leadsync.api.writekit import retry_tasks_without_owner, retry_without_owner
 
 from .activities import KEY_FIELD, ActivityReader
 from .auth import Credentials
@@ -59,7 +61,7 @@ from .people import PeopleRead, PeopleReader
 from .provisioning import check_org, run_setup
 from .reads import fetch_by_id, read_changes
 from .tasks import TaskWriter
-from .writes import COLLECTION, ContactWriter
+from .writes import COLLECTION, ContactWriter, refused_for_owner
 
 __all__ = ["SalesforceAdapter", "from_options"]
 
@@ -107,6 +109,10 @@ class SalesforceAdapter:
 
     def check(self) -> CheckReport:
         return check_org(self.client, self.mapping)
+
+    def check_for(self, needs: CheckNeeds) -> CheckReport:
+        """``check``, with leadsync's own fields, their types and the rules' reason values."""
+        return check_org(self.client, self.mapping, needs.reason_labels)
 
     def setup(self, reason_labels: Mapping[str, str]) -> list[str]:
         lines = run_setup(self.client, self.mapping, reason_labels)
@@ -187,14 +193,26 @@ class SalesforceAdapter:
     # -- writing --------------------------------------------------------------------------------
 
     def write_contacts(self, changes: Sequence[ContactChange]) -> list[WriteResult]:
-        return self._writer.write(changes) if changes else []
+        if not changes:
+            return []
+        results = self._writer.write(changes)
+        return retry_without_owner(changes, results, refused_for_owner, self._writer.write)
 
     def create_task(self, task: TaskRequest) -> TaskResult:
-        return TaskWriter(self.client, self.org_zone()).create(task)
+        writer = TaskWriter(self.client, self.org_zone())
+        [result] = retry_tasks_without_owner(
+            [task], [writer.create(task)], refused_for_owner, lambda again: [writer.create(t) for t in again]
+        )
+        return result
 
     def create_tasks(self, tasks: Sequence[TaskRequest]) -> list[TaskResult]:
-        """One result per task, in order, from one sObject Collections create per ``task_batch``."""
-        return TaskWriter(self.client, self.org_zone()).create_many(tasks) if tasks else []
+        """One result per task, in order, from one sObject Collections create per ``task_batch``;
+        one refused for its owner alone is created once more without one."""
+        if not tasks:
+            return []
+        writer = TaskWriter(self.client, self.org_zone())
+        results = writer.create_many(tasks)
+        return retry_tasks_without_owner(tasks, results, refused_for_owner, writer.create_many)
 
     def org_zone(self) -> tzinfo:
         """The org's default time zone (Setup › Company Information), for task due dates."""

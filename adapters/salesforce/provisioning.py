@@ -280,8 +280,47 @@ def _status_problems(client: SalesforceClient, mapping: SalesforceMapping) -> li
     return out
 
 
-def check_org(client: SalesforceClient, mapping: SalesforceMapping) -> CheckReport:
-    """Who we are, and every field, permission and value the mapping needs that the org lacks."""
+# A Tooling API field type → the type describe() reports for it.
+_DESCRIBED = {"Picklist": "picklist", "Number": "double", "DateTime": "datetime", "Text": "string",
+              "LongTextArea": "textarea"}  # fmt: skip
+
+
+def _spec_problems(client: SalesforceClient, specs: list[FieldSpec]) -> list[str]:
+    """leadsync's own fields that exist with another type or without a value the rules need."""
+    out: list[str] = []
+    for spec in specs:
+        field = next(
+            (
+                f
+                for f in (client.describe(spec.sobject) or {}).get("fields") or []
+                if f.get("name") == spec.name
+            ),
+            None,
+        )
+        if field is None:
+            continue
+        kind = _DESCRIBED.get(spec.type)
+        if kind and field.get("type") != kind:
+            out.append(
+                f"{spec.full_name} is a {field.get('type')} field, leadsync writes {kind}: delete it and "
+                "run `leadsync setup`, or map the field to another in the mapping"
+            )
+            continue
+        have = {str(v.get("value")) for v in field.get("picklistValues") or [] if v.get("active", True)}
+        lacking = [code for code, _ in spec.values if code not in have]
+        if lacking:
+            out.append(f"{spec.full_name} has no value {', '.join(lacking)}: run `leadsync setup`")
+    return out
+
+
+def check_org(
+    client: SalesforceClient, mapping: SalesforceMapping, reason_labels: Mapping[str, str] | None = None
+) -> CheckReport:
+    """Who we are, and every field, permission and value the mapping needs that the org lacks.
+
+    With the rules' ``reason_labels`` (``check_for``), leadsync's own fields not created yet, of
+    another type, or short of a value are missing too (``leadsync setup`` makes them).
+    """
     try:
         session = client.session
         org = (client.query("SELECT Name, TimeZoneSidKey, IsSandbox FROM Organization") or [{}])[0]
@@ -333,8 +372,12 @@ def check_org(client: SalesforceClient, mapping: SalesforceMapping) -> CheckRepo
         report.details.append(
             f"daily API requests: {used:,} of {most:,} used; leadsync stops at {client.budget:.0%}"
         )
-    if pending:
+    if pending and reason_labels is not None:
+        missing += [f"{name}: MISSING — run `leadsync setup`" for name in pending]
+    elif pending:
         report.details.append(f"not created yet, `leadsync setup` makes them: {', '.join(pending)}")
+    if reason_labels is not None:
+        missing += _spec_problems(client, wanted_fields(mapping, reason_labels))
     report.details += missing
     report.missing_scopes = [m.split(":")[0] for m in missing]
     report.ok = not missing

@@ -48,7 +48,7 @@ from leadsync.api.writekit import task_due
 from .activities import KEY_FIELD
 from .client import SalesforceClient
 from .reads import soql_list
-from .writes import AUTO_ASSIGN_OFF, COLLECTION, error_text
+from .writes import AUTO_ASSIGN_OFF, COLLECTION, TASK_REFUSED, error_text
 
 __all__ = ["KEYS_PER_URI", "TaskWriter", "task_record"]
 
@@ -202,7 +202,7 @@ class TaskWriter:
 def _outcome(task: TaskRequest, item: JSON) -> TaskResult:
     """A task Salesforce created, or refused (not as a duplicate): the refusal is a dead letter."""
     if not item.get("success"):
-        return TaskResult(task.key, None, error=f"Salesforce refused the task: {error_text(item)}")
+        return TaskResult(task.key, None, error=f"{TASK_REFUSED}{error_text(item)}")
     task_id = str(item.get("id") or "")
     if not task_id:
         return TaskResult(task.key, None, error=f"Salesforce created no task: {item!r}"[:500])

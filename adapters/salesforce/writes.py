@@ -190,6 +190,22 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+TASK_REFUSED = "Salesforce refused the task: "
+# Salesforce's refusals of an OwnerId: no such record, not an id, not a user or queue, inactive.
+_OWNER_CODES = {"INVALID_CROSS_REFERENCE_KEY", "MALFORMED_ID", "FIELD_INTEGRITY_EXCEPTION"}
+
+
+def refused_for_owner(error: str) -> bool:
+    """Salesforce refused the record for its ``OwnerId`` alone (every error names it, or says
+    ``INACTIVE_OWNER_OR_USER``), as ``error_text`` wrote the errors (a task's behind a prefix)."""
+    parts = [p.strip() for p in error.removeprefix(TASK_REFUSED).split("; ") if p.strip()]
+    return bool(parts) and all(
+        p.startswith("INACTIVE_OWNER_OR_USER:")
+        or (p.split(":", 1)[0] in _OWNER_CODES and p.endswith("[OwnerId]"))
+        for p in parts
+    )
+
+
 def error_text(item: JSON) -> str:
     """A collection item's errors as one line: ``CODE: message [fields]``, for results and dead letters."""
     parts = []

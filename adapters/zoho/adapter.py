@@ -39,6 +39,7 @@ from leadsync.api import (
     JSON,
     Activity,
     ApiBudget,
+    CheckNeeds,
     CheckReport,
     Contact,
     ContactChange,
@@ -49,6 +50,7 @@ from leadsync.api import (
     WriteResult,
     parse_options,
 )
+from leadsync.api.writekit import retry_tasks_without_owner, retry_without_owner
 
 from .activities import ACTIVITY_FIELDS, KEY_FIELD, ActivityReader
 from .activity_listing import ModuleSizes
@@ -60,7 +62,7 @@ from .paging import by_ids, pages
 from .provisioning import check_org, run_setup
 from .reads import fetch_by_id, full_read, read_changes
 from .tasks import TASK_BATCH, TaskWriter
-from .writes import ContactWriter
+from .writes import ContactWriter, refused_for_owner
 
 __all__ = ["ZohoAdapter", "from_options"]
 
@@ -108,6 +110,12 @@ class ZohoAdapter:
 
     def check(self) -> CheckReport:
         return check_org(self.client, self.mapping, self.org_fields, self.client.keeper.token)
+
+    def check_for(self, needs: CheckNeeds) -> CheckReport:
+        """``check``, with leadsync's own fields, their types and the rules' reason values."""
+        return check_org(
+            self.client, self.mapping, self.org_fields, self.client.keeper.token, needs.reason_labels
+        )
 
     def setup(self, reason_labels: Mapping[str, str]) -> list[str]:
         self._fields = {}
@@ -235,7 +243,10 @@ class ZohoAdapter:
     # -- writing --------------------------------------------------------------------------------
 
     def write_contacts(self, changes: Sequence[ContactChange]) -> list[WriteResult]:
-        return self._writer.write(changes) if changes else []
+        if not changes:
+            return []
+        results = self._writer.write(changes)
+        return retry_without_owner(changes, results, refused_for_owner, self._writer.write)
 
     def create_task(self, task: TaskRequest) -> TaskResult:
         return self.create_tasks([task])[0]
@@ -250,7 +261,12 @@ class ZohoAdapter:
         if not tasks:
             return []
         modules = self.module_of([t.contact_id for t in tasks])
-        return TaskWriter(self.client, self.org_zone(), self.triggers).create_many(tasks, modules)
+        writer = TaskWriter(self.client, self.org_zone(), self.triggers)
+        results = writer.create_many(tasks, modules)
+        # One refused for its owner alone is created once more without one.
+        return retry_tasks_without_owner(
+            tasks, results, refused_for_owner, lambda again: writer.create_many(again, modules)
+        )
 
     def last_changed(
         self, contact_ids: Sequence[str], fields: Sequence[str]

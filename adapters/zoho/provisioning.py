@@ -173,10 +173,38 @@ def missing_scopes(granted: Sequence[str], needed: Sequence[str] = SCOPES) -> li
     return [w for w in needed if not any(covers(h, w) for h in granted)]
 
 
+def _spec_problems(specs: list[FieldSpec], org_fields: OrgFields) -> list[str]:
+    """leadsync's own fields that exist with another type or without a value the rules need."""
+    out: list[str] = []
+    for spec in specs:
+        field = org_fields(spec.module).get(spec.name)
+        if field is None:
+            continue
+        if field.get("data_type") != spec.data_type:
+            out.append(
+                f"{spec.full_name} is a {field.get('data_type')} field, leadsync writes {spec.data_type}: "
+                "delete it and run `leadsync setup`, or map the field to another in the mapping"
+            )
+            continue
+        have = {str(v.get("actual_value")) for v in field.get("pick_list_values") or []}
+        lacking = [code for code, _ in spec.values if code not in have]
+        if lacking:
+            out.append(f"{spec.full_name} has no value {', '.join(lacking)}: run `leadsync setup`")
+    return out
+
+
 def check_org(
-    client: ZohoClient, mapping: ZohoMapping, org_fields: OrgFields, token: Callable[[], AccessToken]
+    client: ZohoClient,
+    mapping: ZohoMapping,
+    org_fields: OrgFields,
+    token: Callable[[], AccessToken],
+    reason_labels: Mapping[str, str] | None = None,
 ) -> CheckReport:
-    """Who we are, and every scope, field and value the mapping needs that the org lacks."""
+    """Who we are, and every scope, field and value the mapping needs that the org lacks.
+
+    With the rules' ``reason_labels`` (``check_for``), leadsync's own fields not created yet, of
+    another type, or short of a value are missing too (``leadsync setup`` makes them).
+    """
     try:
         org = ((client.get("/org") or {}).get("org") or [{}])[0]
         user = ((client.get("/users", {"type": "CurrentUser"}) or {}).get("users") or [{}])[0]
@@ -209,14 +237,19 @@ def check_org(
             (pending if f"{module}.{api}" in ours else missing).append(f"{module}.{api}")
     if KEY_FIELD not in org_fields("Tasks"):
         pending.append(f"Tasks.{KEY_FIELD}")
-    if pending:
+    problems = [f"{m}: MISSING (create it, or fix the mapping)" for m in missing]
+    if pending and reason_labels is not None:
+        problems += [f"{name}: MISSING — run `leadsync setup`" for name in pending]
+    elif pending:
         report.details.append(f"not created yet, `leadsync setup` makes them: {', '.join(pending)}")
-    report.details += [f"{m}: MISSING (create it, or fix the mapping)" for m in missing]
+    if reason_labels is not None:
+        problems += _spec_problems(wanted_fields(mapping, reason_labels), org_fields)
+    report.details += problems
     report.details += stage_problems(mapping, org_fields)
     if client.credits_remaining is not None:
         report.details.append(
             f"API credits left for the rolling 24 hours: {client.credits_remaining:,}; "
             f"leadsync stops at {client.credit_floor:,}"
         )
-    report.ok = not missing and not report.missing_scopes and not stage_problems(mapping, org_fields)
+    report.ok = not problems and not report.missing_scopes and not stage_problems(mapping, org_fields)
     return report

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -42,8 +43,19 @@ def item_error(item: JSON) -> str:
     code = str(item.get("code") or "ERROR")
     details = item.get("details") if isinstance(item.get("details"), dict) else {}
     field = (details or {}).get("api_name")
+    path = str((details or {}).get("json_path") or "")
+    if field == "id" and re.search(r"\]\.Owner(\.id)?$", path):
+        field = "Owner"  # an owner lookup's id: Zoho names the inner key, the path says which field
     text = f"{code}: {item.get('message') or ''}".rstrip(": ")
     return f"{text} [{field}]" if field else text
+
+
+def refused_for_owner(error: str) -> bool:
+    """Zoho refused the record for its ``Owner`` alone: ``INVALID_DATA`` at ``$.data[i].Owner``
+    (no such user, or an inactive one), as ``item_error`` names it (a task's error shows the path)."""
+    if error.startswith("INVALID_DATA"):
+        return error.endswith("[Owner]")
+    return "INVALID_DATA" in error and re.search(r"\]\.Owner(\.id)?'", error) is not None
 
 
 class ContactWriter:

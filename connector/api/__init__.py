@@ -37,6 +37,7 @@ from leadsync.api._json import JSON, compact_json, json_object, response_object
 from leadsync.api._options import AdapterOptions, ClockOption, OptionSource, option_problem, parse_options
 from leadsync.api._protocol import (
     WRITABLE_FIELDS,
+    CheckNeeds,
     CheckReport,
     ContactChange,
     CrmAdapter,
@@ -76,6 +77,7 @@ __all__ = [
     "AdapterOptions",
     "ApiBudget",
     "AuthError",
+    "CheckNeeds",
     "CheckReport",
     "Clock",
     "ClockOption",

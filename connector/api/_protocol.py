@@ -18,6 +18,7 @@ from leadsync.writable import WRITABLE_FIELDS
 
 __all__ = [
     "WRITABLE_FIELDS",
+    "CheckNeeds",
     "CheckReport",
     "ContactChange",
     "CrmAdapter",
@@ -103,6 +104,9 @@ class WriteResult:
     retryable: bool = False
     cause: RefusalCause | None = None
     cause_name: str | None = None
+    # Fields the CRM refused on their own and the adapter left out to write the rest (an owner id
+    # the CRM does not have): ``ok`` then means the others were written, these were not.
+    dropped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,14 @@ class CheckReport:
     details: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class CheckNeeds:
+    """What the rules ask of the CRM, for an adapter's optional ``check_for``: the reason codes
+    and their labels (values a reason pick-list must offer), as ``setup`` takes them."""
+
+    reason_labels: Mapping[str, str] = field(default_factory=dict)
+
+
 @runtime_checkable
 class CrmAdapter(Protocol):
     """One CRM connection, as the sync loop uses it. Every method may raise a ``CrmError``.
@@ -160,6 +172,13 @@ class CrmAdapter(Protocol):
 
     An adapter that knows how much of the CRM's API allowance is spent has ``api_budget() ->
     ApiBudget | None`` (optional; ``leadsync.api.ApiBudget`` says what it must and must not do).
+
+    An adapter that can check the CRM's fields has ``check_for(needs: CheckNeeds) -> CheckReport``
+    (optional): what ``check`` does, plus every field leadsync reads and writes, its type and the
+    pick-list values the rules need (``needs``). Each thing missing is a line of ``details`` that
+    says what to do (run ``leadsync setup``, add a value, fix the mapping), and makes ``ok`` false.
+    ``leadsync check`` calls it when present, else ``check``; it checks the rules' owner ids
+    against ``read_owners`` itself.
     """
 
     name: str

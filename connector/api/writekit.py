@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import tzinfo
 from typing import Protocol, TypeVar
 
-from leadsync.api import ContactChange, RetryableError, TaskRequest, WriteResult
+from leadsync.api import ContactChange, RetryableError, TaskRequest, TaskResult, WriteResult
 
-__all__ = ["ChunkGuard", "merged_changes", "send_chunks", "task_due"]
+__all__ = [
+    "ChunkGuard",
+    "merged_changes",
+    "retry_tasks_without_owner",
+    "retry_without_owner",
+    "send_chunks",
+    "task_due",
+]
 
 
 def merged_changes(changes: Sequence[ContactChange]) -> list[ContactChange]:
@@ -29,6 +37,63 @@ def merged_changes(changes: Sequence[ContactChange]) -> list[ContactChange]:
             c if first is None else ContactChange(c.contact_id, {**first.values, **c.values}, first.current)
         )
     return list(by_id.values())
+
+
+def retry_without_owner(
+    changes: Sequence[ContactChange],
+    results: Sequence[WriteResult],
+    refused_for_owner: Callable[[str], bool],
+    write: Callable[[Sequence[ContactChange]], list[WriteResult]],
+) -> list[WriteResult]:
+    """``results``, where a change the CRM refused for its owner id alone was sent once more
+    without ``owner_id``: the stage, score, SLA and the rest land, the owner is ``dropped``.
+
+    Each CRM names its owner error its own way, so ``refused_for_owner`` (of the error text) is the
+    adapter's. A CRM
+    refuses the whole record for one bad owner id, and would refuse it again on every retry.
+    """
+    by_id = {c.contact_id: c for c in merged_changes(changes)}
+    again: list[ContactChange] = []
+    for r in {r.contact_id: r for r in results}.values():
+        change = by_id.get(r.contact_id)
+        if r.ok or change is None or "owner_id" not in change.values or not refused_for_owner(r.error or ""):
+            continue
+        rest = {f: v for f, v in change.values.items() if f != "owner_id"}
+        again.append(ContactChange(r.contact_id, rest, change.current))
+    if not again:
+        return list(results)
+    second = {r.contact_id: r for r in write(again)}
+    out: list[WriteResult] = []
+    for r in results:
+        retried = second.get(r.contact_id)
+        if retried is None or r.ok:
+            out.append(r)
+        elif retried.ok:
+            out.append(WriteResult(r.contact_id, ok=True, error=r.error, dropped=("owner_id",)))
+        else:
+            out.append(retried)
+    return out
+
+
+def retry_tasks_without_owner(
+    tasks: Sequence[TaskRequest],
+    results: Sequence[TaskResult],
+    refused_for_owner: Callable[[str], bool],
+    create: Callable[[Sequence[TaskRequest]], list[TaskResult]],
+) -> list[TaskResult]:
+    """``results`` (one per task, in order), where a task the CRM refused for its owner alone was
+    created once more without one: the rep's task lands unassigned rather than not at all."""
+    again = [
+        (i, replace(t, owner_id=None))
+        for i, (t, r) in enumerate(zip(tasks, results, strict=True))
+        if r.crm_id is None and t.owner_id and r.error and refused_for_owner(r.error)
+    ]
+    if not again:
+        return list(results)
+    out = list(results)
+    for (i, _), retried in zip(again, create([t for _, t in again]), strict=True):
+        out[i] = retried
+    return out
 
 
 class _Planned(Protocol):

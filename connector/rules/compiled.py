@@ -8,6 +8,7 @@ from datetime import datetime
 
 from leadsync.rules.clock import Calendar
 from leadsync.rules.conditions import ActivityPredicate, ContactPredicate, History
+from leadsync.rules.owners import OwnerRef
 from leadsync.rules.rulesfile import RulesFile
 
 __all__ = [
@@ -116,6 +117,7 @@ class Rules:
     reason_labels: dict[str, str]
     reason_lookup: dict[str, str] = field(repr=False)
     activity_fields: frozenset[str] = frozenset()  # the activity properties any rule reads
+    owner_refs: tuple[OwnerRef, ...] = ()  # every owner id the file names, with its line
 
     @property
     def activity_types(self) -> frozenset[str]:

@@ -29,6 +29,7 @@ from leadsync.rules.compiled import (
     SqlRule,
 )
 from leadsync.rules.conditions import ConditionCompiler, did_you_mean
+from leadsync.rules.owners import OwnerRef
 from leadsync.rules.yamlsource import Path_, YamlSource, load_yaml
 from leadsync.timeutil import duration_delta, parse_duration
 
@@ -211,6 +212,7 @@ class _Compiler:
             reason_labels=self._reason_labels(),
             reason_lookup=self._reason_lookup(),
             activity_fields=frozenset({*self.conditions.activity_fields, "outcome"}),
+            owner_refs=self._owner_refs(),
         )
         if self.problems:
             raise RulesError(self.problems)
@@ -404,6 +406,19 @@ class _Compiler:
             except (TypeError, ValueError):
                 self.bad(("sla", "holidays", i), f"holiday `{text}` is not a date like 2026-12-25")
         return frozenset(days)
+
+    def _owner_refs(self) -> tuple[OwnerRef, ...]:
+        """Every owner id the routing pools and their weights name, at its own line."""
+        refs: list[OwnerRef] = []
+        for i, pool in enumerate(self.model.routing.pools):
+            path: Path_ = ("routing", "pools", i)
+            for j, owner in enumerate(pool.owners):
+                line = self.source.line((*path, "owners", j))
+                refs.append(OwnerRef(owner, self.source.file, line, f"routing pool `{pool.name}`"))
+            for owner in pool.weights or {}:
+                line = self.source.line((*path, "weights", owner))
+                refs.append(OwnerRef(owner, self.source.file, line, f"weight in routing pool `{pool.name}`"))
+        return tuple(refs)
 
     def _pools(self) -> tuple[PoolRule, ...]:
         pools = []

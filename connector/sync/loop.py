@@ -60,6 +60,7 @@ from leadsync.rules.compiled import Rules
 from leadsync.rules.decide import decide_all
 from leadsync.rules.history import History
 from leadsync.rules.horizon import next_change_at
+from leadsync.rules.owners import routable_owners, unknown_owners
 from leadsync.rules.routing import RoutingIndex, RoutingState
 from leadsync.sync import identity, outbox
 from leadsync.sync.changes import ContactPlan, current_values, desired_values
@@ -281,7 +282,17 @@ class SyncJob:
         if not dry_run:
             with self.store.transaction() as s:
                 self.store.save_owners(s, self.name, [owner_to_json(o) for o in owners])
-        return {o.id: o for o in owners}
+        crm = {o.id: o for o in owners}
+        # Ids the rules name that the CRM lacks would make the CRM refuse every write they are
+        # in: they count as inactive for this run, so routing goes around them (one warning each).
+        for unknown in unknown_owners(self.rules.owner_refs, crm) if crm else []:
+            self.log.warning(
+                "owner_unknown",
+                owner_id=unknown.owner_id,
+                at=unknown.places(),
+                hint="the CRM has no owner with this id; routing skips it. Correct it in the rules",
+            )
+        return routable_owners(self.rules.owner_refs, crm)
 
     def _index(self) -> RoutingIndex:
         index = RoutingIndex(self.rules.calendar.tz)

@@ -65,7 +65,17 @@ def send_writes(ctx: RunContext) -> None:
         for row in rows:
             outcome = results.get(row.contact_id)
             if outcome is not None and outcome.ok:
-                done.setdefault(row.contact_id, {}).update(row.values)
+                # A field the CRM refused alone (an unknown owner) was left out: not written.
+                landed = {f: v for f, v in row.values.items() if f not in outcome.dropped}
+                done.setdefault(row.contact_id, {}).update(landed)
+                if outcome.dropped:
+                    ctx.log.warning(
+                        "write_field_dropped",
+                        contact_id=row.contact_id,
+                        fields=list(outcome.dropped),
+                        error=outcome.error,
+                    )
+                    result.add("fields_dropped", len(outcome.dropped))
                 continue
             error = outcome.error if outcome else "the CRM returned no result for this record"
             if outcome is not None and outcome.cause is not None:  # the setup's fault: kept due

@@ -23,6 +23,8 @@ import pytest
 from leadsync.api import (
     ApiBudget,
     AuthError,
+    CheckNeeds,
+    CheckReport,
     Contact,
     ContactChange,
     CrmAdapter,
@@ -277,10 +279,56 @@ class AdapterContract:
         assert any("already there" in line for line in second)
 
     def test_check_passes_with_full_access(self, harness: AdapterHarness) -> None:
-        """With every permission granted, check says so."""
+        """With every permission granted and leadsync's fields set up, check says so."""
+        harness.make_adapter().setup(harness.reason_labels)
         report = harness.make_adapter().check()
         assert report.ok, report.details
         assert not report.missing_scopes
+
+    def test_check_for_names_missing_fields_until_setup(self, harness: AdapterHarness) -> None:
+        """``check_for`` (optional) is not ok before ``setup`` and says to run it; ok after."""
+        adapter = harness.make_adapter()
+        check_for = getattr(adapter, "check_for", None)
+        if check_for is None:
+            pytest.skip("this adapter does not check fields")
+        needs = CheckNeeds(dict(harness.reason_labels))
+        before = check_for(needs)
+        assert isinstance(before, CheckReport)
+        assert not before.ok, before.details
+        assert any("leadsync setup" in line for line in before.details), before.details
+        adapter.setup(harness.reason_labels)
+        after = harness.make_adapter().check_for(needs)  # type: ignore[attr-defined]
+        assert after.ok, after.details
+
+    def test_a_write_is_never_refused_for_its_owner_alone(self, harness: AdapterHarness) -> None:
+        """A change whose owner the CRM refuses (inactive, or no such owner) still writes its other
+        fields: the owner is sent again without it and reported ``dropped``."""
+        [cid] = harness.seed_contacts(1)
+        adapter = harness.make_adapter()
+        adapter.setup(harness.reason_labels)
+        inactive = next(oid for oid, active in harness.expected_owners().items() if not active)
+        for n, owner in enumerate([inactive, "leadsync-no-such-owner"]):
+            change = ContactChange(cid, {"owner_id": owner, "score": 41 + n})
+            [result] = harness.make_adapter().write_contacts([change])
+            assert result.ok, result.error
+            assert float(harness.contact_value(cid, "score")) == 41 + n
+            if harness.contact_value(cid, "owner_id") != owner:
+                assert result.dropped == ("owner_id",), result
+
+    def test_a_task_is_never_refused_for_its_owner_alone(self, harness: AdapterHarness) -> None:
+        """A task whose owner the CRM refuses (inactive, or no such owner) is created without one."""
+        [cid] = harness.seed_contacts(1)
+        adapter = harness.make_adapter()
+        adapter.setup(harness.reason_labels)
+        inactive = next(oid for oid, active in harness.expected_owners().items() if not active)
+        for n, owner in enumerate([inactive, "leadsync-no-such-owner"]):
+            key = f"suite-owner-{n}:{cid}"
+            task = TaskRequest(
+                key, cid, owner, "Call now", datetime.now(UTC) + timedelta(hours=1), may_exist=False
+            )
+            result = harness.make_adapter().create_task(task)
+            assert result.crm_id is not None, result.error
+            assert harness.task_count(key) == 1
 
     # -- metering --------------------------------------------------------------------------------
 

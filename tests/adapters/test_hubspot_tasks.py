@@ -11,6 +11,7 @@ import pytest
 
 from leadsync.adapters.hubspot.adapter import HubSpotAdapter, from_options
 from leadsync.adapters.hubspot.errors import MaybeSent
+from leadsync.adapters.hubspot.tasks import ACTION_KEY
 from leadsync.api import CrmError, FakeClock, TaskRequest
 from leadsync.model import BUILTIN_REASONS
 from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox, RateLimits
@@ -85,13 +86,25 @@ def test_tasks_that_may_exist_are_looked_up_in_one_search_and_only_the_rest_crea
     assert _made(sb) == {t.key: 1 for t in tasks}
 
 
-def test_one_refused_task_is_an_error_of_its_own(sb: HubSpotSandbox, adapter: HubSpotAdapter) -> None:
+def _owner_of(sb: HubSpotSandbox, key: str) -> str | None:
+    tasks = sb.objects("tasks")
+    [owner] = [
+        t.properties.get("hubspot_owner_id") for t in tasks.values() if t.properties.get(ACTION_KEY) == key
+    ]
+    return owner
+
+
+def test_one_task_refused_for_its_owner_is_created_without_one(
+    sb: HubSpotSandbox, adapter: HubSpotAdapter
+) -> None:
+    """HubSpot refuses a task whose owner id it does not have (INVALID_OWNER_ID); it is created
+    once more without the owner, the others as they were (issue 13)."""
     tasks = _tasks(sb, 3)
     bad = TaskRequest("stage_mql:x:1", tasks[1].contact_id, "999999", "First touch", DUE, may_exist=False)
     results = adapter.create_tasks([tasks[0], bad, tasks[2]])
-    assert [bool(r.crm_id) for r in results] == [True, False, True]
-    assert results[1].error and "999999" in results[1].error
-    assert _made(sb) == {tasks[0].key: 1, tasks[2].key: 1}
+    assert [bool(r.crm_id) for r in results] == [True, True, True]
+    assert _made(sb) == {tasks[0].key: 1, bad.key: 1, tasks[2].key: 1}
+    assert not _owner_of(sb, bad.key) and _owner_of(sb, tasks[0].key) == tasks[0].owner_id
 
 
 def test_a_whole_batch_refused_is_sent_again_one_task_a_call(
@@ -110,9 +123,9 @@ def test_a_whole_batch_refused_is_sent_again_one_task_a_call(
     tasks = _tasks(sb, 3)
     bad = TaskRequest("stage_mql:x:1", tasks[1].contact_id, "999999", "First touch", DUE, may_exist=False)
     results = adapter.create_tasks([tasks[0], bad, tasks[2]])
-    assert [bool(r.crm_id) for r in results] == [True, False, True]
-    assert results[1].error
-    assert _made(sb) == {tasks[0].key: 1, tasks[2].key: 1}
+    assert [bool(r.crm_id) for r in results] == [True, True, True]
+    assert _made(sb) == {tasks[0].key: 1, bad.key: 1, tasks[2].key: 1}  # the bad one without its owner
+    assert not _owner_of(sb, bad.key)
 
 
 def test_a_create_that_may_have_landed_is_looked_up_not_sent_again(

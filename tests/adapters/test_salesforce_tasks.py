@@ -103,10 +103,14 @@ class TestManyACall:
         assert [r.key for r in results] == [t.key for t in tasks]
         assert results[0].created and results[3].created
         assert results[1] == TaskResult(tasks[1].key, before.crm_id)  # found, not created again
-        assert results[2].crm_id is None and "INACTIVE_OWNER_OR_USER" in (results[2].error or "")
-        assert _calls(sb) == {COLLECTION: 1, QUERY: 1}  # one query finds the duplicates
-        keys = [t["Leadsync_Key__c"] for t in sb.records("Task", deleted=False).values()]
-        assert keys.count(tasks[1].key) == 1 and tasks[2].key not in keys
+        # Refused for its inactive owner alone (INACTIVE_OWNER_OR_USER): created again without it
+        # (issue 13), one more collection call.
+        assert results[2].created and results[2].crm_id
+        assert _calls(sb) == {COLLECTION: 2, QUERY: 1}  # one query finds the duplicates
+        made = list(sb.records("Task", deleted=False).values())
+        keys = [t["Leadsync_Key__c"] for t in made]
+        assert keys.count(tasks[1].key) == 1 and keys.count(tasks[2].key) == 1
+        assert next(t["OwnerId"] for t in made if t["Leadsync_Key__c"] == tasks[2].key) != inactive
 
     def test_a_whole_batch_again_is_found_with_one_query(
         self, sb: SalesforceSandbox, crm: SalesforceAdapter

@@ -62,12 +62,17 @@ def checks(bare: tuple[HubSpotSandbox, Path]) -> dict[str, Run]:
 
 
 class TestCheck:
-    def test_a_token_with_every_scope_is_ok(self, checks: dict[str, Run]) -> None:
+    def test_every_scope_but_no_properties_yet_says_to_run_setup(self, checks: dict[str, Run]) -> None:
+        """Scopes alone are not enough: before `leadsync setup` the properties it writes are missing
+        (after setup it is ok: tests/e2e/test_check_live.py)."""
         run = checks["all"]
-        assert run.code == 0, run.text
-        assert run.out.startswith("hs: ok ")
-        assert "missing scope" not in run.out and "MISSING" not in run.out
+        assert run.code == 1, run.text
+        assert run.out.startswith("hs: NOT READY ")
+        assert "missing scope" not in run.out
         assert all(f"scope {s}: granted" in run.out for s in ALL_SCOPES)
+        assert "contact property `leadsync_score` (score): MISSING — run `leadsync setup`" in run.out
+        assert "task property `leadsync_action_key`: MISSING — run `leadsync setup`" in run.out
+        assert "owners: the 4 owner ids the rules name exist in the CRM" in run.out
         assert no_secret(run.text)
 
     def test_a_missing_scope_is_named_exactly(self, checks: dict[str, Run]) -> None:
@@ -76,7 +81,7 @@ class TestCheck:
         assert run.out.startswith("hs: NOT READY")
         missing = re.findall(r"^\s*missing scope: (\S+)$", run.out, re.MULTILINE)
         assert missing == ["crm.objects.contacts.write"]
-        flagged = [line for line in run.out.splitlines() if "MISSING" in line]
+        flagged = [line for line in run.out.splitlines() if "MISSING" in line and "scope" in line]
         assert len(flagged) == 1 and "crm.objects.contacts.write" in flagged[0]
         assert all(f"scope {s}: granted" in run.out for s in ALL_SCOPES if s != missing[0])
         assert "Traceback" not in run.text and "0000deadbeef" not in run.text

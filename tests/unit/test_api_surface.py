@@ -11,6 +11,7 @@ SURFACE = {
     "BUILTIN_ACTIVITY_TYPES", "STAGES", "WRITABLE_FIELDS", "Activity", "Contact", "Owner",
     "CrmAdapter", "Page", "ContactChange", "WriteResult", "TaskRequest", "TaskResult", "CheckReport",
     "RefusalCause",
+    "CheckNeeds",
     # errors
     "AuthError", "ConfigError", "CrmError", "Problem", "QuotaExhausted", "RateLimited",
     "RetryableError", "RulesError", "TransientError", "Unreachable",
