@@ -6,8 +6,10 @@ From a collection item's ``errors`` (or a Bulk API 2.0 ``sf__Error`` cell, ``COD
   cannot see it: ``leadsync setup`` creates leadsync's fields and the permission set granting them)
   → ``missing_field`` naming the field;
 - ``INVALID_FIELD_FOR_INSERT_UPDATE`` (the field is read-only for the user's profile or permission
-  sets), ``INSUFFICIENT_ACCESS`` and ``INSUFFICIENT_ACCESS_OR_READONLY`` on the object → ``missing_scope``
-  naming the permission to grant;
+  sets) → ``missing_scope`` naming the permission to grant. ``INSUFFICIENT_ACCESS_OR_READONLY``
+  and ``INSUFFICIENT_ACCESS`` are not: Salesforce gives them for one record the user's sharing
+  does not reach as well as for an object the profile cannot edit, and one unshared record must
+  not stop every run. They stay dead letters of their own, counted by cause in ``leadsync status``;
 - ``INVALID_CROSS_REFERENCE_KEY`` on ``OwnerId``, ``INACTIVE_OWNER_OR_USER`` → ``unknown_owner``
   naming the owner id sent.
 
@@ -26,7 +28,6 @@ __all__ = ["Cause", "item_cause", "text_cause"]
 
 Cause = tuple[RefusalCause, str]
 _NO_COLUMN = re.compile(r"No such column '([^']+)'")
-_ACCESS = {"INSUFFICIENT_ACCESS", "INSUFFICIENT_ACCESS_OR_READONLY"}
 
 
 def item_cause(item: JSON, sobject: str, values: Mapping[str, Any]) -> Cause | None:
@@ -57,8 +58,6 @@ def _cause(
     if code == "INVALID_FIELD_FOR_INSERT_UPDATE":
         names = ", ".join(f"{sobject}.{f}" for f in fields) or sobject
         return RefusalCause.MISSING_SCOPE, f"edit access to {names}"
-    if code in _ACCESS:
-        return RefusalCause.MISSING_SCOPE, f"edit access to {sobject} records"
     owner = values.get("OwnerId")
     cross_ref = code == "INVALID_CROSS_REFERENCE_KEY" and "OwnerId" in fields
     bad_owner = code == "INACTIVE_OWNER_OR_USER" or cross_ref

@@ -11,7 +11,7 @@ import pytest
 
 from leadsync.adapters.hubspot.adapter import HubSpotAdapter, from_options
 from leadsync.adapters.hubspot.errors import MaybeSent
-from leadsync.adapters.hubspot.tasks import ACTION_KEY
+from leadsync.adapters.hubspot.tasks import TASK_KEY
 from leadsync.api import CrmError, FakeClock, TaskRequest
 from leadsync.model import BUILTIN_REASONS
 from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox, RateLimits
@@ -89,7 +89,7 @@ def test_tasks_that_may_exist_are_looked_up_in_one_search_and_only_the_rest_crea
 def _owner_of(sb: HubSpotSandbox, key: str) -> str | None:
     tasks = sb.objects("tasks")
     [owner] = [
-        t.properties.get("hubspot_owner_id") for t in tasks.values() if t.properties.get(ACTION_KEY) == key
+        t.properties.get("hubspot_owner_id") for t in tasks.values() if t.properties.get(TASK_KEY) == key
     ]
     return owner
 

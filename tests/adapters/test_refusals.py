@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from leadsync.adapters.hubspot.adapter import from_options as hubspot_adapter
+from leadsync.adapters.salesforce.refusals import item_cause
 from leadsync.api import ContactChange, RefusalCause, TaskRequest
 from leadsync.model import BUILTIN_REASONS
 from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox
@@ -46,7 +47,10 @@ class TestHubSpot:
         assert {(r.cause, r.cause_name) for r in results} == {(RefusalCause.MISSING_FIELD, "leadsync_score")}
         assert "PROPERTY_DOESNT_EXIST" in str(results[0].error)
 
-    def test_an_unknown_owner_is_named_and_the_others_are_written(self, sb: HubSpotSandbox) -> None:
+    def test_an_unknown_owner_is_left_out_and_the_rest_written(self, sb: HubSpotSandbox) -> None:
+        """INVALID_OWNER_ID is an ``unknown_owner`` refusal, which the adapter answers by writing
+        the record once more without the owner (``WriteResult.dropped``): what reaches the loop is
+        a write that landed, not a refusal that would stop the run."""
         owner = next(str(o["id"]) for o in sb.owners if not o.get("archived"))
         ids = sorted(sb.contacts)[:2]
         changes = [
@@ -54,8 +58,9 @@ class TestHubSpot:
             ContactChange(ids[1], {"owner_id": owner}),
         ]
         bad, good = self.crm(sb).write_contacts(changes)
-        assert (bad.ok, bad.cause, bad.cause_name) == (False, RefusalCause.UNKNOWN_OWNER, "99999999")
-        assert good.ok and good.cause is None
+        assert (bad.ok, bad.cause, bad.dropped) == (True, None, ("owner_id",))
+        assert "INVALID_OWNER_ID" in (bad.error or "")
+        assert good.ok and good.cause is None and not good.dropped
 
     def test_a_token_without_write_scope_is_missing_scope(self, sb: HubSpotSandbox) -> None:
         cid = sorted(sb.contacts)[0]
@@ -94,7 +99,7 @@ class TestSalesforce:
         }
         assert "INVALID_FIELD" in str(results[0].error) and not results[0].retryable
 
-    def test_an_inactive_or_unknown_owner_is_unknown_owner(self, org: SalesforceSandbox) -> None:
+    def test_an_inactive_or_unknown_owner_is_left_out(self, org: SalesforceSandbox) -> None:
         users = org.records("User").values()
         gone = next(u["Id"] for u in users if not u["IsActive"])
         leads = [r["Id"] for r in org.records("Lead").values() if not r["IsConverted"]][:3]
@@ -104,8 +109,13 @@ class TestSalesforce:
             ContactChange(leads[1], {"owner_id": unknown}),
         ]
         results = sandbox_adapter(org).write_contacts(changes)
-        assert [(r.ok, r.cause) for r in results] == [(False, RefusalCause.UNKNOWN_OWNER)] * 2
-        assert [r.cause_name for r in results] == [gone, unknown]
+        # Refused for the owner alone: written again without it (``dropped``), not a refusal.
+        assert [(r.ok, r.cause, r.dropped) for r in results] == [(True, None, ("owner_id",))] * 2
+        assert item_cause(
+            {"errors": [{"statusCode": "INACTIVE_OWNER_OR_USER", "message": "x", "fields": []}]},
+            "Lead",
+            {"OwnerId": gone},
+        ) == (RefusalCause.UNKNOWN_OWNER, gone)
 
     def test_the_bulk_error_cell_is_classified_too(self) -> None:
         from leadsync.adapters.salesforce.refusals import text_cause
@@ -123,14 +133,13 @@ class TestZoho:
         with ZohoSandbox(seed=7, leads=20, now=NOW) as sb:
             yield sb
 
-    def test_an_unknown_owner_is_unknown_owner(self, zsb: ZohoSandbox) -> None:
+    def test_an_unknown_owner_is_left_out(self, zsb: ZohoSandbox) -> None:
         leads = [r["id"] for r in zsb.records_json("Leads")][:2]
         crm = zoho_adapter(zsb)
         crm.setup(BUILTIN_REASONS)
         results = crm.write_contacts([ContactChange(leads[0], {"owner_id": "4150000099999"})])
-        assert [(r.ok, r.cause, r.cause_name) for r in results] == [
-            (False, RefusalCause.UNKNOWN_OWNER, "4150000099999")
-        ]
+        # Refused for the owner alone: written again without it (``dropped``), not a refusal.
+        assert [(r.ok, r.cause, r.dropped) for r in results] == [(True, None, ("owner_id",))]
 
     def test_a_token_without_the_modules_scope_is_missing_scope(self, zsb: ZohoSandbox) -> None:
         leads = [r["id"] for r in zsb.records_json("Leads")][:1]
