@@ -18,6 +18,7 @@ from leadsync.rules.loader import load_rules
 from leadsync.settings import Settings, load_settings
 from leadsync.sync.changes import ContactPlan
 from leadsync.sync.daemon import Daemon, build_job
+from leadsync.sync.exclusive import StateInUse, StateLock, lock_path
 from leadsync.sync.loop import owners_from_store
 from leadsync.sync.state import StateStore, open_store
 from leadsync.timeutil import format_ts, parse_iso_ts
@@ -86,6 +87,8 @@ def run_command(config_path: Path, cycles: int | None, listen: str | None) -> No
         code = daemon.serve()
     except InputError as error:
         _fail(error)
+    except StateInUse as exc:
+        _fail(InputError([Problem(str(config_path), settings.state_line, str(exc))]))
     sys.exit(code)
 
 
@@ -119,9 +122,17 @@ def sync_command(
         conn = settings.connection(connection)
         store = open_store(settings.state)
         job = build_job(conn, store, clock=(lambda: now) if now else None, progress=_progress())
-        result = job.run(dry_run=dry_run)
+        path = None if dry_run else lock_path(store.engine)
+        lock = StateLock(path, "leadsync sync").acquire() if path is not None else None
+        try:
+            result = job.run(dry_run=dry_run)
+        finally:
+            if lock is not None:
+                lock.release()
     except InputError as error:
         _fail(error)
+    except StateInUse as exc:
+        _fail(InputError([Problem(str(config_path), settings.state_line, str(exc))]))
     except CrmError as error:
         _crm_fail(error)
     if sys.stderr.isatty():

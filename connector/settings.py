@@ -3,6 +3,7 @@
     state: sqlite:///state.db                # or postgresql://user@host:5432/db
     log: {level: info, format: json}         # format: json (services) or console (a terminal)
     http: {listen: 127.0.0.1:9464}           # `leadsync run` serves /metrics, /livez, /readyz
+    lease_ttl: 30s                           # PostgreSQL state: a replica's lease on a connection
     connections:
       - name: hubspot
         adapter: hubspot                      # an installed leadsync.adapters entry point
@@ -259,7 +260,18 @@ class Settings(_Model):
     state: str = "sqlite:///state.db"
     log: LogSettings = LogSettings()
     http: HttpSettings | None = None
+    lease_ttl: str = "30s"
     connections: list[Connection] = Field(min_length=1)
+    _state_line: int = PrivateAttr(default=0)
+
+    @property
+    def state_line(self) -> int:
+        """The config file's line of ``state:`` (0 without one), for a state that cannot be used."""
+        return self._state_line
+
+    @property
+    def lease_ttl_seconds(self) -> float:
+        return interval_seconds(self.lease_ttl)
 
     def connection(self, name: str | None) -> Connection:
         """The connection called ``name`` (or the only one)."""
@@ -319,6 +331,10 @@ def load_settings(path: Path) -> Settings:
             problems.append(source.problem(("connections", i, "every"), str(exc)))
         if c.token_env and c.token_file:
             problems.append(source.problem(("connections", i), "give `token_env` or `token_file`, not both"))
+    try:
+        interval_seconds(settings.lease_ttl)
+    except ValueError as exc:
+        problems.append(source.problem(("lease_ttl",), str(exc)))
     http, http_problems = _http(settings, source)
     problems += http_problems
     if problems:
@@ -338,4 +354,6 @@ def load_settings(path: Path) -> Settings:
     state = settings.state
     if state.startswith("sqlite:///") and not state.startswith("sqlite:////"):
         state = f"sqlite:///{base / state.removeprefix('sqlite:///')}"
-    return settings.model_copy(update={"connections": resolved, "state": state, "http": http})
+    located = settings.model_copy(update={"connections": resolved, "state": state, "http": http})
+    located._state_line = source.line(("state",))
+    return located

@@ -11,6 +11,8 @@ routing        round-robin pointers and smooth-weight counters per pool
 runs           every run: counts, errors, timings
 dead_letters   writes and tasks the CRM refused, with its own error text
 conflicts      fields a person changed after leadsync wrote them (kept, reported)
+leases         which replica syncs each connection, until when (PostgreSQL; ``leases.py``)
+replicas       each running replica's heartbeat, so that each takes its fair share of leases
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ __all__ = [
     "ContactRow",
     "CursorRow",
     "DeadLetterRow",
+    "LeaseRow",
     "OutboxRow",
     "OwnerRow",
+    "ReplicaRow",
     "RoutingRow",
     "RunRow",
     "WrittenRow",
@@ -166,3 +170,22 @@ class ConflictRow(Base):
     crm_value: Mapped[Any] = mapped_column(JSON)
     wanted: Mapped[Any] = mapped_column(JSON)
     seen_at: Mapped[datetime] = mapped_column(TS)
+
+
+class LeaseRow(Base):
+    """One connection's lease: ``holder`` syncs it until ``expires_at`` (the database's clock)."""
+
+    __tablename__ = "leases"
+    connection: Mapped[str] = mapped_column(Conn, primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(TS)
+    acquired_at: Mapped[datetime | None] = mapped_column(TS)
+
+
+class ReplicaRow(Base):
+    """A running replica (``host:pid:random``), alive until ``expires_at`` (the database's clock)."""
+
+    __tablename__ = "replicas"
+    holder: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(TS)
+    expires_at: Mapped[datetime] = mapped_column(TS)
