@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -19,6 +21,7 @@ from leadsync.settings import Settings, load_settings
 from leadsync.sync.changes import ContactPlan
 from leadsync.sync.daemon import Daemon, build_job
 from leadsync.sync.exclusive import StateInUse, StateLock, lock_path
+from leadsync.sync.leases import LeaseHeld, one_off
 from leadsync.sync.loop import owners_from_store
 from leadsync.sync.state import StateStore, open_store
 from leadsync.timeutil import format_ts, parse_iso_ts
@@ -122,16 +125,11 @@ def sync_command(
         conn = settings.connection(connection)
         store = open_store(settings.state)
         job = build_job(conn, store, clock=(lambda: now) if now else None, progress=_progress())
-        path = None if dry_run else lock_path(store.engine)
-        lock = StateLock(path, "leadsync sync").acquire() if path is not None else None
-        try:
+        with _one_writer(store, conn.name, settings, dry_run):
             result = job.run(dry_run=dry_run)
-        finally:
-            if lock is not None:
-                lock.release()
     except InputError as error:
         _fail(error)
-    except StateInUse as exc:
+    except (StateInUse, LeaseHeld) as exc:
         _fail(InputError([Problem(str(config_path), settings.state_line, str(exc))]))
     except CrmError as error:
         _crm_fail(error)
@@ -140,6 +138,27 @@ def sync_command(
     if dry_run:
         click.echo(render_plan(result.plans))
     click.echo(result.summary(conn.name), err=dry_run)
+
+
+@contextmanager
+def _one_writer(store: StateStore, connection: str, settings: Settings, dry_run: bool) -> Iterator[None]:
+    """A one-off run that writes is the only writer of its connection: on SQLite it holds the
+    state's lock file, on PostgreSQL the connection's lease. A dry run writes nothing: no lock."""
+    if dry_run:
+        yield
+        return
+    path = lock_path(store.engine)
+    if path is not None:
+        lock = StateLock(path, "leadsync sync").acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+    elif store.engine.dialect.name == "postgresql":
+        with one_off(store, connection, settings.lease_ttl_seconds):
+            yield
+    else:
+        yield
 
 
 def render_plan(plans: list[ContactPlan]) -> str:

@@ -31,7 +31,8 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -46,7 +47,7 @@ from leadsync.errors import LeaseLost
 from leadsync.sync.state import StateStore
 from leadsync.sync.tables import LeaseRow, ReplicaRow
 
-__all__ = ["JOIN_S", "TTL_S", "Leases", "TickResult", "holder_id"]
+__all__ = ["JOIN_S", "TTL_S", "LeaseHeld", "Leases", "TickResult", "holder_id", "one_off"]
 
 TTL_S = 30.0  # a lease's (and a replica's heartbeat's) life, unless renewed
 JOIN_S = 2.0  # a replica's first claim waits this long (at most a tick) after it registers
@@ -58,6 +59,10 @@ log = structlog.get_logger("leadsync.leases")
 def holder_id() -> str:
     """This process, as a lease holder: host, pid and a random part (pids are reused)."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class LeaseHeld(Exception):
+    """A one-off run cannot start: a replica of ``leadsync run`` holds the connection's lease."""
 
 
 @dataclass(frozen=True)
@@ -281,3 +286,63 @@ class Leases:
         with self._lock:
             self._held.clear()
         log.info("leases_released", holder=self.holder)
+
+    # -- a one-off run (``leadsync sync``) ------------------------------------------------------
+
+    def claim_once(self, connection: str) -> str | None:
+        """Take ``connection``'s lease for one run, without joining the replicas (their shares
+        stay as they are): None when taken, else the live holder that has it."""
+        started = self.clock.monotonic()
+        self._make_rows()
+        with self.store.transaction() as s:
+            live = LeaseRow.expires_at > func.now()
+            q = select(LeaseRow.holder, live).where(LeaseRow.connection == connection).with_for_update()
+            holder, alive = s.execute(q).one()
+            if holder is not None and alive and holder != self.holder:
+                return str(holder)
+            s.execute(
+                update(LeaseRow)
+                .where(LeaseRow.connection == connection)
+                .values(holder=self.holder, expires_at=self._until(), acquired_at=func.now())
+                .execution_options(synchronize_session=False)
+            )
+        with self._lock:
+            self._held[connection] = started
+        return None
+
+    def renew(self) -> frozenset[str]:
+        """Renew the leases held, alone (a one-off run's heartbeat)."""
+        with self.store.transaction() as s:
+            return self._renew(s)
+
+
+@contextmanager
+def one_off(store: StateStore, connection: str, ttl: float = TTL_S) -> Iterator[None]:
+    """Hold ``connection``'s lease for the block (renewed every ttl / 3 on a thread of its own),
+    each transaction of this thread fenced by it; ``LeaseHeld`` when a replica has it."""
+    leases = Leases(store, [connection], ttl=ttl)
+    holder = leases.claim_once(connection)
+    if holder is not None:
+        raise LeaseHeld(
+            f"connection {connection} is synced by leadsync run ({holder}); "
+            "its replicas sync it already — stop them first for a one-off run"
+        )
+    done = threading.Event()
+
+    def heartbeat() -> None:
+        while not done.wait(leases.tick_seconds):
+            try:
+                leases.renew()
+            except Exception as exc:  # the fence says so at the next batch
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning("lease_renewal_failed", connection=connection, error=error)
+
+    thread = threading.Thread(target=heartbeat, daemon=True)
+    thread.start()
+    try:
+        with store.fenced(leases.fence(connection)):
+            yield
+    finally:
+        done.set()
+        thread.join()
+        leases.release_all()

@@ -147,6 +147,8 @@ def test_kill_9_of_a_lease_holder_mid_run(portals: dict[str, HubSpotSandbox], tm
         # seconds before the others holds everything until its backfills end, then gives back
         # what is above its share.)
         _until("every connection claimed", lambda: (h := _holders(store)) and all(h.values()), 30, procs)
+        once = leadsync("sync", "--config", str(config), "--connection", "c1")  # a one-off meanwhile
+        assert once.code == 2 and "connection c1 is synced by leadsync run (" in once.err, once.err[-2000:]
 
         # A holder writing a connection mid-run (a run under way, some writes done): kill -9 it.
         def victim() -> tuple[str, int] | None:

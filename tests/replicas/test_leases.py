@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import orjson
 import pytest
 from sqlalchemy import select, text
 
 from leadsync.errors import LeaseLost
-from leadsync.sync.leases import Leases
+from leadsync.observe.monitor import Monitor
+from leadsync.sync.leases import LeaseHeld, Leases, one_off
 from leadsync.sync.state import StateStore, open_store
 from leadsync.sync.tables import CursorRow, LeaseRow
+from tests.observe.support import samples, value
 from tests.sync.conftest import drop_pg_schema, fresh_pg_url
 
 NAMES = ["c1", "c2", "c3", "c4", "c5", "c6"]
@@ -161,3 +164,46 @@ def _expire_elsewhere(store: StateStore, holder: str) -> None:
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(run).result(timeout=10)
+
+
+class TestOneOffRun:
+    """``leadsync sync`` on PostgreSQL takes the connection's lease for its run, or refuses."""
+
+    def test_a_connection_a_replica_holds_is_refused(self, pg_store: StateStore) -> None:
+        replica = Leases(pg_store, ["c1"], ttl=30)
+        replica.tick()
+        with (
+            pytest.raises(LeaseHeld, match=f"connection c1 is synced by leadsync run \\({replica.holder}\\)"),
+            one_off(pg_store, "c1"),
+        ):
+            pass
+
+    def test_a_free_connection_is_held_for_the_run_then_given_back(self, pg_store: StateStore) -> None:
+        replica = Leases(pg_store, ["c1"], ttl=30)
+        with one_off(pg_store, "c1"):
+            assert _holders(pg_store)["c1"] not in (None, replica.holder)
+            assert replica.tick().claimed == set()  # held: the replica waits
+            with pg_store.transaction() as s:  # fenced by the one-off's lease
+                pg_store.set_cursor(s, "c1", "once")
+        assert pg_store.cursor("c1") == "once"
+        assert replica.tick().claimed == {"c1"}  # given back at the end
+
+
+class TestReadiness:
+    def test_readyz_and_metrics_show_each_lease(self, pg_store: StateStore) -> None:
+        a, b = Leases(pg_store, ["c1", "c2"], ttl=30), Leases(pg_store, ["c1", "c2"], ttl=30)
+        a.tick(claim=False)
+        b.tick(claim=False)
+        a.tick()
+        b.tick()
+        monitor = Monitor(pg_store, {"c1": object(), "c2": object()}, lease_status=a.status)
+        status, _, body = monitor._readyz({})
+        answer = orjson.loads(body)
+        held = a.held()
+        assert len(held) == 1
+        assert answer["leases"] == {n: "held" if n in held else "waiting" for n in ("c1", "c2")}
+        assert status == 200 and answer["ready"] is True
+        _, _, scrape = monitor._metrics({})
+        s = samples(scrape.decode())
+        assert value(s, "leadsync_lease_held", connection=held[0]) == 1
+        assert value(s, "leadsync_lease_held", connection=({"c1", "c2"} - set(held)).pop()) == 0
