@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.sync.fake_crm, bench.state_store
@@ -38,6 +39,8 @@ from leadsync.rules.loader import load_rules  # noqa: E402
 from leadsync.sync.leases import Leases  # noqa: E402
 from leadsync.sync.loop import SyncJob  # noqa: E402
 from leadsync.sync.state import StateStore, open_store  # noqa: E402
+
+FENCED: dict[str, int] = {}  # transactions fenced, per run kind
 
 
 def timed_runs(url: str, contacts: int, batch: int, fenced: bool) -> tuple[float, float, float]:
@@ -52,10 +55,17 @@ def timed_runs(url: str, contacts: int, batch: int, fenced: bool) -> tuple[float
         leases.tick()
         tick = time.perf_counter() - t
         out = []
-        for _ in range(2):
+        check = leases.fence("bench")
+        for kind in ("backfill", "echoes only"):
+
+            def counted(s: Any, kind: str = kind) -> None:
+                FENCED[kind] = FENCED.get(kind, 0) + 1
+                check(s)
+
+            FENCED[kind] = 0
             t = time.perf_counter()
             if fenced:
-                with store.fenced(leases.fence("bench")):
+                with store.fenced(counted):
                     job.run()
             else:
                 job.run()
@@ -74,14 +84,54 @@ def overhead(base: str, contacts: int, batch: int, repeat: int) -> None:
                 results[fenced].append(timed_runs(url, contacts, batch, fenced))
             finally:
                 drop()
-    print(f"| run ({contacts} contacts, batches of {batch}) | without leases | with leases | ratio |")
-    print("|---|---:|---:|---:|")
+    print(
+        f"| run ({contacts} contacts, batches of {batch}) | transactions fenced | without leases "
+        "| with leases | ratio |"
+    )
+    print("|---|---:|---:|---:|---:|")
     for i, name in enumerate(("backfill", "echoes only")):
         without = min(r[i] for r in results[False])
         fenced = min(r[i] for r in results[True])
-        print(f"| {name} | {1000 * without:.0f} ms | {1000 * fenced:.0f} ms | {fenced / without:.3f} |")
+        print(
+            f"| {name} | {FENCED[name]} | {1000 * without:.0f} ms | {1000 * fenced:.0f} ms "
+            f"| {fenced / without:.3f} |"
+        )
     tick = statistics.median(r[2] for r in results[True] + results[False])
-    print(f"\nA lease tick (one transaction, on its own thread): {1000 * tick:.1f} ms (median).\n")
+    print(f"\nA lease tick (one transaction, on its own thread): {1000 * tick:.1f} ms (median).")
+    plain, fenced_tx = fence_cost(base)
+    print(
+        f"A transaction writing one cursor: {1000 * plain:.2f} ms; fenced: {1000 * fenced_tx:.2f} ms "
+        f"(median of {FENCE_SAMPLES}, alternating): the fence adds {1000 * (fenced_tx - plain):.2f} ms "
+        "to each transaction of a run.\n"
+    )
+
+
+FENCE_SAMPLES = 300
+
+
+def fence_cost(base: str) -> tuple[float, float]:
+    """Median seconds of a transaction that writes a cursor (as a batch's does, so both pay the
+    commit's WAL flush), without and with the fence."""
+    url, drop = pg_url(base)
+    store = open_store(url)
+    try:
+        leases = Leases(store, ["bench"], ttl=60)
+        leases.tick()
+        times: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(FENCE_SAMPLES):
+            for fenced in (False, True):
+                t = time.perf_counter()
+                if fenced:
+                    with store.fenced(leases.fence("bench")), store.transaction() as s:
+                        store.set_cursor(s, "bench", f"c{t}")
+                else:
+                    with store.transaction() as s:
+                        store.set_cursor(s, "bench", f"c{t}")
+                times[fenced].append(time.perf_counter() - t)
+        return statistics.median(times[False]), statistics.median(times[True])
+    finally:
+        store.close()
+        drop()
 
 
 def _ticking(leases: Leases, stop: threading.Event) -> threading.Thread:
