@@ -298,7 +298,7 @@ class Leases:
             live = LeaseRow.expires_at > func.now()
             q = select(LeaseRow.holder, live).where(LeaseRow.connection == connection).with_for_update()
             holder, alive = s.execute(q).one()
-            if holder is not None and alive and holder != self.holder:
+            if holder is not None and alive and holder != self.holder and not _dead_here(holder):
                 return str(holder)
             s.execute(
                 update(LeaseRow)
@@ -316,6 +316,22 @@ class Leases:
             return self._renew(s)
 
 
+def _dead_here(holder: str) -> bool:
+    """Whether ``holder`` was a process of this host that is gone (killed): its lease is free
+    now, not ``ttl`` later, for a one-off run restarted on the same host."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
 @contextmanager
 def one_off(store: StateStore, connection: str, ttl: float = TTL_S) -> Iterator[None]:
     """Hold ``connection``'s lease for the block (renewed every ttl / 3 on a thread of its own),
@@ -324,8 +340,8 @@ def one_off(store: StateStore, connection: str, ttl: float = TTL_S) -> Iterator[
     holder = leases.claim_once(connection)
     if holder is not None:
         raise LeaseHeld(
-            f"connection {connection} is synced by leadsync run ({holder}); "
-            "its replicas sync it already — stop them first for a one-off run"
+            f"connection {connection} is being synced by another leadsync process ({holder}); "
+            "wait for it, or stop it first"
         )
     done = threading.Event()
 

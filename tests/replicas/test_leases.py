@@ -6,6 +6,9 @@ is the database's ``now()``), so no test waits for a ttl to pass.
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -172,10 +175,8 @@ class TestOneOffRun:
     def test_a_connection_a_replica_holds_is_refused(self, pg_store: StateStore) -> None:
         replica = Leases(pg_store, ["c1"], ttl=30)
         replica.tick()
-        with (
-            pytest.raises(LeaseHeld, match=f"connection c1 is synced by leadsync run \\({replica.holder}\\)"),
-            one_off(pg_store, "c1"),
-        ):
+        words = f"connection c1 is being synced by another leadsync process \\({replica.holder}\\)"
+        with pytest.raises(LeaseHeld, match=words), one_off(pg_store, "c1"):
             pass
 
     def test_a_free_connection_is_held_for_the_run_then_given_back(self, pg_store: StateStore) -> None:
@@ -187,6 +188,14 @@ class TestOneOffRun:
                 pg_store.set_cursor(s, "c1", "once")
         assert pg_store.cursor("c1") == "once"
         assert replica.tick().claimed == {"c1"}  # given back at the end
+
+    def test_a_killed_holder_on_this_host_does_not_block_a_restart(self, pg_store: StateStore) -> None:
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        killed = Leases(pg_store, ["c1"], ttl=30, holder=f"{socket.gethostname()}:{dead.pid}:0badf00d")
+        killed.tick()  # held for 30 s more, by a process that is gone
+        with one_off(pg_store, "c1"):
+            assert _holders(pg_store)["c1"] != killed.holder
 
 
 class TestReadiness:
