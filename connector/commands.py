@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -22,6 +24,8 @@ from leadsync.rules.owners import routable_owners, unknown_owners
 from leadsync.settings import Settings, load_settings
 from leadsync.sync.changes import ContactPlan
 from leadsync.sync.daemon import Daemon, build_job
+from leadsync.sync.exclusive import StateInUse, StateLock, lock_path
+from leadsync.sync.leases import LeaseHeld, one_off
 from leadsync.sync.loop import RunResult, owners_from_store
 from leadsync.sync.opening import open_state
 from leadsync.sync.progress import ProgressView
@@ -126,6 +130,8 @@ def run_command(config_path: Path, cycles: int | None, listen: str | None) -> No
         code = daemon.serve()
     except InputError as error:
         _fail(error)
+    except StateInUse as exc:
+        _fail(InputError([Problem(str(config_path), settings.state_line, str(exc))]))
     sys.exit(code)
 
 
@@ -165,10 +171,13 @@ def sync_command(
             view=_view(settings),
             progress_every=settings.log.progress_seconds,
         )
-        result = job.run(dry_run=dry_run)
+        with _one_writer(store, conn.name, settings, dry_run):
+            result = job.run(dry_run=dry_run)
         store.close()  # SQLite folds its -wal file back into state.db and removes it
     except InputError as error:
         _fail(error)
+    except (StateInUse, LeaseHeld) as exc:
+        _fail(InputError([Problem(str(config_path), settings.state_line, str(exc))]))
     except SetupRefused as error:
         _refused(error, conn.name, job.last_result, config_path)
     except CrmError as error:
@@ -189,6 +198,27 @@ def _refused(error: SetupRefused, name: str, result: RunResult | None, config: P
     for fix in error.fixes:
         click.echo("  fix: " + fix.replace("`leadsync setup`", setup), err=True)
     sys.exit(1)
+
+
+@contextmanager
+def _one_writer(store: StateStore, connection: str, settings: Settings, dry_run: bool) -> Iterator[None]:
+    """A one-off run that writes is the only writer of its connection: on SQLite it holds the
+    state's lock file, on PostgreSQL the connection's lease. A dry run writes nothing: no lock."""
+    if dry_run:
+        yield
+        return
+    path = lock_path(store.engine)
+    if path is not None:
+        lock = StateLock(path, "leadsync sync").acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+    elif store.engine.dialect.name == "postgresql":
+        with one_off(store, connection, settings.lease_ttl_seconds):
+            yield
+    else:
+        yield
 
 
 def render_plan(plans: list[ContactPlan]) -> str:

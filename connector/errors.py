@@ -5,6 +5,8 @@
     │   ├── RulesError            the rules file does not validate
     │   ├── RecordsError          a JSON Lines file (contacts, activities, owners) is bad
     │   └── ConfigError           the daemon's config or a mapping file is bad
+    ├── LeaseLost                 another replica holds this connection's lease now: the run
+    │                             stops at its batch boundary, writing nothing more
     └── CrmError                  a CRM call failed (carries url, status and the CRM's own body)
         ├── AuthError             401/403: stop this connection's job loudly; never retried
         ├── RetryableError        worth retrying with backoff (tenacity, in leadsync.api.RetryPolicy)
@@ -34,6 +36,7 @@ __all__ = [
     "CrmError",
     "InputError",
     "LeadsyncError",
+    "LeaseLost",
     "Problem",
     "QuotaExhausted",
     "RateLimited",
@@ -60,6 +63,11 @@ class Problem:
 
 class LeadsyncError(Exception):
     """Base of every leadsync error."""
+
+
+class LeaseLost(LeadsyncError):
+    """This replica no longer holds the connection's lease (it expired, another replica took it):
+    the transaction that would have committed a batch, cursor or outbox row was not committed."""
 
 
 class InputError(LeadsyncError):

@@ -3,6 +3,7 @@
     state: sqlite:///state.db                # or postgresql://user@host:5432/db
     log: {level: info, format: json}         # format: json (services) or console (a terminal)
     http: {listen: 127.0.0.1:9464}           # `leadsync run` serves /metrics, /livez, /readyz
+    lease_ttl: 30s                           # PostgreSQL state: a replica's lease on a connection
     connections:
       - name: hubspot
         adapter: hubspot                      # an installed leadsync.adapters entry point
@@ -267,6 +268,7 @@ class Settings(_Model):
     state: str = "sqlite:///state.db"
     log: LogSettings = LogSettings()
     http: HttpSettings | None = None
+    lease_ttl: str = "30s"
     connections: list[Connection] = Field(min_length=1)
     _state_at: tuple[str, int] = PrivateAttr(default=("config", 0))
 
@@ -275,6 +277,15 @@ class Settings(_Model):
         """The config file and the line of its ``state:`` key (line 1 without one), where a state
         store that cannot be opened is reported."""
         return self._state_at
+
+    @property
+    def state_line(self) -> int:
+        """The config file's line of ``state:`` (1 without one), for a state that cannot be used."""
+        return self._state_at[1]
+
+    @property
+    def lease_ttl_seconds(self) -> float:
+        return interval_seconds(self.lease_ttl)
 
     def connection(self, name: str | None) -> Connection:
         """The connection called ``name`` (or the only one)."""
@@ -336,6 +347,10 @@ def load_settings(path: Path) -> Settings:
             problems.append(source.problem(("connections", i, "every"), str(exc)))
         if c.token_env and c.token_file:
             problems.append(source.problem(("connections", i), "give `token_env` or `token_file`, not both"))
+    try:
+        interval_seconds(settings.lease_ttl)
+    except ValueError as exc:
+        problems.append(source.problem(("lease_ttl",), str(exc)))
     http, http_problems = _http(settings, source)
     problems += http_problems
     if problems:

@@ -3,7 +3,7 @@
 Counted as each run ends, from its ``RunResult`` (the sync loop knows nothing of Prometheus):
 
     leadsync_runs_total{connection, outcome}            ok, stopped, failed, quota_exhausted,
-                                                        auth_failed, crashed
+                                                        auth_failed, lease_lost, crashed
     leadsync_run_duration_seconds{connection}           histogram, every outcome
     leadsync_last_success_timestamp_seconds{connection} when a run last ended ok (Unix time)
     leadsync_records_read_total{connection, kind}       contacts, activities
@@ -41,7 +41,7 @@ from leadsync.sync.run import RunResult
 
 __all__ = ["OUTCOMES", "LiveCollector", "SyncMetrics"]
 
-OUTCOMES = ("ok", "stopped", "failed", "quota_exhausted", "auth_failed", "crashed")
+OUTCOMES = ("ok", "stopped", "failed", "quota_exhausted", "auth_failed", "lease_lost", "crashed")
 # From a quiet incremental run (a second) to a large backfill (an hour or two).
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200)
 # RunResult counts → (metric, label value).

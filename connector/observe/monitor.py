@@ -13,11 +13,12 @@ gives an address, answers:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
 import structlog
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 
 from leadsync import __version__
@@ -70,6 +71,7 @@ class Monitor:
             list(self.adapters), self.probe.report, self.budgets, self.stopped.keys, self.heartbeat
         )
         self.metrics.registry.register(live)
+        self.metrics.registry.register(_LeaseCollector(self))
         self._listener: HttpListener | None = None
         self.bound: ListenAddress | None = None
 
@@ -153,3 +155,31 @@ class Monitor:
             lease_status=self.lease_status,
         )
         return (200 if ready else 503), _JSON, orjson.dumps(body)
+
+
+class _LeaseCollector:
+    """``leadsync_lease_held{connection}``: 1 while this replica holds the connection's lease,
+    0 while another does; absent without leases (SQLite state: one daemon holds everything)."""
+
+    def __init__(self, monitor: Monitor) -> None:
+        self.monitor = monitor
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+    def collect(self) -> Iterator[Metric]:
+        status = self.monitor.lease_status
+        if status is None:
+            return
+        try:
+            leases = status()
+        except Exception:  # /readyz says why
+            return
+        family = GaugeMetricFamily(
+            "leadsync_lease_held",
+            "1 while this replica holds the connection's lease (PostgreSQL state).",
+            labels=["connection"],
+        )
+        for name in sorted(leases):
+            family.add_metric([name], 1.0 if leases[name] == "held" else 0.0)
+        yield family

@@ -14,6 +14,11 @@ them as metrics with ``--http``; a job of the scheduler's own beats its heartbea
 A run longer than its interval makes APScheduler skip the ticks it overlaps, with a warning a
 tick ("maximum number of running instances reached"): the daemon drops those and logs one debug
 event instead, ``run_overlap``, when the run ends, with how many ticks it skipped.
+
+Two or more replicas: on PostgreSQL state, each connection is synced by the replica holding its
+lease (``leases.py``); a job of the scheduler's own ticks the leases, and a connection's run
+happens only while its lease is held, each of its transactions fenced by it. On SQLite state, the
+daemon holds ``state.db.lock`` (``exclusive.py``): a second daemon on the same file is refused.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -32,11 +37,13 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from leadsync.errors import AuthError, CrmError, QuotaExhausted, SetupRefused
+from leadsync.errors import AuthError, CrmError, LeaseLost, QuotaExhausted, SetupRefused
 from leadsync.observe import ListenAddress
 from leadsync.observe.health import HEARTBEAT_S
 from leadsync.observe.monitor import Monitor
 from leadsync.settings import Connection, Settings
+from leadsync.sync.exclusive import StateLock, lock_path
+from leadsync.sync.leases import Leases
 from leadsync.sync.loop import RunResult, SyncJob
 from leadsync.sync.progress import PROGRESS_EVERY_S, ProgressView
 from leadsync.sync.rulesource import RulesFile
@@ -112,7 +119,16 @@ class Daemon:
         self.failed: set[str] = set()
         self.scheduler = BackgroundScheduler(timezone=UTC)
         adapters = {name: job.adapter for name, job in self.jobs.items()}
-        self.monitor = Monitor(store, adapters, listen=listen, listen_from=listen_from)
+        self.leases: Leases | None = None
+        if store.engine.dialect.name == "postgresql":
+            self.leases = Leases(store, list(self.jobs), ttl=settings.lease_ttl_seconds)
+        self.monitor = Monitor(
+            store,
+            adapters,
+            listen=listen,
+            listen_from=listen_from,
+            lease_status=self.leases.status if self.leases else None,
+        )
 
     def request_stop(self, *_: Any) -> None:
         if not self.stop.is_set():
@@ -121,9 +137,21 @@ class Daemon:
         self.stop.set()
 
     def serve(self) -> int:
-        """Block until stopped; the exit status. A ``ConfigError`` when ``listen`` cannot be used."""
+        """Block until stopped; the exit status. A ``ConfigError`` when ``listen`` cannot be used,
+        ``StateInUse`` when another daemon writes to the same SQLite state."""
+        path = lock_path(self.store.engine)
+        lock = StateLock(path).acquire() if path is not None else None
+        try:
+            return self._serve()
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _serve(self) -> int:
         self.monitor.start()
         self._add_heartbeat()
+        if self.leases is not None:
+            self._add_leases(self.leases)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.request_stop)
         for c in self.settings.connections:
@@ -150,6 +178,11 @@ class Daemon:
         finally:
             for logger in apscheduler:
                 logger.removeFilter(self._job_lines)
+        if self.leases is not None:
+            try:
+                self.leases.release_all()
+            except Exception as exc:  # they expire after ttl instead
+                log.warning("leases_not_released", error=f"{type(exc).__name__}: {exc}")
         self.monitor.stop()
         log.info("daemon_stopped")
         return 1 if self.failed and len(self.failed) == len(self.jobs) else 0
@@ -203,9 +236,39 @@ class Daemon:
                 detail="the run took longer than its interval; the ticks it overlapped were skipped",
             )
 
+    def _add_leases(self, leases: Leases) -> None:
+        """A first tick now, to register (``Leases.join_seconds``), then a job of its own that
+        claims and renews every ``ttl / 3``, on an executor of its own: busy runs cannot delay a
+        renewal. A connection's job runs only while its lease is held."""
+        leases.tick(claim=False)
+        self.scheduler.add_executor(ThreadPoolExecutor(1), "leases")
+        self.scheduler.add_job(
+            self._tick_leases,
+            IntervalTrigger(seconds=leases.tick_seconds),
+            args=[leases],
+            id="leadsync:leases",  # no connection is named so (names have no colon)
+            executor="leases",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=leases.join_seconds),
+        )
+
+    def _tick_leases(self, leases: Leases) -> None:
+        """Tick the leases; a connection just claimed runs now, not at its next interval."""
+        try:
+            tick = leases.tick()
+        except Exception as exc:  # the state store is away: the leases lapse, fencing holds
+            log.warning("lease_tick_failed", error=f"{type(exc).__name__}: {exc}")
+            return
+        for name in sorted(tick.claimed - self.failed):
+            self.scheduler.modify_job(name, next_run_time=datetime.now(UTC))
+
     def _run(self, name: str) -> None:
         if self.stop.is_set():
             return
+        if self.leases is not None and not self.leases.holds(name):
+            return  # another replica syncs it (its lease is "waiting" here)
         # The daemon's own lines about this run name its connection (the run binds its id too).
         with structlog.contextvars.bound_contextvars(connection=name):
             self._run_bound(name)
@@ -217,10 +280,13 @@ class Daemon:
     def _run_bound(self, name: str) -> None:
         started, outcome = time.monotonic(), "crashed"
         try:
-            result = self.jobs[name].run()
+            result = self._run_job(name)
             outcome = result.status
             if self.on_result:
                 self.on_result(name, result)
+        except LeaseLost as exc:
+            outcome = "lease_lost"
+            log.warning("lease_lost", connection=name, error=str(exc), action="another replica syncs it")
         except QuotaExhausted as exc:
             outcome = "quota_exhausted"
             resume = exc.resume_at or datetime.now(UTC)
@@ -262,6 +328,17 @@ class Daemon:
             self.runs[name] += 1
             if self.cycles is not None and all(n >= self.cycles for n in self.runs.values()):
                 self.stop.set()
+
+    def _run_job(self, name: str) -> RunResult:
+        """One run; with leases, marked busy (never released meanwhile) and fenced by its lease."""
+        if self.leases is None:
+            return self.jobs[name].run()
+        self.leases.busy(name, True)
+        try:
+            with self.store.fenced(self.leases.fence(name)):
+                return self.jobs[name].run()
+        finally:
+            self.leases.busy(name, False)
 
 
 def _safe_url(url: str) -> str:

@@ -2,7 +2,10 @@
 
 SQLite (``sqlite:///state.db``, the default) runs in WAL mode so that ``leadsync status`` can
 read while the daemon writes; ``postgresql://`` URLs go through psycopg 3. The schema is
-Alembic's (``leadsync/migrations``), upgraded at every open.
+Alembic's (``leadsync/migrations``), upgraded at every open, once: behind a lock, so that
+processes starting together on a fresh store wait for the first one's migration instead of
+racing it (PostgreSQL: a transaction-scoped advisory lock, which a transaction-pooling proxy
+keeps; SQLite: the migration runs in one ``BEGIN EXCLUSIVE`` transaction).
 """
 
 from __future__ import annotations
@@ -15,9 +18,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.pool import NullPool
 
 __all__ = ["current_revisions", "engine", "head_revisions", "migrate", "utc"]
+
+
+_PG_MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext('leadsync.migrate.' || current_schema()))"
 
 
 def utc(ts: datetime | None) -> datetime | None:
@@ -53,12 +60,50 @@ def engine(url: str) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision."""
+    """Bring the schema to the newest Alembic revision, one process at a time."""
     config = Config()
     config.set_main_option("script_location", str(files("leadsync") / "migrations"))
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        locked = _exclusive_sqlite(engine)
+        try:
+            with locked.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        finally:
+            locked.dispose()
+        return
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # Held until this transaction ends, per schema: the next process waits, then finds
+            # the schema at head. Transaction-scoped, so pgbouncer's transaction mode keeps it.
+            connection.execute(text(_PG_MIGRATION_LOCK))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def _exclusive_sqlite(engine: Engine) -> Engine:
+    """An engine on the same SQLite file whose transactions are ``BEGIN EXCLUSIVE``: its DDL is
+    transactional and a second migrator waits (busy timeout) for the first to commit.
+
+    pysqlite runs DDL outside any transaction of its own; SQLAlchemy's recipe for it: the
+    driver in autocommit, and our own BEGIN (docs.sqlalchemy.org, dialects/sqlite, "Serializable
+    isolation / Savepoints / Transactional DDL").
+    """
+    locked = create_engine(engine.url, connect_args={"timeout": 30}, poolclass=NullPool, hide_parameters=True)
+
+    @event.listens_for(locked, "connect")
+    def _autocommit(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(locked, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN EXCLUSIVE")
+
+    return locked
 
 
 def head_revisions() -> frozenset[str]:

@@ -109,12 +109,12 @@ def _read_only_sqlite(path: Path) -> Engine:
     def connect() -> sqlite3.Connection:
         return sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
 
-    return create_engine("sqlite://", creator=connect, poolclass=StaticPool)
+    return create_engine("sqlite://", creator=connect, poolclass=StaticPool, hide_parameters=True)
 
 
 def _fresh_in_memory() -> StateStore:
     """A new, empty store in memory: what a dry run plans against before any run made one."""
-    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}, hide_parameters=True)
     return _migrated(engine)
 
 
@@ -123,7 +123,7 @@ def _fresh_in_memory() -> StateStore:
 
 def _open_postgresql(url: URL, at: StateAt, read_only: bool) -> StateStore:
     connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S}
-    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True)
     if not read_only:
         return _migrated(engine)
 

@@ -9,7 +9,8 @@ chunks (``leadsync.sync.bulk``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -110,12 +111,31 @@ class StateStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._fences = threading.local()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        Inside ``fenced`` (on this thread), it first runs the fence's check, which may refuse.
+        """
         with self._sessions.begin() as session:
+            check = getattr(self._fences, "check", None)
+            if check is not None:
+                check(session)
             yield session
+
+    @contextmanager
+    def fenced(self, check: Callable[[Session], None]) -> Iterator[None]:
+        """Every ``transaction`` this thread opens in the block begins with ``check(session)``: a
+        replica's lease on the connection it syncs (``leadsync.sync.leases``), so that a replica
+        which lost it commits nothing more."""
+        before = getattr(self._fences, "check", None)
+        self._fences.check = check
+        try:
+            yield
+        finally:
+            self._fences.check = before
 
     def close(self) -> None:
         self.engine.dispose()
@@ -375,7 +395,20 @@ class StateStore:
     # -- runs and dead letters ----------------------------------------------------------------
 
     def start_run(self, run_id: str, connection: str, kind: str, now: datetime) -> None:
+        """A run begins: its row, ``running``. Any other run of ``connection`` still ``running``
+        was interrupted (its process killed, or the state store went away before it could say
+        how it ended); it is closed as failed, since only one run of a connection runs at once."""
         with self.transaction() as s:
+            s.execute(
+                update(RunRow)
+                .where(RunRow.connection == connection, RunRow.status == "running")
+                .values(
+                    status="failed",
+                    finished_at=datetime.now(UTC),
+                    error=f"interrupted: the run never finished (closed when run {run_id} started)",
+                )
+                .execution_options(synchronize_session=False)
+            )
             s.add(
                 RunRow(
                     run_id=run_id,
@@ -396,7 +429,8 @@ class StateStore:
         timings: dict[str, Any],
         error: str | None = None,
     ) -> None:
-        with self.transaction() as s:
+        """A run ended; never fenced (a run that lost its lease still says so, on its own row)."""
+        with self._sessions.begin() as s:
             s.execute(
                 update(RunRow)
                 .where(RunRow.run_id == run_id)

@@ -12,6 +12,8 @@ runs           every run: counts, errors, timings
 dead_letters   writes and tasks the CRM refused, with its own error text and its cause
 rules_applied  per connection, the content hash of the rules that last decided its contacts
 conflicts      fields a person changed after leadsync wrote them (kept, reported)
+leases         which replica syncs each connection, until when (PostgreSQL; ``leases.py``)
+replicas       each running replica's heartbeat, so that each takes its fair share of leases
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ __all__ = [
     "ContactRow",
     "CursorRow",
     "DeadLetterRow",
+    "LeaseRow",
     "OutboxRow",
     "OwnerRow",
+    "ReplicaRow",
     "RoutingRow",
     "RulesAppliedRow",
     "RunRow",
@@ -178,3 +182,22 @@ class RulesAppliedRow(Base):
     connection: Mapped[str] = mapped_column(Conn, primary_key=True)
     sha: Mapped[str] = mapped_column(String(64))
     applied_at: Mapped[datetime] = mapped_column(TS)
+
+
+class LeaseRow(Base):
+    """One connection's lease: ``holder`` syncs it until ``expires_at`` (the database's clock)."""
+
+    __tablename__ = "leases"
+    connection: Mapped[str] = mapped_column(Conn, primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(TS)
+    acquired_at: Mapped[datetime | None] = mapped_column(TS)
+
+
+class ReplicaRow(Base):
+    """A running replica (``host:pid:random``), alive until ``expires_at`` (the database's clock)."""
+
+    __tablename__ = "replicas"
+    holder: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(TS)
+    expires_at: Mapped[datetime] = mapped_column(TS)

@@ -13,7 +13,13 @@ SECTION = README[README.index("## Run it as a service") : README.index("## Where
 
 def test_one_sub_section_per_way_and_what_could_not_run() -> None:
     headings = re.findall(r"^### (.+)$", SECTION, re.MULTILINE)
-    assert headings == ["systemd", "Docker and compose", "Kubernetes", "What could not be run here"]
+    assert headings == [
+        "systemd",
+        "Docker and compose",
+        "Kubernetes",
+        "Two or more replicas",
+        "What could not be run here",
+    ]
 
 
 def test_every_deploy_path_it_names_exists() -> None:
