@@ -1,6 +1,8 @@
 """Every error leadsync raises, in one tree, and what the sync loop does with each.
 
     LeadsyncError                 base; never raised itself
+    ├── RecordError               one record a CRM sent cannot be used (a timestamp leadsync cannot
+    │                             compute with, no id): refused alone, kept as a dead letter
     ├── InputError                bad input: refuse to start, exit 2, every problem as FILE:LINE
     │   ├── RulesError            the rules file does not validate
     │   ├── RecordsError          a JSON Lines file (contacts, activities, owners) is bad
@@ -33,6 +35,7 @@ __all__ = [
     "Problem",
     "QuotaExhausted",
     "RateLimited",
+    "RecordError",
     "RecordsError",
     "RetryableError",
     "RulesError",
@@ -54,6 +57,11 @@ class Problem:
 
 class LeadsyncError(Exception):
     """Base of every leadsync error."""
+
+
+class RecordError(LeadsyncError, ValueError):
+    """One record's value cannot be used: the adapter refuses that record alone (a dead letter
+    with the CRM's text); in an input file it is a ``FILE:LINE`` problem (a ValueError there)."""
 
 
 class InputError(LeadsyncError):

@@ -21,6 +21,7 @@ __all__ = [
     "ContactChange",
     "CrmAdapter",
     "Page",
+    "Refused",
     "TaskRequest",
     "TaskResult",
     "WriteResult",
@@ -52,6 +53,18 @@ class Page(Generic[T]):
     # the re-read began is gone.
     reread: bool = False
     reread_done: bool = False
+    # Records refused alone (``Refused``): kept as dead letters; the cursor moves past them.
+    refused: tuple[Refused, ...] = ()
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A record the adapter could not read as a contact (``RecordError``: a timestamp leadsync
+    cannot compute with, no id): the loop keeps it as a dead letter and reads on."""
+
+    contact_id: str | None  # None: the record has no id
+    error: str  # what is wrong, quoting the CRM's own text
+    record: Mapping[str, Any] = field(default_factory=dict)  # the record as the CRM sent it
 
 
 @dataclass(frozen=True)

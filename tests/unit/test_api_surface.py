@@ -9,10 +9,11 @@ from leadsync.api import convertkit, mappingkit, writekit
 SURFACE = {
     # the model and the protocol
     "BUILTIN_ACTIVITY_TYPES", "STAGES", "WRITABLE_FIELDS", "Activity", "Contact", "Owner",
-    "CrmAdapter", "Page", "ContactChange", "WriteResult", "TaskRequest", "TaskResult", "CheckReport",
+    "CrmAdapter", "Page", "Refused", "ContactChange", "WriteResult", "TaskRequest", "TaskResult",
+    "CheckReport",
     # errors
     "AuthError", "ConfigError", "CrmError", "Problem", "QuotaExhausted", "RateLimited",
-    "RetryableError", "RulesError", "TransientError",
+    "RetryableError", "RulesError", "TransientError", "RecordError",
     # waiting: the retry policy and the one clock
     "RetryPolicy", "with_retries", "Clock", "SystemClock", "SYSTEM_CLOCK", "FakeClock", "as_clock",
     # metering
@@ -21,7 +22,7 @@ SURFACE = {
     "CursorCodec", "CursorError", "AdapterOptions", "ClockOption", "OptionSource", "option_problem",
     "parse_options", "load_yaml", "YamlSource", "YamlChecker", "Path_", "did_you_mean",
     # values, JSON bodies, TLS
-    "parse_crm_ts", "domain_of", "employees_of", "JSON", "compact_json", "json_object",
+    "parse_crm_ts", "record_ts", "domain_of", "employees_of", "JSON", "compact_json", "json_object",
     "response_object", "trust_ca",
 }  # fmt: skip
 
