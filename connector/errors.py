@@ -40,19 +40,31 @@ __all__ = [
     "RetryableError",
     "RulesError",
     "TransientError",
+    "printable",
 ]
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\x1b``, ``\n``, ``\u2028``...): a value
+    quoted from an input file or a CRM can neither drive a terminal nor forge a line of output."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
 
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with one line of one file."""
+    """One thing wrong with one line of one file. Rendered (``str``) with control characters
+    escaped: the one place every ``FILE:LINE: what`` is printed from (``printable``)."""
 
     file: str
     line: int
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        return printable(f"{self.file}:{self.line}: {self.message}")
 
 
 class LeadsyncError(Exception):

@@ -48,3 +48,19 @@ def test_a_horizon_past_what_leadsync_computes_is_a_rules_problem(files: dict[st
     assert (
         problem_lines(result.stderr, files["rules"]) and "longer than leadsync computes with" in result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    "value", ["\x1b[2J\x1b[31mlead", "mql\nrules.yaml:1: all good", "sql\u2028x", "a\x00b\x7f"]
+)
+def test_control_characters_in_a_value_are_escaped_in_the_message(files: dict[str, Path], value: str) -> None:
+    """Defect 8: a value quoted in a problem can neither drive the terminal nor forge a line."""
+    rows = [dict(c) for c in CONTACTS]
+    rows[0]["stage"] = value
+    files["contacts"].write_text(jsonl(rows))
+    result = evaluate(files)
+    assert result.exit_code == 2
+    assert problem_lines(result.stderr, files["contacts"]) == [1]
+    assert len(result.stderr.strip().splitlines()) == 1  # one problem, one line
+    assert not any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or ch == "\u2028" for ch in result.stderr.strip())
+    assert value.encode("unicode_escape").decode("ascii").replace("\\\\", "\\")[:6] in result.stderr
