@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import click
 
-from leadsync.errors import AuthError, CrmError, InputError, Problem
+from leadsync.errors import AuthError, CrmError, InputError, Problem, printable
 from leadsync.explain import render_explanation
 from leadsync.logging import configure_logging
 from leadsync.observe import ListenAddress, parse_listen
@@ -186,7 +186,7 @@ def render_status(name: str, store: StateStore) -> str:
     if not s["runs"]:
         out.append("  none yet")
     for d in store.recent_dead_letters(name, 5):
-        out.append(f"  dead letter {d.kind} {d.contact_id or d.key}: {d.error[:160]}")
+        out.append(printable(f"  dead letter {d.kind} {d.contact_id or d.key}: {d.error[:160]}"))
     return "\n".join(out)
 
 
