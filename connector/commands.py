@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 import click
 
 from leadsync.api import CheckNeeds, CheckReport, CrmAdapter
-from leadsync.errors import AuthError, CrmError, InputError, Problem, SetupRefused
+from leadsync.errors import AuthError, CrmError, InputError, Problem, SetupRefused, printable
 from leadsync.explain import render_explanation
 from leadsync.logging import configure_logging
 from leadsync.observe import ListenAddress, parse_listen
@@ -289,7 +289,7 @@ def render_status(name: str, store: StateStore) -> str:
         out.append("  none yet")
     for d in store.recent_dead_letters(name, 5):
         cause = d.cause or "unclassified"
-        out.append(f"  dead letter {d.kind} {d.contact_id or d.key} [{cause}]: {d.error[:160]}")
+        out.append(printable(f"  dead letter {d.kind} {d.contact_id or d.key} [{cause}]: {d.error[:160]}"))
     return "\n".join(out)
 
 

@@ -1,6 +1,8 @@
 """Every error leadsync raises, in one tree, and what the sync loop does with each.
 
     LeadsyncError                 base; never raised itself
+    ├── RecordError               one record a CRM sent cannot be used (a timestamp leadsync cannot
+    │                             compute with, no id): refused alone, kept as a dead letter
     ├── InputError                bad input: refuse to start, exit 2, every problem as FILE:LINE
     │   ├── RulesError            the rules file does not validate
     │   ├── RecordsError          a JSON Lines file (contacts, activities, owners) is bad
@@ -40,25 +42,38 @@ __all__ = [
     "Problem",
     "QuotaExhausted",
     "RateLimited",
+    "RecordError",
     "RecordsError",
     "RetryableError",
     "RulesError",
     "SetupRefused",
     "TransientError",
     "Unreachable",
+    "printable",
 ]
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\x1b``, ``\n``, ``\u2028``...): a value
+    quoted from an input file or a CRM can neither drive a terminal nor forge a line of output."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
 
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with one line of one file."""
+    """One thing wrong with one line of one file. Rendered (``str``) with control characters
+    escaped: the one place every ``FILE:LINE: what`` is printed from (``printable``)."""
 
     file: str
     line: int
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        return printable(f"{self.file}:{self.line}: {self.message}")
 
 
 class LeadsyncError(Exception):
@@ -68,6 +83,11 @@ class LeadsyncError(Exception):
 class LeaseLost(LeadsyncError):
     """This replica no longer holds the connection's lease (it expired, another replica took it):
     the transaction that would have committed a batch, cursor or outbox row was not committed."""
+
+
+class RecordError(LeadsyncError, ValueError):
+    """One record's value cannot be used: the adapter refuses that record alone (a dead letter
+    with the CRM's text); in an input file it is a ``FILE:LINE`` problem (a ValueError there)."""
 
 
 class InputError(LeadsyncError):

@@ -24,7 +24,7 @@ from leadsync.model import (
     Contact,
     Owner,
 )
-from leadsync.timeutil import parse_iso_ts
+from leadsync.timeutil import EARLIEST, LATEST, parse_iso_ts
 
 __all__ = [
     "MAX_PROBLEMS",
@@ -114,10 +114,18 @@ def _string(obj: dict[str, Any], key: str, required: bool = False) -> str | None
     if isinstance(value, (int, float)) and not isinstance(value, bool) and key.endswith("id"):
         return str(value)  # CRMs hand out numeric ids; they are still ids
     if not isinstance(value, str):
-        raise BadRecord(f"`{key}` must be a string or null, got {orjson.dumps(value).decode()}")
+        raise BadRecord(f"`{key}` must be a string or null, got {_shown(value)}")
     if required and not value:
         raise BadRecord(f"`{key}` must not be empty")
     return value
+
+
+def _shown(value: Any) -> str:
+    """A value as JSON in a message (``repr`` for what JSON cannot hold: a 65-bit integer)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return repr(value)[:200]
 
 
 def _time(obj: dict[str, Any], key: str, required: bool = False) -> datetime | None:
@@ -300,6 +308,7 @@ def activity_parser(
         props = obj.get("properties")
         if (
             ts.tzinfo is None
+            or not EARLIEST <= ts < LATEST  # careful() says why (timeutil.in_range)
             or type(aid) is not str
             or type(cid) is not str
             or not aid

@@ -51,6 +51,7 @@ from leadsync.api import (
     parse_crm_ts,
     parse_options,
 )
+from leadsync.api.convertkit import read_each
 from leadsync.api.writekit import retry_tasks_without_owner, retry_without_owner
 
 from .activities import ActivityReader
@@ -169,10 +170,13 @@ class HubSpotAdapter:
 
     def _page(self, records: list[JSON], cursor: str | None, total: int | None = None) -> Page[Contact]:
         """A page of contacts; no cursor for the chase stream's pages before the main stream ends."""
-        contacts = [contact_from_record(r, self.mapping) for r in records]
+        contacts, refused = read_each(records, self._contact, _record_id)
         self._activities.remember(records)
         log.info("page_read", records=len(contacts), cursor=cursor)
-        return Page(contacts, cursor, total=total)
+        return Page(contacts, cursor, total=total, refused=refused)
+
+    def _contact(self, record: JSON) -> Contact:
+        return contact_from_record(record, self.mapping)
 
     def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
         """These contacts as HubSpot holds them now, by batch read (100 a call); unknown ids left out."""
@@ -182,7 +186,7 @@ class HubSpotAdapter:
         ]
         contacts: list[Contact] = []
         for records in self.fanout.map(lambda ids: self.client.batch_read("contacts", ids, props), batches):
-            contacts += [contact_from_record(r, self.mapping) for r in records]
+            contacts += read_each(records, self._contact, _record_id)[0]
             self._activities.remember(records)
         self._stage_dates_from_history(contacts)
         return contacts
@@ -395,3 +399,8 @@ def from_options(options: Mapping[str, Any]) -> HubSpotAdapter:
         concurrency=opts.concurrency,
         search_lag_s=opts.search_lag_s,
     )
+
+
+def _record_id(record: JSON) -> object:
+    props = record.get("properties")
+    return record.get("id") or (props.get("hs_object_id") if isinstance(props, dict) else None)

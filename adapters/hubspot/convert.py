@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from leadsync.api import Contact, ContactChange, parse_crm_ts
-from leadsync.api.convertkit import contact_of
+from leadsync.api.convertkit import contact_of, timestamp
 
 from .mapping import HubSpotMapping, StageMap
 
@@ -59,18 +59,18 @@ def contact_from_record(record: Mapping[str, Any], mapping: HubSpotMapping) -> C
     props: Mapping[str, Any] = record.get("properties") or {}
     stage = mapping.read_stage(props.get)
     created = (
-        parse_crm_ts(record.get("createdAt"))
-        or parse_crm_ts(props.get("createdate"))
-        or parse_crm_ts(props.get("lastmodifieddate"))
+        timestamp("createdAt", record.get("createdAt"))
+        or timestamp("createdate", props.get("createdate"))
+        or timestamp("lastmodifieddate", props.get("lastmodifieddate"))
     )
-    rid = str(record.get("id") or props.get("hs_object_id"))
+    rid = str(record.get("id") or props.get("hs_object_id") or "")
     return contact_of(rid, mapping, props.get, created, _stage_date(props, mapping.stages.get(stage or "")))
 
 
 def _stage_date(props: Mapping[str, Any], stage: StageMap | None) -> datetime | None:
     if stage is None or not stage.changed_at or stage.changed_at == "history":
         return None
-    return parse_crm_ts(props.get(stage.changed_at))
+    return timestamp(stage.changed_at, props.get(stage.changed_at))
 
 
 @dataclass(frozen=True)

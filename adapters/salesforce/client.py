@@ -11,7 +11,13 @@
   job stops cleanly and the daemon tries again an hour later, as requests age out of the window.
 - **Errors** become the connector's: 401 ``AuthError``; 5xx, dropped connections and
   ``UNABLE_TO_LOCK_ROW`` ``TransientError`` (the one tenacity policy retries them); everything
-  else ``CrmError`` with Salesforce's own body.
+  else ``CrmError`` with Salesforce's own body (``error_code`` reads its ``errorCode``).
+- **Lost locators**: a batch the org served but whose answer was lost (a 502 from a proxy, a
+  dropped connection) is retried, and the org may answer ``INVALID_QUERY_LOCATOR`` (it closed the
+  locator once the last batch was read; locators also expire). ``query_pages`` then runs the query
+  again from the start and skips the records (by ``Id``) it already gave, at most
+  ``LOCATOR_RESTARTS`` times; ``LocatorLost`` escapes only a reader of child lists
+  (``more_pages``), which re-runs its own query.
 """
 
 from __future__ import annotations
@@ -42,15 +48,30 @@ from leadsync.api import (
 
 from .auth import Credentials, Session, sign_in
 
-__all__ = ["DEFAULT_API_VERSION", "SalesforceClient"]
+__all__ = ["DEFAULT_API_VERSION", "LOCATOR_RESTARTS", "LocatorLost", "SalesforceClient", "error_code"]
 
 DEFAULT_API_VERSION = "66.0"  # Spring '26; simple-salesforce's own default is 59.0
 RETRY_LATER = timedelta(hours=1)
+LOCATOR_RESTARTS = 3  # a query whose locator is lost runs again from the start, this many times
 T = TypeVar("T")
 log = structlog.get_logger("leadsync.salesforce.client")
 
 _RETRYABLE_CODES = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"}
 _QUOTA_CODES = {"REQUEST_LIMIT_EXCEEDED", "TXN_SECURITY_METERING_ERROR"}
+
+
+class LocatorLost(CrmError):
+    """400 INVALID_QUERY_LOCATOR: the query's next batch is gone; run the query again."""
+
+
+def error_code(exc: CrmError) -> str:
+    """Salesforce's ``errorCode`` in an error's body (``[{"errorCode", "message"}]``), or ''."""
+    try:
+        body = json.loads(exc.body or "")
+    except ValueError:
+        return ""
+    first = body[0] if isinstance(body, list) and body else body
+    return str(first.get("errorCode") or "") if isinstance(first, dict) else ""
 
 
 class _SessionExpired(AuthError):
@@ -176,16 +197,38 @@ class SalesforceClient:
     def query_pages(
         self, soql: str, *, all_rows: bool = False, batch_size: int | None = None
     ) -> Iterator[list[JSON]]:
-        """The records of a SOQL query, one ``nextRecordsUrl`` batch at a time."""
+        """The records of a SOQL query, one ``nextRecordsUrl`` batch at a time; a lost locator
+        runs the query again, skipping what was already given (module docstring)."""
         headers = {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else {}
-        body: JSON = self.call(
-            "query",
-            lambda sf: sf.query(soql, include_deleted=all_rows, headers=headers, timeout=self.timeouts),
-        )
-        yield list(body.get("records") or [])
-        while not body.get("done", True) and body.get("nextRecordsUrl"):
-            body = self._more(str(body["nextRecordsUrl"]), headers)
-            yield list(body.get("records") or [])
+        given: set[str] = set()
+        count = 0  # records given, for rows without an Id (aggregates)
+        for restart in range(LOCATOR_RESTARTS + 1):
+            body: JSON = self.call(
+                "query",
+                lambda sf: sf.query(soql, include_deleted=all_rows, headers=headers, timeout=self.timeouts),
+            )
+            position = 0
+            try:
+                while True:
+                    fresh = []
+                    for record in body.get("records") or []:
+                        rid = record.get("Id") if isinstance(record, dict) else None
+                        position += 1
+                        if (rid in given) if rid else position <= count:
+                            continue
+                        if rid:
+                            given.add(str(rid))
+                        count = max(count, position)
+                        fresh.append(record)
+                    if fresh or position == 0:
+                        yield fresh
+                    if body.get("done", True) or not body.get("nextRecordsUrl"):
+                        return
+                    body = self._more(str(body["nextRecordsUrl"]), headers)
+            except LocatorLost:
+                if restart == LOCATOR_RESTARTS:
+                    raise
+                log.warning("salesforce_query_restarted", reason="INVALID_QUERY_LOCATOR", given=len(given))
 
     def more_pages(self, result: JSON) -> Iterator[list[JSON]]:
         """The batches after ``result``'s own records, by its ``nextRecordsUrl``: also a parent's
@@ -230,6 +273,8 @@ def _translate(exc: SalesforceError, what: str, now: datetime) -> CrmError:
     message = f"{what}: HTTP {status} {code}: {text}".rstrip(": ")
     if status == 401 and code == "INVALID_SESSION_ID":
         return _SessionExpired(message, status=status, url=url, body=body)
+    if code == "INVALID_QUERY_LOCATOR":
+        return LocatorLost(message, status=status, url=url, body=body)
     if code in _QUOTA_CODES:
         return QuotaExhausted(
             f"Salesforce's daily API request limit is used up ({code})",

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from leadsync.api import Contact, ContactChange, parse_crm_ts
-from leadsync.api.convertkit import contact_of, planned_fields
+from leadsync.api import Contact, ContactChange, RecordError
+from leadsync.api.convertkit import contact_of, planned_fields, timestamp
 
 from .mapping import HISTORY, ObjectMap, SalesforceMapping
 
@@ -56,15 +56,20 @@ def value_at(record: Mapping[str, Any], field: str) -> Any:
 def contact_from_record(record: Mapping[str, Any], mapping: SalesforceMapping) -> Contact:
     """The canonical contact for one Lead or Contact record (``stage_changed_at`` from a mapped field)."""
     rid = str(record.get("Id") or "")
-    kind = (record.get("attributes") or {}).get("type") or object_of(rid)
-    obj = mapping.objects[str(kind)]
+    if not rid:
+        raise RecordError("the record has no Id; it is left out (Salesforce sent it without one)")
+    attributes = record.get("attributes")
+    kind = (attributes.get("type") if isinstance(attributes, Mapping) else None) or object_of(rid)
+    obj = mapping.objects.get(str(kind))
+    if obj is None:
+        raise RecordError(f"record `{rid}` is neither a mapped Lead nor Contact")
     changed = obj.stage.changed_at
     return contact_of(
         rid,
         obj,
         lambda field: value_at(record, field),
-        parse_crm_ts(record.get("CreatedDate")),
-        parse_crm_ts(record.get(changed)) if changed and changed != HISTORY else None,
+        timestamp("CreatedDate", record.get("CreatedDate")),
+        timestamp(changed, record.get(changed)) if changed and changed != HISTORY else None,
     )
 
 

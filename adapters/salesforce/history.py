@@ -6,6 +6,13 @@ leadsync's are not tracked. Without history, ``stage_changed_at`` stays empty (t
 times the stage from when leadsync first saw it) and ``last_changed`` knows nothing.
 Owner changes are tracked under the field name ``Owner``, not ``OwnerId``. The stage's history
 for the people being decided comes with their activities (``people.PeopleReader``).
+
+History is given up only for the errors that say it does not exist for this user:
+``INVALID_TYPE`` (``sObject type 'LeadHistory' is not supported``, ``Didn't understand
+relationship 'Histories'``: the object tracks no field, or the user may not read it) and
+``INVALID_FIELD`` (a column the user cannot see), and loudly, naming the fix. Any other
+error (a lost query locator above all, after a lost answer) is not about history and is raised.
+https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
 """
 
 from __future__ import annotations
@@ -17,14 +24,33 @@ import structlog
 
 from leadsync.api import CrmError, parse_crm_ts
 
-from .client import SalesforceClient
+from .client import SalesforceClient, error_code
 from .convert import object_of
 from .mapping import SalesforceMapping
 from .reads import IN_CHUNK, soql_list
 
-__all__ = ["History"]
+__all__ = ["HISTORY_OFF", "History", "history_off"]
 
 log = structlog.get_logger("leadsync.salesforce.history")
+# The error codes that mean "no field history for this user" (module docstring).
+HISTORY_OFF = frozenset({"INVALID_TYPE", "INVALID_FIELD"})
+
+
+def history_off(obj: str, exc: CrmError) -> bool:
+    """Whether ``exc`` says ``obj`` has no readable field history; if so, warn with the fix."""
+    code = error_code(exc)
+    if exc.status != 400 or code not in HISTORY_OFF:
+        return False
+    log.warning(
+        "salesforce_history_unavailable",
+        object=obj,
+        code=code,
+        error=str(exc)[:300],
+        fix=f"turn on field history tracking for {obj} (Setup › Object Manager › {obj} › Fields & "
+        "Relationships › Set History Tracking) and let leadsync's user read it; until then stage "
+        "times come from when leadsync first saw a stage",
+    )
+    return True
 
 
 class History:
@@ -57,8 +83,7 @@ class History:
             try:
                 rows = self.client.query(soql)
             except CrmError as exc:
-                if exc.status == 400:  # history not tracked, or not visible to this user
-                    log.warning("salesforce_history_unavailable", object=obj, error=str(exc)[:300])
+                if history_off(obj, exc):
                     self.unavailable.add(obj)
                     return out
                 raise

@@ -20,9 +20,11 @@ parent-to-child subqueries (their children count toward the same 2,000-row batch
 - **Fields**: exactly those ``ActivityReader`` turns into canonical activities; leadsync's own
   tasks are left out by the filter once the key field exists (and by ``ActivityReader.task`` too).
 - **History**: only for objects whose stage is timed from field history, the newest row of the
-  stage field: ``stage_changed_at``. When the org refuses it (400: history not visible to this
-  user), the object's history is given up, as ``History.changed`` does, and the chunk read again
-  without it.
+  stage field: ``stage_changed_at``. When the org says there is none for this user
+  (``history.HISTORY_OFF``), the object's history is given up, as ``History.changed`` does, and
+  the chunk read again without it.
+- **Lost locators**: a child list's locator lost after a lost answer (``client.LocatorLost``)
+  reads the whole chunk again (what it found is keyed by id), at most ``LOCATOR_RESTARTS`` times.
 
 The tests keep the three flat queries per 300 people it replaced, as the reference it must equal.
 """
@@ -39,9 +41,9 @@ import structlog
 from leadsync.api import JSON, Activity, CrmError, parse_crm_ts
 
 from .activities import EVENT_FIELDS, KEY_FIELD, MEMBER_FIELDS, TASK_FIELDS, ActivityReader
-from .client import SalesforceClient
+from .client import LOCATOR_RESTARTS, LocatorLost, SalesforceClient
 from .convert import object_of
-from .history import History
+from .history import History, history_off
 from .mapping import HISTORY, SalesforceMapping
 from .reads import soql_list
 
@@ -131,16 +133,22 @@ class PeopleReader:
         self, obj: str, chunk: list[str], history: str | None, found: dict[str, Activity], out: PeopleRead
     ) -> None:
         soql = self._head(obj, history) + soql_list(chunk)
-        try:
-            for page in self.client.query_pages(soql):
-                for record in page:
-                    self._take(record, found, out)
-        except CrmError as exc:
-            if not history or exc.status != 400:
-                raise
-            log.warning("salesforce_history_unavailable", object=obj, error=str(exc)[:300])
-            self.history.unavailable.add(obj)
-            self._read_chunk(obj, chunk, None, found, out)
+        for restart in range(LOCATOR_RESTARTS + 1):
+            try:
+                for page in self.client.query_pages(soql):
+                    for record in page:
+                        self._take(record, found, out)
+                return
+            except LocatorLost:
+                if restart == LOCATOR_RESTARTS:
+                    raise
+                log.warning("salesforce_query_restarted", object=obj, reason="INVALID_QUERY_LOCATOR")
+            except CrmError as exc:
+                if not history or not history_off(obj, exc):
+                    raise
+                self.history.unavailable.add(obj)
+                self._read_chunk(obj, chunk, None, found, out)
+                return
 
     def _take(self, record: JSON, found: dict[str, Activity], out: PeopleRead) -> None:
         """One person's children, every page of each list read before the parent query moves on."""

@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from leadsync.api import JSON, Contact, CrmError, CursorCodec, CursorError, Page, parse_crm_ts
+from leadsync.api.convertkit import read_each
 
 from .client import SalesforceClient
 from .convert import contact_from_record, object_of
@@ -245,19 +246,21 @@ def _since(mark: list[str] | None, previous_read: datetime | None, overlap: time
 
 def _page(run: _Run, obj: str, records: list[JSON], news: frozenset[str]) -> Page[Contact]:
     c = run.cursor
-    contacts: list[Contact] = []
     moved: dict[str, str] = {}
     deleted: list[str] = []
-    for record in records:
-        rid = str(record.get("Id"))
-        if record.get("IsConverted"):
+
+    def convert(record: JSON) -> Contact | None:
+        rid = str(record.get("Id") or "")
+        if rid and record.get("IsConverted"):
             target = str(record.get("ConvertedContactId") or "")
             if target and "Contact" in run.mapping.objects:
                 moved[rid] = target
             else:
                 deleted.append(rid)
-            continue
-        contacts.append(contact_from_record(record, run.mapping))
+            return None
+        return contact_from_record(record, run.mapping)
+
+    contacts, refused = read_each(records, convert, lambda r: r.get("Id"))
     if records:
         last = records[-1]
         stamp = parse_crm_ts(last.get("SystemModstamp"))
@@ -266,7 +269,15 @@ def _page(run: _Run, obj: str, records: list[JSON], news: frozenset[str]) -> Pag
     run.yielded.update(x.id for x in contacts)
     page_news = frozenset(x.id for x in contacts if x.id in news)
     reread = c.reread_since is not None
-    return Page(contacts, c.encode(), news=page_news, deleted=tuple(deleted), moved=moved, reread=reread)
+    return Page(
+        contacts,
+        c.encode(),
+        news=page_news,
+        deleted=tuple(deleted),
+        moved=moved,
+        reread=reread,
+        refused=refused,
+    )
 
 
 def fetch_by_id(
@@ -286,7 +297,6 @@ def fetch_by_id(
         fields = ", ".join(select(obj))
         for start in range(0, len(wanted), IN_CHUNK):
             soql = f"SELECT {fields} FROM {obj} WHERE Id IN {soql_list(wanted[start : start + IN_CHUNK])}"
-            for record in client.query(soql):
-                if not record.get("IsConverted"):
-                    out.append(contact_from_record(record, mapping))
+            live = [r for r in client.query(soql) if not r.get("IsConverted")]
+            out += read_each(live, lambda r: contact_from_record(r, mapping), lambda r: r.get("Id"))[0]
     return out

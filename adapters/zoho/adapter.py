@@ -187,7 +187,7 @@ class ZohoAdapter:
             self.client,
             self.mapping,
             cursor,
-            now=self.clock.now(),
+            now=self.client.zoho_now(),  # Zoho's clock: watermarks are compared with its stamps
             select=self.select,
             activity_fields=self.activity_fields,
             remember=self.remember,

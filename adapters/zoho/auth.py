@@ -34,8 +34,6 @@ from leadsync.api import (
     SYSTEM_CLOCK,
     AuthError,
     Clock,
-    ConfigError,
-    Problem,
     QuotaExhausted,
     TransientError,
     network_error,
@@ -84,20 +82,11 @@ _HINTS = {
 }
 
 
-class ZohoSetupError(AuthError, ConfigError):
-    """A refusal only an admin can fix (a bad refresh token, a missing scope).
-
-    Both an ``AuthError`` (the daemon stops this connection's job instead of retrying it) and a
-    ``ConfigError`` (commands print it as a problem to fix and exit 2).
-    """
-
-    def __init__(
-        self, message: str, *, status: int | None = None, url: str | None = None, body: str | None = None
-    ) -> None:
-        # Not through the bases' __init__: each hands its message on to the next in the MRO.
-        Exception.__init__(self, message)
-        self.status, self.url, self.body = status, url, body
-        self.problems = [Problem("zoho options", 0, message)]
+class ZohoSetupError(AuthError):
+    """A refusal only an admin can fix (a bad refresh token, a missing scope): an ``AuthError``,
+    as HubSpot's and Salesforce's refused credentials are. The daemon stops this connection's job
+    instead of retrying it; a one-off command says "authentication failed" and exits 3 (README,
+    exit status). The message names the fix."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,12 @@
     5xx, a dropped connection, a timeout   TransientError (retried)
     other                                  CrmError with Zoho's code, message and body
 
+**Zoho's clock.** Every answer's ``Date`` header is Zoho's time; the client keeps how far this
+machine's clock is from it (``skew``) and ``zoho_now()`` is the local clock corrected by it, so
+that watermarks compared with Zoho's ``Modified_Time`` are on Zoho's clock (a daemon whose clock
+runs ahead would otherwise ask for edits "since" a time Zoho has not reached, and never read
+them). A skew over ``SKEW_WARNING`` is logged (``zoho_clock_skew``) once per change of a minute.
+
 ``X-API-CREDITS-REMAINING`` (sent once half the org's daily credits are used) is remembered;
 at or below ``credit_floor`` every call raises ``QuotaExhausted`` before it is sent, so the
 credits other integrations need are left alone. At most ``concurrency`` calls are in flight
@@ -26,7 +32,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -54,6 +61,7 @@ __all__ = ["API_PATH", "Answer", "ZohoClient", "error_code"]
 API_PATH = "/crm/v8"
 RETRY_LATER = timedelta(hours=1)
 CREDITS_HEADER = "X-API-CREDITS-REMAINING"
+SKEW_WARNING = timedelta(minutes=1)  # a clock further from Zoho's than this is logged
 log = structlog.get_logger("leadsync.zoho.client")
 
 
@@ -113,6 +121,8 @@ class ZohoClient:
         self.credits_remaining: int | None = None
         self._slots = threading.BoundedSemaphore(concurrency)
         self._count = threading.Lock()
+        self.skew: timedelta | None = None  # Zoho's clock less this machine's, from the last Date
+        self._warned: int | None = None  # the skew (whole minutes) last warned about
 
     def __repr__(self) -> str:
         return f"ZohoClient({self.keeper!r}, concurrency={self.concurrency})"
@@ -181,6 +191,7 @@ class ZohoClient:
             except requests.RequestException as exc:
                 raise network_error(f"{method} {path}: {type(exc).__name__}", exc, url=url) from None
         self._note_credits(response)
+        self._note_date(response)
         status = response.status_code
         if status in (204, 304) or not response.content:
             return Answer(status, None, response.headers)
@@ -228,6 +239,41 @@ class ZohoClient:
         if status >= 500:
             return TransientError(what, **kw)
         return CrmError(what, **kw)
+
+    # -- Zoho's clock ---------------------------------------------------------------------------
+
+    def zoho_now(self) -> datetime:
+        """Zoho's time now: this machine's clock corrected by the skew the last answer showed;
+        before any answer, one call (``/org``) to learn it."""
+        if self.skew is None:
+            self.request("GET", "/org")
+            if self.skew is None:  # an answer without a Date (a test double): the clocks agree
+                self.skew = timedelta()
+        return self.clock.now() + self.skew
+
+    def _note_date(self, response: requests.Response) -> None:
+        raw = response.headers.get("Date")
+        if not raw:
+            return
+        try:
+            zoho = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return
+        if zoho.tzinfo is None:
+            return
+        local = self.clock.now()
+        # The header has whole seconds: a skew under a second is none.
+        skew = zoho - local.replace(microsecond=0)
+        self.skew = skew if abs(skew) >= timedelta(seconds=2) else timedelta()
+        minutes = int(self.skew.total_seconds() // 60)
+        if abs(self.skew) > SKEW_WARNING and minutes != self._warned:
+            self._warned = minutes
+            log.warning(
+                "zoho_clock_skew",
+                skew_seconds=round(self.skew.total_seconds()),
+                detail="this machine's clock is off Zoho's; watermarks follow Zoho's (its Date header)."
+                " Fix the clock (NTP): token expiry and schedules still use it",
+            )
 
     # -- credits --------------------------------------------------------------------------------
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from leadsync.api import Contact, ContactChange, parse_crm_ts
-from leadsync.api.convertkit import contact_of, planned_fields
+from leadsync.api import Contact, ContactChange
+from leadsync.api.convertkit import contact_of, planned_fields, timestamp
 
 from .mapping import ModuleMap, ZohoMapping
 
@@ -34,7 +34,7 @@ def lookup_id(value: Any) -> str | None:
 
 def contact_from_record(record: Mapping[str, Any], module: ModuleMap) -> Contact:
     """The canonical contact for one Leads or Contacts record."""
-    created = parse_crm_ts(record.get("Created_Time"))
+    created = timestamp("Created_Time", record.get("Created_Time"))
     return contact_of(str(record.get("id") or ""), module, record.get, created)
 
 

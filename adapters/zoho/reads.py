@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from leadsync.api import JSON, Contact, CrmError, CursorCodec, CursorError, Page, parse_crm_ts
+from leadsync.api.convertkit import read_each
 
 from .activities import people_of
 from .client import ZohoClient
@@ -277,13 +278,13 @@ def _records(run: _Run, news: dict[str, str], first: bool, now: datetime) -> Ite
 def _page(
     run: _Run, module: str, records: list[JSON], news: dict[str, str], *, cursor: str | None
 ) -> Page[Contact]:
-    contacts: list[Contact] = []
     moved: dict[str, str] = {}
     deleted: list[str] = []
     spec = run.mapping.modules[module]
-    for record in records:
-        rid = str(record.get("id"))
-        if module == "Leads" and record.get("Converted__s"):
+
+    def convert(record: JSON) -> Contact | None:
+        rid = str(record.get("id") or "")
+        if rid and module == "Leads" and record.get("Converted__s"):
             detail = record.get("$converted_detail") or {}
             target = lookup_id(detail.get("contact")) if isinstance(detail, dict) else None
             if target and "Contacts" in run.mapping.modules:
@@ -291,12 +292,15 @@ def _page(
                 run.remember(target, "Contacts")
             else:
                 deleted.append(rid)
-            continue
+            return None
+        contact = contact_from_record(record, spec)
         run.remember(rid, module)
-        contacts.append(contact_from_record(record, spec))
+        return contact
+
+    contacts, refused = read_each(records, convert, lambda r: r.get("id"))
     run.yielded.update(x.id for x in contacts)
     page_news = frozenset(x.id for x in contacts if x.id in news)
-    return Page(contacts, cursor, news=page_news, deleted=tuple(deleted), moved=moved)
+    return Page(contacts, cursor, news=page_news, deleted=tuple(deleted), moved=moved, refused=refused)
 
 
 def fetch_by_id(
@@ -304,8 +308,5 @@ def fetch_by_id(
 ) -> list[Contact]:
     """These records of one module as Zoho holds them now (converted leads and unknown ids left out)."""
     spec = mapping.modules[module]
-    return [
-        contact_from_record(r, spec)
-        for r in by_ids(client, module, list(dict.fromkeys(ids)), fields)
-        if not r.get("Converted__s")
-    ]
+    live = [r for r in by_ids(client, module, list(dict.fromkeys(ids)), fields) if not r.get("Converted__s")]
+    return read_each(live, lambda r: contact_from_record(r, spec), lambda r: r.get("id"))[0]

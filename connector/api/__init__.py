@@ -19,8 +19,10 @@ import-linter). What is here, by theme:
 - configuration: ``AdapterOptions`` and ``parse_options`` (options declared as a pydantic model,
   problems at their config-file line), and what mapping files are validated with (``load_yaml``,
   ``YamlSource``, ``YamlChecker``, ``did_you_mean``);
-- values: ``parse_crm_ts``, ``domain_of``, ``employees_of``; JSON bodies (``json_object``,
-  ``response_object``, ``compact_json``); TLS trust for a private CA (``trust_ca``).
+- values: ``parse_crm_ts``, ``record_ts`` (a ``RecordError`` for a timestamp leadsync cannot
+  compute with: the record is refused alone, ``Page.refused``), ``domain_of``, ``employees_of``;
+  JSON bodies (``json_object``, ``response_object``, ``compact_json``); TLS trust for a private
+  CA (``trust_ca``).
 
 The kits adapters share are submodules, named by the adapters that use them:
 ``leadsync.api.mappingkit`` (field and stage maps, the mapping-file checker),
@@ -43,12 +45,13 @@ from leadsync.api._protocol import (
     CrmAdapter,
     Page,
     RefusalCause,
+    Refused,
     TaskRequest,
     TaskResult,
     WriteResult,
 )
 from leadsync.api._retry import RetryPolicy, network_error, with_retries
-from leadsync.api._values import domain_of, employees_of, parse_crm_ts
+from leadsync.api._values import domain_of, employees_of, parse_crm_ts, record_ts
 from leadsync.errors import (
     AuthError,
     ConfigError,
@@ -56,6 +59,7 @@ from leadsync.errors import (
     Problem,
     QuotaExhausted,
     RateLimited,
+    RecordError,
     RetryableError,
     RulesError,
     TransientError,
@@ -96,7 +100,9 @@ __all__ = [
     "Problem",
     "QuotaExhausted",
     "RateLimited",
+    "RecordError",
     "RefusalCause",
+    "Refused",
     "RetryPolicy",
     "RetryableError",
     "RulesError",
@@ -119,6 +125,7 @@ __all__ = [
     "option_problem",
     "parse_crm_ts",
     "parse_options",
+    "record_ts",
     "response_object",
     "trust_ca",
     "with_retries",

@@ -24,6 +24,7 @@ __all__ = [
     "CrmAdapter",
     "Page",
     "RefusalCause",
+    "Refused",
     "TaskRequest",
     "TaskResult",
     "WriteResult",
@@ -58,6 +59,18 @@ class Page(Generic[T]):
     # How many contacts this read holds in all, counting the pages before this one, when the CRM
     # says (HubSpot's search answers with a ``total``): the progress display's ETA. None: unknown.
     total: int | None = None
+    # Records refused alone (``Refused``): kept as dead letters; the cursor moves past them.
+    refused: tuple[Refused, ...] = ()
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A record the adapter could not read as a contact (``RecordError``: a timestamp leadsync
+    cannot compute with, no id): the loop keeps it as a dead letter and reads on."""
+
+    contact_id: str | None  # None: the record has no id
+    error: str  # what is wrong, quoting the CRM's own text
+    record: Mapping[str, Any] = field(default_factory=dict)  # the record as the CRM sent it
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,10 @@
 ``parse_crm_ts`` is lenient, as a CRM's data must be read: a datetime, a date or epoch
 milliseconds, None when unreadable. Input files and the rules are held to CONTRACT §1 instead
 (``leadsync.timeutil.parse_iso_ts``: an offset is required, anything else is an error).
+``record_ts`` is ``parse_crm_ts`` for the timestamps a record is decided on (a contact's
+created, stage, MQL, SQL and assignment times, an activity's time): one outside the range
+leadsync computes with (``leadsync.timeutil.in_range``) is a ``RecordError``, and the adapter
+refuses that record alone. ``parse_crm_ts`` reads such a value as unreadable (None).
 """
 
 from __future__ import annotations
@@ -11,23 +15,41 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-__all__ = ["domain_of", "employees_of", "parse_crm_ts"]
+from leadsync.errors import RecordError
+from leadsync.timeutil import in_range
+
+__all__ = ["domain_of", "employees_of", "parse_crm_ts", "record_ts"]
 
 _RANGE = re.compile(r"^\s*(\d[\d,]*)\s*(?:[-–+]|$)")
 
 
 def parse_crm_ts(value: Any) -> datetime | None:
-    """A CRM datetime, date or epoch-milliseconds value as an aware datetime (None when unreadable).
+    """A CRM datetime, date or epoch-milliseconds value as an aware datetime (None when unreadable
+    or outside the range leadsync computes with).
 
     Without an offset, UTC is assumed: CRMs send their own times in UTC or with an offset.
     """
+    try:
+        return record_ts(value)
+    except RecordError:
+        return None
+
+
+def record_ts(value: Any) -> datetime | None:
+    """``parse_crm_ts`` for a timestamp a record is decided on: None when empty or unreadable, a
+    ``RecordError`` (quoting the CRM's text) when outside the range leadsync computes with."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return in_range(value if value.tzinfo else value.replace(tzinfo=UTC))
     text = str(value).strip()
     if text.lstrip("-").isdigit():
-        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+        try:
+            return in_range(datetime.fromtimestamp(int(text) / 1000, tz=UTC), text)
+        except (OverflowError, OSError, ValueError):
+            raise RecordError(
+                f"epoch milliseconds `{text}` are outside what leadsync can compute with"
+            ) from None
     try:
         ts = datetime.fromisoformat(text)
     except ValueError:
@@ -35,8 +57,8 @@ def parse_crm_ts(value: Any) -> datetime | None:
             day = date.fromisoformat(text)
         except ValueError:
             return None
-        return datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+        return in_range(datetime(day.year, day.month, day.day, tzinfo=UTC), text)
+    return in_range(ts if ts.tzinfo else ts.replace(tzinfo=UTC), text)
 
 
 def domain_of(website: str | None) -> str | None:

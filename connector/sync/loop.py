@@ -70,7 +70,7 @@ from leadsync.sync.readahead import ReadAhead
 from leadsync.sync.rulesource import RulesFile, rules_sha
 from leadsync.sync.run import RunContext, RunResult
 from leadsync.sync.snapshot import comparable, refresh_records, snapshot_row, stored_activity
-from leadsync.sync.state import NewAction, PendingWrite, SeenConflict, StateStore
+from leadsync.sync.state import DeadLetter, NewAction, PendingWrite, SeenConflict, StateStore
 from leadsync.writable import PINNABLE_FIELDS, diff, values_to_json
 
 __all__ = ["DECIDE_BATCH", "MAX_WRITE_ATTEMPTS", "READ_AHEAD", "RunResult", "SyncJob", "owners_from_store"]
@@ -312,6 +312,8 @@ class SyncJob:
             ctx.result.add("contacts_read", len(unique))
             run.progress.expect(page.total)
             run.progress.tick()
+            if page.refused:
+                self._refused(ctx, page)
             if not ctx.dry_run and (page.moved or page.deleted or page.reread):
                 with self.store.transaction() as s:
                     ctx.result.add("contacts_moved", identity.move(s, self.name, page.moved))
@@ -319,6 +321,21 @@ class SyncJob:
                     if page.reread:
                         identity.start_reread(s, self.name, ctx.now)
             yield replace(page, records=list(unique.values()))
+
+    def _refused(self, ctx: RunContext, page: Page[Contact]) -> None:
+        """Records the adapter refused alone (a timestamp out of range, no id): dead letters with
+        the CRM's text; the run reads on."""
+        ctx.result.add("records_refused", len(page.refused))
+        self.log.warning("records_refused", count=len(page.refused), first=page.refused[0].error[:200])
+        if ctx.dry_run:
+            return
+        letters = [
+            DeadLetter("read", r.contact_id, None, {"record": dict(r.record)}, r.error, "unreadable_record")
+            for r in page.refused
+        ]
+        with self.store.transaction() as s:
+            self.store.dead_letters(s, self.name, letters, ctx.now)
+        ctx.result.add("dead_letters", len(letters))
 
     def _batches(self, pages: Iterable[Page[Contact]], run: _Run) -> Iterator[_Batch]:
         """Pages read, gathered into decision batches of whole pages.

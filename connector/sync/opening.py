@@ -114,7 +114,9 @@ def _read_only_sqlite(path: Path) -> Engine:
 
 def _fresh_in_memory() -> StateStore:
     """A new, empty store in memory: what a dry run plans against before any run made one."""
-    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}, hide_parameters=True)
+    engine = create_engine(
+        "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}, hide_parameters=True
+    )
     return _migrated(engine)
 
 

@@ -1,4 +1,10 @@
-"""Fault injection shared by the sandboxes: latency, jitter, 5xx, storms, dropped connections.
+"""Fault injection shared by the sandboxes: latency, jitter, 5xx, storms, dropped connections,
+and lost answers.
+
+Every fault but one strikes before the request is handled. A *lost answer* (``lose_next``)
+strikes after: the CRM applies the request (a write is saved, a query locator moves on), then
+the client gets a 502 (``lose_status``; 0: the connection drops instead) — what a proxy or a
+network cut does to an answer on its way back, and what a retry must survive.
 
 One seeded random stream, so a run with the same requests in the same order fails the same way.
 What a "storm" answers is the sandbox's choice (HubSpot: 429 ``TEN_SECONDLY_ROLLING``; Salesforce:
@@ -43,6 +49,8 @@ class Faults:
     storm: int = 0
     drop_rate: float = 0.0
     drop_next: int = 0
+    lose_next: int = 0  # the next N answers (2xx/3xx) are lost after the request was applied
+    lose_status: int = 502  # what the client gets instead; 0: the connection drops
     match: str | None = None
     seed: int = 0
 
@@ -79,6 +87,16 @@ class FaultInjector:
             if self.faults.match:
                 re.compile(self.faults.match)
             return replace(self.faults)
+
+    def lose(self, endpoint: str) -> int | None:
+        """Whether the answer to this (applied) request is lost: the status the client gets instead
+        (0: the connection drops), or None. Draws nothing, so the other faults' order holds."""
+        with self._lock:
+            f = self.faults
+            if f.lose_next <= 0 or (f.match and not re.search(f.match, endpoint)):
+                return None
+            f.lose_next -= 1
+            return f.lose_status
 
     def plan(self, endpoint: str) -> FaultPlan:
         with self._lock:

@@ -2,8 +2,10 @@
 
 For an API request: find the route → count it (by endpoint and method) → the CRM's checks and the
 handler (``serve``: auth, limits, injected faults, in the CRM's order) → its answer, or the CRM's
-error body for a refusal, or its 500 for a sandbox bug → count the status. Headers ``serve`` puts
-in ``headers`` (rate-limit counters) go out on the answer, refusals included. ``/__sandbox/*``
+error body for a refusal, or its 500 for a sandbox bug → a lost answer (``Faults.lose_next``:
+the request was applied, the client gets a 502 or a dropped connection) → count the status.
+Headers ``serve`` puts in ``headers`` (rate-limit counters) go out on the answer, refusals
+included. ``/__sandbox/*``
 goes to the sandbox's back door instead (``control``): no token, not counted, never faulted.
 """
 
@@ -95,6 +97,8 @@ class ApiApp(Generic[C]):
             reply = self.refusal(self.internal_error(f"sandbox error: {exc!r}"))
         if not isinstance(reply, Response):
             reply = Response.json(reply[0], reply[1], {}, self.json_type)
+        if reply.status < 400:
+            reply = self.lose_if_planned(endpoint, reply)
         self.stats.count("by_status", str(reply.status))
         merged = Response(reply.status, reply.body, {**reply.headers, **headers}, reply.content_type)
         return self.finish(path, merged)
@@ -104,6 +108,16 @@ class ApiApp(Generic[C]):
         if plan.action == "drop":
             self.stats.count("faults", "dropped")
             raise Dropped
+
+    def lose_if_planned(self, endpoint: str, reply: Response) -> Response:
+        """An injected lost answer: the request is applied, the client gets a 5xx or no answer."""
+        lost = self.faults.lose(endpoint)
+        if lost is None:
+            return reply
+        self.stats.count("faults", "lost")
+        if lost == 0:
+            raise Dropped
+        return self.refusal(self.server_error(lost))
 
     def inject(self, plan: FaultPlan) -> None:
         """The injected fault planned for this request: latency, then a drop, a storm or a 5xx."""

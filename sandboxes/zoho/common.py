@@ -63,7 +63,11 @@ def org_offset(text: str) -> timezone:
 
 
 def render_time(value: datetime, tz: timezone) -> str:
-    return value.astimezone(tz).isoformat(timespec="seconds")
+    """In the org's offset; a time that has none there (year 1 or 9999) as it was written."""
+    try:
+        return value.astimezone(tz).isoformat(timespec="seconds")
+    except OverflowError:
+        return value.isoformat(timespec="seconds")
 
 
 def parse_since(text: str) -> datetime:

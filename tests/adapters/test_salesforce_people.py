@@ -154,3 +154,29 @@ def test_no_activities_mapped_and_no_history_asks_nothing(sb: SalesforceSandbox)
     sb.reset_stats()
     read = reader.read(_people(sb)[:20], stages=False)
     assert read.activities == [] and sb.stats()["by_endpoint"].get(QUERY, 0) == 0
+
+
+@pytest.mark.parametrize("lose_status", [502, 0])
+def test_a_lost_answer_on_a_query_more_page_keeps_stage_history(
+    sb: SalesforceSandbox, monkeypatch: pytest.MonkeyPatch, lose_status: int
+) -> None:
+    """Issue 13, defect 1: the org serves a query_more batch, its answer is lost (a 502, or the
+    connection drops), the retry meets INVALID_QUERY_LOCATOR. The query runs again; history stays
+    on, and every stage time and activity is the one read without the fault."""
+    ids = _people(sb)
+    expected = _reference(sb, ids)
+    monkeypatch.setattr(subquery, "CHILD_BATCH", 2)  # child lists page: query_more is used
+    adapter = _adapter(sb)
+    contacts = _contacts(adapter, ids)
+    sb.reset_stats()
+    sb.set_faults(reset=True, lose_next=1, lose_status=lose_status, match=r"query/\{locator\}")
+    try:
+        adapter.complete(contacts)
+        activities = adapter.read_activities(ids)
+    finally:
+        sb.clear_faults()
+    stats = sb.stats()
+    assert stats["faults"] == {"lost": 1}
+    assert stats["by_status"].get("400", 0) >= 1  # the retry met INVALID_QUERY_LOCATOR
+    assert not adapter._history.unavailable
+    assert (activities, {c.id: c.stage_changed_at for c in contacts}) == expected

@@ -66,7 +66,8 @@ class TestToken:
         zoho.token_body = {"error": "invalid_code"}
         with pytest.raises(ZohoSetupError) as caught:
             make_adapter().read_owners()
-        assert isinstance(caught.value, AuthError) and isinstance(caught.value, ConfigError)
+        # an authentication failure (exit 3), as HubSpot's and Salesforce's (issue 13, defect 8)
+        assert isinstance(caught.value, AuthError) and not isinstance(caught.value, ConfigError)
         assert "invalid_code" in str(caught.value) and "mint a new one" in str(caught.value)
         assert caught.value.status == 401
         assert "1000.refresh" not in str(caught.value) and "s3cret" not in str(caught.value)

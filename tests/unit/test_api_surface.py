@@ -9,12 +9,11 @@ from leadsync.api import convertkit, mappingkit, writekit
 SURFACE = {
     # the model and the protocol
     "BUILTIN_ACTIVITY_TYPES", "STAGES", "WRITABLE_FIELDS", "Activity", "Contact", "Owner",
-    "CrmAdapter", "Page", "ContactChange", "WriteResult", "TaskRequest", "TaskResult", "CheckReport",
-    "RefusalCause",
-    "CheckNeeds",
+    "CrmAdapter", "Page", "Refused", "ContactChange", "WriteResult", "TaskRequest", "TaskResult",
+    "CheckReport", "RefusalCause", "CheckNeeds",
     # errors
     "AuthError", "ConfigError", "CrmError", "Problem", "QuotaExhausted", "RateLimited",
-    "RetryableError", "RulesError", "TransientError", "Unreachable",
+    "RetryableError", "RulesError", "TransientError", "Unreachable", "RecordError",
     # waiting: the retry policy and the one clock
     "RetryPolicy", "with_retries", "network_error", "Clock", "SystemClock", "SYSTEM_CLOCK", "FakeClock",
     "as_clock",
@@ -24,7 +23,7 @@ SURFACE = {
     "CursorCodec", "CursorError", "AdapterOptions", "ClockOption", "OptionSource", "option_problem",
     "parse_options", "load_yaml", "YamlSource", "YamlChecker", "Path_", "did_you_mean",
     # values, JSON bodies, TLS
-    "parse_crm_ts", "domain_of", "employees_of", "JSON", "compact_json", "json_object",
+    "parse_crm_ts", "record_ts", "domain_of", "employees_of", "JSON", "compact_json", "json_object",
     "response_object", "trust_ca",
 }  # fmt: skip
 
