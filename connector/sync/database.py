@@ -28,11 +28,15 @@ def utc(ts: datetime | None) -> datetime | None:
 
 
 def engine(url: str) -> Engine:
-    """An engine for a state URL: PostgreSQL through psycopg 3, SQLite in WAL mode."""
+    """An engine for a state URL: PostgreSQL through psycopg 3, SQLite in WAL mode.
+
+    ``hide_parameters``: a failed statement's error (a full disk, a deadlock, a lost connection)
+    names the statement but not its values, which are contacts' data and would reach the log.
+    """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -45,7 +49,7 @@ def engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def migrate(engine: Engine) -> None:
