@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import structlog
 from click.testing import CliRunner
 
 from leadsync.cli import main
@@ -27,8 +28,14 @@ NOW = "2026-11-23T10:00:00Z"
 
 
 def in_process(*args: str, env: Mapping[str, str]) -> None:
-    """A leadsync command run in this process, as ``leadsync ARGS`` would run it."""
-    result = CliRunner().invoke(main, list(args), env=dict(env))
+    """A leadsync command run in this process, as ``leadsync ARGS`` would run it. The command
+    points structlog at the runner's standard error, closed after it: the test's own logging
+    configuration comes back, so a later test in this process does not log to a closed file."""
+    saved = structlog.get_config()
+    try:
+        result = CliRunner().invoke(main, list(args), env=dict(env))
+    finally:
+        structlog.configure(**saved)
     assert result.exit_code == 0, (result.stdout + result.stderr)[-2000:]
 
 
