@@ -1,12 +1,14 @@
 """Fault injection shared by the sandboxes: latency, jitter, 5xx, storms, dropped connections,
 and lost answers.
 
-Every fault but one strikes before the request is handled. A *lost answer* (``lose_next``)
-strikes after: the CRM applies the request (a write is saved, a query locator moves on), then
+Every fault but one strikes before the request is handled. A *lost answer* (``lose_next``,
+``lose_rate``) strikes after: the CRM applies the request (a write is saved, a query locator moves on), then
 the client gets a 502 (``lose_status``; 0: the connection drops instead) — what a proxy or a
 network cut does to an answer on its way back, and what a retry must survive.
 
-One seeded random stream, so a run with the same requests in the same order fails the same way.
+Seeded random streams, so a run with the same requests in the same order fails the same way: one
+for the faults before the handler, another for lost answers (drawn only while ``lose_rate`` is
+set), so turning lost answers on leaves the other faults where they were.
 What a "storm" answers is the sandbox's choice (HubSpot: 429 ``TEN_SECONDLY_ROLLING``; Salesforce:
 503 ``SERVER_UNAVAILABLE``); this module only decides which request gets which fault.
 """
@@ -22,7 +24,7 @@ from typing import Any
 
 __all__ = ["FaultInjector", "FaultPlan", "Faults", "add_fault_arguments", "faults_from_arguments"]
 
-_CLI_FAULTS = ("latency_ms", "jitter_ms", "error_rate", "drop_rate")
+_CLI_FAULTS = ("latency_ms", "jitter_ms", "error_rate", "drop_rate", "lose_rate")
 
 
 def add_fault_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +52,7 @@ class Faults:
     drop_rate: float = 0.0
     drop_next: int = 0
     lose_next: int = 0  # the next N answers (2xx/3xx) are lost after the request was applied
+    lose_rate: float = 0.0  # the share of answers (2xx/3xx) lost at random, after the request applied
     lose_status: int = 502  # what the client gets instead; 0: the connection drops
     match: str | None = None
     seed: int = 0
@@ -69,6 +72,7 @@ class FaultInjector:
         self._lock = threading.Lock()
         self.faults = Faults()
         self._rng = random.Random(0)
+        self._lose_rng = random.Random(_lose_seed(0))
         self.configure(reset=True, **asdict(faults or Faults()))
 
     def configure(self, reset: bool = False, **changes: Any) -> Faults:
@@ -84,19 +88,25 @@ class FaultInjector:
             self.faults = replace(base, **changes)
             if reset or "seed" in changes:
                 self._rng = random.Random(self.faults.seed)
+                self._lose_rng = random.Random(_lose_seed(self.faults.seed))
             if self.faults.match:
                 re.compile(self.faults.match)
             return replace(self.faults)
 
     def lose(self, endpoint: str) -> int | None:
         """Whether the answer to this (applied) request is lost: the status the client gets instead
-        (0: the connection drops), or None. Draws nothing, so the other faults' order holds."""
+        (0: the connection drops), or None. Draws from its own stream, and only while ``lose_rate``
+        is set, so the other faults' order holds."""
         with self._lock:
             f = self.faults
-            if f.lose_next <= 0 or (f.match and not re.search(f.match, endpoint)):
+            if f.match and not re.search(f.match, endpoint):
                 return None
-            f.lose_next -= 1
-            return f.lose_status
+            if f.lose_next > 0:
+                f.lose_next -= 1
+                return f.lose_status
+            if f.lose_rate > 0 and self._lose_rng.random() < f.lose_rate:
+                return f.lose_status
+            return None
 
     def plan(self, endpoint: str) -> FaultPlan:
         with self._lock:
@@ -121,3 +131,8 @@ class FaultInjector:
                 pick = int(r_err / f.error_rate * len(f.error_statuses)) % len(f.error_statuses)
                 plan.action, plan.status = "error", f.error_statuses[pick]
             return plan
+
+
+def _lose_seed(seed: int) -> int:
+    """The lost answers' stream: the fault seed's, but not the same numbers as the other faults'."""
+    return seed * 7919 + 104729

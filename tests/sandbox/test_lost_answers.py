@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox
+from leadsync.sandboxes.kit.faults import FaultInjector, Faults
 from leadsync.sandboxes.salesforce.sandbox import SalesforceSandbox
 from leadsync.sandboxes.zoho.sandbox import ZohoSandbox
 from tests.sandbox.hubspot_support import call
@@ -78,3 +79,38 @@ def test_zoho_dates_its_answers_by_its_own_clock(zsb: ZohoSandbox) -> None:
 
     resp = ZohoApi(zsb, access_token(zsb)).leads()
     assert abs((parsedate_to_datetime(resp.headers["Date"]) - zsb.clock()).total_seconds()) < 2
+
+
+class TestLoseRate:
+    """``lose_rate``: answers lost at random over a whole run, seeded, on a stream of their own."""
+
+    @staticmethod
+    def outcomes(injector: FaultInjector, n: int = 400) -> list[tuple[str | None, int | None]]:
+        out = []
+        for i in range(n):
+            endpoint = f"GET /things/{i}"
+            out.append((injector.plan(endpoint).action, injector.lose(endpoint)))
+        return out
+
+    def test_a_seeded_share_of_answers_is_lost(self) -> None:
+        runs = [self.outcomes(FaultInjector(Faults(lose_rate=0.25, seed=5))) for _ in range(2)]
+        assert runs[0] == runs[1]  # the same seed, the same answers lost
+        lost = sum(1 for _, status in runs[0] if status is not None)
+        assert 70 <= lost <= 130 and {s for _, s in runs[0] if s is not None} == {502}
+        other = self.outcomes(FaultInjector(Faults(lose_rate=0.25, seed=6)))
+        assert other != runs[0]
+
+    def test_the_other_faults_fall_where_they_did_without_it(self) -> None:
+        before = FaultInjector(Faults(error_rate=0.2, drop_rate=0.1, seed=3))
+        with_lost = FaultInjector(Faults(error_rate=0.2, drop_rate=0.1, lose_rate=0.3, lose_status=0, seed=3))
+        plain, mixed = self.outcomes(before), self.outcomes(with_lost)
+        assert [a for a, _ in plain] == [a for a, _ in mixed]
+        assert {s for _, s in mixed} == {None, 0}
+
+    def test_match_limits_it_and_the_sandbox_takes_it_over_http(self, zsb: ZohoSandbox) -> None:
+        injector = FaultInjector(Faults(lose_rate=1.0, match="^PUT "))
+        assert injector.lose("GET /crm/v6/Leads") is None and injector.lose("PUT /crm/v6/Leads") == 502
+        api = ZohoApi(zsb, access_token(zsb))
+        assert lose(zsb.url, lose_rate=0.5, seed=1)["lose_rate"] == 0.5
+        statuses = [api.leads().status_code for _ in range(20)]
+        assert set(statuses) == {200, 502} and zsb.stats()["faults"]["lost"] == statuses.count(502)

@@ -13,26 +13,18 @@ costs about a CPU-second, four times per kill point before.
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from leadsync.cli import main
 from leadsync.demo import _with_owners
 from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox
+from tests.sync import kill9
 
-LEADSYNC = Path(sys.executable).with_name("leadsync")
-NOW = "2026-11-23T10:00:00Z"
 SEED, CONTACTS = 11, 60
 # Most leads become MQLs (a task each, routed round robin); some exhaust their attempts and move
 # back to nurture (HubSpot's clear-then-set); students are disqualified.
@@ -81,17 +73,16 @@ def write_config(folder: Path, sb: HubSpotSandbox, state: str, decide_batch: int
 
 
 def env(sb: HubSpotSandbox) -> dict[str, str]:
-    return {**os.environ, "KILL9_TOKEN": sb.token}
+    return {"KILL9_TOKEN": sb.token}
 
 
 def in_process(*args: str, sb: HubSpotSandbox) -> None:
     """A leadsync command run in this process, as ``leadsync ARGS`` would run it."""
-    result = CliRunner().invoke(main, list(args), env={"KILL9_TOKEN": sb.token})
-    assert result.exit_code == 0, (result.stdout + result.stderr)[-2000:]
+    kill9.in_process(*args, env=env(sb))
 
 
 def sync(config: Path, sb: HubSpotSandbox) -> None:
-    in_process("sync", "--config", str(config), "--now", NOW, sb=sb)
+    kill9.sync(config, env(sb))
 
 
 def crm_view(sb: HubSpotSandbox) -> dict[str, Any]:
@@ -130,36 +121,11 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[s
 
 
 def kill_at(k: int, config: Path, sb: HubSpotSandbox, folder: Path) -> None:
-    """``leadsync sync`` in a process of its own, killed while its k-th request is in flight, then
-    two runs after it."""
-    sb.set_faults(latency_ms=25)
-    log = (folder / "killed.log").open("w")
-    process = subprocess.Popen(
-        [str(LEADSYNC), "sync", "--config", str(config), "--now", NOW],
-        env=env(sb),
-        stdout=log,
-        stderr=log,
-    )
-    deadline = time.monotonic() + 60
-    while sb.stats()["requests"] < k and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.002)
-    killed = process.poll() is None
-    if killed:
-        os.kill(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
-    log.close()
-    assert killed, f"the run ended before request {k}: {(folder / 'killed.log').read_text()[-3000:]}"
-    sb.clear_faults()
-    sync(config, sb)
-    sync(config, sb)
+    kill9.kill_at(k, config, sb, folder, env(sb))
 
 
 def _state_url(backend: str, folder: Path) -> str:
-    if backend == "sqlite":
-        return "sqlite:///state.db"
-    from tests.sync.conftest import fresh_pg_url
-
-    return fresh_pg_url()
+    return kill9.state_url(backend, folder)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -191,12 +157,7 @@ def test_kill_9_at_many_points_then_restart(
 
 def routed(view: dict[str, Any]) -> dict[str, Any]:
     """A CRM view without which owner each contact and task got; which contacts have one."""
-    contacts = {
-        cid: {k: v for k, v in f.items() if k != "hubspot_owner_id"} for cid, f in view["contacts"].items()
-    }
-    owned = {cid for cid, f in view["contacts"].items() if f.get("hubspot_owner_id")}
-    tasks = {key: subject for key, (_, subject) in view["tasks"].items()}
-    return {"contacts": contacts, "owned": owned, "tasks": tasks}
+    return kill9.routed(view, "hubspot_owner_id")
 
 
 BATCHES_CONTACTS, DECIDE_BATCH = 300, 40
