@@ -130,10 +130,13 @@ class Daemon:
             lease_status=self.leases.status if self.leases else None,
         )
 
+    signalled = False  # a SIGTERM or SIGINT asked to stop (not the cycles' end)
+
     def request_stop(self, *_: Any) -> None:
-        if not self.stop.is_set():
-            log.info("stop_requested", detail="finishing the current batch")
-        self.monitor.stop_requested()
+        """SIGTERM or SIGINT: the stop event, and nothing else. A signal handler runs in the main
+        thread between two of its steps, wherever it was; logging from there could wait forever on
+        a lock the interrupted code holds. The main thread says so once it wakes (``_serve``)."""
+        self.signalled = True
         self.stop.set()
 
     def serve(self) -> int:
@@ -174,6 +177,9 @@ class Daemon:
         log.info("daemon_started", connections=list(self.jobs), state=_safe_url(self.settings.state))
         try:
             self.stop.wait()
+            if self.signalled:
+                log.info("stop_requested", detail="finishing the current batch")
+                self.monitor.stop_requested()
             self.scheduler.shutdown(wait=True)
         finally:
             for logger in apscheduler:

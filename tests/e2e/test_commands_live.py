@@ -71,7 +71,7 @@ class TestCheck:
         assert "missing scope" not in run.out
         assert all(f"scope {s}: granted" in run.out for s in ALL_SCOPES)
         assert "contact property `leadsync_score` (score): MISSING — run `leadsync setup`" in run.out
-        assert "task property `leadsync_action_key`: MISSING — run `leadsync setup`" in run.out
+        assert "task property `leadsync_task_key`: MISSING — run `leadsync setup`" in run.out
         assert "owners: the 4 owner ids the rules name exist in the CRM" in run.out
         assert no_secret(run.text)
 
