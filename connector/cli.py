@@ -11,13 +11,11 @@ import click
 
 from leadsync import __version__
 from leadsync.errors import InputError, Problem
-from leadsync.evaluate import evaluate, write_decisions
-from leadsync.explain import render_explanation
-from leadsync.quota import make_plan
-from leadsync.rules.loader import load_rules, rules_from_source
-from leadsync.rules.yamlsource import load_yaml
-from leadsync.summary import summarize
 from leadsync.timeutil import parse_iso_ts
+
+# A command imports what it needs when it runs: `leadsync --version` and `leadsync validate` do not
+# pay for the rules engine's compilers or the daemon's database layer (SQLAlchemy, Alembic, the
+# scheduler), which `leadsync run` and its kin import when one of them is asked for.
 
 __all__ = ["main"]
 
@@ -38,7 +36,32 @@ def _now(value: str) -> datetime:
         raise InputError([Problem("--now", 0, str(exc))]) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The offline commands are defined here; the daemon's (``leadsync.commands``) are added the
+    first time a command this group does not know is asked for, or the list of them (``--help``)."""
+
+    _daemon_loaded = False
+
+    def _load_daemon_commands(self) -> None:
+        if not self._daemon_loaded:
+            self._daemon_loaded = True
+            from leadsync.commands import register
+
+            register(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_daemon_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and not self._daemon_loaded:
+            self._load_daemon_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="leadsync")
 def main() -> None:
     """leadsync: runs the marketing-sales revenue contract inside your CRM."""
@@ -68,6 +91,10 @@ def evaluate_command(
     explain_id: str | None,
 ) -> None:
     """Decide every contact offline: no CRM, no state. Writes one decision per contact."""
+    from leadsync.evaluate import evaluate, write_decisions
+    from leadsync.explain import render_explanation
+    from leadsync.rules.loader import load_rules
+
     try:
         now = _now(now_text)
         rules = load_rules(rules_path)
@@ -88,6 +115,10 @@ def evaluate_command(
 @click.argument("rules_path", type=_FILE, metavar="RULES.yaml")
 def validate_command(rules_path: Path) -> None:
     """Check a rules file; list every problem as FILE:LINE, or summarize it on one screen."""
+    from leadsync.rules.loader import rules_from_source
+    from leadsync.rules.yamlsource import load_yaml
+    from leadsync.summary import summarize
+
     try:
         source = load_yaml(rules_path)
         rules = rules_from_source(source)
@@ -100,6 +131,10 @@ def validate_command(rules_path: Path) -> None:
 @click.option("--rules", "rules_path", type=_FILE, required=True, help="The rules file (YAML).")
 def plan_command(rules_path: Path) -> None:
     """Turn the sales quota into the leads marketing must deliver, per month and per quarter."""
+    from leadsync.quota import make_plan
+    from leadsync.rules.loader import rules_from_source
+    from leadsync.rules.yamlsource import load_yaml
+
     try:
         source = load_yaml(rules_path)
         rules = rules_from_source(source)
@@ -111,12 +146,3 @@ def plan_command(rules_path: Path) -> None:
         names = ", ".join(f"`commitments.{n}`" for n in plan)
         _fail(InputError([Problem(str(rules_path), line, f"`plan` needs {names} in the rules file")]))
     click.echo(plan.render())
-
-
-def _register_daemon_commands() -> None:
-    from leadsync.commands import register
-
-    register(main)
-
-
-_register_daemon_commands()
