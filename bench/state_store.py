@@ -41,6 +41,7 @@ from leadsync.logging import configure_logging  # noqa: E402
 from leadsync.model import Activity, Contact, Owner  # noqa: E402
 from leadsync.rules.loader import load_rules  # noqa: E402
 from leadsync.sync.loop import SyncJob, _Run  # noqa: E402
+from leadsync.sync.progress import RunProgress  # noqa: E402
 from leadsync.sync.run import RunContext, RunResult  # noqa: E402
 from leadsync.sync.state import open_store  # noqa: E402
 from tests.sync.fake_crm import FakeCrm  # noqa: E402
@@ -94,7 +95,7 @@ def one_pass(job: SyncJob, steps: Steps, label: str, owners: Any, index: Any, ro
     """Read every page once, as ``SyncJob.run`` does; the contacts read."""
     result = RunResult(run_id=uuid.uuid4().hex[:12])
     ctx = RunContext(job.name, job.adapter, job.store, job.batch_size, NOW, result, job.log)
-    run = _Run(ctx, owners, index, routing)
+    run = _Run(ctx, owners, index, routing, RunProgress(job.name, result, job.clock, job.log))
     flush = job._flush
     flushed = [0.0]
 
