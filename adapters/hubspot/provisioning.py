@@ -73,11 +73,7 @@ def run_setup(client: HubSpotClient, mapping: HubSpotMapping, reason_labels: Map
         client.create_property("tasks", spec)
         lines.append(f"created task property `{TASK_KEY}` (text, unique values)")
     elif not key.get("hasUniqueValue"):
-        lines.append(
-            f"problem: task property `{TASK_KEY}` does not require unique values, and HubSpot cannot "
-            "change that on an existing property: delete it (Settings > Properties > Task properties) "
-            "and run `leadsync setup` again"
-        )
+        lines.append(f"problem: {_KEY_NOT_UNIQUE}")
     else:
         lines.append(f"task property `{TASK_KEY}`: already there (unique values)")
     if LEGACY_KEY in task_props and (key is None or key.get("hasUniqueValue")):
@@ -85,6 +81,13 @@ def run_setup(client: HubSpotClient, mapping: HubSpotMapping, reason_labels: Map
     lines.extend(_mapped_problems(mapping, contact_props))
     log.info("setup_done", lines=len(lines))
     return lines
+
+
+_KEY_NOT_UNIQUE = (
+    f"task property `{TASK_KEY}` does not require unique values, and HubSpot cannot change that on "
+    "an existing property: delete it (Settings > Properties > Task properties) and run "
+    "`leadsync setup` again"
+)
 
 
 def copy_legacy_keys(client: HubSpotClient) -> list[str]:
@@ -327,10 +330,7 @@ def check_properties(
     if key is None:
         out.append(f"task property `{TASK_KEY}`: MISSING — {setup}")
     elif not key.get("hasUniqueValue"):
-        out.append(
-            f"task property `{TASK_KEY}` does not require unique values: delete it in HubSpot "
-            "(Settings > Properties > Task properties) and run `leadsync setup` again"
-        )
+        out.append(_KEY_NOT_UNIQUE)
     out += [line.removeprefix("warning: ") for line in _mapped_problems(mapping, props)]
     return out
 

@@ -94,10 +94,8 @@ class TaskWriter:
             return self._create_batch(tasks)
         except MaybeSent as exc:
             log.warning("task_create_unsure", tasks=len(tasks), error=str(exc)[:200])
-            self.client.retry.sleep(INDEX_WAIT_S)  # the retry policy's clock, as every wait
-            found = self.find([t.key for t in tasks])
+            found = self._find_after_lag(tasks)
             results = {k: TaskResult(k, crm_id, created=True) for k, crm_id in found.items()}
-            self._created.update(found)
             todo = [t for t in tasks if t.key not in found]
             if todo:
                 results.update(self._create_batch(todo))  # MaybeSent again: the next run looks
@@ -174,15 +172,21 @@ class TaskWriter:
                 log.info("task_created", key=key, task_id=result.crm_id)
         return results
 
-    def _already_there(self, tasks: list[TaskRequest]) -> dict[str, TaskResult]:
-        """Tasks HubSpot refused because their key is taken: found after the index's lag."""
+    def _find_after_lag(self, tasks: list[TaskRequest]) -> dict[str, str]:
+        """The ids HubSpot has for these tasks' keys, looked up once its search index has caught
+        up with the writes (on the retry policy's clock, as every wait), and remembered."""
         self.client.retry.sleep(INDEX_WAIT_S)
         found = self.find([t.key for t in tasks])
+        self._created.update(found)
+        return found
+
+    def _already_there(self, tasks: list[TaskRequest]) -> dict[str, TaskResult]:
+        """Tasks HubSpot refused because their key is taken: found after the index's lag."""
+        found = self._find_after_lag(tasks)
         results: dict[str, TaskResult] = {}
         for task in tasks:
             if task.key in found:
                 log.info("task_exists", key=task.key, task_id=found[task.key])
-                self._created[task.key] = found[task.key]
                 results[task.key] = TaskResult(task.key, found[task.key], created=False)
             else:
                 error = f"HubSpot holds a task with key {task.key} that its search does not show yet"
