@@ -7,7 +7,6 @@ scheduler tick again (the real APScheduler, its real warning path; no waiting on
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -17,46 +16,17 @@ from pathlib import Path
 import pytest
 
 from leadsync.model import Owner
-from leadsync.settings import load_settings
 from leadsync.sync.daemon import Daemon
-from leadsync.sync.loop import RunResult
-from leadsync.sync.state import open_store
 from tests.logs.support import Captured
 from tests.sync import fake_crm
-from tests.sync.test_loop import crm
-
-RULES = Path(__file__).resolve().parents[1] / "sync" / "rules.yaml"
+from tests.sync.fake_daemon import TOKEN_ENV, fake_daemon
 
 
 @pytest.fixture
 def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, json_log: Captured) -> Iterator[Daemon]:
-    monkeypatch.setenv("LEADSYNC_TEST_TOKEN", "pat-na1-SECRET-123")
-    fake_crm.REGISTRY["overlap"] = crm()
-    (tmp_path / "rules.yaml").write_text(RULES.read_text())
-    config = tmp_path / "leadsync.yaml"
-    config.write_text(
-        f"state: sqlite:///{tmp_path / 'state.db'}\n"
-        "connections:\n"
-        "  - name: fake\n"
-        "    adapter: tests.sync.fake_crm:from_options\n"
-        "    rules: rules.yaml\n"
-        "    every: 1h\n"
-        "    token_env: LEADSYNC_TEST_TOKEN\n"
-        "    options: {crm: overlap}\n"
-    )
-    settings = load_settings(config)
-    store = open_store(settings.state)
-    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
-    results: list[RunResult] = []
-    try:
-        d = Daemon(settings, store, cycles=1, on_result=lambda _, r: results.append(r))
-        d.results = results  # type: ignore[attr-defined]
+    monkeypatch.setenv(TOKEN_ENV, "pat-na1-SECRET-123")
+    with fake_daemon(tmp_path, "overlap") as d:
         yield d
-    finally:
-        for s, handler in saved.items():
-            signal.signal(s, handler)
-        store.close()
-        fake_crm.REGISTRY.pop("overlap", None)
 
 
 def _within(seconds: float, check: object) -> bool:

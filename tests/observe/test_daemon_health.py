@@ -6,7 +6,6 @@ run of seven contacts takes milliseconds).
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,46 +15,17 @@ from prometheus_client import generate_latest
 
 from leadsync.api import AuthError, FakeClock, TransientError
 from leadsync.observe.health import Heartbeat
-from leadsync.settings import load_settings
 from leadsync.sync.daemon import Daemon
-from leadsync.sync.loop import RunResult
-from leadsync.sync.state import open_store
 from tests.observe.support import samples, value
 from tests.sync import fake_crm
-from tests.sync.test_loop import crm
-
-RULES = Path(__file__).resolve().parents[1] / "sync" / "rules.yaml"
+from tests.sync.fake_daemon import TOKEN_ENV, fake_daemon
 
 
 @pytest.fixture
 def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
-    monkeypatch.setenv("LEADSYNC_TEST_TOKEN", "pat-na1-SECRET-123")
-    fake_crm.REGISTRY["daemon"] = crm()
-    (tmp_path / "rules.yaml").write_text(RULES.read_text())
-    config = tmp_path / "leadsync.yaml"
-    config.write_text(
-        "state: sqlite:///state.db\n"
-        "connections:\n"
-        "  - name: fake\n"
-        "    adapter: tests.sync.fake_crm:from_options\n"
-        "    rules: rules.yaml\n"
-        "    every: 1h\n"
-        "    token_env: LEADSYNC_TEST_TOKEN\n"
-        "    options: {crm: daemon}\n"
-    )
-    settings = load_settings(config)
-    store = open_store(settings.state)
-    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}  # serve() sets its own
-    results: list[RunResult] = []
-    try:
-        d = Daemon(settings, store, cycles=1, on_result=lambda _, r: results.append(r))
-        d.results = results  # type: ignore[attr-defined]
+    monkeypatch.setenv(TOKEN_ENV, "pat-na1-SECRET-123")
+    with fake_daemon(tmp_path, "daemon") as d:
         yield d
-    finally:
-        for s, handler in saved.items():
-            signal.signal(s, handler)
-        store.close()
-        fake_crm.REGISTRY.pop("daemon", None)
 
 
 def scrape(d: Daemon) -> dict[Any, float]:
