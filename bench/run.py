@@ -10,10 +10,11 @@ Runs, for each rules file,
                       --owners DIR/owners.jsonl --now NOW --out /dev/null
 
 as a child process pinned to one CPU (``taskset -c N`` when it exists, else
-``os.sched_setaffinity`` in the child before exec), measures the wall time from spawn to exit
-and the child's peak resident set size (``ru_maxrss`` from ``os.wait4``, KiB on Linux), and
-prints a Markdown table row per rules file: the best (shortest) of ``--repeat`` runs, with the
-largest peak RSS seen over them.
+``os.sched_setaffinity`` in the child before exec), measures its CPU seconds (user + system, from
+``os.wait4``: what a per-core rate is read on, since the machine may be busy), the wall time from
+spawn to exit and the child's peak resident set size (``ru_maxrss``, KiB on Linux), and prints a
+Markdown table row per rules file: the best (least CPU) of ``--repeat`` runs, with the largest peak
+RSS seen over them.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ DEFAULT_NOW = "2026-11-23T10:00:00Z"
 DEFAULT_RULES = ["examples/rules/bant.yaml", "examples/rules/smarketing-2h.yaml"]
 DEFAULT_DATA = HERE / "out" / "data"
 FILES = ("contacts.jsonl", "activities.jsonl", "owners.jsonl")
-TARGET_RATE = 20_000  # contacts/s
+TARGET_RATE = 20_000  # contacts per CPU-second
 TARGET_RSS_MIB = 1024
 
 
@@ -87,8 +88,10 @@ def resolve(path: str) -> Path:
     return q if q.exists() else p
 
 
-def run_once(cmd: list[str], cpu: int) -> tuple[float, int, int, str]:
-    """(wall seconds, peak RSS KiB, exit status, stderr tail) of one pinned run."""
+def run_once(
+    cmd: list[str], cpu: int, stdout: int | None = subprocess.DEVNULL
+) -> tuple[float, float, int, int, str]:
+    """(wall seconds, CPU seconds, peak RSS KiB, exit status, stderr tail) of one pinned run."""
     preexec = None
     taskset = shutil.which("taskset")
     if taskset:
@@ -100,16 +103,14 @@ def run_once(cmd: list[str], cpu: int) -> tuple[float, int, int, str]:
 
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, preexec_fn=preexec
-        )
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=err, preexec_fn=preexec)
         _, status, usage = os.wait4(proc.pid, 0)
         secs = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)  # we reaped it, not Popen
         err.seek(0)
         tail = err.read()[-4000:].decode("utf-8", "replace")
     rss_kib = usage.ru_maxrss if sys.platform != "darwin" else usage.ru_maxrss // 1024
-    return secs, rss_kib, proc.returncode, tail
+    return secs, usage.ru_utime + usage.ru_stime, rss_kib, proc.returncode, tail
 
 
 def cpu_model() -> str:
@@ -195,8 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
 
-    print("| rules | contacts | activities | seconds | contacts/s | peak RSS MiB |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| rules | contacts | activities | CPU s | contacts per CPU-s | wall s | peak RSS MiB |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     failed = False
     for rules in rules_files:
         cmd = [
@@ -215,28 +216,29 @@ def main(argv: list[str] | None = None) -> int:
             "--out",
             os.devnull,
         ]
-        best = None
+        best: tuple[float, float] | None = None  # (CPU s, wall s) of the run with the least CPU
         peak = 0
         for _ in range(max(1, a.repeat)):
-            secs, rss, code, tail = run_once(cmd, cpu)
+            secs, cpu_s, rss, code, tail = run_once(cmd, cpu)
             if code != 0:
                 print(f"leadsync exited with {code} for {rules}:\n{tail}", file=sys.stderr)
                 failed = True
                 break
-            best = secs if best is None else min(best, secs)
+            best = (cpu_s, secs) if best is None else min(best, (cpu_s, secs))
             peak = max(peak, rss)
         if best is None:
             continue
-        rate = contacts / best
+        rate = contacts / best[0]
         mib = peak / 1024
         print(
-            f"| `{rules.name}` | {contacts:,} | {activities:,} | {best:.2f} | {rate:,.0f} | {mib:,.0f} |",
+            f"| `{rules.name}` | {contacts:,} | {activities:,} | {best[0]:.2f} | {rate:,.0f} "
+            f"| {best[1]:.2f} | {mib:,.0f} |",
             flush=True,
         )
         ok = rate >= TARGET_RATE and mib < TARGET_RSS_MIB
         print(
             f"#   {rules.name}: {'meets' if ok else 'MISSES'} the target "
-            f"(>= {TARGET_RATE:,} contacts/s, < {TARGET_RSS_MIB} MiB)",
+            f"(>= {TARGET_RATE:,} contacts per CPU-second, < {TARGET_RSS_MIB} MiB)",
             file=sys.stderr,
         )
     return 1 if failed else 0
