@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What leases cost and how fast they move: a run's overhead, and the takeover time.
 
-    python bench/leases.py [--pg URL] [--contacts 1000] [--batch 200] [--repeat 5] [--ttl 3]
+    python bench/leases.py [--pg URL] [--contacts 1000] [--batch 1000] [--repeat 5] [--ttl 3]
 
 **Overhead per run.** ``SyncJob.run`` against the in-memory CRM of the sync tests (which answers
 at once, so only leadsync's own work is timed) on a PostgreSQL schema of its own: a backfill of
@@ -37,7 +37,7 @@ from bench.state_store import NOW, RULES, pg_url, portal  # noqa: E402
 from leadsync.logging import configure_logging  # noqa: E402
 from leadsync.rules.loader import load_rules  # noqa: E402
 from leadsync.sync.leases import Leases  # noqa: E402
-from leadsync.sync.loop import SyncJob  # noqa: E402
+from leadsync.sync.loop import DECIDE_BATCH, SyncJob  # noqa: E402
 from leadsync.sync.state import StateStore, open_store  # noqa: E402
 
 FENCED: dict[str, int] = {}  # transactions fenced, per run kind
@@ -189,7 +189,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test", help="PostgreSQL URL")
     p.add_argument("--contacts", type=int, default=1000, help="contacts in the fake CRM (1000)")
-    p.add_argument("--batch", type=int, default=200, help="decide_batch (200)")
+    p.add_argument(
+        "--batch", type=int, default=DECIDE_BATCH, help=f"decide_batch (leadsync's default, {DECIDE_BATCH})"
+    )
     p.add_argument("--repeat", type=int, default=5, help="repetitions; the best run is shown (5)")
     p.add_argument("--ttl", type=float, default=3.0, help="lease ttl for the takeover (3 s)")
     args = p.parse_args()

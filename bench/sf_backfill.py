@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A 20,000-lead Salesforce backfill: seconds, leads/s, and the API requests it takes from the org's day.
 
-    python bench/sf_backfill.py [--leads 20000] [--licenses 50] [--batch-size 100] [--no-pin]
+    python bench/sf_backfill.py [--leads 20000] [--licenses 50] [--batch-size 200] [--no-pin]
 
 Salesforce has no short-window rate limit: what an integration spends is the org's **daily API
 request allowance**, a rolling 24 hours shared by every integration and user of the org

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Salesforce API calls of a sync per 1,000 changed leads, against the minimum Salesforce's API allows.
 
-    python bench/sf_calls.py [--leads 2000] [--changed 1000] [--interval 300] [--batch-size 100]
+    python bench/sf_calls.py [--leads 2000] [--changed 1000] [--interval 300] [--batch-size 200]
 
 Seeds a local Salesforce sandbox (in this process, on 127.0.0.1: this counts calls, it does not
 time them), runs ``leadsync setup`` against it, and then one ``SyncJob`` (one adapter, as the

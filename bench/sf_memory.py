@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Peak RSS of a 100,000-lead Salesforce backfill, measured on the sync's own process.
 
-    python bench/sf_memory.py [--leads 100000] [--rules R.yaml] [--seed 1] [--batch-size 100]
+    python bench/sf_memory.py [--leads 100000] [--rules R.yaml] [--seed 1] [--batch-size 200]
 
 Three processes, so that nothing but the sync is counted:
 

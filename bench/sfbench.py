@@ -118,12 +118,12 @@ def make_job(
     state_url: str,
     clock: Callable[[], datetime],
     *,
-    batch_size: int = 100,
+    batch_size: int = 200,
     progress: Callable[[int], None] | None = None,
 ) -> Any:
     """A ``SyncJob`` (connection ``bench``) with a fresh Salesforce adapter, as the daemon builds it.
 
-    ``batch_size`` is the connection's (contacts per write call; leadsync's default 100).
+    ``batch_size`` is the connection's (contacts per write call; leadsync's default 200).
     """
     from leadsync.adapters.salesforce.adapter import from_options
 
@@ -137,6 +137,6 @@ def add_org_args(p: argparse.ArgumentParser, leads: int) -> None:
     p.add_argument(
         "--batch-size",
         type=int,
-        default=100,
-        help="the connection's batch_size: contacts per write call (default 100, leadsync's default)",
+        default=200,
+        help="the connection's batch_size: contacts per write call (default 200, leadsync's default)",
     )

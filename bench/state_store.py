@@ -129,7 +129,7 @@ def measure(url: str, contacts: int, page: int) -> tuple[Steps, int]:
     store = open_store(url)
     try:
         fake = portal(contacts, page)
-        job = SyncJob("bench", fake, load_rules(RULES), store, clock=lambda: NOW, batch_size=100)
+        job = SyncJob("bench", fake, load_rules(RULES), store, clock=lambda: NOW)
         owners, index, routing = job._owners(False), job._index(), job._routing_state()
         steps = Steps()
         read = one_pass(job, steps, "backfill", owners, index, routing)
