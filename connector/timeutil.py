@@ -94,4 +94,6 @@ def duration_delta(amount: int, unit: str) -> timedelta:
 
 def whole_days(since: datetime, now: datetime) -> int:
     """Whole days from ``since`` to ``now`` (negative when ``since`` is later)."""
-    return (now - since) // DAY
+    # A timedelta keeps its days floored (seconds are always 0..86399), so ``.days`` is the
+    # floor division by one day, without the big-integer arithmetic of ``// DAY``.
+    return (now - since).days

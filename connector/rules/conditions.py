@@ -13,7 +13,6 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import attrgetter
 from typing import Any, Protocol
 
 from leadsync.errors import Problem
@@ -54,20 +53,6 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str:
     """``; did you mean `x`?`` for the closest choice, or nothing."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean `{close[0]}`?" if close else ""
-
-
-def _getter(name: str, on_activity: bool) -> Callable[[Any], Any]:
-    """Reads ``name``: a canonical contact field or ``properties`` key; for an activity, its
-    ``owner_id`` or a ``properties`` key."""
-    if on_activity:
-        if name == "owner_id":
-            return attrgetter("owner_id")
-        return lambda a: a.properties.get(name)
-    if name == "stage":
-        return lambda c: c.stage or "lead"
-    if name in CONTACT_FIELDS:
-        return attrgetter(name)
-    return lambda c: c.properties.get(name)
 
 
 def _is_number(value: Any) -> bool:
@@ -133,8 +118,10 @@ class ConditionCompiler:
             return self._one_kind(cond, path, kinds)
         kind = kinds[0]
         if kind == "field":
-            test = self._field(cond, path, _FIELD_KEYS)
-            return lambda contact, history, now: test(contact)
+            found = self._field_check(cond, path, _FIELD_KEYS)
+            if found is None:
+                return _never
+            return _contact_field(*found)
         if kind == "activity":
             return self._activity_count(cond, path)
         if kind == "not":
@@ -142,10 +129,25 @@ class ConditionCompiler:
             inner = self.contact(cond["not"], (*path, "not"))
             return lambda c, h, n: not inner(c, h, n)
         self._only(cond, path, (kind,))
-        parts = self._parts(cond[kind], (*path, kind), self.contact)
+        parts = tuple(self._parts(cond[kind], (*path, kind), self.contact))
+        # Plain loops: a generator inside all()/any() costs more than the few tests it runs.
         if kind == "all":
-            return lambda c, h, n: all(p(c, h, n) for p in parts)
-        return lambda c, h, n: any(p(c, h, n) for p in parts)
+
+            def every(c: Record, h: History, n: datetime) -> bool:
+                for part in parts:  # noqa: SIM110
+                    if not part(c, h, n):
+                        return False
+                return True
+
+            return every
+
+        def some(c: Record, h: History, n: datetime) -> bool:
+            for part in parts:  # noqa: SIM110
+                if part(c, h, n):
+                    return True
+            return False
+
+        return some
 
     def activity(self, cond: Any, path: Path_) -> ActivityPredicate:
         """A predicate over one activity (an engagement rule's or activity condition's where)."""
@@ -164,7 +166,10 @@ class ConditionCompiler:
         if kind == "field":
             if isinstance(cond["field"], str):
                 self.activity_fields.add(cond["field"])
-            return self._field(cond, path, _FIELD_KEYS, on_activity=True)
+            found = self._field_check(cond, path, _FIELD_KEYS)
+            if found is None:
+                return lambda a: False
+            return _activity_field(*found)
         if kind == "not":
             self._only(cond, path, ("not",))
             inner = self.activity(cond["not"], (*path, "not"))
@@ -192,14 +197,20 @@ class ConditionCompiler:
         """Counts a contact's activities of ``kind`` matching ``where`` in the window."""
         window = None if within_days is None else timedelta(days=within_days)
 
+        if window is None and where is None:
+            return lambda history, now: len(history.of_type(kind))
+        if window is None:
+            assert where is not None
+            test = where
+            # filter() runs the loop in C: only the predicate itself is called from Python.
+            return lambda history, now: len(list(filter(test, history.of_type(kind))))
+
         def count(history: History, now: datetime) -> int:
-            items = history.of_type(kind)
-            if window is not None:
-                start = now - window
-                items = [a for a in items if a.at >= start]
+            start = now - window
+            items = [a for a in history.of_type(kind) if a.at >= start]
             if where is None:
                 return len(items)
-            return sum(1 for a in items if where(a))
+            return len(list(filter(where, items)))
 
         return count
 
@@ -216,60 +227,36 @@ class ConditionCompiler:
         count = self.counter(kind, where, within)
         return lambda contact, history, now: count(history, now) >= min_count
 
-    def _field(
-        self, cond: dict[str, Any], path: Path_, keys: Sequence[str], on_activity: bool = False
-    ) -> Callable[[Record], bool]:
+    def _field_check(
+        self, cond: dict[str, Any], path: Path_, keys: Sequence[str]
+    ) -> tuple[str, Callable[[Any], bool], bool] | None:
+        """(field name, the test of a present value, what a missing value gives), or None
+        (after a problem is recorded) when the condition is not valid."""
         self._only(cond, path, keys)
         name = cond["field"]
         if not isinstance(name, str) or not name:
             self._bad((*path, "field"), "`field` must name a field")
-            return lambda r: False
+            return None
         ops = [op for op in OPERATORS if op in cond]
         if not ops:
             self._bad(path, f"a condition on `{name}` needs an operator: {', '.join(OPERATORS)}")
-            return lambda r: False
+            return None
         tests: list[Callable[[Any], bool]] = []
         absent_ok = True
         for op in ops:
             value = cond[op]
             if not self._operand_ok(op, value, (*path, op)):
-                return lambda r: False
+                return None
             if op == "present":
                 absent_ok = absent_ok and value is False
                 tests.append((lambda v: True) if value else (lambda v: False))
             else:
                 absent_ok = absent_ok and op in ("ne", "not_in")
                 tests.append(_field_test(op, value))
-
-        get = _getter(name, on_activity)
-        if len(tests) == 1 and on_activity and name != "owner_id":
-            only = tests[0]
-
-            def test_property(record: Any) -> bool:
-                value = record.properties.get(name)
-                if value is None or value == "" or value == []:
-                    return absent_ok
-                return only(value)
-
-            return test_property
         if len(tests) == 1:
-            only = tests[0]
-
-            def test_one(record: Record) -> bool:
-                value = get(record)
-                if value is None or value == "" or value == []:
-                    return absent_ok
-                return only(value)
-
-            return test_one
-
-        def test(record: Record) -> bool:
-            value = get(record)
-            if value is None or value == "" or value == []:
-                return absent_ok
-            return all(t(value) for t in tests)
-
-        return test
+            return name, tests[0], absent_ok
+        every = tuple(tests)
+        return name, lambda v: all(t(v) for t in every), absent_ok
 
     def _operand_ok(self, op: str, value: Any, path: Path_) -> bool:
         if op in ("in", "not_in"):
@@ -347,3 +334,56 @@ class ConditionCompiler:
 
 def _never(contact: Record, history: History, now: datetime) -> bool:
     return False
+
+
+# The field tests below read the value in place rather than through a getter function, and
+# test ``not value`` before the three comparisons that tell a missing value (None, "", []):
+# the tests run for every contact and activity, and most values are present and truthy.
+
+
+def _contact_field(name: str, check: Callable[[Any], bool], absent_ok: bool) -> ContactPredicate:
+    """A contact predicate from one field's test: a canonical field or a ``properties`` key."""
+    if name == "stage":
+
+        def test_stage(contact: Any, history: History, now: datetime) -> bool:
+            return check(contact.stage or "lead")
+
+        return test_stage
+    if name in CONTACT_FIELDS:
+
+        def test_field(contact: Any, history: History, now: datetime) -> bool:
+            value = getattr(contact, name)
+            if not value and (value is None or value == "" or value == []):
+                return absent_ok
+            return check(value)
+
+        return test_field
+
+    def test_property(contact: Any, history: History, now: datetime) -> bool:
+        value = contact.properties.get(name)
+        if not value and (value is None or value == "" or value == []):
+            return absent_ok
+        return check(value)
+
+    return test_property
+
+
+def _activity_field(name: str, check: Callable[[Any], bool], absent_ok: bool) -> ActivityPredicate:
+    """An activity predicate from one field's test: ``owner_id`` or a ``properties`` key."""
+    if name == "owner_id":
+
+        def test_owner(activity: Activity) -> bool:
+            value = activity.owner_id
+            if not value and (value is None or value == "" or value == []):
+                return absent_ok
+            return check(value)
+
+        return test_owner
+
+    def test_property(activity: Activity) -> bool:
+        value = activity.properties.get(name)
+        if not value and (value is None or value == "" or value == []):
+            return absent_ok
+        return check(value)
+
+    return test_property

@@ -13,7 +13,7 @@ from typing import Any
 
 from leadsync.decision import Action, Conflict, Decision, LastWritten, SlaState
 from leadsync.model import Activity, Contact, Owner
-from leadsync.rules.compiled import PoolRule, Rules
+from leadsync.rules.compiled import MqlRule, PoolRule, Rules, SlaRule, SqlRule
 from leadsync.rules.history import CHRONOLOGICAL, History
 from leadsync.rules.routing import Router, RoutingIndex, RoutingState
 from leadsync.rules.scoring import Score, idle_days, score_contact
@@ -44,6 +44,7 @@ class _Work:
     score: Score
     previous: str
     stage: str
+    previous_reason: str | None  # the contact's reason as a code (or as it is, when unknown)
     disqualification_reason: str | None
     reason_known: bool
     mql_at: datetime | None
@@ -166,6 +167,7 @@ def _first_steps(
         previous,
         previous,
         reason,
+        reason,
         known,
         contact.mql_at,
         contact.sql_at,
@@ -191,6 +193,9 @@ def _first_steps(
             return w
     sql = rules.sql
     if sql is not None and previous in ("lead", "mql", "nurture"):
+        if notes is None and not _sql_holds(sql, contact, history, now):
+            _mql_step(rules, w, now)
+            return w
         held = [name for name, test in sql.criteria if test(contact, history, now)]
         if len(held) >= sql.require:
             if w.set("stage", "sql"):
@@ -209,17 +214,30 @@ def _first_steps(
     return w
 
 
+def _sql_holds(sql: SqlRule, contact: Contact, history: History, now: datetime) -> bool:
+    """Whether at least ``sql.require`` criteria hold, testing no more than it takes."""
+    needed = sql.require
+    may_fail = len(sql.criteria) - needed
+    for _, test in sql.criteria:
+        if test(contact, history, now):
+            needed -= 1
+            if needed <= 0:
+                return True
+        else:
+            may_fail -= 1
+            if may_fail < 0:
+                return False
+    return needed <= 0
+
+
 def _mql_step(rules: Rules, w: _Work, now: datetime) -> None:
     mql = rules.mql
     if mql is None:
         return
     s = w.score
     reaches = s.total >= mql.score_at_least and (mql.fit_at_least is None or s.fit >= mql.fit_at_least)
-    bar = f"{s.total:g} against the MQL bar of {mql.score_at_least:g}"
-    if mql.fit_at_least is not None:
-        bar += f" (fit {s.fit:g} against {mql.fit_at_least:g})"
     if w.previous == "mql":
-        w.note(f"stage: mql stays (score {bar}); a stage never goes back from mql on score")
+        w.note(f"stage: mql stays (score {_bar(mql, s)}); a stage never goes back from mql on score")
         return
     eligible = w.previous == "lead"
     if w.previous == "nurture":
@@ -227,15 +245,26 @@ def _mql_step(rules: Rules, w: _Work, now: datetime) -> None:
         last = w.history.last_contact_done
         eligible = last is not None and last > since
         if reaches and not eligible:
-            w.note(f"stage: nurture stays; score {bar}, but no activity since {format_ts(since)}")
+            if w.notes is not None:
+                bar = _bar(mql, s)
+                w.note(f"stage: nurture stays; score {bar}, but no activity since {format_ts(since)}")
             return
     if reaches and eligible:
         if w.set("stage", "mql"):
             w.mql_at = now
             w.set("disqualification_reason", None)
-            w.note(f"stage: mql, score {bar}")
-    elif eligible:
-        w.note(f"stage: {w.previous} stays, score {bar}")
+            if w.notes is not None:
+                w.note(f"stage: mql, score {_bar(mql, s)}")
+    elif eligible and w.notes is not None:
+        w.note(f"stage: {w.previous} stays, score {_bar(mql, s)}")
+
+
+def _bar(mql: MqlRule, s: Score) -> str:
+    """The score against the MQL bar, for a note."""
+    bar = f"{s.total:g} against the MQL bar of {mql.score_at_least:g}"
+    if mql.fit_at_least is not None:
+        bar += f" (fit {s.fit:g} against {mql.fit_at_least:g})"
+    return bar
 
 
 def _route(rules: Rules, w: _Work, router: Router, have_owners: bool, now: datetime) -> None:
@@ -278,15 +307,8 @@ def _last_steps(rules: Rules, w: _Work, now: datetime) -> Decision:
     start = clock_start(w.mql_at, w.sql_at, w.contact.stage_changed_at)
     if rules.sla is not None and w.stage in _ROUTED and w.owner_id:
         sla, exhausted = sla_state(rules.sla, w.history, start, now)
-        if start is None:
-            w.note("sla: no clock: mql_at, sql_at and stage_changed_at are all empty")
-        elif rules.sla.first_touch is not None:
-            amount, unit = rules.sla.first_touch
-            hours = "business hours" if rules.sla.business_hours else "the clock (24/7)"
-            w.note(
-                f"sla: clock starts {format_ts(start)}; first touch due {amount}{unit} later by"
-                f" {hours}, at {format_ts(sla.due_at)}"
-            )
+        if w.notes is not None:
+            _explain_sla(w, rules.sla, start, sla)
         if exhausted and w.set("stage", rules.sla.exhausted_stage):
             w.set("disqualification_reason", rules.sla.exhausted_reason)
             w.note(f"stage: {w.stage}, {sla.attempts} touches without a connected call or meeting")
@@ -327,33 +349,37 @@ def _actions(rules: Rules, w: _Work, sla_start: datetime | None, now: datetime) 
                 else:
                     due = at + duration_delta(*rule.due_in)
                 out.append(Action("task", key, w.owner_id, title=rule.task_title, due_at=due))
-            w.note(f"action: {key}")
+            if w.notes is not None:
+                w.note(f"action: {key}")
     return out
 
 
 def _record(rules: Rules, w: _Work, sla: SlaState, actions: list[Action]) -> Decision:
     # Every field a person changed after leadsync wrote it is reported, whether or not this
     # decision would have changed it again (CONTRACT.md §4: "kept and reported as a conflict").
-    reported = {x.field for x in w.conflicts}
-    for name in sorted(w.pinned - reported):
-        value = getattr(w, name)
-        w.conflicts.append(Conflict(name, value, value))
+    if w.pinned:
+        reported = {x.field for x in w.conflicts}
+        for name in sorted(w.pinned - reported):
+            value = getattr(w, name)
+            w.conflicts.append(Conflict(name, value, value))
     c = w.contact
     s = w.score
-    before_reason = rules.reason_code(c.disqualification_reason)[0]
-    changed = [
-        name
-        for name, old, new in (
-            ("assigned_at", c.assigned_at, w.assigned_at),
-            ("disqualification_reason", before_reason, w.disqualification_reason),
-            ("mql_at", c.mql_at, w.mql_at),
-            ("owner_id", c.owner_id, w.owner_id),
-            ("score", None if c.score is None else round(c.score, 6), round(s.total, 6)),
-            ("sql_at", c.sql_at, w.sql_at),
-            ("stage", w.previous, w.stage),
-        )
-        if old != new
-    ]
+    # In order of name; plain tests rather than a table of tuples: this runs for every contact.
+    changed: list[str] = []
+    if c.assigned_at != w.assigned_at:
+        changed.append("assigned_at")
+    if w.previous_reason != w.disqualification_reason:
+        changed.append("disqualification_reason")
+    if c.mql_at != w.mql_at:
+        changed.append("mql_at")
+    if c.owner_id != w.owner_id:
+        changed.append("owner_id")
+    if c.score is None or round(c.score, 6) != round(s.total, 6):
+        changed.append("score")
+    if c.sql_at != w.sql_at:
+        changed.append("sql_at")
+    if w.previous != w.stage:
+        changed.append("stage")
     return Decision(
         contact_id=c.id,
         score=s.total,
@@ -375,6 +401,18 @@ def _record(rules: Rules, w: _Work, sla: SlaState, actions: list[Action]) -> Dec
         conflicts=w.conflicts,
         unknown_reason=not w.reason_known,
     )
+
+
+def _explain_sla(w: _Work, rule: SlaRule, start: datetime | None, sla: SlaState) -> None:
+    if start is None:
+        w.note("sla: no clock: mql_at, sql_at and stage_changed_at are all empty")
+    elif rule.first_touch is not None:
+        amount, unit = rule.first_touch
+        hours = "business hours" if rule.business_hours else "the clock (24/7)"
+        w.note(
+            f"sla: clock starts {format_ts(start)}; first touch due {amount}{unit} later by"
+            f" {hours}, at {format_ts(sla.due_at)}"
+        )
 
 
 def _explain_score(w: _Work, rules: Rules) -> None:

@@ -24,9 +24,22 @@ def is_connection(activity: Activity) -> bool:
 
 
 class History:
-    """Activities at or before ``now``; a repeated id is one activity (the last one read)."""
+    """Activities at or before ``now``; a repeated id is one activity (the last one read).
 
-    __slots__ = ("_by_type", "last_contact_done", "next_at", "touches")
+    Built once per contact, in one pass that only buckets the activities by type. What only
+    some decisions need (the last contact-done activity, the sorted sales touches) is computed
+    on first use and kept.
+    """
+
+    __slots__ = (
+        "_by_type",
+        "_contact_types",
+        "_last",
+        "_last_known",
+        "_sales_types",
+        "_touches",
+        "next_at",
+    )
 
     def __init__(
         self,
@@ -40,34 +53,51 @@ class History:
         items = activities if isinstance(activities, list) else list(activities)
         if len(set(map(_ID, items))) != len(items):
             items = list({a.id: a for a in items}.values())
-        by_type: dict[str, list[Activity]] = {}
         # The earliest activity after ``now`` (logged during the run, or stamped by a clock a
         # little ahead): the decision may change when it comes (``horizon.next_change_at``).
-        next_at: datetime | None = None
+        # Such activities are rare, so one C-speed max() usually spares a test per activity.
+        self.next_at: datetime | None = None
+        if items and max(map(_AT, items)) > now:
+            self.next_at = min(a.at for a in items if a.at > now)
+            items = [a for a in items if a.at <= now]
+        by_type: dict[str, list[Activity]] = {}
         for activity in items:
-            if activity.at <= now:
-                bucket = by_type.get(activity.type)
-                if bucket is None:
-                    by_type[activity.type] = [activity]
-                else:
-                    bucket.append(activity)
-            elif next_at is None or activity.at < next_at:
-                next_at = activity.at
+            bucket = by_type.get(activity.type)
+            if bucket is None:
+                by_type[activity.type] = [activity]
+            else:
+                bucket.append(activity)
         self._by_type = by_type
-        self.next_at = next_at
-        # Counting needs no order; only the touches (first touch, attempts) are sorted.
-        self.last_contact_done: datetime | None = None
-        touches: list[Activity] = []
-        for kind, items in by_type.items():
-            if kind in contact_types:
-                last = max(items, key=_AT).at
-                if self.last_contact_done is None or last > self.last_contact_done:
-                    self.last_contact_done = last
-            elif kind in sales_types:
-                touches.extend(items)
-        touches.sort(key=CHRONOLOGICAL)
-        self.touches: list[Activity] = touches
+        self._contact_types = contact_types
+        self._sales_types = sales_types
+        self._last: datetime | None = None
+        self._last_known = False
+        self._touches: list[Activity] | None = None
 
     def of_type(self, kind: str) -> Sequence[Activity]:
         """This type's activities at or before ``now``, in no particular order."""
         return self._by_type.get(kind, _NONE)
+
+    @property
+    def last_contact_done(self) -> datetime | None:
+        """When the contact last did something (a contact activity type), or None."""
+        if not self._last_known:
+            last: datetime | None = None
+            for kind, items in self._by_type.items():
+                if kind in self._contact_types:
+                    latest = max(map(_AT, items))
+                    if last is None or latest > last:
+                        last = latest
+            self._last = last
+            self._last_known = True
+        return self._last
+
+    @property
+    def touches(self) -> list[Activity]:
+        """The sales touches (sales activity types), in order of (``at``, ``id``)."""
+        touches = self._touches
+        if touches is None:
+            touches = [a for kind in self._sales_types for a in self._by_type.get(kind, _NONE)]
+            touches.sort(key=CHRONOLOGICAL)
+            self._touches = touches
+        return touches

@@ -90,9 +90,29 @@ class RoutingIndex:
 
     @classmethod
     def of(cls, contacts: Iterable[Contact], tz: ZoneInfo) -> RoutingIndex:
+        contacts = list(contacts)
         index = cls(tz)
+        if len({c.id for c in contacts}) != len(contacts):
+            for c in contacts:  # a repeated id: the later record replaces the earlier
+                index.upsert(c.id, c.domain, c.created_at, c.owner_id, c.assigned_at)
+            return index
+        # Every id once: append, then sort each domain's group once (upsert keeps it sorted
+        # with an insertion per contact, which costs more for a whole run's contacts).
+        by_domain = index._by_domain
         for c in contacts:
-            index.upsert(c.id, c.domain, c.created_at, c.owner_id, c.assigned_at)
+            index.current_owner[c.id] = c.owner_id
+            domain = c.domain
+            if domain and domain not in FREE_MAIL_DOMAINS:
+                index._placed[c.id] = (domain, c.created_at)
+                group = by_domain.get(domain)
+                if group is None:
+                    by_domain[domain] = [(c.created_at, c.id)]
+                else:
+                    group.append((c.created_at, c.id))
+            if c.owner_id and c.assigned_at is not None:
+                index._set_assigned(c.id, c.owner_id, c.assigned_at)
+        for group in by_domain.values():
+            group.sort()
         return index
 
     def upsert(
