@@ -14,7 +14,8 @@ from typing import IO
 import orjson
 
 from leadsync.decision import Decision
-from leadsync.jsonl import load_activities, load_contacts, load_owners
+from leadsync.inputs.activities import read_activities
+from leadsync.jsonl import load_contacts, load_owners
 from leadsync.model import Activity, Owner
 from leadsync.rules.compiled import Rules
 from leadsync.rules.decide import RunStats, decide_all
@@ -81,14 +82,14 @@ def _evaluate(
     owners: dict[str, Owner] | None = load_owners(owners_path) if owners_path else None
     grouped: dict[str, list[Activity]] = {c.id: [] for c in contacts}
     skipped = 0
-    ids = {c.id: c.id for c in contacts}
-    activities = load_activities(activities_path, rules.activity_types, rules.activity_fields, ids)
-    for activity in activities:
-        bucket = grouped.get(activity.contact_id)
-        if bucket is None:
-            skipped += 1
-        else:
-            bucket.append(activity)
+    for batch in read_activities(activities_path, rules.activity_types, rules.activity_fields):
+        get = grouped.get
+        for activity in batch:
+            bucket = get(activity.contact_id)
+            if bucket is None:
+                skipped += 1
+            else:
+                bucket.append(activity)
 
     def activities_of(contact_id: str) -> Iterator[Activity]:
         # Hand each list over once and drop it, so memory falls as contacts are decided.
