@@ -103,7 +103,10 @@ def fast_activities(
 
 
 def read_activities(
-    path: Path, known_types: frozenset[str], keep: frozenset[str] | None = None
+    path: Path,
+    known_types: frozenset[str],
+    keep: frozenset[str] | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> Iterator[list[Activity]]:
     """The activities of a file in file order, a chunk at a time; a ``RecordsError`` at the end
     naming every bad line (as ``leadsync.jsonl.load_activities``)."""
@@ -112,7 +115,7 @@ def read_activities(
     project = Projector(keep)
     decode = msgspec.json.Decoder(Activity).decode_lines
     with open_records(path) as handle:
-        for number, chunk in chunks(handle):
+        for number, chunk in chunks(handle, chunk_bytes):
             acts = fast_activities(chunk, decode, known_types, project)
             if acts is None:
                 lines = chunk.split(b"\n")
