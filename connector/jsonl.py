@@ -39,6 +39,7 @@ __all__ = [
     "open_records",
     "parse_contact",
     "parse_owner",
+    "read_contacts",
 ]
 
 MAX_PROBLEMS = 50  # a file that is wrong throughout would otherwise print a screen per line
@@ -247,6 +248,12 @@ def parse_owner(obj: Any) -> Owner:
         teams=teams,
         capacity_per_day=capacity,
     )
+
+
+def read_contacts(path: Path) -> Iterator[tuple[int, Contact]]:
+    """(line number, contact) for each contact of a file; a ``RecordsError`` at the end naming
+    every bad line. Repeated ids are the caller's to find (``load_contacts`` does)."""
+    return _read(path, parse_contact)
 
 
 def load_contacts(path: Path) -> list[Contact]:
