@@ -91,14 +91,13 @@ def fast_activities(
             return None
     if min(map(_AT, acts)) < EARLIEST or max(map(_AT, acts)) >= LATEST:
         return None
-    keep = project.keep
-    if keep is not None:
-        # In place (the dicts are this chunk's own): equal to the careful path's projection.
+    if project.keep is not None:
+        # Equal projections share one dict, as on the careful path: held in memory by the
+        # million, unshared dicts doubled evaluate's peak RSS.
         for a in acts:
             props = a.properties
             if props:
-                for key in props.keys() - keep:
-                    del props[key]
+                a.properties = project(props)
     return acts
 
 
