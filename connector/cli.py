@@ -91,23 +91,26 @@ def evaluate_command(
     explain_id: str | None,
 ) -> None:
     """Decide every contact offline: no CRM, no state. Writes one decision per contact."""
-    from leadsync.evaluate import evaluate, write_decisions
+    from leadsync.evaluate import evaluate, output
     from leadsync.explain import render_explanation
     from leadsync.rules.loader import load_rules
 
     try:
         now = _now(now_text)
         rules = load_rules(rules_path)
-        result = evaluate(rules, contacts, activities, owners, now, explain=explain_id)
+        if explain_id is None:
+            with output(out, sys.stdout.buffer) as write:
+                result = evaluate(rules, contacts, activities, owners, now, write=write)
+        else:
+            result = evaluate(rules, contacts, activities, owners, now, explain=explain_id)
     except InputError as error:
         _fail(error)
     if explain_id is not None:
-        decision = next((d for d in result.decisions if d.contact_id == explain_id), None)
+        decision = result.explained
         if decision is None:
             _fail(InputError([Problem(str(contacts), 0, f"no contact with id `{explain_id}`")]))
         click.echo(render_explanation(decision, result.notes, rules, now))
         return
-    write_decisions(result.decisions, out, sys.stdout.buffer)
     click.echo(f"leadsync evaluate: {result.summary()}", err=True)
 
 

@@ -1,11 +1,18 @@
-"""``leadsync evaluate``: decide a set of canonical records offline (no CRM, no state)."""
+"""``leadsync evaluate``: decide a set of canonical records offline (no CRM, no state).
+
+An input that fits the memory budget is read whole and decided by ``decide_all``; a larger one is
+partitioned by contact on disk (``leadsync.inputs.partitioned``), so memory stays flat however
+many contacts there are. Both give the same bytes.
+"""
 
 from __future__ import annotations
 
 import gc
+import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,39 +21,65 @@ from typing import IO
 import orjson
 
 from leadsync.decision import Decision
-from leadsync.jsonl import load_activities, load_contacts, load_owners
+from leadsync.inputs.activities import read_activities
+from leadsync.inputs.partitioned import decide_partitioned
+from leadsync.jsonl import load_contacts, load_owners
 from leadsync.model import Activity, Owner
 from leadsync.rules.compiled import Rules
 from leadsync.rules.decide import RunStats, decide_all
 
-__all__ = ["Evaluation", "evaluate", "write_decisions"]
+__all__ = ["PARTITION_BYTES", "Evaluation", "evaluate", "output"]
+
+# Input bytes (contacts and activities files) decided in memory at once; larger inputs are split
+# into partitions of about this size. Decoded, a byte of input takes about 3 bytes of memory.
+PARTITION_BYTES = int(os.environ.get("LEADSYNC_EVALUATE_PARTITION_MB", "512")) << 20
+_MAX_PARTITIONS = 250  # three files open per partition
 
 
 @dataclass
 class Evaluation:
-    """The decisions of one offline run and what it counted on the way."""
+    """What one offline run decided and counted on the way (the decisions went to ``write``)."""
 
-    decisions: list[Decision]
+    decided: int = 0
+    changed: int = 0
+    stages: dict[str, int] = field(default_factory=dict)
+    explained: Decision | None = None
     skipped_activities: int = 0
     unknown_reasons: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    explain: str | None = None
+
+    def tally(self, d: Decision) -> None:
+        self.decided += 1
+        self.changed += bool(d.changed)
+        self.stages[d.stage] = self.stages.get(d.stage, 0) + 1
+        if d.contact_id == self.explain:
+            self.explained = d
 
     def summary(self) -> str:
         """One line for standard error: decisions by stage, and anything skipped or unknown."""
-        stages: dict[str, int] = {}
-        changed = 0
-        for d in self.decisions:
-            stages[d.stage] = stages.get(d.stage, 0) + 1
-            changed += bool(d.changed)
-        parts = [f"{len(self.decisions)} contacts decided ({changed} changed)"]
-        if stages:
-            parts.append(", ".join(f"{n} {s}" for s, n in sorted(stages.items())))
+        parts = [f"{self.decided} contacts decided ({self.changed} changed)"]
+        if self.stages:
+            parts.append(", ".join(f"{n} {s}" for s, n in sorted(self.stages.items())))
         if self.skipped_activities:
             parts.append(f"{self.skipped_activities} activities skipped (unknown contact)")
         if self.unknown_reasons:
             values = ", ".join(f"{v!r} ({n})" for v, n in sorted(self.unknown_reasons.items()))
             parts.append(f"reasons matching no code: {values}")
         return "; ".join(parts)
+
+
+def partitions(contacts_path: Path, activities_path: Path, budget: int = PARTITION_BYTES) -> int:
+    """How many partitions the inputs need to fit ``budget`` each (1: all in memory)."""
+    size = 0
+    for path in (contacts_path, activities_path):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue  # reading it will say what is wrong
+        # A pipe's size is unknown: partitioned, in case it is large.
+        size += stat.st_size if path.is_file() else 16 * budget
+    return max(1, min(_MAX_PARTITIONS, math.ceil(size / max(1, budget))))
 
 
 def evaluate(
@@ -56,66 +89,91 @@ def evaluate(
     owners_path: Path | None,
     now: datetime,
     explain: str | None = None,
+    write: Callable[[bytes], object] | None = None,
+    budget: int = PARTITION_BYTES,
 ) -> Evaluation:
-    """Load every input (refusing bad ones before deciding anything) and decide."""
+    """Check every input (refusing bad ones before writing anything), decide, ``write`` the
+    decisions as JSON lines in order of id."""
     # Millions of small objects and no cycles: the cyclic GC would rescan them all, again and
-    # again, while they are loaded (it doubled the load time of the benchmark). Off meanwhile.
+    # again, while they are loaded. Off meanwhile.
     enabled = gc.isenabled()
     gc.disable()
+    result = Evaluation(explain=explain)
+    stats = RunStats(result.unknown_reasons)
     try:
-        return _evaluate(rules, contacts_path, activities_path, owners_path, now, explain)
+        count = partitions(contacts_path, activities_path, budget)
+        if count > 1:
+            result.skipped_activities = decide_partitioned(
+                rules,
+                contacts_path,
+                activities_path,
+                owners_path,
+                now,
+                count,
+                (explain, result.notes),
+                stats,
+                result.tally,
+                write,
+            )
+        else:
+            _in_memory(rules, contacts_path, activities_path, owners_path, now, result, stats, write)
     finally:
         if enabled:
             gc.enable()
+    return result
 
 
-def _evaluate(
+def _in_memory(
     rules: Rules,
     contacts_path: Path,
     activities_path: Path,
     owners_path: Path | None,
     now: datetime,
-    explain: str | None,
-) -> Evaluation:
+    result: Evaluation,
+    stats: RunStats,
+    write: Callable[[bytes], object] | None,
+) -> None:
     contacts = load_contacts(contacts_path)
     owners: dict[str, Owner] | None = load_owners(owners_path) if owners_path else None
     grouped: dict[str, list[Activity]] = {c.id: [] for c in contacts}
     skipped = 0
-    ids = {c.id: c.id for c in contacts}
-    activities = load_activities(activities_path, rules.activity_types, rules.activity_fields, ids)
-    for activity in activities:
-        bucket = grouped.get(activity.contact_id)
-        if bucket is None:
-            skipped += 1
-        else:
-            bucket.append(activity)
+    for batch in read_activities(activities_path, rules.activity_types, rules.activity_fields):
+        get = grouped.get
+        for activity in batch:
+            bucket = get(activity.contact_id)
+            if bucket is None:
+                skipped += 1
+            else:
+                bucket.append(activity)
+    result.skipped_activities = skipped
 
     def activities_of(contact_id: str) -> Iterator[Activity]:
         # Hand each list over once and drop it, so memory falls as contacts are decided.
         yield from grouped.pop(contact_id, ())
 
-    stats = RunStats()
-    notes: list[str] = []
     decisions = decide_all(
-        rules, contacts, activities_of, owners, now, explain=explain, notes=notes, stats=stats
+        rules, contacts, activities_of, owners, now, explain=result.explain, notes=result.notes, stats=stats
     )
-    return Evaluation(decisions, skipped, stats.unknown_reasons, notes)
+    for d in decisions:
+        result.tally(d)
+    if write is not None:
+        write(b"".join(orjson.dumps(d.to_json()) + b"\n" for d in decisions))
 
 
-def write_decisions(decisions: list[Decision], out: Path | None, stdout: IO[bytes]) -> None:
-    """JSON Lines to ``out`` (atomically: a failed run leaves no half file) or to stdout."""
-    lines = b"".join(orjson.dumps(d.to_json()) + b"\n" for d in decisions)
+@contextmanager
+def output(out: Path | None, stdout: IO[bytes]) -> Iterator[Callable[[bytes], object]]:
+    """Where decisions go: ``out`` (atomically: a failed run leaves no file) or stdout."""
     if out is None:
-        stdout.write(lines)
+        yield stdout.write
         stdout.flush()
         return
-    directory = out.resolve().parent
     if str(out) == os.devnull:
+        yield len
         return
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.resolve().parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(lines)
+            yield handle.write
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -7,10 +7,10 @@ parsers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import orjson
 
@@ -29,12 +29,17 @@ from leadsync.timeutil import EARLIEST, LATEST, parse_iso_ts
 __all__ = [
     "MAX_PROBLEMS",
     "BadRecord",
+    "Problems",
+    "Projector",
     "activity_parser",
+    "careful_lines",
     "load_activities",
     "load_contacts",
     "load_owners",
+    "open_records",
     "parse_contact",
     "parse_owner",
+    "read_contacts",
 ]
 
 MAX_PROBLEMS = 50  # a file that is wrong throughout would otherwise print a screen per line
@@ -51,45 +56,85 @@ class BadRecord(ValueError):
     """One field of one record is wrong."""
 
 
+class Problems:
+    """The bad lines of one file: the first ``MAX_PROBLEMS`` named, the rest counted."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.problems: list[Problem] = []
+        self.bad_lines = 0
+
+    def add(self, number: int, message: str) -> None:
+        self.bad_lines += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(Problem(self.name, number, message))
+
+    def raise_any(self) -> None:
+        """Raise ``RecordsError`` when a line was bad (with "... and N more" past the limit)."""
+        problems = self.problems
+        if problems:
+            if self.bad_lines > len(problems):
+                last = problems[-1]
+                more = self.bad_lines - len(problems)
+                problems.append(Problem(self.name, last.line, f"... and {more} more bad lines after this"))
+            raise RecordsError(problems)
+
+
+def open_records(path: Path) -> BinaryIO:
+    """``path`` opened for reading; a ``RecordsError`` naming it when it cannot be."""
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise RecordsError([Problem(str(path), 0, f"cannot read the file: {exc.strerror}")]) from None
+
+
+class _Message(str):
+    """What is wrong with a line (its own class: a record is never taken for one)."""
+
+
+_BLANK = object()
+
+
+def judge_line(number: int, raw: bytes, build: Callable[[Any], T]) -> T | _Message | object:
+    """One line's record, or the message saying what is wrong with it, or ``_BLANK``.
+
+    The loop is the hot path of a large run, so blank lines are found only when JSON fails.
+    """
+    try:
+        return build(orjson.loads(raw))
+    except orjson.JSONDecodeError as exc:
+        if not raw.strip():
+            return _BLANK
+        if number == 1 and raw.lstrip().startswith(b"["):
+            return _Message("a JSON array; write one JSON object per line (JSON Lines)")
+        return _Message(f"not valid JSON ({exc.msg}); each line must be one JSON object")
+    except BadRecord as exc:
+        return _Message(str(exc))
+
+
+def careful_lines(
+    lines: Iterable[tuple[int, bytes]], build: Callable[[Any], T], problems: Problems
+) -> Iterator[tuple[int, T]]:
+    """(line number, record) for each good line; each bad one is added to ``problems``."""
+    for number, raw in lines:
+        judged = judge_line(number, raw, build)
+        if judged is _BLANK:
+            continue
+        if isinstance(judged, _Message):
+            problems.add(number, judged)
+        elif not problems.problems:
+            yield number, judged  # type: ignore[misc]
+
+
 def _read(path: Path, build: Callable[[Any], T]) -> Iterator[tuple[int, T]]:
     """Yield (line number, record) for each non-blank line; raise RecordsError at the end.
 
     ``build`` gets whatever JSON value the line holds and raises ``BadRecord`` for anything wrong.
-    The loop is the hot path of a large run, so blank lines are found only when JSON fails.
     """
-    name = str(path)
-    problems: list[Problem] = []
-    bad_lines = 0
-    loads = orjson.loads
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise RecordsError([Problem(name, 0, f"cannot read the file: {exc.strerror}")]) from None
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                record = build(loads(raw))
-            except orjson.JSONDecodeError as exc:
-                if not raw.strip():
-                    continue
-                message = f"not valid JSON ({exc.msg}); each line must be one JSON object"
-                if number == 1 and raw.lstrip().startswith(b"["):
-                    message = "a JSON array; write one JSON object per line (JSON Lines)"
-            except BadRecord as exc:
-                message = str(exc)
-            else:
-                if not problems:
-                    yield number, record
-                continue
-            bad_lines += 1
-            if len(problems) < MAX_PROBLEMS:
-                problems.append(Problem(name, number, message))
-    if problems:
-        if bad_lines > len(problems):
-            last = problems[-1]
-            more = bad_lines - len(problems)
-            problems.append(Problem(name, last.line, f"... and {more} more bad lines after this"))
-        raise RecordsError(problems)
+    problems = Problems(str(path))
+    with open_records(path) as handle:
+        yield from careful_lines(enumerate(handle, start=1), build, problems)
+    problems.raise_any()
 
 
 def _object(obj: Any) -> dict[str, Any]:
@@ -205,6 +250,12 @@ def parse_owner(obj: Any) -> Owner:
     )
 
 
+def read_contacts(path: Path) -> Iterator[tuple[int, Contact]]:
+    """(line number, contact) for each contact of a file; a ``RecordsError`` at the end naming
+    every bad line. Repeated ids are the caller's to find (``load_contacts`` does)."""
+    return _read(path, parse_contact)
+
+
 def load_contacts(path: Path) -> list[Contact]:
     """All contacts of a file; a repeated id is an error naming both lines."""
     seen: dict[str, int] = {}
@@ -236,6 +287,35 @@ def load_owners(path: Path) -> dict[str, Owner]:
     return owners
 
 
+class Projector:
+    """``properties`` cut down to the keys the rules read (``keep``; None keeps them all).
+
+    Activities mostly repeat a few values (``{"url": "/pricing"}``): equal projections share
+    one read-only dict.
+    """
+
+    def __init__(self, keep: frozenset[str] | None) -> None:
+        self.keep = keep
+        self.wanted = tuple(sorted(keep)) if keep is not None else ()
+        self.shared: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+
+    def __call__(self, props: dict[str, Any] | None) -> dict[str, Any]:
+        if not props:
+            return _EMPTY
+        if self.keep is None:
+            return props
+        items = tuple([(k, props[k]) for k in self.wanted if k in props])
+        if not items:
+            return _EMPTY
+        try:
+            found = self.shared.get(items)
+        except TypeError:  # an unhashable value (a list, an object): keep its own copy
+            return dict(items)
+        if found is None:
+            found = self.shared[items] = dict(items)
+        return found
+
+
 def activity_parser(
     known_types: frozenset[str],
     keep: frozenset[str] | None = None,
@@ -252,25 +332,7 @@ def activity_parser(
     contacts = contact_ids if contact_ids is not None else {}
     fromisoformat = datetime.fromisoformat
 
-    shared: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
-    wanted = tuple(sorted(keep)) if keep is not None else ()
-
-    def project(props: dict[str, Any] | None) -> dict[str, Any]:
-        if not props:
-            return _EMPTY
-        if keep is None:
-            return props
-        items = tuple([(k, props[k]) for k in wanted if k in props])
-        if not items:
-            return _EMPTY
-        # Activities mostly repeat a few values ({"url": "/pricing"}): share one read-only dict.
-        try:
-            found = shared.get(items)
-        except TypeError:  # an unhashable value (a list, an object): keep its own copy
-            return dict(items)
-        if found is None:
-            found = shared[items] = dict(items)
-        return found
+    project = Projector(keep)
 
     def careful(obj: Any) -> Activity:
         obj = _object(obj)

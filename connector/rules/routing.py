@@ -143,6 +143,12 @@ class RoutingIndex:
             self._assigned[contact_id] = key
             self._per_day[key] = self._per_day.get(key, 0) + 1
 
+    def count_assigned(self, owner_id: str, day: date, count: int) -> None:
+        """Add ``count`` assignments of contacts routing will never change (``evaluate`` counts
+        them while it reads, and keeps only the count)."""
+        key = (owner_id, day)
+        self._per_day[key] = self._per_day.get(key, 0) + count
+
     def assigned_on(self, owner_id: str, day: date) -> int:
         """How many contacts ``owner_id`` was assigned on ``day`` (local to the rules)."""
         return self._per_day.get((owner_id, day), 0)
