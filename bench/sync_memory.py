@@ -18,13 +18,16 @@ Three processes, so that nothing but the sync is counted:
   fresh SQLite state (a file, as the daemon uses). Its peak RSS is ``ru_maxrss`` from
   ``os.wait4()`` on that process (KiB on Linux, shown in MiB).
 
-Prints a Markdown row on standard output; progress, the sync's RSS after start-up and setup (its
-floor), and the sandbox's own peak on standard error. Target: under 500 MB (477 MiB).
+Prints a Markdown row on standard output (``--json``: then a one-line JSON summary, for the
+backfill's ratio RSS(100,000) / RSS(10,000) in ``bench/README.md``); progress, the sync's RSS
+after start-up and setup (its floor), and the sandbox's own peak on standard error. Target: under
+500 MB (477 MiB).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -56,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--t0", type=float, help=argparse.SUPPRESS)
     p.add_argument("--keep", action="store_true", help="keep the temporary state folder")
+    p.add_argument("--json", action="store_true", help="a one-line JSON summary after the table")
     a = p.parse_args(argv)
     rules = sb.resolve(a.rules)
     if a.child:
@@ -83,6 +87,16 @@ def main(argv: list[str] | None = None) -> int:
         f"| {contacts:,} | {c.get('activities_read', 0):,} | {report['seconds']:.0f} "
         f"| {contacts / report['seconds']:.0f} | **{peak_mib:.0f}** |"
     )
+    if a.json:
+        summary = {
+            "contacts": contacts,
+            "activities": c.get("activities_read", 0),
+            "seconds": round(report["seconds"], 3),
+            "peak_rss_mib": round(peak_mib, 1),
+            "floor_rss_mib": round(report["floor_kib"] / 1024, 1),
+            "rules": rules.name,
+        }
+        print(json.dumps(summary))
     return 0
 
 

@@ -149,6 +149,10 @@ class RoutingIndex:
         key = (owner_id, day)
         self._per_day[key] = self._per_day.get(key, 0) + count
 
+    def owner_of(self, contact_id: str) -> str | None:
+        """The owner ``contact_id`` has now (None: none, or a contact the index does not know)."""
+        return self.current_owner.get(contact_id)
+
     def assigned_on(self, owner_id: str, day: date) -> int:
         """How many contacts ``owner_id`` was assigned on ``day`` (local to the rules)."""
         return self._per_day.get((owner_id, day), 0)
@@ -200,7 +204,7 @@ class Router:
         if not contact.domain or contact.domain in FREE_MAIL_DOMAINS:
             return None
         for _, other in self.index.same_domain(contact.domain):
-            owner = self.index.current_owner.get(other)
+            owner = self.index.owner_of(other)
             if other != contact.id and self.is_active(owner):
                 return owner
         return None

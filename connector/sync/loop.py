@@ -61,12 +61,13 @@ from leadsync.rules.decide import decide_all
 from leadsync.rules.history import History
 from leadsync.rules.horizon import next_change_at
 from leadsync.rules.owners import routable_owners, unknown_owners
-from leadsync.rules.routing import RoutingIndex, RoutingState
+from leadsync.rules.routing import RoutingState
 from leadsync.sync import identity, outbox
 from leadsync.sync.changes import ContactPlan, current_values, desired_values
 from leadsync.sync.outbox import MAX_WRITE_ATTEMPTS
 from leadsync.sync.progress import PROGRESS_EVERY_S, ProgressView, RunProgress
 from leadsync.sync.readahead import ReadAhead
+from leadsync.sync.routing_store import StoredRoutingIndex
 from leadsync.sync.rulesource import RulesFile, rules_sha
 from leadsync.sync.run import RunContext, RunResult
 from leadsync.sync.snapshot import comparable, refresh_records, snapshot_row, stored_activity
@@ -104,19 +105,25 @@ class _Batch:
 @dataclass
 class _Run:
     """One run as its reading and deciding steps see it: its context, and what its decisions carry
-    from batch to batch (owners, the routing index and pools' state, the contacts read so far,
-    which the sweep leaves out, and those decided; ``redecide``: the rules changed, so the sweep
-    takes every known contact not decided yet)."""
+    from batch to batch (owners, the routing index and pools' state, the contacts read so far;
+    ``redecide``: the rules changed, so the sweep takes every known contact not decided yet).
+
+    Nothing here grows with the contacts a run reads, but ``decided`` in the runs that need it:
+    the contacts decided from what was read, which the sweep leaves out. A committed decision's
+    ``recheck_at`` is after the run's ``now`` (``next_change_at``), so a run that commits leaves
+    them out without a list; a dry run (nothing committed) and a rules change's run (which
+    re-decides every contact but these) keep one.
+    """
 
     ctx: RunContext
     owners: dict[str, Owner]
-    index: RoutingIndex
+    index: StoredRoutingIndex
     routing: RoutingState
     progress: RunProgress
-    touched: set[str] = field(default_factory=set)
+    read: int = 0  # contacts read so far, each page's once (a contact read on two pages counts twice)
     # Decided from what was read; the sweep leaves these out. Not the echoes (read, not decided):
     # one whose time has come (an activity stamped after the last run's `now`) is swept.
-    decided: set[str] = field(default_factory=set)
+    decided: set[str] | None = None
     redecide: bool = False
 
 
@@ -154,7 +161,7 @@ class SyncJob:
         self.decide_batch = decide_batch
         self.read_ahead = read_ahead if getattr(adapter, "concurrent_reads", False) else 0
         self.stop = stop or threading.Event()
-        self.progress = progress  # called with the contacts read so far, after each page
+        self.progress = progress  # called with the contacts read so far (``_Run.read``), after each page
         self.view = view
         self.progress_every = progress_every
         self.log = structlog.get_logger("leadsync.sync").bind(connection=name)
@@ -214,8 +221,11 @@ class SyncJob:
             if not dry_run:
                 self._flush(ctx)
             run = _Run(ctx, self._owners(dry_run), self._index(), self._routing_state(), progress)
+            if dry_run:
+                run.decided = set()
             if applied is not None and applied != sha:
                 run.redecide = True
+                run.decided = set()
                 result.rules_changed = sha[:12]
                 log.info("rules_changed", sha=sha[:12], previous=applied[:12])
             body(run)
@@ -266,7 +276,7 @@ class SyncJob:
                     with self.store.transaction() as s:
                         run.ctx.result.add("contacts_deleted", len(identity.finish_reread(s, self.name)))
                 if self.stop.is_set():
-                    run.ctx.log.info("stop_requested", after_contacts=len(run.touched))
+                    run.ctx.log.info("stop_requested", after_contacts=run.read)
                     break
         if not self.stop.is_set():
             self._sweep(run)
@@ -294,11 +304,10 @@ class SyncJob:
             )
         return routable_owners(self.rules.owner_refs, crm)
 
-    def _index(self) -> RoutingIndex:
-        index = RoutingIndex(self.rules.calendar.tz)
-        for cid, domain, created_at, owner_id, assigned_at in self.store.routing_index_rows(self.name):
-            index.upsert(cid, domain, created_at, owner_id, assigned_at)
-        return index
+    def _index(self) -> StoredRoutingIndex:
+        """The routing index: the state store, asked only when a contact is routed (an idle run
+        never asks), plus what the run decided since its last commit (``routing_store.py``)."""
+        return StoredRoutingIndex(self.store, self.name, self.rules.calendar.tz)
 
     def _routing_state(self) -> RoutingState:
         """Where each routing pool's rotation stood after the last run."""
@@ -348,9 +357,9 @@ class SyncJob:
         for page in self._pages(pages, run):
             batch.add(*self._split_echoes(page.records, page.news), page.cursor)
             batch.reread_done = page.reread_done
-            run.touched.update(c.id for c in page.records)
+            run.read += len(page.records)
             if self.progress:
-                self.progress(len(run.touched))
+                self.progress(run.read)
             full = max(len(batch.news), len(batch.echoes)) >= self.decide_batch
             if full or self.stop.is_set() or page.reread_done:
                 yield batch
@@ -414,7 +423,8 @@ class SyncJob:
             histories=histories,
             stop=None if self.stop.is_set() else self.stop.is_set,  # (see the note above)
         )
-        run.decided.update(d.contact_id for d in decisions)
+        if run.decided is not None:
+            run.decided.update(d.contact_id for d in decisions)
         by_id = {c.id: c for c in contacts}
         plans = []
         known = self.store.known_action_keys(self.name, [a.key for d in decisions for a in d.actions])
@@ -486,6 +496,7 @@ class SyncJob:
             self.store.record_conflicts(s, self.name, conflicts, ctx.now)
             self.store.save_routing_state(s, self.name, routing_to_json(run.routing))
             self.store.set_cursor(s, self.name, cursor)
+        run.index.settle()  # the store holds the batch's owners now
         self._flush(ctx, hold_partial=True)
 
     def _flush(self, ctx: RunContext, *, hold_partial: bool = False) -> None:
@@ -501,11 +512,12 @@ class SyncJob:
     def _sweep(self, run: _Run) -> None:
         """Re-decide, from state, the contacts not decided in this run whose decision time has
         changed; when the rules changed, every known contact this run has not decided yet."""
+        decided = run.decided or set()
         if run.redecide:
-            due = [cid for cid in self.store.contact_ids(self.name) if cid not in run.decided]
-            run.ctx.result.add("contacts_redecided", len(due) + len(run.decided))
+            due = [cid for cid in self.store.contact_ids(self.name) if cid not in decided]
+            run.ctx.result.add("contacts_redecided", len(due) + len(decided))
         else:
-            due = self.store.due_contact_ids(self.name, run.ctx.now, run.decided)
+            due = self.store.due_contact_ids(self.name, run.ctx.now, decided)
             run.ctx.result.add("contacts_swept", len(due))
         self._from_state(run, due)
 

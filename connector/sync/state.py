@@ -214,17 +214,28 @@ class StateStore:
             q = select(ContactRow.contact_id).where(ContactRow.connection == connection)
             return sorted(s.scalars(q))
 
-    def routing_index_rows(self, connection: str) -> list[tuple[Any, ...]]:
-        """(id, domain, created_at, owner_id, assigned_at) of every known contact."""
+    def contacts_at_domain(self, connection: str, domain: str) -> list[tuple[str, datetime, str | None]]:
+        """(id, created_at, owner_id) of the known contacts at company ``domain`` (account match;
+        the index ``ix_contacts_domain``)."""
         with self._sessions() as s:
-            q = select(
-                ContactRow.contact_id,
-                ContactRow.domain,
-                ContactRow.created_at,
-                ContactRow.owner_id,
-                ContactRow.assigned_at,
-            ).where(ContactRow.connection == connection)
-            return [(r[0], r[1], utc(r[2]), r[3], utc(r[4])) for r in s.execute(q)]
+            q = select(ContactRow.contact_id, ContactRow.created_at, ContactRow.owner_id).where(
+                ContactRow.connection == connection, ContactRow.domain == domain
+            )
+            return [(cid, utc(created) or created, owner) for cid, created, owner in s.execute(q)]
+
+    def assigned_between(
+        self, connection: str, owner_id: str, start: datetime, end: datetime
+    ) -> list[tuple[str, datetime]]:
+        """(id, assigned_at) of the known contacts ``owner_id`` owns, assigned in [start, end)
+        (capacity per day; the index ``ix_contacts_assigned``)."""
+        with self._sessions() as s:
+            q = select(ContactRow.contact_id, ContactRow.assigned_at).where(
+                ContactRow.connection == connection,
+                ContactRow.owner_id == owner_id,
+                ContactRow.assigned_at >= start.astimezone(UTC),
+                ContactRow.assigned_at < end.astimezone(UTC),
+            )
+            return [(cid, at) for cid, at in ((cid, utc(at)) for cid, at in s.execute(q)) if at is not None]
 
     # -- written values and conflicts ---------------------------------------------------------
 

@@ -80,7 +80,12 @@ class ContactRow(Base):
     created_at: Mapped[datetime] = mapped_column(TS)
     owner_id: Mapped[str | None] = mapped_column(Id)
     assigned_at: Mapped[datetime | None] = mapped_column(TS)
-    __table_args__ = (Index("ix_contacts_recheck", "connection", "recheck_at"),)
+    __table_args__ = (
+        Index("ix_contacts_recheck", "connection", "recheck_at"),
+        # Routing asks the store, not a copy of every contact in memory (``routing_store.py``).
+        Index("ix_contacts_domain", "connection", "domain"),
+        Index("ix_contacts_assigned", "connection", "owner_id", "assigned_at"),
+    )
 
 
 class WrittenRow(Base):
