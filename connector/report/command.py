@@ -100,6 +100,10 @@ def _check_flags(req: ReportRequest) -> None:
         problems.append(Problem("--out", 0, f"{req.out} is a file; `--format csv` needs a folder"))
     elif req.out is not None and req.format != "csv" and req.out.is_dir():
         problems.append(Problem("--out", 0, f"{req.out} is a folder; name a file"))
+    elif req.out is not None and req.format != "csv" and not req.out.resolve().parent.is_dir():
+        problems.append(
+            Problem("--out", 0, f"the folder {req.out.resolve().parent} does not exist; create it")
+        )
     if problems:
         raise InputError(problems)
 

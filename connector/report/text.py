@@ -129,9 +129,7 @@ def _sla(report: dict[str, Any], rules: Rules, by: str) -> list[str]:
 
 def _reasons(report: dict[str, Any]) -> list[str]:
     reasons = report["reasons"]
-    out = [
-        f"Why leads left the funnel (nurture or disqualified, by date of that change): {reasons['total']:,}"
-    ]
+    out = [f"Why leads were lost or sent back to nurture (by date of that change): {reasons['total']:,}"]
     rows = [
         [
             r["reason"],

@@ -95,6 +95,7 @@ def test_text_for_a_person() -> None:
         (["--to", "12/09/2026"], "--to:0: `12/09/2026` is not a date"),
         (["--from", "2026-12-10"], "--from:0: the window is empty: from 2026-12-10 to 2026-12-09"),
         (["--format", "csv"], "--out:0: `--format csv` writes one file per table: give a folder with --out"),
+        (["--out", "/nonexistent/r.json"], "--out:0: the folder /nonexistent does not exist; create it"),
         (["--config", "leadsync.yaml"], "--config:0: give either --rules with the record files, or --config"),
     ],
 )
