@@ -149,3 +149,54 @@ def plan_command(rules_path: Path) -> None:
         names = ", ".join(f"`commitments.{n}`" for n in plan)
         _fail(InputError([Problem(str(rules_path), line, f"`plan` needs {names} in the rules file")]))
     click.echo(plan.render())
+
+
+@main.command("report")
+@click.option("--rules", "rules_path", type=_FILE, default=None, help="The rules file (the records form).")
+@click.option("--contacts", type=_FILE, default=None, help="contacts.jsonl (with --rules)")
+@click.option("--activities", type=_FILE, default=None, help="activities.jsonl (with --rules)")
+@click.option("--owners", type=_FILE, default=None, help="owners.jsonl (with --rules; names the owners)")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Report from the daemon's state store instead (default: $LEADSYNC_CONFIG, then ./leadsync.yaml).",
+)
+@click.option("--connection", default=None, help="Which connection of --config (when there are several).")
+@click.option("--now", "now_text", default=None, help="Decide at this time (required with --rules).")
+@click.option(
+    "--from", "start", default=None, metavar="YYYY-MM-DD", help="First day (default: 2 months back)."
+)
+@click.option(
+    "--to", "end", default=None, metavar="YYYY-MM-DD", help="Last day, inclusive (default: now's date)."
+)
+@click.option("--by", type=click.Choice(["month", "week"]), default="month", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True
+)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="A file (a folder for csv).")
+def report_command(
+    rules_path: Path | None,
+    contacts: Path | None,
+    activities: Path | None,
+    owners: Path | None,
+    config_path: Path | None,
+    connection: str | None,
+    now_text: str | None,
+    start: str | None,
+    end: str | None,
+    by: str,
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """The weekly review: MQLs against the commitment, the funnel, SLA and speed to lead, reasons."""
+    from leadsync.report.command import ReportRequest, run_report
+
+    request = ReportRequest(
+        rules_path, contacts, activities, owners, config_path, connection, now_text, start, end, by, fmt, out
+    )
+    try:
+        run_report(request, sys.stdout.buffer)
+    except InputError as error:
+        _fail(error)

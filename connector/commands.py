@@ -33,13 +33,17 @@ from leadsync.sync.progressbar import TerminalProgress, wanted
 from leadsync.sync.state import StateStore
 from leadsync.timeutil import format_ts, parse_iso_ts
 
-__all__ = ["register"]
+__all__ = ["find_config", "register"]
 
 CONFIG_ENV = "LEADSYNC_CONFIG"
 CONFIG_NAME = "leadsync.yaml"
 
 
 def _config_file(_ctx: click.Context, _param: click.Parameter, given: Path | None) -> Path:
+    return find_config(given)
+
+
+def find_config(given: Path | None) -> Path:
     """``--config``, else ``$LEADSYNC_CONFIG``, else ``./leadsync.yaml``: the first one given must
     exist (a typo is not covered up by another file); none at all is an error saying all three."""
     env = os.environ.get(CONFIG_ENV, "")

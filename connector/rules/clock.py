@@ -75,3 +75,22 @@ class Calendar:
             while not self.is_open_day(day):
                 day += timedelta(days=1)
         return datetime.combine(day, local.timetz().replace(tzinfo=None), self.tz).astimezone(UTC)
+
+    def open_time(self, start: datetime, end: datetime) -> timedelta:
+        """The open time between ``start`` and ``end`` (zero when ``end`` is not later): a start
+        outside opening hours counts from the next opening, an end outside them up to the last
+        closing before it. The report's speed to lead (CONTRACT §6) in business hours."""
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        total = timedelta(0)
+        if end <= start:
+            return total
+        day = start.astimezone(self.tz).date()
+        last = end.astimezone(self.tz).date()
+        while day <= last:
+            if self.is_open_day(day):
+                opens, closes = self._window(day)
+                overlap = min(end, closes) - max(start, opens)
+                if overlap > timedelta(0):
+                    total += overlap
+            day += timedelta(days=1)
+        return total

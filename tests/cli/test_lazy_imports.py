@@ -40,3 +40,24 @@ def test_validate_imports_nothing_of_the_daemon() -> None:
 def test_a_daemon_command_is_found_when_asked_for() -> None:
     modules = _imported_after("status", "--help")
     assert "leadsync.commands" in modules
+
+
+def test_report_from_records_imports_nothing_of_the_daemon() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "report"
+    modules = _imported_after(
+        "report",
+        "--rules",
+        str(example / "rules.yaml"),
+        "--contacts",
+        str(example / "contacts.jsonl"),
+        "--activities",
+        str(example / "activities.jsonl"),
+        "--now",
+        "2026-12-09T16:30:00Z",
+        "--format",
+        "json",
+        "--out",
+        "/dev/null",
+    )
+    assert "leadsync.report.tally" in modules
+    assert not [m for m in DAEMON_LAYERS if m in modules]
