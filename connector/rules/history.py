@@ -12,8 +12,6 @@ __all__ = ["CHRONOLOGICAL", "History", "is_connection"]
 
 _NONE: tuple[Activity, ...] = ()
 CHRONOLOGICAL = attrgetter("at", "id")
-_AT = attrgetter("at")
-_ID = attrgetter("id")
 
 
 def is_connection(activity: Activity) -> bool:
@@ -49,24 +47,25 @@ class History:
         sales_types: frozenset[str],
     ) -> None:
         # A repeated id is one activity: the last one read wins, wherever it moved in time.
-        # (Repeats are rare, so the C-speed set test usually spares building the dict.)
+        # (Repeats are rare, so the set test usually spares building the dict. A comprehension,
+        # not map(attrgetter): it reads the slot without a generic attribute lookup.)
         items = activities if isinstance(activities, list) else list(activities)
-        if len(set(map(_ID, items))) != len(items):
+        if len({a.id for a in items}) != len(items):
             items = list({a.id: a for a in items}.values())
         # The earliest activity after ``now`` (logged during the run, or stamped by a clock a
         # little ahead): the decision may change when it comes (``horizon.next_change_at``).
-        # Such activities are rare, so one C-speed max() usually spares a test per activity.
-        self.next_at: datetime | None = None
-        if items and max(map(_AT, items)) > now:
-            self.next_at = min(a.at for a in items if a.at > now)
-            items = [a for a in items if a.at <= now]
+        next_at: datetime | None = None
         by_type: dict[str, list[Activity]] = {}
         for activity in items:
-            bucket = by_type.get(activity.type)
-            if bucket is None:
-                by_type[activity.type] = [activity]
-            else:
-                bucket.append(activity)
+            if activity.at <= now:
+                bucket = by_type.get(activity.type)
+                if bucket is None:
+                    by_type[activity.type] = [activity]
+                else:
+                    bucket.append(activity)
+            elif next_at is None or activity.at < next_at:
+                next_at = activity.at
+        self.next_at = next_at
         self._by_type = by_type
         self._contact_types = contact_types
         self._sales_types = sales_types
@@ -85,9 +84,9 @@ class History:
             last: datetime | None = None
             for kind, items in self._by_type.items():
                 if kind in self._contact_types:
-                    latest = max(map(_AT, items))
-                    if last is None or latest > last:
-                        last = latest
+                    for activity in items:  # a plain loop: max() per type costs more here
+                        if last is None or activity.at > last:
+                            last = activity.at
             self._last = last
             self._last_known = True
         return self._last
