@@ -52,6 +52,7 @@ from leadsync.sync.state import StateStore
 __all__ = ["Daemon", "build_job"]
 
 log = structlog.get_logger("leadsync.daemon")
+_SIGNAL_POLL_S = 0.2  # how soon the main thread sees a SIGTERM flag
 
 
 def build_job(
@@ -133,11 +134,12 @@ class Daemon:
     signalled = False  # a SIGTERM or SIGINT asked to stop (not the cycles' end)
 
     def request_stop(self, *_: Any) -> None:
-        """SIGTERM or SIGINT: the stop event, and nothing else. A signal handler runs in the main
-        thread between two of its steps, wherever it was; logging from there could wait forever on
-        a lock the interrupted code holds. The main thread says so once it wakes (``_serve``)."""
+        """SIGTERM or SIGINT: a flag, and nothing else. A signal handler runs in the main thread
+        between two of its steps, wherever it was; logging, or even setting the stop event (whose
+        lock the interrupted ``wait`` may hold), could wait forever on a lock the interrupted code
+        holds. The main thread sees the flag within ``_SIGNAL_POLL_S``, sets the stop event and
+        says so (``_serve``)."""
         self.signalled = True
-        self.stop.set()
 
     def serve(self) -> int:
         """Block until stopped; the exit status. A ``ConfigError`` when ``listen`` cannot be used,
@@ -176,7 +178,9 @@ class Daemon:
         self.scheduler.start()
         log.info("daemon_started", connections=list(self.jobs), state=_safe_url(self.settings.state))
         try:
-            self.stop.wait()
+            while not self.signalled and not self.stop.wait(_SIGNAL_POLL_S):
+                pass
+            self.stop.set()  # for the runs under way: they end at the batch in hand
             if self.signalled:
                 log.info("stop_requested", detail="finishing the current batch")
                 self.monitor.stop_requested()
