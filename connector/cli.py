@@ -36,9 +36,24 @@ def _now(value: str) -> datetime:
         raise InputError([Problem("--now", 0, str(exc))]) from None
 
 
+# The first paragraph of each daemon command's help, so that `leadsync --help` lists them without
+# importing them (2.5 CPU-seconds); tests/cli/test_lazy_imports.py keeps it equal to their help.
+DAEMON_COMMANDS_HELP = {
+    "check": "Verify each connection's credentials, permissions, fields and the rules' owner ids.",
+    "demo": "No account needed: a local CRM sandbox, the daemon for a few cycles, and what it wrote.",
+    "explain": "Read one contact live from the CRM and explain its decision, now.",
+    "retry": "Replay dead letters: re-decide their contacts from state and write again.",
+    "run": "Run the sync daemon: every connection on its interval, until SIGTERM or SIGINT.",
+    "setup": "Create, idempotently, the CRM fields leadsync writes (score, SLA, reason codes...).",
+    "status": "Last runs, backlog, dead letters and SLA counts, per connection (reads the state only).",
+    "sync": "One sync run of one connection (read what changed, decide, write back).",
+}
+
+
 class _Commands(click.Group):
     """The offline commands are defined here; the daemon's (``leadsync.commands``) are added the
-    first time a command this group does not know is asked for, or the list of them (``--help``)."""
+    first time a command this group does not know is asked for, or the list of them. ``--help``
+    lists them from ``DAEMON_COMMANDS_HELP`` without importing them."""
 
     _daemon_loaded = False
 
@@ -52,6 +67,23 @@ class _Commands(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load_daemon_commands()
         return super().list_commands(ctx)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if self._daemon_loaded:
+            super().format_commands(ctx, formatter)
+            return
+        names = sorted({*super().list_commands(ctx), *DAEMON_COMMANDS_HELP})
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            command = super().get_command(ctx, name)
+            if command is not None:
+                rows.append((name, command.get_short_help_str(limit)))
+            else:
+                stand_in = click.Command(name, help=DAEMON_COMMANDS_HELP[name])
+                rows.append((name, stand_in.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)

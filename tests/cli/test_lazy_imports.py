@@ -61,3 +61,30 @@ def test_report_from_records_imports_nothing_of_the_daemon() -> None:
     )
     assert "leadsync.report.tally" in modules
     assert not [m for m in DAEMON_LAYERS if m in modules]
+
+
+def test_help_lists_every_command_without_importing_the_daemon() -> None:
+    modules = _imported_after("--help")
+    assert not [m for m in DAEMON_LAYERS if m in modules]
+
+
+def test_help_reads_as_it_would_with_the_daemon_commands_loaded() -> None:
+    import click
+    from click.testing import CliRunner
+
+    from leadsync.cli import DAEMON_COMMANDS_HELP, _Commands, main
+
+    assert isinstance(main, _Commands)
+    lazy = CliRunner().invoke(main, ["--help"]).output
+    main._load_daemon_commands()
+    try:
+        loaded = CliRunner().invoke(main, ["--help"]).output
+        ctx = click.Context(main)
+        offline = set(click.Group.list_commands(main, ctx)) - set(DAEMON_COMMANDS_HELP)
+        daemon = set(main.list_commands(ctx)) - offline
+    finally:
+        for name in DAEMON_COMMANDS_HELP:
+            main.commands.pop(name, None)
+        main._daemon_loaded = False
+    assert daemon == set(DAEMON_COMMANDS_HELP)
+    assert lazy == loaded
