@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import IO
 
 import orjson
 
 from leadsync.decision import Decision
-from leadsync.inputs.activities import read_activities
+from leadsync.inputs.activities import group_by_contact, read_activities
 from leadsync.inputs.partitioned import decide_partitioned
 from leadsync.jsonl import load_contacts, load_owners
 from leadsync.model import Activity, Owner
@@ -135,17 +136,10 @@ def _in_memory(
 ) -> None:
     contacts = load_contacts(contacts_path)
     owners: dict[str, Owner] | None = load_owners(owners_path) if owners_path else None
-    grouped: dict[str, list[Activity]] = {c.id: [] for c in contacts}
-    skipped = 0
-    for batch in read_activities(activities_path, rules.activity_types, rules.activity_fields):
-        get = grouped.get
-        for activity in batch:
-            bucket = get(activity.contact_id)
-            if bucket is None:
-                skipped += 1
-            else:
-                bucket.append(activity)
-    result.skipped_activities = skipped
+    batches = read_activities(activities_path, rules.activity_types, rules.activity_fields)
+    grouped, result.skipped_activities = group_by_contact(
+        (c.id for c in contacts), chain.from_iterable(batches)
+    )
 
     def activities_of(contact_id: str) -> Iterator[Activity]:
         # Hand each list over once and drop it, so memory falls as contacts are decided.

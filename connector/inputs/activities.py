@@ -8,7 +8,7 @@ the careful path, which names each bad line as FILE:LINE exactly as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC
 from operator import attrgetter
 from pathlib import Path
@@ -20,7 +20,7 @@ from leadsync.jsonl import Problems, Projector, activity_parser, careful_lines, 
 from leadsync.model import Activity
 from leadsync.timeutil import EARLIEST, LATEST
 
-__all__ = ["CHUNK_BYTES", "chunks", "fast_activities", "read_activities"]
+__all__ = ["CHUNK_BYTES", "chunks", "fast_activities", "group_by_contact", "read_activities"]
 
 CHUNK_BYTES = 1 << 22
 
@@ -124,3 +124,19 @@ def read_activities(
             if acts and not problems.problems:
                 yield acts
     problems.raise_any()
+
+
+def group_by_contact(
+    ids: Iterable[str], activities: Iterable[Activity]
+) -> tuple[dict[str, list[Activity]], int]:
+    """Each contact's activities (in the order read), and how many named no contact of ``ids``."""
+    grouped: dict[str, list[Activity]] = {cid: [] for cid in ids}
+    skipped = 0
+    get = grouped.get
+    for activity in activities:
+        bucket = get(activity.contact_id)
+        if bucket is None:
+            skipped += 1
+        else:
+            bucket.append(activity)
+    return grouped, skipped

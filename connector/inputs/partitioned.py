@@ -25,7 +25,7 @@ import orjson
 
 from leadsync.decision import Decision
 from leadsync.errors import Problem, RecordsError
-from leadsync.inputs.activities import read_activities
+from leadsync.inputs.activities import group_by_contact, read_activities
 from leadsync.inputs.spill import Partitions
 from leadsync.jsonl import MAX_PROBLEMS, load_owners, read_contacts
 from leadsync.model import Activity, Contact, Owner
@@ -155,15 +155,7 @@ class _Run:
     def partition(self, p: int, contacts: Iterable[Contact], activities: Iterable[Activity]) -> int:
         """Decide the contacts of partition ``p`` in order of id; the activities skipped."""
         ordered = sorted(contacts, key=lambda c: c.id)
-        grouped: dict[str, list[Activity]] = {c.id: [] for c in ordered}
-        skipped = 0
-        get = grouped.get
-        for a in activities:
-            bucket = get(a.contact_id)
-            if bucket is None:
-                skipped += 1
-            else:
-                bucket.append(a)
+        grouped, skipped = group_by_contact((c.id for c in ordered), activities)
         for contact in ordered:
             acts = grouped.pop(contact.id)
             result = self.decider.first(contact, acts)
