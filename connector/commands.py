@@ -237,7 +237,7 @@ def render_plan(plans: list[ContactPlan]) -> str:
         for name, value in p.change.items():
             lines.append(f"  {name}: {_show(p.current.get(name))} -> {_show(value)}")
         for a in p.actions:
-            what = f'task "{a.title}" due {format_ts(a.due_at)}' if a.type == "task" else f"notify {a.to}"
+            what = a.describe()
             lines.append(f"  + {what} for {a.owner_id or 'no owner'} [{a.key}]")
         for conflict in p.decision.conflicts:
             lines.append(f"  ! {conflict.field}: a person set {_show(conflict.crm_value)} in the CRM; kept")

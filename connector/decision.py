@@ -55,7 +55,13 @@ class Action:
     owner_id: str | None
     title: str | None = None
     due_at: datetime | None = None
-    to: str | None = None
+    to: tuple[str, ...] | None = None  # a notification's recipients (CONTRACT §8)
+
+    def describe(self) -> str:
+        """For a person: `task "TITLE" due TIME` or `notify owner:u1, channel:sales`."""
+        if self.type == "task":
+            return f'task "{self.title}" due {format_ts(self.due_at)}'
+        return f"notify {', '.join(self.to or ()) or 'nobody'}"
 
     def to_json(self) -> dict[str, Any]:
         if self.type == "task":
@@ -66,7 +72,7 @@ class Action:
                 "owner_id": self.owner_id,
                 "due_at": format_ts(self.due_at),
             }
-        return {"type": "notify", "key": self.key, "to": self.to, "owner_id": self.owner_id}
+        return {"type": "notify", "key": self.key, "to": list(self.to or ()), "owner_id": self.owner_id}
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,7 @@ def render_explanation(decision: Decision, notes: list[str], rules: Rules, now: 
         lines.append("  no SLA clock: only MQL and SQL contacts with an owner have one")
     lines.append("Actions" + ("" if d.actions else ": none"))
     for a in d.actions:
-        what = f'task "{a.title}" due {format_ts(a.due_at)}' if a.type == "task" else f"notify {a.to}"
+        what = a.describe()
         lines.append(f"  {what} for {a.owner_id or 'no owner'}  [{a.key}]")
     lines.append("Changed: " + (", ".join(d.changed) if d.changed else "nothing"))
     return "\n".join(lines)

@@ -92,9 +92,11 @@ def summarize(rules: Rules, source: YamlSource) -> str:
     if m.actions:
         out.append("Actions")
         for a in m.actions:
-            what = f'task "{a.task.title}" due {a.task.due_in}' if a.task else f"notify {a.notify}"
+            who = a.notify if isinstance(a.notify, str) else ", ".join(a.notify or ())
+            what = f'task "{a.task.title}" due {a.task.due_in}' if a.task else f"notify {who}"
             where = f" where {_cond(a.where)}" if a.where is not None else ""
-            out.append(f"  on {a.trigger}{where}: {what}")
+            before = f" ({a.before} before the due time)" if a.before else ""
+            out.append(f"  on {a.trigger}{before}{where}: {what}")
     custom = [c for c in m.reasons if c not in ("",)]
     if custom:
         out.append("Reasons: " + ", ".join(f'{c} = "{rules.reason_labels[c]}"' for c in custom))

@@ -87,11 +87,13 @@ class PoolRule:
 @dataclass(frozen=True)
 class ActionRule:
     trigger: str
-    activity_type: str | None  # None for stage triggers
-    where: ActivityPredicate | None
+    activity_type: str | None  # None for the stage, routing and SLA triggers
+    where: ActivityPredicate | None  # an activity trigger's: on the triggering activity
     task_title: str | None
     due_in: tuple[int, str] | None  # None with a task means `sla`
-    notify: str | None
+    notify: tuple[str, ...] | None  # recipients: `owner`, `channel:NAME`, `team:NAME` (CONTRACT §8)
+    if_contact: ContactPredicate | None = None  # any other trigger's `where`: on the decided contact
+    before: tuple[int, str] | None = None  # `sla_due_soon` only
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +15,8 @@ from leadsync.decision import Action, Conflict, Decision, LastWritten, SlaState
 from leadsync.model import Activity, Contact, Owner
 from leadsync.rules.compiled import MqlRule, PoolRule, Rules, SlaRule, SqlRule
 from leadsync.rules.history import CHRONOLOGICAL, History
+from leadsync.rules.notices import NOBODY, Audience
+from leadsync.rules.notices import fired as contact_trigger
 from leadsync.rules.routing import Router, RoutingIndex, RoutingState
 from leadsync.rules.scoring import Score, idle_days, score_contact
 from leadsync.rules.sla import clock_start, due_at, sla_state
@@ -26,6 +28,7 @@ __all__ = ["RunStats", "decide_all", "manual_fields"]
 _FROZEN = ("opportunity", "customer")
 _ROUTED = ("mql", "sql")
 _DAY = timedelta(hours=24)
+_STAGE_TRIGGERS = ("stage_mql", "stage_sql")
 
 
 @dataclass
@@ -113,6 +116,7 @@ def decide_all(
     default, the contacts decided here. Routing updates it and ``routing_state``.
     """
     contacts = sorted(contacts, key=lambda c: c.id)
+    audience = Audience.of(owners) if rules.actions else NOBODY
     decisions: dict[str, Decision] = {}
     waiting: list[_Work] = []
     for number, contact in enumerate(contacts):
@@ -137,14 +141,14 @@ def decide_all(
         if work.stage in _ROUTED:
             waiting.append(work)
         else:
-            decisions[contact.id] = _last_steps(rules, work, now)
+            decisions[contact.id] = _last_steps(rules, work, now, audience)
     if waiting:
         index = routing_index or RoutingIndex.of(contacts, rules.calendar.tz)
         router = Router(index, owners or {}, now, routing_state or RoutingState())
         waiting.sort(key=lambda w: (w.mql_at or w.sql_at or now, w.contact.id))
         for work in waiting:
             _route(rules, work, router, owners is not None, now)
-            decisions[work.contact.id] = _last_steps(rules, work, now)
+            decisions[work.contact.id] = _last_steps(rules, work, now, audience)
     return [decisions[c.id] for c in contacts]
 
 
@@ -301,7 +305,7 @@ def _route(rules: Rules, w: _Work, router: Router, have_owners: bool, now: datet
         w.note("owner: unassigned; no eligible owner (inactive, or at capacity today)")
 
 
-def _last_steps(rules: Rules, w: _Work, now: datetime) -> Decision:
+def _last_steps(rules: Rules, w: _Work, now: datetime, audience: Audience = NOBODY) -> Decision:
     """Steps 9-11: SLA, inactivity, actions; then the decision record."""
     sla = SlaState()
     start = clock_start(w.mql_at, w.sql_at, w.contact.stage_changed_at)
@@ -318,31 +322,46 @@ def _last_steps(rules: Rules, w: _Work, now: datetime) -> Decision:
         if idle >= archive and w.set("stage", "nurture"):
             w.set("disqualification_reason", "inactive")
             w.note(f"stage: nurture, inactive for {idle} days (archive after {archive})")
-    actions = _actions(rules, w, start, now)
+    actions = _actions(rules, w, sla, start, now, audience) if rules.actions else []
     return _record(rules, w, sla, actions)
 
 
-def _actions(rules: Rules, w: _Work, sla_start: datetime | None, now: datetime) -> list[Action]:
+def _actions(
+    rules: Rules, w: _Work, sla: SlaState, sla_start: datetime | None, now: datetime, audience: Audience
+) -> list[Action]:
     """Step 11: tasks and notifications, each with a key the daemon does once, ever."""
-    if w.stage in (*_FROZEN, "disqualified") or not rules.actions:
-        return []
+    # A recycled contact still fires `sla_exhausted`; nothing else fires for a closed one.
+    closed = w.stage in (*_FROZEN, "disqualified")
     cid = w.contact.id
     out: list[Action] = []
+    decided: Contact | None = None
     for rule in rules.actions:
+        if closed and rule.trigger != "sla_exhausted":
+            continue
         fired: list[tuple[str, datetime]] = []
-        if rule.activity_type is None:
+        if rule.activity_type is not None:
+            for a in sorted(w.history.of_type(rule.activity_type), key=CHRONOLOGICAL):
+                if now - _DAY < a.at and (rule.where is None or rule.where(a)):
+                    fired.append((a.id, a.at))
+        elif rule.trigger in _STAGE_TRIGGERS:
             stamp = w.mql_at if rule.trigger == "stage_mql" else w.sql_at
             target = rule.trigger.removeprefix("stage_")
             if w.stage == target and w.previous != target and stamp is not None:
                 fired.append((format_ts(stamp) or "", stamp))
         else:
-            for a in sorted(w.history.of_type(rule.activity_type), key=CHRONOLOGICAL):
-                if now - _DAY < a.at and (rule.where is None or rule.where(a)):
-                    fired.append((a.id, a.at))
+            hit = contact_trigger(rule, w.routing, w.assigned_at, sla, now)
+            if hit is not None:
+                fired.append(hit)
+        if fired and rule.if_contact is not None:
+            decided = decided or _decided_contact(w, now)
+            if not rule.if_contact(decided, w.history, now):
+                if w.notes is not None:
+                    w.note(f"action: {rule.trigger} not fired; its `where` does not hold")
+                continue
         for suffix, at in fired:
             key = f"{rule.trigger}:{cid}:{suffix}"
             if rule.notify is not None:
-                out.append(Action("notify", key, w.owner_id, to=rule.notify))
+                out.append(Action("notify", key, w.owner_id, to=audience.expand(rule.notify, w.owner_id)))
             else:
                 if rule.due_in is None:
                     due = due_at(rules.sla, sla_start)
@@ -352,6 +371,22 @@ def _actions(rules: Rules, w: _Work, sla_start: datetime | None, now: datetime) 
             if w.notes is not None:
                 w.note(f"action: {key}")
     return out
+
+
+def _decided_contact(w: _Work, now: datetime) -> Contact:
+    """The contact as this decision leaves it, for an action's `where` (CONTRACT §8)."""
+    c = w.contact
+    return replace(
+        c,
+        score=w.score.total,
+        stage=w.stage,
+        stage_changed_at=now if w.stage != w.previous else c.stage_changed_at,
+        owner_id=w.owner_id,
+        disqualification_reason=w.disqualification_reason,
+        mql_at=w.mql_at,
+        sql_at=w.sql_at,
+        assigned_at=w.assigned_at,
+    )
 
 
 def _record(rules: Rules, w: _Work, sla: SlaState, actions: list[Action]) -> Decision:

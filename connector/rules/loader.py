@@ -16,9 +16,9 @@ from pydantic import BaseModel, ValidationError
 from leadsync.errors import Problem, RulesError
 from leadsync.model import BUILTIN_ACTIVITY_TYPES, BUILTIN_REASONS, CONTACT_ACTIVITY_TYPES
 from leadsync.rules import rulesfile
+from leadsync.rules.actionrules import compile_actions
 from leadsync.rules.clock import Calendar
 from leadsync.rules.compiled import (
-    ActionRule,
     DecayRule,
     EngagementRule,
     FitRule,
@@ -38,7 +38,6 @@ __all__ = ["allowed_keys", "load_rules", "rules_from_source"]
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 _CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_STAGE_TRIGGERS = ("stage_mql", "stage_sql")
 _LONGEST = timedelta(days=3650)  # a task or SLA duration; longer ones overflow date arithmetic
 
 
@@ -208,7 +207,7 @@ class _Compiler:
             sla=sla,
             account_match=m.routing.account_match,
             pools=self._pools(),
-            actions=self._actions(),
+            actions=compile_actions(self),
             reason_labels=self._reason_labels(),
             reason_lookup=self._reason_lookup(),
             activity_fields=frozenset({*self.conditions.activity_fields, "outcome"}),
@@ -453,47 +452,6 @@ class _Compiler:
                 )
             )
         return tuple(pools)
-
-    def _actions(self) -> tuple[ActionRule, ...]:
-        actions = []
-        for i, action in enumerate(self.model.actions):
-            path: Path_ = ("actions", i)
-            trigger = action.trigger
-            activity_type = None
-            if trigger not in _STAGE_TRIGGERS:
-                known = sorted(self.contact_types | self.sales_types)
-                if trigger not in known:
-                    self.bad(
-                        (*path, "trigger"),
-                        f"unknown trigger `{trigger}`"
-                        f"{did_you_mean(trigger, [*_STAGE_TRIGGERS, *known])}; use stage_mql,"
-                        " stage_sql or an activity type",
-                    )
-                activity_type = trigger
-            where = None
-            if action.where is not None:
-                if activity_type is None:
-                    self.bad((*path, "where"), "`where` only applies to an activity trigger")
-                else:
-                    where = self.conditions.activity(action.where, (*path, "where"))
-            if (action.task is None) == (action.notify is None):
-                self.bad(path, "an action needs exactly one of `task` or `notify`")
-            due_in = None
-            if action.task is not None and action.task.due_in.strip() != "sla":
-                due_in = self._duration(action.task.due_in, (*path, "task", "due_in"))
-            elif action.task is not None and not (self.model.sla and self.model.sla.first_touch_within):
-                self.bad((*path, "task", "due_in"), "`due_in: sla` needs `sla.first_touch_within`")
-            actions.append(
-                ActionRule(
-                    trigger=trigger,
-                    activity_type=activity_type,
-                    where=where,
-                    task_title=action.task.title if action.task else None,
-                    due_in=due_in,
-                    notify=action.notify,
-                )
-            )
-        return tuple(actions)
 
 
 def _decay(decay: rulesfile.Decay | None) -> DecayRule | None:

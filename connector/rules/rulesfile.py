@@ -126,7 +126,8 @@ class Action(_Model):
     trigger: str
     where: Any = None
     task: TaskSpec | None = None
-    notify: str | None = None
+    notify: str | list[str] | None = None
+    before: str | None = None
 
 
 class ReasonSpec(_Model):

@@ -16,6 +16,7 @@ from leadsync.model import Activity, Contact, Owner
 from leadsync.rules.compiled import Rules
 from leadsync.rules.decide import _ROUTED, RunStats, _first_steps, _last_steps, _route, _Work
 from leadsync.rules.history import History
+from leadsync.rules.notices import NOBODY, Audience
 from leadsync.rules.routing import Router
 
 __all__ = ["Decider", "RouteKey"]
@@ -43,6 +44,7 @@ class Decider:
         self.explain = explain
         self.notes = notes
         self.stats = stats
+        self.audience = Audience.of(owners) if rules.actions else NOBODY
 
     def _work(self, contact: Contact, activities: Iterable[Activity], notes: list[str] | None) -> _Work:
         rules = self.rules
@@ -62,11 +64,11 @@ class Decider:
             if notes is not None:
                 del notes[mark:]  # ``route`` takes the steps again, notes and all
             return (work.mql_at or work.sql_at or self.now, contact.id)
-        return _last_steps(self.rules, work, self.now)
+        return _last_steps(self.rules, work, self.now, self.audience)
 
     def route(self, contact: Contact, activities: Iterable[Activity], router: Router) -> Decision:
         """The decision of a contact ``first`` kept waiting: steps 1-7 again, then 8-11."""
         notes = self.notes if self.explain == contact.id else None
         work = self._work(contact, activities, notes)
         _route(self.rules, work, router, self.owners is not None, self.now)
-        return _last_steps(self.rules, work, self.now)
+        return _last_steps(self.rules, work, self.now, self.audience)

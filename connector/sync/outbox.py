@@ -178,14 +178,16 @@ def action_payload(action: Action) -> dict[str, Any]:
         "title": action.title,
         "owner_id": action.owner_id,
         "due_at": TIME.to_json(action.due_at),
-        "to": action.to,
+        "to": list(action.to) if action.to is not None else None,
     }
 
 
 def _task_request(row: ActionRow) -> TaskRequest:
     """The task an outbox row of ``actions`` asks for (a notification too: a task to its owner)."""
     p = row.payload
-    title = p.get("title") or f"leadsync: notify {p.get('to')} ({row.key.split(':', 1)[0]})"
+    to = p.get("to")
+    who = ", ".join(to) if isinstance(to, list) else to  # a list since CONTRACT §8; text before
+    title = p.get("title") or f"leadsync: notify {who or 'nobody'} ({row.key.split(':', 1)[0]})"
     return TaskRequest(
         key=row.key,
         contact_id=row.contact_id,
