@@ -1,6 +1,7 @@
 """When time alone could next change a decision, so the daemon re-decides a contact nobody
 touched in the CRM exactly when its SLA falls due, its score decays, an engagement window
-closes, an activity stamped after the run's ``now`` comes due, or it should be archived —
+closes, an activity stamped after the run's ``now`` comes due, it should be archived, or an
+`sla_due_soon` notice falls due (CONTRACT §8) —
 from state, without reading the CRM again."""
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from leadsync.decision import Decision
 from leadsync.model import Contact
 from leadsync.rules.compiled import Rules
 from leadsync.rules.history import History
+from leadsync.timeutil import duration_delta
 
 __all__ = ["MAX_RECHECK", "next_change_at"]
 
 # Conditions may hide windows (an activity condition's within_days): never wait longer than this.
 MAX_RECHECK = timedelta(days=1)
+_SECOND = timedelta(seconds=1)
 
 
 def next_change_at(
@@ -25,8 +28,13 @@ def next_change_at(
     candidates = [now + MAX_RECHECK]
     if history.next_at is not None:  # an activity after ``now`` counts from its own time
         candidates.append(history.next_at)
-    if decision.sla.status == "pending" and decision.sla.due_at is not None:
-        candidates.append(decision.sla.due_at)
+    due = decision.sla.due_at
+    if decision.sla.status == "pending" and due is not None:
+        # Breached once `now > due_at`: the first second after it (timestamps are whole seconds).
+        candidates.append(due + _SECOND)
+        for action in rules.actions:  # CONTRACT §8: `sla_due_soon` fires at `due_at − before`
+            if action.before is not None:
+                candidates.append(due - duration_delta(*action.before))
     last = history.last_contact_done or contact.created_at
     decay = rules.decay
     if decay is not None:

@@ -8,6 +8,11 @@ import pytest
 from click.testing import CliRunner
 
 from leadsync.cli import main
+from leadsync.records import contact_from_json
+from leadsync.rules.decide import decide_all
+from leadsync.rules.history import History
+from leadsync.rules.horizon import next_change_at
+from leadsync.timeutil import format_ts, parse_iso_ts
 from tests.support import activity, contact, decide, rules
 
 OWNERS = [
@@ -292,3 +297,24 @@ class TestValidate:
             '  - {trigger: stage_mql, notify: "channel:hot-leads", where: {field: score, gte: 120}}\n',
         )
         assert result.exit_code == 0, result.output
+
+
+class TestRecheck:
+    """The daemon re-decides an untouched contact when `sla_due_soon` falls due and when the SLA is
+    breached (the first second after `due_at`), so both fire on time."""
+
+    @pytest.mark.parametrize(
+        ("now", "expected"),
+        [
+            pytest.param("2026-11-23T10:00:00Z", "2026-11-23T10:30:00Z", id="due-soon-next"),
+            pytest.param("2026-11-23T10:30:00Z", "2026-11-23T11:00:01Z", id="then-the-breach"),
+        ],
+    )
+    def test_next_change_at(self, now, expected):
+        r = rules(BASE + "    actions:\n      - {trigger: sla_due_soon, before: 30m, notify: owner}\n")
+        c = contact_from_json(contact("c1", stage="mql", mql_at="2026-11-23T09:00:00Z", owner_id="u1"))
+        histories: dict[str, History] = {}
+        when = parse_iso_ts(now)
+        [d] = decide_all(r, [c], lambda _id: [], None, when, histories=histories)
+        assert (d.sla.status, format_ts(d.sla.due_at)) == ("pending", "2026-11-23T11:00:00Z")
+        assert format_ts(next_change_at(r, c, histories["c1"], d, when)) == expected
