@@ -2,11 +2,14 @@
 
 It starts a sandbox (found through the ``leadsync.sandboxes`` entry points, as adapters are),
 writes a config and a state store in a folder, runs the daemon for a few cycles on an example
-playbook, and prints what leadsync wrote back and how to look at it.
+playbook, prints what leadsync wrote back, writes ``leadsync report`` (CONTRACT §6) of the
+sandbox's months of history into the folder (``REPORTS``), and prints its headline numbers and how
+to look further.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -32,6 +35,8 @@ __all__ = ["run_demo"]
 
 PLAYBOOK = "smarketing-2h.yaml"
 TOKEN_ENV = "LEADSYNC_DEMO_TOKEN"
+# The report files the demo writes into its folder: (``--format``, file name).
+REPORTS = (("text", "report.txt"), ("json", "report.json"))
 
 
 def _sandbox(name: str) -> Any:
@@ -62,6 +67,8 @@ def run_demo(folder: Path | None, contacts: int, cycles: int, crm: str, echo: Ca
         conn = settings.connections[0]
         for line in conn.make_adapter().setup(load_rules(rules).reason_labels):
             echo(f"  setup: {line}")
+        if "history" in portal:  # the sandbox's past lives in the fields setup has just created
+            portal["history"]()
 
         def report(name: str, result: RunResult) -> None:
             echo(f"  run {result.run_id}: {result.summary(name)}")
@@ -72,7 +79,10 @@ def run_demo(folder: Path | None, contacts: int, cycles: int, crm: str, echo: Ca
         echo(_summary(store))
         store.close()
     echo("")
+    _write_reports(folder, config, echo)
+    echo("")
     echo(f"Look at it: leadsync status --config {config}")
+    echo(f"            leadsync report --config {config} --by week")
     query = "select contact_id, stage, owner_id, sla_status from contacts limit 20"
     echo(f"            sqlite3 {folder / 'state.db'} '{query}'")
     echo(f"Your own CRM: change the lines marked CHANGE in {config} and the SANDBOX owner ids in")
@@ -193,3 +203,73 @@ def _summary(store: StateStore) -> str:
         )
     lines.append(f"  dead letters: {dead}, conflicts with manual changes: {conflicts}")
     return "\n".join(lines)
+
+
+def _write_reports(folder: Path, config: Path, echo: Callable[[str], None]) -> None:
+    """``leadsync report --config`` as each of ``REPORTS`` into ``folder`` (one ``now`` for all, so
+    they show the same numbers), then its headline numbers."""
+    from leadsync.report.command import ReportRequest, run_report
+
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for fmt, name in REPORTS:
+        request = ReportRequest(
+            rules=None,
+            contacts=None,
+            activities=None,
+            owners=None,
+            config=config,
+            connection=None,
+            now=now,
+            start=None,
+            end=None,
+            by="month",
+            format=fmt,
+            out=folder / name,
+        )
+        run_report(request, io.BytesIO())
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    window = report["window"]
+    echo(f"The weekly review's report ({window['from']} to {window['to']}, {window['rules']}):")
+    for line in _headlines(report):
+        echo(f"  {line}")
+    echo("  written to " + ", ".join(str(folder / name) for _, name in REPORTS))
+
+
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _headlines(report: dict[str, Any]) -> list[str]:
+    """What a RevOps admin looks at first: this month's MQLs against the commitment, SLA compliance
+    over the window, the best source, the top reason leads were lost and the texts to map."""
+    month = report["commitment"][-1]
+    committed = "no commitment set" if month["committed"] is None else f"committed {month['committed']}"
+    lines = [
+        f"MQLs handed to sales in {month['month']}: {month['handoffs']} so far, on pace for "
+        f"{month['projected']} ({committed})"
+    ]
+    if report.get("sla"):
+        periods = report["sla"]["periods"]
+        on_time, late = sum(p["on_time"] for p in periods), sum(p["late"] for p in periods)
+        rate = on_time / (on_time + late) if on_time + late else None
+        lines.append(
+            f"first sales touch within the SLA: {on_time} on time, {late} late ({_percent(rate)} compliance)"
+        )
+    sources = [s for s in report["funnel"]["by_source"] if s["handoffs"] >= 3 and s["sql_rate"] is not None]
+    if sources:
+        best = max(sources, key=lambda s: (s["sql_rate"], s["handoffs"]))
+        lines.append(
+            f"best source: {best['source']}, {_percent(best['sql_rate'])} of its {best['handoffs']} "
+            "handoffs became SQL"
+        )
+    reasons = report["reasons"]
+    if reasons["rows"]:
+        top = reasons["rows"][0]
+        label = f" ({top['label']})" if top["label"] else ""
+        lines.append(
+            f"top reason leads were lost: {top['reason']}{label}, {top['count']} of {reasons['total']}"
+        )
+    if reasons["unknown"]:
+        texts = ", ".join(repr(u["value"]) for u in reasons["unknown"][:3])
+        lines.append(f"reason texts matching no code (map them as aliases in the rules): {texts}")
+    return lines

@@ -12,9 +12,8 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
-from leadsync.sandboxes.hubspot.common import iso_from_ms, ms_from_datetime
+from leadsync.sandboxes.hubspot.common import Record, iso_from_ms, ms_from_datetime
 from leadsync.sandboxes.hubspot.data import CALL_DISPOSITIONS, analytics, contact_values
-from leadsync.sandboxes.hubspot.common import Record
 from leadsync.sandboxes.hubspot.store import Store
 from leadsync.sandboxes.kit.history import Past, Source, Touch, past
 
@@ -63,9 +62,7 @@ def _contact(
         change = dict(_STEP[stage])
         if stage == "mql" and p.owner is not None and p.mql_at is not None:
             stamp = iso_from_ms(ts)
-            change.update(
-                leadsync_mql_at=stamp, hubspot_owner_id=owners[p.owner], leadsync_assigned_at=stamp
-            )
+            change.update(leadsync_mql_at=stamp, hubspot_owner_id=owners[p.owner], leadsync_assigned_at=stamp)
         elif stage == "sql":
             change["leadsync_sql_at"] = iso_from_ms(ts)
         if p.reason is not None and stage == p.stage:

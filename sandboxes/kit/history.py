@@ -102,7 +102,9 @@ def _office_slot(rng: random.Random, after: datetime) -> datetime:
         day += timedelta(days=1)
     minute = rng.randint(9 * 60 + 30, 15 * 60)
     slot = datetime.combine(day, time(minute // 60, minute % 60), OFFICE)
-    return slot if slot > after else _office_slot(rng, datetime.combine(day + timedelta(days=1), time(), OFFICE))
+    return (
+        slot if slot > after else _office_slot(rng, datetime.combine(day + timedelta(days=1), time(), OFFICE))
+    )
 
 
 def _weighted(rng: random.Random, items: Sequence[tuple[str, int]]) -> str:
@@ -134,7 +136,9 @@ def _touches(rng: random.Random, p: Past, owners: int, now: datetime) -> None:
         at += timedelta(days=rng.uniform(1, 6))
 
 
-def _after_handoff(rng: random.Random, p: Past, quality: str, aliases: Mapping[str, str], now: datetime) -> None:
+def _after_handoff(
+    rng: random.Random, p: Past, quality: str, aliases: Mapping[str, str], now: datetime
+) -> None:
     """SQL, opportunity, customer, or lost; leads handed off in the last days are still open."""
     assert p.mql_at is not None
     _, sql_rate, won_rate = QUALITY[quality]
