@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["QUALITY", "Past", "Source", "Touch", "past"]
+__all__ = ["QUALITY", "UNMAPPED", "Past", "Source", "Touch", "month_start", "past"]
 
 OFFICE = ZoneInfo("Europe/Madrid")
 # quality → (share handed off to sales, share of those that became SQL, share of SQLs won)
@@ -35,16 +35,17 @@ QUALITY = {
 }
 # Why leads were lost, as reps pick or type it: (text, weight). Codes are CONTRACT §2's built-in
 # ones; the texts with capitals and spaces match no code (the report lists them to be mapped).
+UNMAPPED = ("  Ya tiene proveedor ", "Fuera de zona", "Compró a la competencia")
 _NURTURE = [("bad_timing", 5), ("no_response", 4), ("no_need", 2), ("no_budget", 3)]
 _OUT = [
     ("not_decision_maker", 3),
     ("bad_contact_info", 2),
     ("competitor", 1),
     ("no_budget", 2),
-    ("  Ya tiene proveedor ", 2),
-    ("Fuera de zona", 1),
+    (UNMAPPED[0], 2),
+    (UNMAPPED[1], 1),
 ]
-_LOST_SQL = [("price", 3), ("lost_to_competitor", 3), ("bad_timing", 2), ("Compró a la competencia", 1)]
+_LOST_SQL = [("price", 3), ("lost_to_competitor", 3), ("bad_timing", 2), (UNMAPPED[2], 1)]
 _NEVER_HANDED = [("bad_contact_info", 4), ("spam", 2), ("duplicate", 1)]
 # each owner's habit: the chance that the first touch comes on time (else late, else never)
 _ON_TIME = [0.9, 0.75, 0.6, 0.45, 0.3]
@@ -88,10 +89,10 @@ class Past:
         self.stage, self.stage_changed_at, self.reason = stage, at, reason
 
 
-def start_of_history(now: datetime) -> datetime:
-    """The first day of the month three months before ``now``'s month, in Madrid."""
+def month_start(now: datetime, back: int = 0) -> datetime:
+    """The first moment of the month ``back`` months before ``now``'s month, in Madrid."""
     local = now.astimezone(OFFICE)
-    year, month = divmod(local.year * 12 + local.month - 1 - 3, 12)
+    year, month = divmod(local.year * 12 + local.month - 1 - back, 12)
     return datetime(year, month + 1, 1, tzinfo=OFFICE)
 
 
@@ -112,7 +113,11 @@ def _weighted(rng: random.Random, items: Sequence[tuple[str, int]]) -> str:
 
 
 def _reason(rng: random.Random, items: Sequence[tuple[str, int]], aliases: Mapping[str, str]) -> str:
-    code = _weighted(rng, items)
+    return _spelt(rng, _weighted(rng, items), aliases)
+
+
+def _spelt(rng: random.Random, code: str, aliases: Mapping[str, str]) -> str:
+    """The code, or now and then the alias a rep types for it."""
     return aliases[code] if code in aliases and rng.random() < 0.3 else code
 
 
@@ -148,14 +153,14 @@ def _after_handoff(
         p.sql_at = sql_at if sql_at < now else None
     if p.sql_at is not None:
         p.move(p.sql_at, "sql")
-        later = p.sql_at + timedelta(days=rng.uniform(3, 25))
+        later = p.sql_at + timedelta(days=rng.uniform(3, 20))
         if later >= now:
             return
         roll = rng.random()
         if roll < won_rate:
             p.move(later, "opportunity")
             won = later + timedelta(days=rng.uniform(5, 30))
-            if won < now and rng.random() < 0.6:
+            if won < now and rng.random() < 0.7:
                 p.move(won, "customer")
         elif roll < won_rate + (1 - won_rate) * 0.6:
             lost = _reason(rng, _LOST_SQL, aliases)
@@ -165,7 +170,11 @@ def _after_handoff(
         return  # still with sales
     later = p.mql_at + timedelta(days=rng.uniform(2, min(days, 20)))
     if not p.touches or rng.random() < 0.55:
-        p.move(later, "nurture", "no_response" if not p.touches else _reason(rng, _NURTURE, aliases))
+        p.move(
+            later,
+            "nurture",
+            _spelt(rng, "no_response", aliases) if not p.touches else _reason(rng, _NURTURE, aliases),
+        )
     else:
         p.move(later, "disqualified", _reason(rng, _OUT, aliases))
 
@@ -181,7 +190,7 @@ def past(
     """``count`` contacts' histories, oldest first. ``aliases``: code → a text the sandbox's demo
     playbook maps to it (a rep's spelling), used now and then instead of the code."""
     aliases = aliases or {}
-    start = start_of_history(now)
+    start = month_start(now, 3)
     span = (now - timedelta(hours=2) - start).total_seconds()
     created = sorted(start + timedelta(seconds=rng.uniform(0, span)) for _ in range(count))
     plans: list[Past] = []
@@ -202,4 +211,20 @@ def past(
             gone = at + timedelta(days=rng.uniform(0.2, 5))
             if gone < now:
                 p.move(gone.astimezone(now.tzinfo), "disqualified", _reason(rng, _NEVER_HANDED, aliases))
+    _every_section_shows(rng, plans, now, owners)
     return plans
+
+
+def _every_section_shows(rng: random.Random, plans: list[Past], now: datetime, owners: int) -> None:
+    """Whatever the day: the month in progress has handoffs (on its first hour, two leads whose
+    scores crossed the bar at night), and the report's window a reason text nobody mapped."""
+    this_month = month_start(now)
+    if owners and not any(p.mql_at and p.mql_at >= this_month for p in plans):
+        quiet = [p for p in plans if not p.steps and p.created_at < this_month][-2:]
+        for n, p in enumerate(quiet, 1):
+            p.mql_at, p.owner = (this_month + (now - this_month) * n / 3).astimezone(now.tzinfo), 0
+            p.move(p.mql_at, "mql")
+    window = month_start(now, 2)
+    lost = [p for p in plans if p.stage == "disqualified" and p.created_at >= window]
+    if lost and not any(p.reason in UNMAPPED for p in lost):
+        lost[-1].reason = UNMAPPED[rng.randrange(len(UNMAPPED))]
