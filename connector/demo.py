@@ -229,7 +229,7 @@ def _write_reports(folder: Path, config: Path, echo: Callable[[str], None]) -> N
         run_report(request, io.BytesIO())
     report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
     window = report["window"]
-    echo(f"The weekly review's report ({window['from']} to {window['to']}, {window['rules']}):")
+    echo(f"The weekly review of the sandbox's last months ({window['from']} to {window['to']}):")
     for line in _headlines(report):
         echo(f"  {line}")
     echo("  written to " + ", ".join(str(folder / name) for _, name in REPORTS))
@@ -243,7 +243,11 @@ def _headlines(report: dict[str, Any]) -> list[str]:
     """What a RevOps admin looks at first: this month's MQLs against the commitment, SLA compliance
     over the window, the best source, the top reason leads were lost and the texts to map."""
     month = report["commitment"][-1]
-    committed = "no commitment set" if month["committed"] is None else f"committed {month['committed']}"
+    committed = (
+        "no commitment in the rules"
+        if month["committed"] is None
+        else f"marketing committed {month['committed']}"
+    )
     lines = [
         f"MQLs handed to sales in {month['month']}: {month['handoffs']} so far, on pace for "
         f"{month['projected']} ({committed})"
@@ -271,5 +275,5 @@ def _headlines(report: dict[str, Any]) -> list[str]:
         )
     if reasons["unknown"]:
         texts = ", ".join(repr(u["value"]) for u in reasons["unknown"][:3])
-        lines.append(f"reason texts matching no code (map them as aliases in the rules): {texts}")
+        lines.append(f"reason texts matching no code (add them as aliases in the rules): {texts}")
     return lines
