@@ -16,8 +16,8 @@ Command line: ``python -m leadsync.sandboxes.hubspot --port 8899 --contacts 300`
 ``http`` (routes, the app, its pipeline), ``limits`` (tokens and scopes, rate limits), ``objects``
 (the object endpoints), ``store`` (records and write rules), ``links`` (owners, associations),
 ``search`` + ``index`` (search query language), ``schema`` (properties), ``data`` (seeding),
-``sandbox`` (the back door, shared with ``/__sandbox``); what all three sandboxes share is
-``leadsync.sandboxes.kit``'s.
+``past`` (with ``history``: the demo's months of handoffs and outcomes), ``sandbox`` (the back door,
+shared with ``/__sandbox``); what all three sandboxes share is ``leadsync.sandboxes.kit``'s.
 """
 
 from __future__ import annotations

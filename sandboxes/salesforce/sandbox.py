@@ -19,11 +19,12 @@ In memory, one lock; HTTP and HTTPS on one port (simple-salesforce always builds
 Command line: ``python -m leadsync.sandboxes.salesforce --port 8898 --leads 300``. Module map:
 ``http`` (the app, its pipeline, ``Call``), ``routing``, ``login`` / ``rest`` / ``cursors`` /
 ``collections`` / ``bulk`` / ``tooling`` (endpoints), ``auth``, ``limits``, ``locators`` (open
-queries), ``jobs`` (Bulk jobs), ``soql`` + ``evaluate`` + ``query`` + ``subquery`` (SOQL),
-``store`` + ``writes`` + ``values`` + ``security`` + ``history`` (the org and its rules),
-``model`` + ``model_setup`` + ``schema`` (objects and describe), ``data`` (seeding), ``backdoor``
-(conversion, manual edits), ``control`` (the back door's Python API, shared with ``/__sandbox``);
-what all three sandboxes share is ``leadsync.sandboxes.kit``'s.
+queries), ``jobs`` (Bulk jobs), ``soql`` + ``evaluate`` + ``query`` + ``subquery`` (SOQL), ``store``
++ ``writes`` + ``values`` + ``security`` + ``history`` (the org and its rules), ``model`` +
+``model_setup`` + ``schema`` (objects and describe), ``data`` (seeding), ``past`` (the demo's months
+of history, after setup), ``backdoor`` (conversion, manual edits), ``control`` (the back door's
+Python API, shared with ``/__sandbox``); what all three sandboxes share is
+``leadsync.sandboxes.kit``'s.
 """
 
 from __future__ import annotations

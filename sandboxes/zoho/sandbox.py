@@ -19,12 +19,12 @@ concurrency cap (429 without ``Retry-After``). In memory, one lock, plain HTTP::
         requests.get(sb.url + "/crm/v8/Leads", params={"fields": "Last_Name,Email"},
                      headers={"Authorization": f"Zoho-oauthtoken {token}"})
 
-Command line: ``python -m leadsync.sandboxes.zoho --port 8897 --leads 300``. Module map:
-``http`` (the app, its pipeline, ``Call``, the token endpoint), ``routing``, ``reads`` +
-``pages``, ``writes``, ``search``, ``coql``, ``settings`` (endpoints), ``auth``, ``limits``
-(credits, concurrency), ``store`` + ``schema`` + ``describe`` (the org and its metadata), ``data``
-(seeding), ``backdoor`` (the back door, shared with ``/__sandbox``); what all three sandboxes
-share is ``leadsync.sandboxes.kit``'s.
+Command line: ``python -m leadsync.sandboxes.zoho --port 8897 --leads 300``. Module map: ``http``
+(the app, its pipeline, ``Call``, the token endpoint), ``routing``, ``reads`` + ``pages``,
+``writes``, ``search``, ``coql``, ``settings`` (endpoints), ``auth``, ``limits`` (credits,
+concurrency), ``store`` + ``schema`` + ``describe`` (the org and its metadata), ``data`` (seeding),
+``past`` (the demo's months of history, after setup), ``backdoor`` (the back door, shared with
+``/__sandbox``); what all three sandboxes share is ``leadsync.sandboxes.kit``'s.
 """
 
 from __future__ import annotations
