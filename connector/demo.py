@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from leadsync.errors import ConfigError, Problem
 from leadsync.settings import load_settings
 from leadsync.sync.daemon import Daemon
-from leadsync.sync.loop import RunResult
+from leadsync.sync.loop import RunResult, owners_from_store
 from leadsync.sync.state import StateStore, open_store
 from leadsync.sync.tables import ActionRow, ConflictRow, ContactRow, DeadLetterRow, WrittenRow
 
@@ -35,6 +35,7 @@ __all__ = ["run_demo"]
 
 PLAYBOOK = "smarketing-2h.yaml"
 TOKEN_ENV = "LEADSYNC_DEMO_TOKEN"
+CONNECTION = "demo"  # the one connection of the demo's config
 # The report files the demo writes into its folder: (``--format``, file name).
 REPORTS = (("text", "report.txt"), ("json", "report.json"))
 
@@ -115,7 +116,7 @@ def _config_text(adapter: str, options: dict[str, Any]) -> str:
         "state: sqlite:///state.db",
         "log: {level: warning, format: console}",
         "connections:",
-        "  - name: demo",
+        f"  - name: {CONNECTION}",
         f"    adapter: {adapter}                # CHANGE if your CRM is another: hubspot, salesforce, zoho",
         "    rules: rules.yaml              # its routing pools name the SANDBOX's owner ids: CHANGE them",
         "    every: 3s                      # CHANGE: 5m for a real CRM",
@@ -187,9 +188,14 @@ def _summary(store: StateStore) -> str:
     lines = [f"What leadsync wrote back ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC):"]
     lines.append(f"  contacts decided: {count()}, written to the CRM: {written}")
     lines.append("  stages: " + ", ".join(f"{k or 'lead'} {v}" for k, v in sorted(stages.items(), key=str)))
+    names = {oid: owner.name for oid, owner in owners_from_store(store, CONNECTION).items() if owner.name}
+
+    def who(oid: str | None) -> str:
+        return "unassigned" if not oid else f"{names[oid]} ({oid})" if oid in names else oid
+
     lines.append(
         "  owners of MQLs/SQLs: "
-        + (", ".join(f"{k or 'unassigned'} {v}" for k, v in sorted(owners.items(), key=str)) or "-")
+        + (", ".join(f"{who(k)} {v}" for k, v in sorted(owners.items(), key=str)) or "-")
     )
     lines.append("  SLA: " + ", ".join(f"{k or 'none'} {v}" for k, v in sorted(sla.items(), key=str)))
     lines.append(
@@ -198,7 +204,7 @@ def _summary(store: StateStore) -> str:
     lines.append(f"  tasks created for reps: {len(tasks)}")
     for task in tasks[:5]:
         lines.append(
-            f"    {task.payload.get('title') or 'notify'} -> {task.payload.get('owner_id') or 'no owner'}"
+            f"    {task.payload.get('title') or 'notify'} -> {who(task.payload.get('owner_id'))}"
             f" (CRM task {task.crm_id})"
         )
     lines.append(f"  dead letters: {dead}, conflicts with manual changes: {conflicts}")
