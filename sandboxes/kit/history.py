@@ -97,15 +97,16 @@ def month_start(now: datetime, back: int = 0) -> datetime:
 
 
 def _office_slot(rng: random.Random, after: datetime) -> datetime:
-    """A weekday moment between 09:30 and 15:00 Madrid time, on or after ``after``'s day."""
+    """A weekday moment between 09:30 and 15:00 Madrid time, the first such day that has one after
+    ``after``."""
     day = after.astimezone(OFFICE).date()
-    while day.weekday() >= 5:
+    while True:
+        if day.weekday() < 5:
+            minute = rng.randint(9 * 60 + 30, 15 * 60)
+            slot = datetime.combine(day, time(minute // 60, minute % 60), OFFICE)
+            if slot > after:
+                return slot
         day += timedelta(days=1)
-    minute = rng.randint(9 * 60 + 30, 15 * 60)
-    slot = datetime.combine(day, time(minute // 60, minute % 60), OFFICE)
-    return (
-        slot if slot > after else _office_slot(rng, datetime.combine(day + timedelta(days=1), time(), OFFICE))
-    )
 
 
 def _weighted(rng: random.Random, items: Sequence[tuple[str, int]]) -> str:
