@@ -29,7 +29,7 @@ SOURCES = [
     Source("Advertisement", 25, "empty"),
     Source("Web Download", 22, "fair"),
     Source("Web Research", 15, "thin"),
-    Source("Chat", 10, "fair"),
+    Source("External Referral", 10, "fair"),
     Source("Trade Show", 8, "good"),
     Source("Partner", 8, "best"),
     Source("Employee Referral", 6, "best"),
