@@ -2,11 +2,14 @@
 
 It starts a sandbox (found through the ``leadsync.sandboxes`` entry points, as adapters are),
 writes a config and a state store in a folder, runs the daemon for a few cycles on an example
-playbook, and prints what leadsync wrote back and how to look at it.
+playbook, prints what leadsync wrote back, writes ``leadsync report`` (CONTRACT §6) of the
+sandbox's months of history into the folder (``REPORTS``), and prints its headline numbers and how
+to look further.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -24,7 +27,7 @@ from sqlalchemy import func, select
 from leadsync.errors import ConfigError, Problem
 from leadsync.settings import load_settings
 from leadsync.sync.daemon import Daemon
-from leadsync.sync.loop import RunResult
+from leadsync.sync.loop import RunResult, owners_from_store
 from leadsync.sync.state import StateStore, open_store
 from leadsync.sync.tables import ActionRow, ConflictRow, ContactRow, DeadLetterRow, WrittenRow
 
@@ -32,6 +35,9 @@ __all__ = ["run_demo"]
 
 PLAYBOOK = "smarketing-2h.yaml"
 TOKEN_ENV = "LEADSYNC_DEMO_TOKEN"
+CONNECTION = "demo"  # the one connection of the demo's config
+# The report files the demo writes into its folder: (``--format``, file name).
+REPORTS = (("text", "report.txt"), ("json", "report.json"))
 
 
 def _sandbox(name: str) -> Any:
@@ -62,6 +68,8 @@ def run_demo(folder: Path | None, contacts: int, cycles: int, crm: str, echo: Ca
         conn = settings.connections[0]
         for line in conn.make_adapter().setup(load_rules(rules).reason_labels):
             echo(f"  setup: {line}")
+        if "history" in portal:  # the sandbox's past lives in the fields setup has just created
+            portal["history"]()
 
         def report(name: str, result: RunResult) -> None:
             echo(f"  run {result.run_id}: {result.summary(name)}")
@@ -72,7 +80,10 @@ def run_demo(folder: Path | None, contacts: int, cycles: int, crm: str, echo: Ca
         echo(_summary(store))
         store.close()
     echo("")
+    _write_reports(folder, config, echo)
+    echo("")
     echo(f"Look at it: leadsync status --config {config}")
+    echo(f"            leadsync report --config {config} --by week")
     query = "select contact_id, stage, owner_id, sla_status from contacts limit 20"
     echo(f"            sqlite3 {folder / 'state.db'} '{query}'")
     echo(f"Your own CRM: change the lines marked CHANGE in {config} and the SANDBOX owner ids in")
@@ -105,7 +116,7 @@ def _config_text(adapter: str, options: dict[str, Any]) -> str:
         "state: sqlite:///state.db",
         "log: {level: warning, format: console}",
         "connections:",
-        "  - name: demo",
+        f"  - name: {CONNECTION}",
         f"    adapter: {adapter}                # CHANGE if your CRM is another: hubspot, salesforce, zoho",
         "    rules: rules.yaml              # its routing pools name the SANDBOX's owner ids: CHANGE them",
         "    every: 3s                      # CHANGE: 5m for a real CRM",
@@ -177,9 +188,14 @@ def _summary(store: StateStore) -> str:
     lines = [f"What leadsync wrote back ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC):"]
     lines.append(f"  contacts decided: {count()}, written to the CRM: {written}")
     lines.append("  stages: " + ", ".join(f"{k or 'lead'} {v}" for k, v in sorted(stages.items(), key=str)))
+    names = {oid: owner.name for oid, owner in owners_from_store(store, CONNECTION).items() if owner.name}
+
+    def who(oid: str | None) -> str:
+        return "unassigned" if not oid else f"{names[oid]} ({oid})" if oid in names else oid
+
     lines.append(
         "  owners of MQLs/SQLs: "
-        + (", ".join(f"{k or 'unassigned'} {v}" for k, v in sorted(owners.items(), key=str)) or "-")
+        + (", ".join(f"{who(k)} {v}" for k, v in sorted(owners.items(), key=str)) or "-")
     )
     lines.append("  SLA: " + ", ".join(f"{k or 'none'} {v}" for k, v in sorted(sla.items(), key=str)))
     lines.append(
@@ -188,8 +204,82 @@ def _summary(store: StateStore) -> str:
     lines.append(f"  tasks created for reps: {len(tasks)}")
     for task in tasks[:5]:
         lines.append(
-            f"    {task.payload.get('title') or 'notify'} -> {task.payload.get('owner_id') or 'no owner'}"
+            f"    {task.payload.get('title') or 'notify'} -> {who(task.payload.get('owner_id'))}"
             f" (CRM task {task.crm_id})"
         )
     lines.append(f"  dead letters: {dead}, conflicts with manual changes: {conflicts}")
     return "\n".join(lines)
+
+
+def _write_reports(folder: Path, config: Path, echo: Callable[[str], None]) -> None:
+    """``leadsync report --config`` as each of ``REPORTS`` into ``folder`` (one ``now`` for all, so
+    they show the same numbers), then its headline numbers."""
+    from leadsync.report.command import ReportRequest, run_report
+
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for fmt, name in REPORTS:
+        request = ReportRequest(
+            rules=None,
+            contacts=None,
+            activities=None,
+            owners=None,
+            config=config,
+            connection=None,
+            now=now,
+            start=None,
+            end=None,
+            by="month",
+            format=fmt,
+            out=folder / name,
+        )
+        run_report(request, io.BytesIO())
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    window = report["window"]
+    echo(f"The weekly review of the sandbox's last months ({window['from']} to {window['to']}):")
+    for line in _headlines(report):
+        echo(f"  {line}")
+    echo("  written to " + ", ".join(str(folder / name) for _, name in REPORTS))
+
+
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _headlines(report: dict[str, Any]) -> list[str]:
+    """What a RevOps admin looks at first: this month's MQLs against the commitment, SLA compliance
+    over the window, the best source, the top reason leads were lost and the texts to map."""
+    month = report["commitment"][-1]
+    committed = (
+        "no commitment in the rules"
+        if month["committed"] is None
+        else f"marketing committed {month['committed']}"
+    )
+    lines = [
+        f"MQLs handed to sales in {month['month']}: {month['handoffs']} so far, on pace for "
+        f"{month['projected']} ({committed})"
+    ]
+    if report.get("sla"):
+        periods = report["sla"]["periods"]
+        on_time, late = sum(p["on_time"] for p in periods), sum(p["late"] for p in periods)
+        rate = on_time / (on_time + late) if on_time + late else None
+        lines.append(
+            f"first sales touch within the SLA: {on_time} on time, {late} late ({_percent(rate)} compliance)"
+        )
+    sources = [s for s in report["funnel"]["by_source"] if s["handoffs"] >= 3 and s["sql_rate"] is not None]
+    if sources:
+        best = max(sources, key=lambda s: (s["sql_rate"], s["handoffs"]))
+        lines.append(
+            f"best source: {best['source']}, {_percent(best['sql_rate'])} of its {best['handoffs']} "
+            "handoffs became SQL"
+        )
+    reasons = report["reasons"]
+    if reasons["rows"]:
+        top = reasons["rows"][0]
+        label = f" ({top['label']})" if top["label"] else ""
+        lines.append(
+            f"top reason leads were lost: {top['reason']}{label}, {top['count']} of {reasons['total']}"
+        )
+    if reasons["unknown"]:
+        texts = ", ".join(repr(u["value"]) for u in reasons["unknown"][:3])
+        lines.append(f"reason texts matching no code (add them as aliases in the rules): {texts}")
+    return lines

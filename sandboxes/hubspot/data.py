@@ -18,7 +18,7 @@ from leadsync.sandboxes.hubspot.schema import LIFECYCLE
 from leadsync.sandboxes.hubspot.store import Store
 from leadsync.sandboxes.kit.people import NEEDS, OWNER_NAMES, ascii_name, person, pick, weights, words
 
-__all__ = ["CALL_DISPOSITIONS", "seed_portal"]
+__all__ = ["CALL_DISPOSITIONS", "analytics", "contact_values", "seed_portal"]
 
 DAY_MS = 86_400_000
 # HubSpot's default call outcomes (hs_call_disposition values).
@@ -89,7 +89,7 @@ def _owners(store: Store, rng: random.Random, count: int, now_ms: int) -> tuple[
     return active, archived
 
 
-def _contact_values(rng: random.Random, emails: set[str], stage: str) -> dict[str, str]:
+def contact_values(rng: random.Random, emails: set[str], stage: str) -> dict[str, str]:
     p = person(rng, emails)
     values = {
         "email": p.email,
@@ -112,7 +112,7 @@ def _engagement_stage(stage: str) -> int:
     return order.index(stage) if stage in order else 6
 
 
-def _analytics(rng: random.Random, values: dict[str, str], created: int, now_ms: int, stage: str) -> None:
+def analytics(rng: random.Random, values: dict[str, str], created: int, now_ms: int, stage: str) -> None:
     values["hs_analytics_source"] = pick(rng, _SOURCES)
     if rng.random() < 0.7:
         values["hs_analytics_last_url"] = _VENDOR_SITE + rng.choice(_PAGES)
@@ -252,8 +252,8 @@ def seed_portal(
             created_at[i] = created_at[i - 1]  # one import, one createdate
         created = created_at[i]
         stage = pick(rng, _STAGES)
-        values = _contact_values(rng, emails, stage)
-        _analytics(rng, values, created, now_ms, stage)
+        values = contact_values(rng, emails, stage)
+        analytics(rng, values, created, now_ms, stage)
         _sales(rng, values, stage, pair)
         later = [b for b in bulk if b >= created]
         modified = rng.choice(later) if later and rng.random() < 0.45 else rng.randint(created, now_ms)

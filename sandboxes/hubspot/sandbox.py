@@ -16,12 +16,13 @@ Command line: ``python -m leadsync.sandboxes.hubspot --port 8899 --contacts 300`
 ``http`` (routes, the app, its pipeline), ``limits`` (tokens and scopes, rate limits), ``objects``
 (the object endpoints), ``store`` (records and write rules), ``links`` (owners, associations),
 ``search`` + ``index`` (search query language), ``schema`` (properties), ``data`` (seeding),
-``sandbox`` (the back door, shared with ``/__sandbox``); what all three sandboxes share is
-``leadsync.sandboxes.kit``'s.
+``past`` (with ``history``: the demo's months of handoffs and outcomes), ``sandbox`` (the back door,
+shared with ``/__sandbox``); what all three sandboxes share is ``leadsync.sandboxes.kit``'s.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, fields, replace
 from datetime import datetime
@@ -31,6 +32,7 @@ from leadsync.sandboxes.hubspot.common import JSON, Record
 from leadsync.sandboxes.hubspot.data import CALL_DISPOSITIONS, seed_portal
 from leadsync.sandboxes.hubspot.http import ROUTES, HubSpotApp
 from leadsync.sandboxes.hubspot.limits import RateLimiter, RateLimits, Tokens
+from leadsync.sandboxes.hubspot.past import seed_past
 from leadsync.sandboxes.hubspot.store import REJECT_FLAG, Store
 from leadsync.sandboxes.kit.clock import SandboxClock
 from leadsync.sandboxes.kit.demo import Demo, demo_entry_point
@@ -76,6 +78,7 @@ class HubSpotSandbox(Sandbox[HubSpotApp, RateLimits]):
         owners: int = 8,
         now: datetime | None = None,
         engagements: bool = True,
+        history: bool = False,
         limits: RateLimits | None = None,
         faults: Faults | None = None,
         clock: Callable[[], datetime] | None = None,
@@ -91,6 +94,7 @@ class HubSpotSandbox(Sandbox[HubSpotApp, RateLimits]):
             "seed": seed,
             "now": now,
             "engagements": engagements,
+            "history": history,
         }
         self.started_with(
             {**seed_args, "engagements": engagements}, replace(limits) if limits else RateLimits(), faults
@@ -136,10 +140,20 @@ class HubSpotSandbox(Sandbox[HubSpotApp, RateLimits]):
         seed: int = 1,
         now: datetime | None = None,
         engagements: bool = True,
+        history: bool = False,
     ) -> None:
-        """Replace the portal's data with a freshly generated one (deterministic for a seed)."""
+        """Replace the portal's data with a freshly generated one (deterministic for a seed and
+        ``now``). ``history``: three quarters of the contacts come with the months of handoffs,
+        touches and outcomes ``leadsync demo``'s report shows (``past``)."""
         store = Store(self.clock, self.store.portal_id)
-        seed_portal(store, contacts=contacts, owners=owners, seed=seed, now=now, engagements=engagements)
+        planned = contacts * 3 // 4 if history else 0
+        seed_portal(
+            store, contacts=contacts - planned, owners=owners, seed=seed, now=now, engagements=engagements
+        )
+        if planned:
+            active = [oid for oid, o in store.owners.items() if not o.get("archived")]
+            emails = {r.properties.get("email", "") for r in store.records["contacts"].values()}
+            seed_past(store, random.Random(seed), planned, now or self.clock(), active, emails)
         self.app.store = store
 
     def set_property(
@@ -228,7 +242,7 @@ def _demo(sb: HubSpotSandbox, contacts: int) -> Demo:
 
 # ``leadsync demo`` (entry point ``leadsync.sandboxes: hubspot``).
 demo_portal = demo_entry_point(
-    lambda contacts, seed: HubSpotSandbox(seed=seed, contacts=contacts, owners=6), _demo
+    lambda contacts, seed: HubSpotSandbox(seed=seed, contacts=contacts, owners=6, history=True), _demo
 )
 
 
@@ -240,6 +254,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--contacts", type=int, default=300)
     p.add_argument("--owners", type=int, default=8)
     p.add_argument("--no-engagements", action="store_true")
+    p.add_argument("--history", action="store_true", help="months of handoffs, touches and outcomes")
     for name, default in asdict(RateLimits()).items():
         if not isinstance(default, bool):
             p.add_argument("--" + name.replace("_", "-"), type=int, default=default)
@@ -252,6 +267,7 @@ def main(argv: list[str] | None = None) -> None:
         contacts=a.contacts,
         owners=a.owners,
         engagements=not a.no_engagements,
+        history=a.history,
         limits=limits,
         **common_options(a),
     ).start()

@@ -4,7 +4,9 @@ The entry point is called as ``demo(contacts=300, seed=7)`` and used as a contex
 it is open a seeded sandbox runs, and it yields a ``Demo`` — which adapter to connect, with which
 options (``token`` among them, which the demo moves to the environment), a line describing the
 sandbox, the active owners the playbook's pools get, the playbook that suits the sandbox's data,
-and the sandbox itself.
+the sandbox itself, and ``history``: what writes the sandbox's months of past handoffs, touches and
+outcomes (``leadsync.sandboxes.kit.history``) into fields that ``leadsync setup`` creates, so the
+demo calls it after setup (a sandbox that takes any field seeds its past at once and has none).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Demo(TypedDict):
     owners: list[str]
     playbook: NotRequired[str]  # leadsync demo's default one when absent
     sandbox: NotRequired[Any]
+    history: NotRequired[Callable[[], None]]  # called once, after `leadsync setup`
 
 
 def demo_entry_point(

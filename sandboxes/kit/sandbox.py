@@ -41,6 +41,11 @@ class Sandbox(BackDoor, Serving, Generic[App, Limits]):
         self._seed_args = dict(seed_args)
         self._defaults = (limits, faults or Faults())
 
+    @property
+    def seed_number(self) -> int:
+        """The seed of the data as last (re)seeded."""
+        return int(self._seed_args.get("seed", 1))
+
     # -- lifecycle -----------------------------------------------------------------------------
 
     def make_server(self) -> SandboxServer:

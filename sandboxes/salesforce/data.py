@@ -36,7 +36,7 @@ from leadsync.sandboxes.salesforce.backdoor import convert_lead
 from leadsync.sandboxes.salesforce.model import BANT
 from leadsync.sandboxes.salesforce.store import Org, Record
 
-__all__ = ["CALL_DISPOSITIONS", "DOMAIN", "seed_org"]
+__all__ = ["CALL_DISPOSITIONS", "DOMAIN", "Seeder", "seed_org"]
 
 DOMAIN = "leadsync-demo.com"
 CALL_DISPOSITIONS = ["Connected", "Left Voicemail", "No Answer", "Wrong Number", "Busy"]
@@ -88,7 +88,9 @@ _ACTIVITIES = {  # lead status → (min, max) activities in the last 120 days
 }
 
 
-class _Seeder:
+class Seeder:
+    """Seeds an org: users, queues and campaigns, then leads and what was done to them."""
+
     def __init__(self, org: Org, rng: random.Random, now: datetime) -> None:
         self.org, self.rng, self.now = org, rng, now
         self.reps: list[str] = []
@@ -348,7 +350,7 @@ def seed_org(
 ) -> None:
     """Fill an empty org; the same arguments always give the same org."""
     rng = random.Random(seed)
-    s = _Seeder(org, rng, (now or org.now()))
+    s = Seeder(org, rng, (now or org.now()))
     s.users(users, auth)
     org.insert(
         "Organization",

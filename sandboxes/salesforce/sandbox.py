@@ -19,15 +19,17 @@ In memory, one lock; HTTP and HTTPS on one port (simple-salesforce always builds
 Command line: ``python -m leadsync.sandboxes.salesforce --port 8898 --leads 300``. Module map:
 ``http`` (the app, its pipeline, ``Call``), ``routing``, ``login`` / ``rest`` / ``cursors`` /
 ``collections`` / ``bulk`` / ``tooling`` (endpoints), ``auth``, ``limits``, ``locators`` (open
-queries), ``jobs`` (Bulk jobs), ``soql`` + ``evaluate`` + ``query`` + ``subquery`` (SOQL),
-``store`` + ``writes`` + ``values`` + ``security`` + ``history`` (the org and its rules),
-``model`` + ``model_setup`` + ``schema`` (objects and describe), ``data`` (seeding), ``backdoor``
-(conversion, manual edits), ``control`` (the back door's Python API, shared with ``/__sandbox``);
-what all three sandboxes share is ``leadsync.sandboxes.kit``'s.
+queries), ``jobs`` (Bulk jobs), ``soql`` + ``evaluate`` + ``query`` + ``subquery`` (SOQL), ``store``
++ ``writes`` + ``values`` + ``security`` + ``history`` (the org and its rules), ``model`` +
+``model_setup`` + ``schema`` (objects and describe), ``data`` (seeding), ``past`` (the demo's months
+of history, after setup), ``backdoor`` (conversion, manual edits), ``control`` (the back door's
+Python API, shared with ``/__sandbox``); what all three sandboxes share is
+``leadsync.sandboxes.kit``'s.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import datetime
 
@@ -46,6 +48,7 @@ from leadsync.sandboxes.salesforce.jobs import BulkJobs
 from leadsync.sandboxes.salesforce.limits import ApiLimits, Limits
 from leadsync.sandboxes.salesforce.locators import Cursors
 from leadsync.sandboxes.salesforce.model import LEAD_STATUSES, STOCK_LEAD_STATUSES, standard_schema
+from leadsync.sandboxes.salesforce.past import write_past
 from leadsync.sandboxes.salesforce.store import Org
 
 __all__ = ["CALL_DISPOSITIONS", "Credentials", "Faults", "Limits", "SalesforceSandbox", "demo_org", "main"]
@@ -131,6 +134,11 @@ class SalesforceSandbox(Controls):
         self.app.cursors.clear()
 
 
+def _planned(contacts: int) -> int:
+    """How many of the demo's leads come with months of history (``past``); the rest are seeded."""
+    return contacts * 3 // 4
+
+
 def _demo(sb: SalesforceSandbox, contacts: int) -> Demo:
     reps = sb.org.rows("User")
     owners = [u["Id"] for u in reps if u["IsActive"] and u["Id"] not in (sb.org.api_user, sb.org.admin_user)]
@@ -147,12 +155,17 @@ def _demo(sb: SalesforceSandbox, contacts: int) -> Demo:
         "owners": owners,
         # Salesforce knows campaign responses (forms, webinars, downloads), not page views.
         "playbook": "qualification-matrix.yaml",
+        "history": lambda: write_past(
+            sb.org, random.Random(sb.seed_number), _planned(contacts), sb.org.now()
+        ),
     }
 
 
 # ``leadsync demo --crm salesforce`` (entry point ``leadsync.sandboxes: salesforce``); ``contacts``
 # is the number of leads.
-demo_org = demo_entry_point(lambda contacts, seed: SalesforceSandbox(seed=seed, leads=contacts), _demo)
+demo_org = demo_entry_point(
+    lambda contacts, seed: SalesforceSandbox(seed=seed, leads=contacts - _planned(contacts)), _demo
+)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,7 +17,7 @@ from leadsync.sandboxes.kit.people import NEEDS, OWNER_NAMES, Person, ascii_name
 from leadsync.sandboxes.zoho.schema import BANT, CALL_RESULTS, LEAD_SOURCES
 from leadsync.sandboxes.zoho.store import Org, Record
 
-__all__ = ["DOMAIN", "account_for", "seed_org"]
+__all__ = ["DOMAIN", "account_for", "lead_values", "seed_org"]
 
 DOMAIN = "leadsync-demo.com"
 STATUS_WEIGHTS = (
@@ -69,7 +69,7 @@ def _users(org: Org, rng: random.Random, count: int, now: datetime) -> list[str]
     return out
 
 
-def _lead(p: Person, rng: random.Random, owner: str, statuses: list[str]) -> Record:
+def lead_values(p: Person, rng: random.Random, owner: str, statuses: list[str]) -> Record:
     status = pick(rng, weights(STATUS_WEIGHTS))
     if status not in statuses:
         status = rng.choice(statuses)
@@ -195,7 +195,7 @@ def seed_org(
                 created = made[-1][1]["Created_Time"]
             owner = rng.choice(everyone) if rng.random() < 0.1 else rng.choice(reps)
             if module == "Leads":
-                values = _lead(p, rng, owner, statuses)
+                values = lead_values(p, rng, owner, statuses)
             else:
                 values = {
                     "First_Name": p.first,

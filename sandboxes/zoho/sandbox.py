@@ -19,17 +19,18 @@ concurrency cap (429 without ``Retry-After``). In memory, one lock, plain HTTP::
         requests.get(sb.url + "/crm/v8/Leads", params={"fields": "Last_Name,Email"},
                      headers={"Authorization": f"Zoho-oauthtoken {token}"})
 
-Command line: ``python -m leadsync.sandboxes.zoho --port 8897 --leads 300``. Module map:
-``http`` (the app, its pipeline, ``Call``, the token endpoint), ``routing``, ``reads`` +
-``pages``, ``writes``, ``search``, ``coql``, ``settings`` (endpoints), ``auth``, ``limits``
-(credits, concurrency), ``store`` + ``schema`` + ``describe`` (the org and its metadata), ``data``
-(seeding), ``backdoor`` (the back door, shared with ``/__sandbox``); what all three sandboxes
-share is ``leadsync.sandboxes.kit``'s.
+Command line: ``python -m leadsync.sandboxes.zoho --port 8897 --leads 300``. Module map: ``http``
+(the app, its pipeline, ``Call``, the token endpoint), ``routing``, ``reads`` + ``pages``,
+``writes``, ``search``, ``coql``, ``settings`` (endpoints), ``auth``, ``limits`` (credits,
+concurrency), ``store`` + ``schema`` + ``describe`` (the org and its metadata), ``data`` (seeding),
+``past`` (the demo's months of history, after setup), ``backdoor`` (the back door, shared with
+``/__sandbox``); what all three sandboxes share is ``leadsync.sandboxes.kit``'s.
 """
 
 from __future__ import annotations
 
 import os
+import random
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -48,6 +49,7 @@ from leadsync.sandboxes.zoho.data import seed_org
 from leadsync.sandboxes.zoho.http import ACCOUNTS_ROUTES, BUCKETS, Call, ZohoApp
 from leadsync.sandboxes.zoho.limits import ApiLimits, Limits
 from leadsync.sandboxes.zoho.pages import PageTokens
+from leadsync.sandboxes.zoho.past import write_past
 from leadsync.sandboxes.zoho.schema import LEAD_STATUSES, STOCK_LEAD_STATUSES, standard_modules
 from leadsync.sandboxes.zoho.store import Org
 
@@ -164,6 +166,11 @@ class ZohoSandbox(Controls):
         self.credentials.refresh_token = self.app.auth.issue(org.api_user)
 
 
+def _planned(contacts: int) -> int:
+    """How many of the demo's leads come with months of history (``past``); the rest are seeded."""
+    return contacts * 3 // 4
+
+
 def _demo(sb: ZohoSandbox, contacts: int) -> Demo:
     c = sb.credentials
     os.environ[SECRET_ENV] = c.client_secret  # the adapter reads the secret from the environment
@@ -183,13 +190,19 @@ def _demo(sb: ZohoSandbox, contacts: int) -> Demo:
         # webinars or demo requests, which is all qualification-matrix scores and acts on (no
         # MQL, no task). BANT is what the org records (the BANT custom fields on its leads).
         "playbook": "bant.yaml",
+        "history": lambda: write_past(sb, random.Random(sb.seed_number), _planned(contacts), sb.org.now()),
     }
 
 
 # ``leadsync demo --crm zoho`` (entry point ``leadsync.sandboxes: zoho``): ``contacts`` is the
 # number of leads; the refresh token is the options' ``token``, the client secret goes into
 # ``LEADSYNC_DEMO_ZOHO_SECRET``.
-demo_zoho = demo_entry_point(lambda contacts, seed: ZohoSandbox(seed=seed, leads=contacts), _demo)
+demo_zoho = demo_entry_point(
+    lambda contacts, seed: ZohoSandbox(
+        seed=seed, leads=contacts - _planned(contacts), contacts=contacts // 2
+    ),
+    _demo,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
