@@ -159,5 +159,9 @@ def run_report(req: ReportRequest, stdout: IO[bytes]) -> None:
         write_folder(csv_files(report), req.out)
     elif req.format == "json":
         write_out(to_json(report), req.out, stdout)
+    elif req.format == "html":
+        from leadsync.report.html import render_html
+
+        write_out(render_html(report, rules), req.out, stdout)
     else:
         write_out(render_text(report, rules).encode(), req.out, stdout)
