@@ -1,0 +1,112 @@
+"""The live dashboard: ``/report`` (the html report's page) and ``/report.json`` (its JSON twin),
+computed from the state store on request, as ``leadsync report --config`` computes them.
+
+Query parameters, all optional, as the command's flags: ``from`` and ``to`` (dates, inclusive),
+``by`` (``month`` or ``week``), ``now`` (an ISO timestamp; default: the time of the request) and
+``connection`` (needed when the daemon has several). A bad one answers 400 saying what to write;
+so does one the report does not take, or one given twice. The rules are the connection's as the
+daemon holds them (re-read when the file changes), so the page counts what the daemon enforces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from leadsync.errors import InputError, printable
+from leadsync.observe.server import Query, Response
+from leadsync.report.command import parse_date, parse_now, report_of, window_of
+from leadsync.report.html import render_html
+from leadsync.report.inputs import records_from_store
+from leadsync.report.output import to_json
+from leadsync.report.window import BY
+from leadsync.rules.compiled import Rules
+from leadsync.sync.state import StateStore
+
+__all__ = ["PARAMETERS", "Dashboard"]
+
+PARAMETERS = ("from", "to", "by", "now", "connection")
+_TEXT = "text/plain; charset=utf-8"
+
+
+class BadRequest(Exception):
+    """A query parameter the report cannot use (400, with this message)."""
+
+
+class Dashboard:
+    """The routes ``/report`` and ``/report.json`` over ``store``.
+
+    ``connections``: the daemon's, by name; ``rules_of``: a connection's rules as the daemon
+    holds them at the time of the request.
+    """
+
+    def __init__(
+        self, store: StateStore, connections: Sequence[str], rules_of: Callable[[str], Rules]
+    ) -> None:
+        self.store = store
+        self.connections = list(connections)
+        self.rules_of = rules_of
+
+    def routes(self) -> dict[str, Callable[[Mapping[str, str], Query], Response]]:
+        return {"/report": self.page, "/report.json": self.json}
+
+    def page(self, _headers: Mapping[str, str], query: Query) -> Response:
+        return self._answer(
+            query, lambda rules, report: ("text/html; charset=utf-8", render_html(report, rules))
+        )
+
+    def json(self, _headers: Mapping[str, str], query: Query) -> Response:
+        return self._answer(query, lambda _rules, report: ("application/json", to_json(report)))
+
+    def _answer(self, query: Query, render: Callable[[Rules, dict[str, Any]], tuple[str, bytes]]) -> Response:
+        try:
+            rules, report = self.report(query)
+        except BadRequest as exc:
+            return 400, _TEXT, f"{exc}\n".encode()
+        kind, body = render(rules, report)
+        return 200, kind, body
+
+    def report(self, query: Query) -> tuple[Rules, dict[str, Any]]:
+        """The rules and the report's JSON object for these parameters (BadRequest when bad)."""
+        given = _single(query)
+        connection = self._connection(given.get("connection"))
+        by = given.get("by", "month")
+        if by not in BY:
+            raise BadRequest(f"bad parameter `by`: `{printable(by)}`; write by=month or by=week")
+        rules = self.rules_of(connection)
+        try:
+            now = parse_now(given.get("now"), "now")
+            start, end = parse_date("from", given.get("from")), parse_date("to", given.get("to"))
+            window = window_of(now, rules, start, end, by, ("from", "to"))
+        except InputError as error:
+            raise BadRequest(
+                "; ".join(f"bad parameter `{p.file}`: {printable(p.message)}" for p in error.problems)
+            ) from None
+        records = records_from_store(self.store, connection, rules)
+        return rules, report_of(rules, window, records, now)
+
+    def _connection(self, name: str | None) -> str:
+        if name is None:
+            if len(self.connections) == 1:
+                return self.connections[0]
+            raise BadRequest(
+                f"several connections: add connection=NAME, one of {', '.join(self.connections)}"
+            )
+        if name not in self.connections:
+            known = ", ".join(self.connections)
+            raise BadRequest(f"bad parameter `connection`: no connection `{printable(name)}`; one of {known}")
+        return name
+
+
+def _single(query: Query) -> dict[str, str]:
+    """Each parameter's one value; an unknown or repeated parameter is a BadRequest."""
+    out = {}
+    for name, values in query.items():
+        if name not in PARAMETERS:
+            raise BadRequest(
+                f"unknown parameter `{printable(name)}`; the report takes {', '.join(PARAMETERS)}"
+            )
+        if len(values) != 1:
+            raise BadRequest(f"parameter `{name}` given {len(values)} times; give it once")
+        out[name] = values[0].strip()
+    return out
