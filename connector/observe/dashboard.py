@@ -6,20 +6,23 @@ Query parameters, all optional, as the command's flags: ``from`` and ``to`` (dat
 ``connection`` (needed when the daemon has several). A bad one answers 400 saying what to write;
 so does one the report does not take, or one given twice. The rules are the connection's as the
 daemon holds them (re-read when the file changes), so the page counts what the daemon enforces.
+A report is kept a little while and computed one at a time (``leadsync.observe.reportcache``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from leadsync.errors import InputError, printable
+from leadsync.observe.reportcache import FRESH_S, Key, ReportCache
 from leadsync.observe.server import Query, Response
 from leadsync.report.command import parse_date, parse_now, report_of, window_of
 from leadsync.report.html import render_html
 from leadsync.report.inputs import records_from_store
 from leadsync.report.output import to_json
-from leadsync.report.window import BY
+from leadsync.report.window import BY, Window
 from leadsync.rules.compiled import Rules
 from leadsync.sync.state import StateStore
 
@@ -41,11 +44,17 @@ class Dashboard:
     """
 
     def __init__(
-        self, store: StateStore, connections: Sequence[str], rules_of: Callable[[str], Rules]
+        self,
+        store: StateStore,
+        connections: Sequence[str],
+        rules_of: Callable[[str], Rules],
+        *,
+        fresh_s: float = FRESH_S,
     ) -> None:
         self.store = store
         self.connections = list(connections)
         self.rules_of = rules_of
+        self.cache = ReportCache(self._compute, rules_of, fresh_s=fresh_s, stale_s=max(fresh_s, 900.0))
 
     def routes(self) -> dict[str, Callable[[Mapping[str, str], Query], Response]]:
         return {"/report": self.page, "/report.json": self.json}
@@ -73,16 +82,26 @@ class Dashboard:
         by = given.get("by", "month")
         if by not in BY:
             raise BadRequest(f"bad parameter `by`: `{printable(by)}`; write by=month or by=week")
+        key = (connection, by, given.get("from", ""), given.get("to", ""), given.get("now", ""))
+        self._window(key)  # a bad parameter is said at once, never kept
+        computed = self.cache.get(key)
+        return computed.rules, computed.report
+
+    def _window(self, key: Key) -> tuple[Rules, datetime, Window]:
+        connection, by, start, end, now_text = key
         rules = self.rules_of(connection)
         try:
-            now = parse_now(given.get("now"), "now")
-            start, end = parse_date("from", given.get("from")), parse_date("to", given.get("to"))
-            window = window_of(now, rules, start, end, by, ("from", "to"))
+            now = parse_now(now_text or None, "now")
+            first, last = parse_date("from", start or None), parse_date("to", end or None)
+            return rules, now, window_of(now, rules, first, last, by, ("from", "to"))
         except InputError as error:
             raise BadRequest(
                 "; ".join(f"bad parameter `{p.file}`: {printable(p.message)}" for p in error.problems)
             ) from None
-        records = records_from_store(self.store, connection, rules)
+
+    def _compute(self, key: Key) -> tuple[Rules, dict[str, Any]]:
+        rules, now, window = self._window(key)
+        records = records_from_store(self.store, key[0], rules)
         return rules, report_of(rules, window, records, now)
 
     def _connection(self, name: str | None) -> str:

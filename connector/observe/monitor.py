@@ -98,6 +98,8 @@ class Monitor:
 
     def run_ended(self, connection: str, result: RunResult | None, outcome: str, seconds: float) -> None:
         self.metrics.run_ended(connection, result, outcome, seconds, self.clock.now().timestamp())
+        if self.dashboard is not None and result is not None and any(result.counts.values()):
+            self.dashboard.cache.invalidate(connection)  # the reports asked lately, refreshed
 
     def connection_stopped(self, connection: str, why: str) -> None:
         self.stopped[connection] = why
