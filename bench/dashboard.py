@@ -10,10 +10,12 @@ Seeds the state store with the data's contacts, each with its activities and the
 sync leaves them (skipped when the store already holds that many contacts: pass the same
 ``--state`` again to measure again without seeding), then starts the daemon's HTTP listener
 (``Monitor`` with its ``Dashboard``, on 127.0.0.1) in this process and asks ``/report`` and
-``/report.json`` ``--repeat`` times each. Prints one Markdown row per endpoint: wall seconds of
-the request (best and median), this process's CPU seconds per request (the listener's thread is
-this process's), and whether the best met the 2 s target. ``--profile`` also prints where one
-report's time goes (cProfile, by cumulative time): reading the store, deciding, counting.
+``/report.json``: first with nothing kept (the report computed while the request waits: wall
+seconds, and this process's CPU seconds, the listener's thread being this process's), then
+``--repeat`` times more (answered from the reports kept, ``leadsync.observe.reportcache``: the
+median wall seconds). Prints one Markdown row per endpoint and whether each met the 2 s target.
+``--profile`` also prints where one computed report's time goes (cProfile, by cumulative time):
+reading the store, deciding, counting.
 """
 
 from __future__ import annotations
@@ -105,7 +107,9 @@ def _ask(url: str) -> tuple[float, float, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--rules", type=Path, default=ROOT / "examples" / "rules" / "smarketing-2h.yaml")
     parser.add_argument("--state", default=None, help="default: a new SQLite file in a temporary folder")
@@ -136,18 +140,20 @@ def main() -> int:
     monitor = Monitor(store, {}, listen=ListenAddress("127.0.0.1", 0), dashboard=dashboard)
     monitor.start()
     try:
-        print("| contacts | state | endpoint | best s | median s | CPU s per request | bytes | within 2 s |")
-        print("|---:|---|---|---:|---:|---:|---:|---|")
+        print(
+            "| contacts | state | endpoint | computed: wall s | computed: CPU s | kept: wall s (median) "
+            "| bytes | computed within 2 s | kept within 2 s |"
+        )
+        print("|---:|---|---|---:|---:|---:|---:|---|---|")
         for path in ("/report", "/report.json"):
-            runs = [_ask(f"http://{monitor.bound}{path}?now={args.now}") for _ in range(args.repeat)]
-            best = min(w for w, _, _ in runs)
-            median = statistics.median(w for w, _, _ in runs)
-            cpu = statistics.median(c for _, c, _ in runs)
+            dashboard.cache.clear()
+            ask = f"http://{monitor.bound}{path}?now={args.now}"
+            wall, cpu, size = _ask(ask)
+            kept = statistics.median(_ask(ask)[0] for _ in range(args.repeat))
             kind = url.split(":", 1)[0]
-            verdict = "yes" if best <= TARGET_S else "no"
             print(
-                f"| {contacts:,} | {kind} | `{path}` | {best:.2f} | {median:.2f} | {cpu:.2f} | "
-                f"{runs[0][2]:,} | {verdict} |"
+                f"| {contacts:,} | {kind} | `{path}` | {wall:.2f} | {cpu:.2f} | {kept:.3f} | {size:,} | "
+                f"{'yes' if wall <= TARGET_S else 'no'} | {'yes' if kept <= TARGET_S else 'no'} |"
             )
         if args.profile:
             profiler = cProfile.Profile()

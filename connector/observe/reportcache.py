@@ -83,6 +83,11 @@ class ReportCache:
             return kept
         return self._computed(key, seq)
 
+    def clear(self) -> None:
+        """Forget every kept report (the next request computes)."""
+        with self._lock:
+            self._kept.clear()
+
     def invalidate(self, connection: str) -> None:
         """A run of ``connection`` changed the store: refresh its reports asked lately."""
         now = self.clock()
