@@ -78,7 +78,8 @@
                  bar("late", pick(rows, "late"), C.red, { stack: "s", yAxisID: "y" }),
                  bar("open (clock running)", pick(rows, "open"), C.grey, { stack: "s", yAxisID: "y" }),
                  { type: "line", label: "SLA compliance %", data: rows.map(function (r) { return pct(r.compliance); }),
-                   borderColor: C.ink, backgroundColor: C.ink, yAxisID: "y1", spanGaps: true, pointRadius: 4 }] },
+                   borderColor: C.ink, backgroundColor: C.ink, yAxisID: "y1", spanGaps: true, pointRadius: 4,
+                   clip: 6 }] },
                options: { scales: { x: { stacked: true }, y: countAxis("handoffs", true),
                  y1: { position: "right", min: 0, max: 100, grid: { drawOnChartArea: false },
                        title: { display: true, text: "compliance %" } } } } };
