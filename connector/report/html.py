@@ -232,7 +232,11 @@ class _Page:
             "touched after the SLA, or not yet and past due), or with the clock still running (grey). "
             "The line is SLA compliance: on time ÷ (on time + late)."
         )
-        how_o = how_c.replace("in the period", "to the owner")
+        how_o = (
+            "each bar is the MQLs handed off to the owner over the window: touched on time (green), "
+            "late (orange) or with the clock still running (grey); the table gives each owner's SLA "
+            "compliance."
+        )
         how_s = (
             f"speed to lead, in {self.speed_unit} from the handoff to the first sales touch: half the "
             "leads were touched within the median, nine in ten within the p90. Lower is better."

@@ -118,7 +118,7 @@
         return totals[b] - totals[a] || (a < b ? -1 : a > b ? 1 : 0);
       });
       horizontalHeight(canvas, rows.length);
-      return { data: { labels: rows.map(function (r) { return r.label ? r.label + " (" + r.reason + ")" : r.reason; }),
+      return { data: { labels: rows.map(function (r) { return r.label || r.reason; }),
                        datasets: sources.map(function (s, i) {
                          return bar(s, rows.map(function (r) { return r.by_source[s] || 0; }),
                                     CYCLE[i % CYCLE.length], { stack: "r" });
