@@ -205,7 +205,12 @@ def plan_command(rules_path: Path) -> None:
 )
 @click.option("--by", type=click.Choice(["month", "week"]), default="month", show_default=True)
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv", "html"]),
+    default="text",
+    show_default=True,
+    help="html: one self-contained page (tables and charts, nothing fetched when it opens).",
 )
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="A file (a folder for csv).")
 def report_command(

@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from pydantic import SecretStr
 
 from leadsync.api import CheckNeeds, CheckReport, CrmAdapter
 from leadsync.errors import AuthError, CrmError, InputError, Problem, SetupRefused, printable
 from leadsync.explain import render_explanation
 from leadsync.logging import configure_logging
 from leadsync.observe import ListenAddress, parse_listen
+from leadsync.observe.access import beyond_loopback
 from leadsync.rules.compiled import Rules
 from leadsync.rules.decide import decide_all
 from leadsync.rules.loader import load_rules
@@ -119,17 +121,25 @@ def _view(settings: Settings) -> ProgressView | None:
     "listen",
     default=None,
     metavar="HOST:PORT",
-    help="Serve /metrics, /livez and /readyz here (e.g. 127.0.0.1:9464; a port alone is on "
-    "127.0.0.1; 0.0.0.0:9464 for every interface). Overrides the config's http.listen.",
+    help="Serve /metrics, /livez, /readyz and /report here (e.g. 127.0.0.1:9464; a port alone is on "
+    "127.0.0.1; 0.0.0.0:9464 for every interface, which needs http.token_env or http.token_file in "
+    "the config). Overrides the config's http.listen.",
 )
 def run_command(config_path: Path, cycles: int | None, listen: str | None) -> None:
     """Run the sync daemon: every connection on its interval, until SIGTERM or SIGINT."""
     settings = _settings(config_path)
     try:
         address, origin = _listen(listen, settings, config_path)
+        token = _http_token(address, origin, settings)
         store = _store(settings)
         daemon = Daemon(
-            settings, store, cycles=cycles, listen=address, listen_from=origin, view=_view(settings)
+            settings,
+            store,
+            cycles=cycles,
+            listen=address,
+            listen_from=origin,
+            view=_view(settings),
+            token=token,
         )
         code = daemon.serve()
     except InputError as error:
@@ -151,6 +161,19 @@ def _listen(
     if settings.http is None:
         return None, ("--http", 0)
     return settings.http.address, (str(config), settings.http.line)
+
+
+def _http_token(
+    address: ListenAddress | None, origin: tuple[str, int], settings: Settings
+) -> SecretStr | None:
+    """The listener's token from the config (a ConfigError at its line when unreadable); an
+    address beyond loopback without one is refused where it was given."""
+    if address is None:
+        return None
+    token = settings.http.token() if settings.http is not None else None
+    if token is None and not address.loopback:
+        raise InputError([Problem(origin[0], origin[1], beyond_loopback(address))])
+    return token
 
 
 @click.command("sync")

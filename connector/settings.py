@@ -2,7 +2,8 @@
 
     state: sqlite:///state.db                # or postgresql://user@host:5432/db
     log: {level: info, format: json}         # format: json (services) or console (a terminal)
-    http: {listen: 127.0.0.1:9464}           # `leadsync run` serves /metrics, /livez, /readyz
+    http: {listen: 127.0.0.1:9464}           # `leadsync run` serves /metrics, /livez, /readyz, /report
+                                             # (beyond loopback also token_env: or token_file:)
     lease_ttl: 30s                           # PostgreSQL state: a replica's lease on a connection
     connections:
       - name: hubspot
@@ -32,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, Valid
 from leadsync.api import OptionSource
 from leadsync.errors import ConfigError, InputError, Problem
 from leadsync.logging import scrub
-from leadsync.observe import ListenAddress, parse_listen
+from leadsync.observe.access import HttpSettings, http_settings
 from leadsync.registry import adapter_factory
 from leadsync.rules.conditions import did_you_mean
 from leadsync.rules.loader import allowed_keys
@@ -103,39 +104,6 @@ class LogSettings(_Model):
     @property
     def progress_seconds(self) -> float:
         return interval_seconds(self.progress_every)
-
-
-class HttpSettings(_Model):
-    """``http:``: where ``leadsync run`` serves its metrics and health checks (none without it).
-
-    ``listen`` is ``HOST:PORT`` or a port (on 127.0.0.1); another interface than loopback must be
-    written out (``0.0.0.0:9464``): the endpoints have no authentication.
-    """
-
-    listen: str | int = "127.0.0.1:9464"
-    _line: int = PrivateAttr(default=0)
-
-    @property
-    def address(self) -> ListenAddress:
-        return parse_listen(self.listen)
-
-    @property
-    def line(self) -> int:
-        """The config file's line of ``listen:`` (or ``http:``), for an address that cannot be used."""
-        return self._line
-
-
-def _http(settings: Settings, source: YamlSource) -> tuple[HttpSettings | None, list[Problem]]:
-    """``settings.http`` knowing its line, or the problem with its address."""
-    if settings.http is None:
-        return None, []
-    try:
-        parse_listen(settings.http.listen)
-    except ValueError as exc:
-        return None, [source.problem(("http", "listen"), str(exc))]
-    http = settings.http.model_copy()
-    http._line = source.line(("http", "listen"))
-    return http, []
 
 
 class Connection(_Model):
@@ -351,7 +319,7 @@ def load_settings(path: Path) -> Settings:
         interval_seconds(settings.lease_ttl)
     except ValueError as exc:
         problems.append(source.problem(("lease_ttl",), str(exc)))
-    http, http_problems = _http(settings, source)
+    http, http_problems = http_settings(settings.http, source, base)
     problems += http_problems
     if problems:
         raise ConfigError(problems)

@@ -1,8 +1,8 @@
 """Where ``leadsync run --http`` listens: ``HOST:PORT``, ``[IPv6]:PORT``, or a port on loopback.
 
-Loopback (``127.0.0.1``) unless an address says otherwise: the endpoints have no authentication,
-so serving them beyond the machine (``0.0.0.0:9464`` in a container, for Prometheus and the
-kubelet's probes) is a choice written out in full, never a default.
+Loopback (``127.0.0.1``) unless an address says otherwise: serving the endpoints beyond the
+machine (``0.0.0.0:9464`` in a container, for Prometheus and the kubelet's probes) is a choice
+written out in full, never a default, and it needs a token (``leadsync.observe.access``).
 """
 
 from __future__ import annotations

@@ -8,28 +8,37 @@ gives an address, answers:
 - ``/livez``: 200 while the scheduler ticks, else 503;
 - ``/readyz``: 200 when the state store answers and is migrated, no connection is stopped, the
   daemon is not stopping and every lease is held or waited for; else 503. Both answer JSON that
-  says what is wrong.
+  says what is wrong;
+- ``/report`` and ``/report.json``, given a ``Dashboard``: the weekly review, live.
+
+Beyond loopback it refuses to listen without a token; with one, ``/metrics`` and the report need
+it (``leadsync.observe.access``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import structlog
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
+from pydantic import SecretStr
 
 from leadsync import __version__
 from leadsync.api import SYSTEM_CLOCK, ApiBudget, Clock
 from leadsync.errors import ConfigError, Problem
+from leadsync.observe.access import PROTECTED, Guard, beyond_loopback
 from leadsync.observe.address import ListenAddress
 from leadsync.observe.health import Heartbeat, LeaseStatus, StateProbe, readiness
 from leadsync.observe.metrics import LiveCollector, SyncMetrics
-from leadsync.observe.server import HttpListener, Response
+from leadsync.observe.server import NO_QUERY, HttpListener, Query, Response, Route
 from leadsync.sync.run import RunResult
 from leadsync.sync.state import StateStore
+
+if TYPE_CHECKING:
+    from leadsync.observe.dashboard import Dashboard
 
 __all__ = ["Monitor"]
 
@@ -43,7 +52,9 @@ class Monitor:
     ``adapters``: each connection's adapter, by name (asked for its ``api_budget()`` at each
     scrape, when it has one). ``listen_from``: where the address was given, for an error
     (``FILE``, ``LINE``; ``--http`` when on the command line). ``lease_status``: see
-    ``leadsync.observe.health``; it may be set after construction.
+    ``leadsync.observe.health``; it may be set after construction. ``dashboard``: its routes
+    are served too (``/report``, ``/report.json``). ``token``: what clients must send for
+    ``/metrics`` and the report; required beyond loopback.
     """
 
     def __init__(
@@ -56,8 +67,12 @@ class Monitor:
         clock: Clock = SYSTEM_CLOCK,
         lease_status: LeaseStatus | None = None,
         probe: StateProbe | None = None,
+        dashboard: Dashboard | None = None,
+        token: SecretStr | None = None,
     ) -> None:
         self.adapters = dict(adapters)
+        self.dashboard = dashboard
+        self._guard = Guard(token) if token is not None else None
         self.listen = listen
         self.listen_from = listen_from
         self.clock = clock
@@ -83,6 +98,8 @@ class Monitor:
 
     def run_ended(self, connection: str, result: RunResult | None, outcome: str, seconds: float) -> None:
         self.metrics.run_ended(connection, result, outcome, seconds, self.clock.now().timestamp())
+        if self.dashboard is not None and result is not None and any(result.counts.values()):
+            self.dashboard.cache.invalidate(connection)  # the reports asked lately, refreshed
 
     def connection_stopped(self, connection: str, why: str) -> None:
         self.stopped[connection] = why
@@ -96,9 +113,13 @@ class Monitor:
         """Listen, when an address was given; a ``ConfigError`` at its origin when that fails."""
         if self.listen is None:
             return
-        listener = HttpListener(
-            self.listen, {"/metrics": self._metrics, "/livez": self._livez, "/readyz": self._readyz}
-        )
+        if not self.listen.loopback and self._guard is None:
+            file, line = self.listen_from
+            raise ConfigError([Problem(file, line, beyond_loopback(self.listen))])
+        routes: dict[str, Route] = {"/metrics": self._metrics, "/livez": self._livez, "/readyz": self._readyz}
+        if self.dashboard is not None:
+            routes.update(self.dashboard.routes())
+        listener = HttpListener(self.listen, routes, self._guard)
         try:
             self.bound = listener.start()
         except OSError as exc:
@@ -107,14 +128,13 @@ class Monitor:
             text = f"cannot listen on {self.listen}: {reason}; pick another address or port"
             raise ConfigError([Problem(file, line, text)]) from None
         self._listener = listener
+        guarded = sorted(PROTECTED & set(routes)) if self._guard is not None else []
         log.info(
             "http_listening",
             address=str(self.bound),
-            endpoints=["/metrics", "/livez", "/readyz"],
+            endpoints=sorted(routes),
             loopback=self.listen.loopback,
-            **(
-                {} if self.listen.loopback else {"note": "reachable from other hosts, without authentication"}
-            ),
+            token_required_for=guarded,
         )
 
     def stop(self) -> None:
@@ -138,15 +158,15 @@ class Monitor:
                 out[name] = budget
         return out
 
-    def _metrics(self, headers: Mapping[str, str]) -> Response:
+    def _metrics(self, headers: Mapping[str, str], _query: Query = NO_QUERY) -> Response:
         encode, kind = choose_encoder(headers.get("accept") or "")
         return 200, kind, encode(self.metrics.registry)
 
-    def _livez(self, _headers: Mapping[str, str]) -> Response:
+    def _livez(self, _headers: Mapping[str, str], _query: Query = NO_QUERY) -> Response:
         alive, body = self.heartbeat.liveness()
         return (200 if alive else 503), _JSON, orjson.dumps(body)
 
-    def _readyz(self, _headers: Mapping[str, str]) -> Response:
+    def _readyz(self, _headers: Mapping[str, str], _query: Query = NO_QUERY) -> Response:
         ready, body = readiness(
             self.probe.report(),
             stopped=dict(self.stopped),

@@ -22,7 +22,7 @@ from leadsync.rules.compiled import Rules
 from leadsync.rules.loader import load_rules
 from leadsync.timeutil import parse_iso_ts
 
-__all__ = ["ReportRequest", "build_report", "run_report"]
+__all__ = ["ReportRequest", "build_report", "parse_date", "parse_now", "report_of", "run_report", "window_of"]
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -45,7 +45,7 @@ class ReportRequest:
     out: Path | None
 
 
-def _date(flag: str, text: str | None) -> date | None:
+def parse_date(flag: str, text: str | None) -> date | None:
     if text is None:
         return None
     try:
@@ -56,13 +56,13 @@ def _date(flag: str, text: str | None) -> date | None:
     raise InputError([Problem(flag, 0, f"`{text}` is not a date; write it as YYYY-MM-DD, e.g. 2026-11-01")])
 
 
-def _now(text: str | None) -> datetime:
+def parse_now(text: str | None, flag: str = "--now") -> datetime:
     if text is None:
         return datetime.now(UTC)
     try:
         return parse_iso_ts(text)
     except ValueError as exc:
-        raise InputError([Problem("--now", 0, str(exc))]) from None
+        raise InputError([Problem(flag, 0, str(exc))]) from None
 
 
 def _check_flags(req: ReportRequest) -> None:
@@ -129,26 +129,39 @@ def _from_config(req: ReportRequest) -> tuple[Rules, Records]:
 def build_report(req: ReportRequest) -> tuple[Rules, dict[str, Any]]:
     """The report's JSON object for these flags (InputError for bad flags or input)."""
     _check_flags(req)
-    now = _now(req.now)
-    start, end = _date("--from", req.start), _date("--to", req.end)
+    now = parse_now(req.now)
+    start, end = parse_date("--from", req.start), parse_date("--to", req.end)
     if req.rules is not None:
         assert req.contacts is not None and req.activities is not None
         rules = load_rules(req.rules)
-        window = _window(now, rules, start, end, req.by)
+        window = window_of(now, rules, start, end, req.by)
         records = records_from_files(rules, req.contacts, req.activities, req.owners)
     else:
         rules, records = _from_config(req)
-        window = _window(now, rules, start, end, req.by)
+        window = window_of(now, rules, start, end, req.by)
+    return rules, report_of(rules, window, records, now)
+
+
+def report_of(rules: Rules, window: Window, records: Records, now: datetime) -> dict[str, Any]:
+    """The report's JSON object: every contact decided at ``now`` and counted in ``window``."""
     builder = ReportBuilder(rules, window, records.owners)
     decide_into(builder, rules, records, now)
-    return rules, builder.result()
+    return builder.result()
 
 
-def _window(now: datetime, rules: Rules, start: date | None, end: date | None, by: str) -> Window:
+def window_of(
+    now: datetime,
+    rules: Rules,
+    start: date | None,
+    end: date | None,
+    by: str,
+    flags: tuple[str, str] = ("--from", "--to"),
+) -> Window:
+    """The window of these dates (an InputError naming ``flags``' first when a date is given)."""
     try:
         return make_window(now, rules.calendar.tz, start, end, by)
     except ValueError as exc:
-        raise InputError([Problem("--from" if start is not None else "--to", 0, str(exc))]) from None
+        raise InputError([Problem(flags[0] if start is not None else flags[1], 0, str(exc))]) from None
 
 
 def run_report(req: ReportRequest, stdout: IO[bytes]) -> None:
@@ -159,5 +172,9 @@ def run_report(req: ReportRequest, stdout: IO[bytes]) -> None:
         write_folder(csv_files(report), req.out)
     elif req.format == "json":
         write_out(to_json(report), req.out, stdout)
+    elif req.format == "html":
+        from leadsync.report.html import render_html
+
+        write_out(render_html(report, rules), req.out, stdout)
     else:
         write_out(render_text(report, rules).encode(), req.out, stdout)

@@ -29,13 +29,14 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from pydantic import SecretStr
 
 from leadsync.errors import AuthError, CrmError, LeaseLost, QuotaExhausted, SetupRefused
 from leadsync.observe import ListenAddress
@@ -48,6 +49,9 @@ from leadsync.sync.loop import RunResult, SyncJob
 from leadsync.sync.progress import PROGRESS_EVERY_S, ProgressView
 from leadsync.sync.rulesource import RulesFile
 from leadsync.sync.state import StateStore
+
+if TYPE_CHECKING:
+    from leadsync.observe.dashboard import Dashboard
 
 __all__ = ["Daemon", "build_job"]
 
@@ -88,8 +92,9 @@ def build_job(
 class Daemon:
     """Runs every connection on its interval until told to stop (or after ``cycles`` runs).
 
-    ``listen``: where to serve metrics and health (``Monitor``); ``listen_from``: where that
-    address was given (file and line, or ``--http``), for the error when it cannot be used.
+    ``listen``: where to serve metrics, health and the live report (``Monitor``); ``listen_from``:
+    where that address was given (file and line, or ``--http``), for the error when it cannot be
+    used; ``token``: what clients must send (required beyond loopback).
     """
 
     def __init__(
@@ -101,6 +106,7 @@ class Daemon:
         listen: ListenAddress | None = None,
         listen_from: tuple[str, int] = ("--http", 0),
         view: ProgressView | None = None,
+        token: SecretStr | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -129,7 +135,15 @@ class Daemon:
             listen=listen,
             listen_from=listen_from,
             lease_status=self.leases.status if self.leases else None,
+            dashboard=self._dashboard() if listen is not None else None,
+            token=token,
         )
+
+    def _dashboard(self) -> Dashboard:
+        """``/report`` over the state store, with each connection's rules as its job holds them."""
+        from leadsync.observe.dashboard import Dashboard
+
+        return Dashboard(self.store, list(self.jobs), lambda name: self.jobs[name].rules)
 
     signalled = False  # a SIGTERM or SIGINT asked to stop (not the cycles' end)
 

@@ -87,16 +87,23 @@ class TestLeadsync:
             env = compose["services"][service]["environment"]
             [password] = [v for k, v in env.items() if "PASSWORD" in k]
             assert re.fullmatch(r"\$\{LEADSYNC_DB_PASSWORD:\?[^}]+\}", password)
-        assert compose["secrets"] == {"hubspot_token": {"environment": "HUBSPOT_TOKEN"}}
+        assert compose["secrets"] == {
+            "hubspot_token": {"environment": "HUBSPOT_TOKEN"},
+            "http_token": {"environment": "LEADSYNC_HTTP_TOKEN"},
+        }
         assert (FOLDER / ".gitignore").read_text().splitlines()[-1] == ".env"
 
     def test_the_token_reaches_the_config_as_a_file_only_leadsync_reads(
         self, leadsync: dict[str, Any]
     ) -> None:
-        [secret] = leadsync["secrets"]
-        assert (secret["uid"], secret["gid"], secret["mode"]) == ("10001", "0", 0o400)
-        [conn] = load_settings(FOLDER / "leadsync.yaml").connections
+        secret, http = leadsync["secrets"]
+        for s in (secret, http):
+            assert (s["uid"], s["gid"], s["mode"]) == ("10001", "0", 0o400)
+        settings = load_settings(FOLDER / "leadsync.yaml")
+        [conn] = settings.connections
         assert conn.token_file == Path(secret["target"])
+        # `run --http 0.0.0.0:9464` needs the listener's token: the other secret, a file too
+        assert settings.http is not None and settings.http.token_file == Path(http["target"])
 
     def test_the_config_and_rules_are_mounted_where_the_command_reads_them(
         self, compose: dict[str, Any], leadsync: dict[str, Any]
@@ -113,6 +120,10 @@ class TestLeadsync:
             {
                 "job_name": "leadsync",
                 "metrics_path": "/metrics",
+                "authorization": {"credentials_file": "/run/secrets/http_token"},
                 "static_configs": [{"targets": [f"leadsync:{PORT}"]}],
             }
         ]
+        [secret] = prometheus["secrets"]
+        assert secret["source"] == "http_token" and secret["target"] == "/run/secrets/http_token"
+        assert (secret["uid"], secret["mode"]) == (prometheus["user"].split(":")[0], 0o400)

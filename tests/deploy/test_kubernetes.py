@@ -67,6 +67,20 @@ SERVICE_MONITOR = {
                             "scheme": {"enum": ["http", "https"]},
                             "interval": DURATION,
                             "scrapeTimeout": DURATION,
+                            "authorization": {
+                                "type": "object",
+                                "required": ["credentials"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "type": {"type": "string"},
+                                    "credentials": {
+                                        "type": "object",
+                                        "required": ["name", "key"],
+                                        "additionalProperties": False,
+                                        "properties": {"name": {"type": "string"}, "key": {"type": "string"}},
+                                    },
+                                },
+                            },
                         },
                     },
                 },
@@ -204,11 +218,15 @@ class TestConfig:
         data = only(base, "ConfigMap")["data"]
         for name, content in data.items():
             (tmp_path / name).write_text(content)
-        [conn] = load_settings(tmp_path / "leadsync.yaml").connections
+        settings = load_settings(tmp_path / "leadsync.yaml")
+        [conn] = settings.connections
         mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
         assert mounts["config"] == str(Path(CONFIG_PATH).parent)
         assert conn.token_file is not None and conn.token_file.parent == Path(mounts["crm-tokens"])
         assert conn.token_file.name == "hubspot-token"  # the key README's `kubectl create secret` gives
+        # `--http 0.0.0.0:9464` needs the listener's token: the same Secret's key http-token
+        http = settings.http
+        assert http is not None and http.token_file == Path(mounts["crm-tokens"]) / "http-token"
 
     def test_an_edit_of_the_rules_renames_the_configmap_so_pods_roll(
         self, base: list[dict[str, Any]], tmp_path: Path
@@ -247,6 +265,9 @@ class TestMetricsPath:
         [endpoint] = monitor["spec"]["endpoints"]
         assert endpoint["port"] in {p["name"] for p in service["spec"]["ports"]}
         assert endpoint["path"] == "/metrics"
+        # /metrics beyond loopback needs the config's http token: the file the pod mounts from that key
+        credentials = endpoint["authorization"]["credentials"]
+        assert credentials == {"name": "leadsync-crm", "key": "http-token"}
         assert _seconds(endpoint["scrapeTimeout"]) < _seconds(endpoint["interval"])
 
     def test_a_drain_keeps_one_replica(self, base: list[dict[str, Any]], pod: dict[str, Any]) -> None:

@@ -10,13 +10,14 @@ import orjson
 import pytest
 import structlog
 from click.testing import CliRunner
+from pydantic import SecretStr
 from structlog.testing import capture_logs
 
 from leadsync.cli import main
 from leadsync.errors import ConfigError
 from leadsync.observe import ListenAddress, parse_listen
 from leadsync.observe.monitor import Monitor
-from leadsync.observe.server import HttpListener, Response
+from leadsync.observe.server import HttpListener, Query, Response
 from leadsync.settings import load_settings
 from leadsync.sync.state import StateStore, open_store
 from tests.observe.support import get, samples, value
@@ -128,7 +129,7 @@ class TestEndpoints:
         assert "Python" not in get(url(monitor, "/livez"))[1]["Server"]
 
     def test_a_route_that_raises_answers_500_and_is_logged(self) -> None:
-        def broken(_: Mapping[str, str]) -> Response:
+        def broken(_: Mapping[str, str], __: Query) -> Response:
             raise RuntimeError("bug")
 
         listener = HttpListener(ListenAddress("127.0.0.1", 0), {"/metrics": broken})
@@ -156,16 +157,23 @@ class TestListening:
         m.stop()
         [event] = [e for e in logs if e["event"] == "http_listening"]
         assert event["address"] == str(m.bound) and m.bound is not None and m.bound.port > 0
-        assert event["loopback"] is True and "note" not in event
+        assert event["loopback"] is True and event["token_required_for"] == []
 
-    def test_beyond_loopback_is_said_at_start(self, store: StateStore) -> None:
-        m = Monitor(store, {}, listen=ListenAddress("0.0.0.0", 0))
+    def test_beyond_loopback_only_with_a_token(self, store: StateStore) -> None:
+        m = Monitor(store, {}, listen=ListenAddress("0.0.0.0", 0), listen_from=("leadsync.yaml", 4))
+        with pytest.raises(ConfigError) as caught:
+            m.start()
+        assert str(caught.value).startswith(
+            "leadsync.yaml:4: listening on 0.0.0.0:0 serves the report and the metrics beyond this "
+            "machine: set http.token_env (or http.token_file)"
+        )
+        m = Monitor(store, {}, listen=ListenAddress("0.0.0.0", 0), token=SecretStr("s3cret-token"))
         with capture_logs() as logs:
             m.start()
         m.stop()
         [event] = [e for e in logs if e["event"] == "http_listening"]
-        assert event["loopback"] is False
-        assert event["note"] == "reachable from other hosts, without authentication"
+        assert event["loopback"] is False and event["token_required_for"] == ["/metrics"]
+        assert "s3cret-token" not in repr(logs)
 
     def test_a_port_in_use_is_a_config_error_at_its_line(self, store: StateStore) -> None:
         with socket.socket() as taken:

@@ -112,9 +112,9 @@ def test_the_records_form_needs_its_files_and_now() -> None:
         assert f"{flag}:0: missing: the report from records needs {flag} with --rules" in err
 
 
-def test_html_is_not_a_format_yet() -> None:
-    code, _, err = invoke(*RECORDS, "--format", "html")
-    assert code == 2 and "'html' is not one of 'text', 'json', 'csv'" in err
+def test_an_unknown_format_is_refused() -> None:
+    code, _, err = invoke(*RECORDS, "--format", "pdf")
+    assert code == 2 and "'pdf' is not one of 'text', 'json', 'csv', 'html'" in err
 
 
 def test_bad_input_is_refused_at_its_line_and_nothing_is_written(tmp_path: Path) -> None:
