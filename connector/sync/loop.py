@@ -430,7 +430,7 @@ class SyncJob:
         known = self.store.known_action_keys(self.name, [a.key for d in decisions for a in d.actions])
         for decision in decisions:
             contact = by_id[decision.contact_id]
-            current = current_values(self.rules, contact, written.get(contact.id, {}))
+            current = current_values(contact, written.get(contact.id, {}))
             change = diff(desired_values(decision), current)
             history = histories[contact.id]
             plans.append(
