@@ -15,7 +15,8 @@ from leadsync.sandboxes.hubspot.data import CALL_DISPOSITIONS
 from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox
 from leadsync.sync.state import StateStore
 from leadsync.testing.sync_suite import run
-from tests.harnesses.hubspot import NOW, HubSpotSyncHarness
+from tests.harnesses import reason_labels
+from tests.harnesses.hubspot import NOW, PLAYBOOK, HubSpotSyncHarness
 
 HARNESS = HubSpotSyncHarness()
 MS = 1000
@@ -67,9 +68,9 @@ def test_setup_creates_the_fields_with_hubspot_types(portal: HubSpotSandbox) -> 
     first, met = schema.get("contacts", "leadsync_first_touch_at"), schema.get("contacts", "leadsync_sla_met")
     assert (first.type, first.field_type) == ("datetime", "date")
     assert (met.type, met.field_type, met.option_values()) == ("bool", "booleancheckbox", ["true", "false"])
-    assert HARNESS.adapter(portal).setup({}) and "leadsync_sla_met" in " ".join(
-        HARNESS.adapter(portal).setup({})
-    )
+    again = HARNESS.adapter(portal).setup(reason_labels(PLAYBOOK))  # idempotent
+    assert "contact property `leadsync_first_touch_at`: already there" in again
+    assert "contact property `leadsync_sla_met`: already there, options up to date" in again
 
 
 def test_first_touch_and_sla_met_written_once(portal: HubSpotSandbox, leadsync_store: StateStore) -> None:
