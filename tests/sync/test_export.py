@@ -41,7 +41,7 @@ def _export(config: Path, out: Path) -> None:
     code, out_text, err = _cli("export", "--config", str(config), "--connection", "crm", "--out", str(out))
     assert code == 0, err
     assert out_text == ""
-    assert err.startswith("leadsync export: 8 contacts") or "contacts," in err
+    assert err == f"leadsync export: 13 contacts, 8 activities, 2 owners written to {out}\n"
 
 
 def _report(*args: str) -> Any:
