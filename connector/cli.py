@@ -237,3 +237,29 @@ def report_command(
         run_report(request, sys.stdout.buffer)
     except InputError as error:
         _fail(error)
+
+
+@main.command("export")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The daemon's config (default: $LEADSYNC_CONFIG, then ./leadsync.yaml).",
+)
+@click.option("--connection", default=None, help="Which connection of --config (when there are several).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="A new folder (or an earlier export's) for contacts.jsonl, activities.jsonl, owners.jsonl.",
+)
+def export_command(config_path: Path | None, connection: str | None, out: Path) -> None:
+    """Write the state store's contacts, activities and owners as JSON Lines files (CONTRACT §1)."""
+    from leadsync.sync.export import run_export
+
+    try:
+        exported = run_export(config_path, connection, out)
+    except InputError as error:
+        _fail(error)
+    click.echo(f"leadsync export: {exported.summary(out)}", err=True)

@@ -17,8 +17,10 @@ from typing import Any
 from leadsync.timeutil import parse_iso_ts
 
 __all__ = [
+    "BOOL",
     "FIELDS",
     "NUMBER",
+    "OPTIONAL_FIELDS",
     "OWN_FIELDS",
     "PINNABLE_FIELDS",
     "TEXT",
@@ -45,6 +47,11 @@ def _score(value: Any) -> float:
     return round(float(value), 6)
 
 
+def _flag(value: Any) -> Any:
+    # CRMs hand booleans back as text ("true", "false") or as booleans.
+    return value.strip().casefold() == "true" if isinstance(value, str) else bool(value)
+
+
 def _time_to_json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
@@ -66,6 +73,7 @@ class Kind:
 TEXT = Kind("text", _as_is, _as_is, _as_is)
 NUMBER = Kind("number", _score, _as_is, _as_is)
 TIME = Kind("time", _seconds, _time_to_json, _time_from_json)
+BOOL = Kind("bool", _flag, _as_is, _as_is)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +83,8 @@ class WritableField:
     ``own``: leadsync's own field, which a CRM may not hand back when read; leadsync keeps what
     it wrote (in a snapshot's ``properties``) and takes that for the CRM's value.
     ``pinnable``: a person who changes it in the CRM after leadsync wrote it wins (a conflict).
+    ``optional``: written only where the CRM's mapping names it (adapters say which, see
+    ``leadsync.api.CrmAdapter``); a mapping without it is still complete.
     """
 
     name: str
@@ -82,6 +92,7 @@ class WritableField:
     holds: str
     own: bool = False
     pinnable: bool = False
+    optional: bool = False
 
     def same(self, a: Any, b: Any) -> bool:
         """Whether two values are the same to the CRM (None and "" both mean empty)."""
@@ -103,17 +114,35 @@ FIELDS = (
     WritableField("mql_at", TIME, "when leadsync made the contact an MQL"),
     WritableField("sql_at", TIME, "when leadsync made the contact an SQL"),
     WritableField("assigned_at", TIME, "when leadsync routed the contact to its owner"),
+    # For the CRM's own reports (CONTRACT §6's `sla` section, per contact): see
+    # leadsync.sync.touchfields.
+    WritableField(
+        "first_touch_at",
+        TIME,
+        "when sales first touched the contact after its handoff",
+        own=True,
+        optional=True,
+    ),
+    WritableField(
+        "sla_met", BOOL, "whether that first touch met the SLA (empty while open)", own=True, optional=True
+    ),
 )
 
 WRITABLE_FIELDS = tuple(f.name for f in FIELDS)
 OWN_FIELDS = tuple(f.name for f in FIELDS if f.own)
+OPTIONAL_FIELDS = tuple(f.name for f in FIELDS if f.optional)
 PINNABLE_FIELDS = tuple(f.name for f in FIELDS if f.pinnable)
 _BY_NAME = {f.name: f for f in FIELDS}
 
 
 def diff(desired: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields whose desired value differs from the CRM's, in the table's order."""
-    return {f.name: desired[f.name] for f in FIELDS if not f.same(desired[f.name], current.get(f.name))}
+    """The fields whose desired value differs from the CRM's, in the table's order (the optional
+    fields only when ``desired`` has them)."""
+    return {
+        f.name: desired[f.name]
+        for f in FIELDS
+        if f.name in desired and not f.same(desired[f.name], current.get(f.name))
+    }
 
 
 def values_to_json(values: Mapping[str, Any]) -> dict[str, Any]:

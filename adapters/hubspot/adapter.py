@@ -34,6 +34,7 @@ import structlog
 
 from leadsync.api import (
     JSON,
+    OPTIONAL_FIELDS,
     Activity,
     ApiBudget,
     AuthError,
@@ -97,6 +98,7 @@ class HubSpotAdapter:
     ) -> None:
         self.client = client
         self.mapping = mapping
+        self.optional_fields = frozenset(f for f in OPTIONAL_FIELDS if f in mapping.fields)
         self.search_lag_ms = search_lag_s * 1000
         self.batch_size = batch_size
         self.account_timezone = account_timezone

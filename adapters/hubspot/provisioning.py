@@ -41,7 +41,17 @@ _WRITABLE: dict[str, tuple[str, str, str]] = {
     "mql_at": ("leadsync MQL at", "datetime", "date"),
     "sql_at": ("leadsync SQL at", "datetime", "date"),
     "assigned_at": ("leadsync assigned at", "datetime", "date"),
+    # Optional (OPTIONAL_FIELDS): created and checked only when the mapping names them.
+    "first_touch_at": ("leadsync first touch at", "datetime", "date"),
+    "sla_met": ("leadsync SLA met", "bool", "booleancheckbox"),
 }
+# A single checkbox (bool) property's two options, as HubSpot's own are.
+_BOOL_OPTIONS = [("true", "Yes"), ("false", "No")]
+
+
+def _written(mapping: HubSpotMapping) -> list[tuple[str, str, tuple[str, str, str]]]:
+    """(canonical field, property, its spec) of each property leadsync writes with this mapping."""
+    return [(f, mapping.fields[f].field, spec) for f, spec in _WRITABLE.items() if f in mapping.fields]
 
 
 def run_setup(client: HubSpotClient, mapping: HubSpotMapping, reason_labels: Mapping[str, str]) -> list[str]:
@@ -52,9 +62,9 @@ def run_setup(client: HubSpotClient, mapping: HubSpotMapping, reason_labels: Map
     wanted_options = {
         "disqualification_reason": [(code, label) for code, label in reason_labels.items()],
         "sla_status": [(s, s.capitalize()) for s in SLA_STATUSES],
+        "sla_met": _BOOL_OPTIONS,
     }
-    for field, (label, ptype, ftype) in _WRITABLE.items():
-        name = mapping.fields[field].field
+    for field, name, (label, ptype, ftype) in _written(mapping):
         options = wanted_options.get(field, [])
         existing = contact_props.get(name)
         if existing is None:
@@ -304,10 +314,10 @@ def check_properties(
     wanted_options = {
         "disqualification_reason": list(reason_labels),
         "sla_status": list(SLA_STATUSES),
+        "sla_met": [v for v, _ in _BOOL_OPTIONS],
     }
     out: list[str] = []
-    for field, (_, ptype, _) in _WRITABLE.items():
-        name = mapping.fields[field].field
+    for field, name, (_, ptype, _) in _written(mapping):
         prop = props.get(name)
         if prop is None:
             fix = setup if name.startswith("leadsync_") else f"create it in HubSpot or change {mapping.file}"

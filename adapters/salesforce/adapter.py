@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import structlog
 
 from leadsync.api import (
+    OPTIONAL_FIELDS,
     Activity,
     ApiBudget,
     CheckNeeds,
@@ -88,6 +89,8 @@ class SalesforceAdapter:
         self.client = client
         self.clock = client.clock
         self.mapping = mapping
+        named = {f for om in mapping.objects.values() for f in om.fields}
+        self.optional_fields = frozenset(f for f in OPTIONAL_FIELDS if f in named)
         self.query_batch = query_batch
         self.overlap = overlap
         self._task_fields: set[str] | None = None

@@ -43,7 +43,10 @@ _TYPES: dict[str, tuple[str, dict[str, Any]]] = {
     "mql_at": ("DateTime", {}),
     "sql_at": ("DateTime", {}),
     "assigned_at": ("DateTime", {}),
+    "first_touch_at": ("DateTime", {}),
 }
+# sla_met: a Checkbox is never empty, and an open SLA is neither met nor missed.
+SLA_MET_VALUES = (("true", "Yes"), ("false", "No"))
 # History is tracked for at most 20 fields an object: leadsync asks for three of them.
 _TRACKED = {"score", "disqualification_reason", "stage"}
 _LABELS = {
@@ -55,6 +58,8 @@ _LABELS = {
     "mql_at": "leadsync MQL At",
     "sql_at": "leadsync SQL At",
     "assigned_at": "leadsync Assigned At",
+    "first_touch_at": "leadsync First Touch At",
+    "sla_met": "leadsync SLA Met",
     "stage": "leadsync Stage",
 }
 
@@ -120,6 +125,8 @@ def wanted_fields(mapping: SalesforceMapping, reason_labels: Mapping[str, str]) 
                 out.append(FieldSpec(obj, api, label, "Picklist", {}, values, track=track))
             elif canonical == "sla_status":
                 out.append(FieldSpec(obj, api, label, "Picklist", {}, tuple((v, v) for v in SLA_VALUES)))
+            elif canonical == "sla_met":
+                out.append(FieldSpec(obj, api, label, "Picklist", {}, SLA_MET_VALUES))
             elif canonical == "stage":
                 values = tuple((v, v) for v in om.stage.stages.values())
                 out.append(FieldSpec(obj, api, label, "Picklist", {}, values, track=track))

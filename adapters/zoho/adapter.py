@@ -37,6 +37,7 @@ import structlog
 
 from leadsync.api import (
     JSON,
+    OPTIONAL_FIELDS,
     Activity,
     ApiBudget,
     CheckNeeds,
@@ -86,6 +87,8 @@ class ZohoAdapter:
     ) -> None:
         self.client = client
         self.mapping = mapping
+        named = {f for module in mapping.modules.values() for f in module.fields}
+        self.optional_fields = frozenset(f for f in OPTIONAL_FIELDS if f in named)
         self.triggers = list(triggers)
         self.clock = client.clock
         self._modules: dict[str, str] = {}

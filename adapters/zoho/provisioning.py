@@ -44,7 +44,10 @@ _TYPES: dict[str, tuple[str, dict[str, Any]]] = {
     "mql_at": ("datetime", {}),
     "sql_at": ("datetime", {}),
     "assigned_at": ("datetime", {}),
+    "first_touch_at": ("datetime", {}),
 }
+# sla_met: a boolean (checkbox) field is never empty, and an open SLA is neither met nor missed.
+SLA_MET_VALUES = (("true", "true"), ("false", "false"))
 _SHOWN = {"integer": "Number", "textarea": "Multi Line (Large)", "datetime": "Date/Time",
           "picklist": "Pick List", "text": "Single Line (255), Do not allow duplicate values"}  # fmt: skip
 
@@ -93,6 +96,8 @@ def wanted_fields(mapping: ZohoMapping, reason_labels: Mapping[str, str]) -> lis
                 out.append(FieldSpec(module, api, "picklist", {}, tuple(sorted(reason_labels.items()))))
             elif canonical == "sla_status":
                 out.append(FieldSpec(module, api, "picklist", {}, tuple((v, v) for v in SLA_VALUES)))
+            elif canonical == "sla_met":
+                out.append(FieldSpec(module, api, "picklist", {}, SLA_MET_VALUES))
             elif canonical == "stage":
                 out.append(
                     FieldSpec(module, api, "picklist", {}, tuple((v, v) for v in mm.stage.stages.values()))

@@ -38,6 +38,7 @@ from leadsync.api._cursor import CursorCodec, CursorError
 from leadsync.api._json import JSON, compact_json, json_object, response_object
 from leadsync.api._options import AdapterOptions, ClockOption, OptionSource, option_problem, parse_options
 from leadsync.api._protocol import (
+    OPTIONAL_FIELDS,
     WRITABLE_FIELDS,
     CheckNeeds,
     CheckReport,
@@ -74,6 +75,7 @@ from leadsync.tls import trust_ca
 __all__ = [
     "BUILTIN_ACTIVITY_TYPES",
     "JSON",
+    "OPTIONAL_FIELDS",
     "STAGES",
     "SYSTEM_CLOCK",
     "WRITABLE_FIELDS",

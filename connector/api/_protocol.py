@@ -14,9 +14,10 @@ from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from leadsync.model import Activity, Contact, Owner
-from leadsync.writable import WRITABLE_FIELDS
+from leadsync.writable import OPTIONAL_FIELDS, WRITABLE_FIELDS
 
 __all__ = [
+    "OPTIONAL_FIELDS",
     "WRITABLE_FIELDS",
     "CheckNeeds",
     "CheckReport",
@@ -192,6 +193,10 @@ class CrmAdapter(Protocol):
     says what to do (run ``leadsync setup``, add a value, fix the mapping), and makes ``ok`` false.
     ``leadsync check`` calls it when present, else ``check``; it checks the rules' owner ids
     against ``read_owners`` itself.
+
+    The optional writable fields (``leadsync.api.OPTIONAL_FIELDS``: ``first_touch_at``,
+    ``sla_met``) are written only to an adapter that names those its mapping holds in
+    ``optional_fields`` (optional; a frozenset of canonical names; default none).
     """
 
     name: str

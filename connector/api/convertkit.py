@@ -163,6 +163,8 @@ def _number(value: Any) -> float | None:
 
 
 def _wire(name: str, value: Any, format_ts: Callable[[datetime], str]) -> Any:
+    if isinstance(value, bool):  # a true/false pick-list (``sla_met``): never empty like a checkbox
+        return "true" if value else "false"
     if name.endswith("_at") and isinstance(value, str):
         value = parse_crm_ts(value) or value
     if isinstance(value, datetime):

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from leadsync.api import (
     BUILTIN_ACTIVITY_TYPES,
+    OPTIONAL_FIELDS,
     STAGES,
     WRITABLE_FIELDS,
     ConfigError,
@@ -51,7 +52,7 @@ CONTACT_FIELDS = (
     "lead_source", "employees", "created_at", "owner_id",
     *(w for w in WRITABLE_FIELDS if w not in ("stage", "owner_id")),
 )  # fmt: skip
-REQUIRED_FIELDS = (*(w for w in WRITABLE_FIELDS if w != "stage"), "created_at")
+REQUIRED_FIELDS = (*(w for w in WRITABLE_FIELDS if w != "stage" and w not in OPTIONAL_FIELDS), "created_at")
 STAGE_KEYS = ("field", "stages", "also_read", "unknown", "empty")
 
 

@@ -16,7 +16,7 @@ from leadsync.rules.compiled import SlaRule
 from leadsync.rules.history import History
 from leadsync.rules.sla import due_at
 
-__all__ = ["FirstTouch", "first_touch", "speed_minutes"]
+__all__ = ["FirstTouch", "first_touch", "first_touch_at", "speed_minutes"]
 
 _MINUTE = timedelta(minutes=1)
 
@@ -39,13 +39,18 @@ def speed_minutes(sla: SlaRule, start: datetime, touched: datetime) -> int:
     return max(0, span // _MINUTE)
 
 
+def first_touch_at(history: History, handoff_at: datetime) -> datetime | None:
+    """The earliest sales touch with ``handoff_at <= at <= now`` (the history's ``now``)."""
+    touches = history.touches  # at or before now, in order of time
+    i = bisect_left(touches, handoff_at, key=lambda a: a.at)
+    return touches[i].at if i < len(touches) else None
+
+
 def first_touch(sla: SlaRule, history: History, handoff_at: datetime, now: datetime) -> FirstTouch:
     """The contact's first touch after its handoff, and whether it came within the SLA."""
     due = due_at(sla, handoff_at)
     assert due is not None  # the report has an sla section only with first_touch_within
-    touches = history.touches  # at or before now, in order of time
-    i = bisect_left(touches, handoff_at, key=lambda a: a.at)
-    touched = touches[i].at if i < len(touches) else None
+    touched = first_touch_at(history, handoff_at)
     if touched is not None:
         status = "on_time" if touched <= due else "late"
         return FirstTouch(status, due, touched, speed_minutes(sla, handoff_at, touched))

@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Records", "decide_into", "records_from_files", "records_from_store"]
 
-_CHUNK = 500  # contacts read from the state store at a time
-
 
 @dataclass
 class Records:
@@ -83,24 +81,16 @@ def records_from_store(store: StateStore, connection: str, rules: Rules) -> Reco
     """The records the state store holds for ``connection``: each contact as leadsync last read it
     (with the writes the CRM took from it applied), its activities as last read, and the owners as
     last read (none stored: nobody is routed, as without an owners file)."""
-    from leadsync.records import contact_from_json
-    from leadsync.sync.loop import owners_from_store
-    from leadsync.sync.snapshot import stored_activity
+    from leadsync.sync.stored import stored_owners, stored_records
 
-    known = rules.activity_types
     contacts: list[Contact] = []
     grouped: dict[str, list[Activity]] = {}
-    ids = store.contact_ids(connection)
-    for start in range(0, len(ids), _CHUNK):
-        rows = store.contacts(connection, ids[start : start + _CHUNK])
-        for cid in ids[start : start + _CHUNK]:
-            row = rows.get(cid)
-            if row is None:  # forgotten between the two reads
-                continue
-            contacts.append(contact_from_json(row.record))
-            grouped[cid] = [a for a in (stored_activity(x, known) for x in row.activities) if a is not None]
+    for contact, activities in stored_records(store, connection, rules.activity_types):
+        contacts.append(contact)
+        grouped[contact.id] = activities
 
     def activities_of(contact_id: str) -> Iterator[Activity]:
         yield from grouped.pop(contact_id, ())
 
-    return Records(contacts, activities_of, owners_from_store(store, connection) or None)
+    owners = stored_owners(store, connection)
+    return Records(contacts, activities_of, {o.id: o for o in owners} or None)

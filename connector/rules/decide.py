@@ -47,7 +47,7 @@ class _Work:
     score: Score
     previous: str
     stage: str
-    previous_reason: str | None  # the contact's reason as a code (or as it is, when unknown)
+    previous_reason: str | None  # the contact's reason as the CRM holds it (None when blank)
     disqualification_reason: str | None
     reason_known: bool
     mql_at: datetime | None
@@ -162,7 +162,8 @@ def _first_steps(
 ) -> _Work:
     """Steps 1-7: score, reason, and the stage."""
     score = score_contact(rules, contact, history, now)
-    reason, known = rules.reason_code(contact.disqualification_reason)
+    raw = contact.disqualification_reason
+    reason, known = rules.reason_code(raw)
     previous = contact.stage or "lead"
     w = _Work(
         contact,
@@ -170,7 +171,8 @@ def _first_steps(
         score,
         previous,
         previous,
-        reason,
+        # A label or an alias becomes its code (step 2): `changed` when the CRM's text differs.
+        raw if raw is None or raw.strip() else None,
         reason,
         known,
         contact.mql_at,
@@ -185,6 +187,7 @@ def _first_steps(
         w.note(f"reason: `{reason}` matches no reason code or label; kept as it is")
     if previous in _FROZEN:
         w.note(f"stage: {previous}; leadsync never changes an opportunity or customer")
+        w.disqualification_reason = w.previous_reason  # not even its reason's spelling (§2)
         return w
     if previous == "disqualified":
         w.note(f"stage: disqualified ({reason}); stays until a person clears it in the CRM")

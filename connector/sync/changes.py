@@ -12,7 +12,6 @@ from typing import Any
 
 from leadsync.decision import Action, Decision, number
 from leadsync.model import Contact
-from leadsync.rules.compiled import Rules
 from leadsync.writable import FIELDS
 
 __all__ = ["ContactPlan", "breakdown_text", "current_values", "desired_values"]
@@ -54,13 +53,12 @@ def desired_values(decision: Decision) -> dict[str, Any]:
     }
 
 
-def current_values(
-    rules: Rules, contact: Contact, written: dict[str, tuple[Any, datetime]]
-) -> dict[str, Any]:
+def current_values(contact: Contact, written: dict[str, tuple[Any, datetime]]) -> dict[str, Any]:
     """The CRM's values of the writable fields, as far as leadsync knows them."""
     values: dict[str, Any] = {
         "stage": contact.stage or "lead",
-        "disqualification_reason": rules.reason_code(contact.disqualification_reason)[0],
+        # As the CRM holds it: a label or an alias differs from the code, which is written back.
+        "disqualification_reason": contact.disqualification_reason,
         "owner_id": contact.owner_id,
         "score": contact.score,
         "mql_at": contact.mql_at,

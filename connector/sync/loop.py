@@ -72,6 +72,7 @@ from leadsync.sync.rulesource import RulesFile, rules_sha
 from leadsync.sync.run import RunContext, RunResult
 from leadsync.sync.snapshot import comparable, refresh_records, snapshot_row, stored_activity
 from leadsync.sync.state import DeadLetter, NewAction, PendingWrite, SeenConflict, StateStore
+from leadsync.sync.touchfields import touch_values
 from leadsync.writable import PINNABLE_FIELDS, diff, values_to_json
 
 __all__ = ["DECIDE_BATCH", "MAX_WRITE_ATTEMPTS", "READ_AHEAD", "RunResult", "SyncJob", "owners_from_store"]
@@ -160,6 +161,8 @@ class SyncJob:
         self.batch_size = batch_size
         self.decide_batch = decide_batch
         self.read_ahead = read_ahead if getattr(adapter, "concurrent_reads", False) else 0
+        # The optional fields the adapter's mapping holds: written, the others not even decided.
+        self.optional_fields: frozenset[str] = getattr(adapter, "optional_fields", frozenset())
         self.stop = stop or threading.Event()
         self.progress = progress  # called with the contacts read so far (``_Run.read``), after each page
         self.view = view
@@ -430,9 +433,12 @@ class SyncJob:
         known = self.store.known_action_keys(self.name, [a.key for d in decisions for a in d.actions])
         for decision in decisions:
             contact = by_id[decision.contact_id]
-            current = current_values(self.rules, contact, written.get(contact.id, {}))
-            change = diff(desired_values(decision), current)
+            current = current_values(contact, written.get(contact.id, {}))
             history = histories[contact.id]
+            desired = desired_values(decision)
+            if self.optional_fields:
+                desired |= touch_values(self.rules, decision, history, run.ctx.now, self.optional_fields)
+            change = diff(desired, current)
             plans.append(
                 ContactPlan(
                     contact=contact,

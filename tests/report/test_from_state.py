@@ -12,67 +12,15 @@ import pytest
 from click.testing import CliRunner
 
 from leadsync.cli import main
-from leadsync.records import contact_from_json
-from leadsync.sync.state import StateStore, open_store
 from leadsync.timeutil import parse_iso_ts
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "report"
-NOW = (EXAMPLE / "now.txt").read_text().strip()
-
-
-def _jsonl(name: str) -> list[dict]:
-    return [json.loads(line) for line in (EXAMPLE / name).read_text().splitlines() if line]
-
-
-def _fill(url: str, connection: str) -> None:
-    """The example's records in the state store, as a sync leaves them."""
-    contacts, activities = _jsonl("contacts.jsonl"), _jsonl("activities.jsonl")
-    store = open_store(url)
-    read_at = datetime(2026, 12, 9, 16, 0, tzinfo=UTC)
-    rows = []
-    for record in contacts:
-        c = contact_from_json(record)
-        rows.append(
-            {
-                "connection": connection,
-                "contact_id": c.id,
-                "record": record,
-                "activities": [a for a in activities if a["contact_id"] == c.id],
-                "read_at": read_at,
-                "recheck_at": None,
-                "stage": c.stage,
-                "sla_status": None,
-                "domain": c.domain,
-                "created_at": c.created_at,
-                "owner_id": c.owner_id,
-                "assigned_at": c.assigned_at,
-            }
-        )
-    with store.transaction() as s:
-        StateStore.save_contacts(s, rows)
-        StateStore.save_owners(s, connection, _jsonl("owners.jsonl"))
-    store.close()
+from tests.report.stored import EXAMPLE, NOW, fill_store, write_config
 
 
 @pytest.fixture
 def config(tmp_path: Path, leadsync_store_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("LEADSYNC_TEST_TOKEN", "pat-na1-SECRET-123")
-    _fill(leadsync_store_url, "crm")
-    path = tmp_path / "leadsync.yaml"
-    path.write_text(
-        f"state: {leadsync_store_url}\n"
-        "log: {level: warning, format: json}\n"
-        "connections:\n"
-        "  - name: other\n"
-        "    adapter: tests.sync.fake_crm:from_options\n"
-        f"    rules: {EXAMPLE / 'rules.yaml'}\n"
-        "    token_env: LEADSYNC_TEST_TOKEN\n"
-        "  - name: crm\n"
-        "    adapter: tests.sync.fake_crm:from_options\n"
-        f"    rules: {EXAMPLE / 'rules.yaml'}\n"
-        "    token_env: LEADSYNC_TEST_TOKEN\n"
-    )
-    return path
+    fill_store(leadsync_store_url, "crm")
+    return write_config(tmp_path / "leadsync.yaml", leadsync_store_url)
 
 
 def _run(*args: str) -> tuple[int, str, str]:

@@ -8,7 +8,7 @@ from leadsync.api import convertkit, mappingkit, writekit
 
 SURFACE = {
     # the model and the protocol
-    "BUILTIN_ACTIVITY_TYPES", "STAGES", "WRITABLE_FIELDS", "Activity", "Contact", "Owner",
+    "BUILTIN_ACTIVITY_TYPES", "OPTIONAL_FIELDS", "STAGES", "WRITABLE_FIELDS", "Activity", "Contact", "Owner",
     "CrmAdapter", "Page", "Refused", "ContactChange", "WriteResult", "TaskRequest", "TaskResult",
     "CheckReport", "RefusalCause", "CheckNeeds",
     # errors

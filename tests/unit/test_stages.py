@@ -85,7 +85,8 @@ KNOWN = [
 
 
 class TestReasonCodes:
-    """A reason matching a code's label or alias (trimmed, any case) becomes that code; it is not a change."""
+    """A reason matching a code's label or alias (trimmed, any case) becomes that code, and is a
+    change when the CRM's text is not the code itself (written back so that CRM reports group it)."""
 
     @pytest.mark.parametrize(("value", "code"), table(KNOWN))
     @pytest.mark.parametrize("stage", ["disqualified", "nurture"])
@@ -96,8 +97,31 @@ class TestReasonCodes:
         )
         out = d.to_json()
         assert (out["stage"], out["disqualification_reason"]) == (stage, code)
-        assert out["changed"] == []
+        assert out["changed"] == ([] if value == code else ["disqualification_reason"])
         assert stats.unknown_reasons == {}
+
+    @pytest.mark.parametrize(
+        ("value", "changed"),
+        [("  Sin Presupuesto ", ["disqualification_reason"]), ("no_budget", []), (" Moved away ", [])],
+    )
+    def test_changed_names_the_reason_only_when_the_crm_text_is_not_the_code(
+        self, value: str, changed: list[str]
+    ) -> None:
+        [d] = decide_objects(RULES, [contact(stage="nurture", disqualification_reason=value, score=0)])
+        assert d.changed == changed
+        assert d.disqualification_reason == ("no_budget" if changed or value == "no_budget" else value)
+
+    @pytest.mark.parametrize("stage", ["opportunity", "customer"])
+    def test_an_opportunity_or_customer_keeps_its_reason_as_spelled(self, stage: str) -> None:
+        """CONTRACT §2: leadsync never changes a contact in either (the score aside)."""
+        [d] = decide_objects(
+            RULES, [contact(stage=stage, disqualification_reason=" Sin presupuesto", score=0)]
+        )
+        assert (d.disqualification_reason, d.changed) == (" Sin presupuesto", [])
+
+    def test_a_blank_reason_is_no_reason(self) -> None:
+        [d] = decide_objects(RULES, [contact(stage="nurture", disqualification_reason="   ", score=0)])
+        assert (d.disqualification_reason, d.changed) == (None, [])
 
     def test_unknown_reason_kept_and_counted(self) -> None:
         stats = RunStats()
@@ -303,7 +327,8 @@ CHANGED = [
     ("mql-to-sql-keeps-owner",
      {"stage": "mql", "mql_at": E, "owner_id": "u1", "properties": BANT, "score": 0}, [], OWNERS,
      ["sql_at", "stage"]),
-    ("disqualified-label-is-not-a-change", {"stage": D, R: "Sin presupuesto", "score": 0}, [], None, []),
+    ("disqualified-label-is-written-as-code", {"stage": D, R: "Sin presupuesto", "score": 0}, [], None, [R]),
+    ("disqualified-code-is-not-a-change", {"stage": D, R: "no_budget", "score": 0}, [], None, []),
     ("opportunity-score-only", {"stage": "opportunity", "title": "CEO", "score": 0}, [], None, ["score"]),
 ]
 # fmt: on

@@ -13,6 +13,7 @@ from leadsync.model import Contact
 from leadsync.sync.changes import current_values, desired_values
 from leadsync.writable import (
     FIELDS,
+    OPTIONAL_FIELDS,
     OWN_FIELDS,
     PINNABLE_FIELDS,
     WRITABLE_FIELDS,
@@ -20,7 +21,6 @@ from leadsync.writable import (
     values_from_json,
     values_to_json,
 )
-from tests.support import rules
 
 T = datetime(2026, 11, 23, 10, 0, 0, 250000, tzinfo=UTC)
 BY_NAME = {f.name: f for f in FIELDS}
@@ -41,20 +41,31 @@ class TestTheTable:
             "mql_at",
             "sql_at",
             "assigned_at",
+            "first_touch_at",
+            "sla_met",
         )
         assert api.WRITABLE_FIELDS is WRITABLE_FIELDS
 
     def test_own_and_pinnable(self) -> None:
-        assert OWN_FIELDS == ("score_breakdown", "sla_status", "sla_due_at")
+        assert OWN_FIELDS == ("score_breakdown", "sla_status", "sla_due_at", "first_touch_at", "sla_met")
         assert PINNABLE_FIELDS == ("stage", "disqualification_reason", "owner_id")
+
+    def test_optional_fields_are_written_only_where_named(self) -> None:
+        """The SLA report fields: written only where the mapping names them (desired has them)."""
+        assert OPTIONAL_FIELDS == ("first_touch_at", "sla_met")
+        assert api.OPTIONAL_FIELDS is OPTIONAL_FIELDS
+        assert diff({"score": 10}, {"score": 9, "sla_met": True}) == {"score": 10}
+        assert diff({"score": 10, "sla_met": False}, {"score": 10, "sla_met": "true"}) == {"sla_met": False}
 
     def test_desired_and_current_values_name_every_field(self) -> None:
         decision = Decision(
             "c1", 10, 10, 0, 0, [], "lead", "lead", None, None, None, None, "none", None, SlaState()
         )
         contact = Contact("c1", T)
-        assert tuple(desired_values(decision)) == WRITABLE_FIELDS
-        assert set(current_values(rules(""), contact, {})) == set(WRITABLE_FIELDS)
+        assert tuple(desired_values(decision)) == tuple(
+            f for f in WRITABLE_FIELDS if f not in OPTIONAL_FIELDS
+        )
+        assert set(current_values(contact, {})) == set(WRITABLE_FIELDS)
 
 
 class TestSame:
@@ -73,6 +84,10 @@ class TestSame:
             ("mql_at", T, T.replace(microsecond=0), True),
             ("mql_at", T, T + timedelta(seconds=1), False),
             ("sla_due_at", None, T, False),
+            ("sla_met", True, "true", True),
+            ("sla_met", False, "FALSE", True),
+            ("sla_met", False, None, False),
+            ("sla_met", True, False, False),
         ],
     )
     def test_same(self, name: str, a: object, b: object, same: bool) -> None:
