@@ -135,9 +135,7 @@ def _check_fields(loader: _Loader, cond: Any, path: Path_) -> None:
         if isinstance(name, str) and name not in _DECIDED_FIELDS:
             hint = did_you_mean(name, _DECIDED_FIELDS)
             if hint:
-                loader.bad(
-                    (*path, "field"), f"unknown field `{name}`{hint} (a property? rename it)"
-                )
+                loader.bad((*path, "field"), f"unknown field `{name}`{hint} (a property? rename it)")
         for key in ("all", "any"):
             parts = cond.get(key)
             if isinstance(parts, list):
