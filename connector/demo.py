@@ -37,7 +37,7 @@ PLAYBOOK = "smarketing-2h.yaml"
 TOKEN_ENV = "LEADSYNC_DEMO_TOKEN"
 CONNECTION = "demo"  # the one connection of the demo's config
 # The report files the demo writes into its folder: (``--format``, file name).
-REPORTS = (("text", "report.txt"), ("json", "report.json"))
+REPORTS = (("html", "report.html"), ("text", "report.txt"), ("json", "report.json"))
 
 
 def _sandbox(name: str) -> Any:
@@ -238,7 +238,8 @@ def _write_reports(folder: Path, config: Path, echo: Callable[[str], None]) -> N
     echo(f"The weekly review of the sandbox's last months ({window['from']} to {window['to']}):")
     for line in _headlines(report):
         echo(f"  {line}")
-    echo("  written to " + ", ".join(str(folder / name) for _, name in REPORTS))
+    echo(f"  open it in a browser: {folder / 'report.html'}")
+    echo("  (the same numbers in " + ", ".join(str(folder / name) for _, name in REPORTS[1:]) + ")")
 
 
 def _percent(rate: float | None) -> str:

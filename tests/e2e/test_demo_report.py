@@ -19,8 +19,8 @@ def test_the_demo_writes_a_report_with_something_in_every_section(tmp_path: Path
     run = leadsync("demo", "--dir", str(folder), "--crm", crm, token=None, timeout=180)
     assert run.code == 0, run.text[-3000:]
     assert "Traceback" not in run.text and no_secret(run.text)
-    text, data = folder / "report.txt", folder / "report.json"
-    assert f"written to {text}, {data}" in run.out
+    page, text, data = folder / "report.html", folder / "report.txt", folder / "report.json"
+    assert f"open it in a browser: {page}" in run.out and f"{text}, {data}" in run.out
     report: dict[str, Any] = json.loads(data.read_text(encoding="utf-8"))
 
     commitment = report["commitment"]
@@ -38,7 +38,8 @@ def test_the_demo_writes_a_report_with_something_in_every_section(tmp_path: Path
     assert reasons["rows"] and reasons["total"] > 0
     assert reasons["unknown"], reasons  # texts for the admin to map as aliases
 
-    # The text report shows the same report (same `now`), and the demo its headline numbers.
+    # The page and the text report show the same report (same `now`), the demo its headline numbers.
+    assert json.dumps(report["window"]["now"]) in page.read_text(encoding="utf-8")
     assert f"now {report['window']['now']}; {report['window']['contacts']} contacts decided" in (
         text.read_text(encoding="utf-8")
     )
