@@ -141,9 +141,10 @@ def _in_memory(
         (c.id for c in contacts), chain.from_iterable(batches)
     )
 
-    def activities_of(contact_id: str) -> Iterator[Activity]:
-        # Hand each list over once and drop it, so memory falls as contacts are decided.
-        yield from grouped.pop(contact_id, ())
+    def activities_of(contact_id: str) -> list[Activity]:
+        # Hand each list over once and drop it, so memory falls as contacts are decided. (The
+        # list itself, not a generator over it: ``History`` takes a list as it is.)
+        return grouped.pop(contact_id, [])
 
     decisions = decide_all(
         rules, contacts, activities_of, owners, now, explain=result.explain, notes=result.notes, stats=stats
