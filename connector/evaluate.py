@@ -23,8 +23,9 @@ import orjson
 
 from leadsync.decision import Decision
 from leadsync.inputs.activities import group_by_contact, read_activities
+from leadsync.inputs.contacts import load_contacts
 from leadsync.inputs.partitioned import decide_partitioned
-from leadsync.jsonl import load_contacts, load_owners
+from leadsync.jsonl import load_owners
 from leadsync.model import Activity, Owner
 from leadsync.rules.compiled import Rules
 from leadsync.rules.decide import RunStats, decide_all

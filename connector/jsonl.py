@@ -7,6 +7,7 @@ parsers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +41,7 @@ __all__ = [
     "parse_contact",
     "parse_owner",
     "read_contacts",
+    "unique_contacts",
 ]
 
 MAX_PROBLEMS = 50  # a file that is wrong throughout would otherwise print a screen per line
@@ -201,7 +203,10 @@ def parse_contact(obj: Any) -> Contact:
     _unknown_keys(obj, _CONTACT_KEYS, "put custom fields under `properties`")
     employees = obj.get("employees")
     if employees is not None and (
-        isinstance(employees, bool) or not isinstance(employees, (int, float)) or employees != int(employees)
+        isinstance(employees, bool)
+        or not isinstance(employees, (int, float))
+        or (isinstance(employees, float) and not math.isfinite(employees))  # nan, inf: a dict
+        or employees != int(employees)
     ):
         raise BadRecord(f"`employees` must be a whole number or null, got {employees!r}")
     score = obj.get("score")
@@ -259,13 +264,19 @@ def read_contacts(path: Path) -> Iterator[tuple[int, Contact]]:
 
 def load_contacts(path: Path) -> list[Contact]:
     """All contacts of a file; a repeated id is an error naming both lines."""
+    return unique_contacts(str(path), _read(path, parse_contact))
+
+
+def unique_contacts(name: str, numbered: Iterable[tuple[int, Contact]]) -> list[Contact]:
+    """The contacts of (line number, contact) pairs; a repeated id is an error naming both
+    lines of file ``name``."""
     seen: dict[str, int] = {}
     contacts: list[Contact] = []
     problems: list[Problem] = []
-    for number, contact in _read(path, parse_contact):
+    for number, contact in numbered:
         first = seen.setdefault(contact.id, number)
         if first != number:
-            problems.append(Problem(str(path), number, f"contact `{contact.id}` is already on line {first}"))
+            problems.append(Problem(name, number, f"contact `{contact.id}` is already on line {first}"))
         else:
             contacts.append(contact)
     if problems:

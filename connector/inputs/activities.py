@@ -21,7 +21,15 @@ from leadsync.jsonl import Problems, Projector, activity_parser, careful_lines, 
 from leadsync.model import Activity
 from leadsync.timeutil import EARLIEST, LATEST
 
-__all__ = ["CHUNK_BYTES", "chunks", "fast_activities", "group_by_contact", "read_activities"]
+__all__ = [
+    "CHUNK_BYTES",
+    "chunks",
+    "fast_activities",
+    "group_by_contact",
+    "line_count",
+    "read_activities",
+    "suspect",
+]
 
 CHUNK_BYTES = 1 << 22
 
@@ -35,7 +43,7 @@ _ZEROS = bytes.maketrans(b"123456789", b"000000000")
 _SUSPECTS = (b"0" * 19, b":00.0000000", b"0t0", b"0z")
 
 
-def _suspect(chunk: bytes) -> bool:
+def suspect(chunk: bytes) -> bool:
     zeroed = chunk.translate(_ZEROS)
     return any(s in zeroed for s in _SUSPECTS)
 
@@ -55,7 +63,7 @@ def chunks(handle: BinaryIO, size: int = CHUNK_BYTES) -> Iterator[tuple[int, byt
         number += block.count(b"\n")
 
 
-def _lines(chunk: bytes) -> int:
+def line_count(chunk: bytes) -> int:
     return chunk.count(b"\n") + (not chunk.endswith(b"\n"))
 
 
@@ -75,13 +83,13 @@ def fast_activities(
     project: Projector,
 ) -> list[Activity] | None:
     """Every line of ``chunk`` as an activity, or None when the careful path must read it."""
-    if _suspect(chunk):
+    if suspect(chunk):
         return None
     try:
         acts = decode(chunk)
     except (msgspec.DecodeError, RecursionError):
         return None
-    if len(acts) != _lines(chunk):  # a blank line (skipped by decode_lines)
+    if len(acts) != line_count(chunk):  # a blank line (skipped by decode_lines)
         return None
     if not acts:
         return acts
