@@ -153,7 +153,7 @@ def _in_memory(
     for d in decisions:
         result.tally(d)
     if write is not None:
-        write(b"".join(orjson.dumps(d.to_json()) + b"\n" for d in decisions))
+        write(b"".join(orjson.dumps(d.to_json(), option=orjson.OPT_APPEND_NEWLINE) for d in decisions))
 
 
 @contextmanager

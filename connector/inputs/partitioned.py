@@ -162,7 +162,9 @@ class _Run:
             result = self.decider.first(contact, acts)
             if isinstance(result, Decision):
                 self.seen(result)
-                self.out.add(p, (contact.id, orjson.dumps(result.to_json()) + b"\n"))
+                self.out.add(
+                    p, (contact.id, orjson.dumps(result.to_json(), option=orjson.OPT_APPEND_NEWLINE))
+                )
                 self._remember(contact)
             else:
                 self._wait(result, contact, acts)
@@ -213,7 +215,7 @@ class _Run:
             contact, activities = pickle.loads(spill.read(size))
             decision = self.decider.route(contact, activities, router)
             self.seen(decision)
-            line = orjson.dumps(decision.to_json()) + b"\n"
+            line = orjson.dumps(decision.to_json(), option=orjson.OPT_APPEND_NEWLINE)
             placed.append((cid, done.tell(), len(line)))
             done.write(line)
         self.waiting.clear()
