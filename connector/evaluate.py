@@ -153,7 +153,9 @@ def _in_memory(
     for d in decisions:
         result.tally(d)
     if write is not None:
-        write(b"".join(orjson.dumps(d.to_json(), option=orjson.OPT_APPEND_NEWLINE) for d in decisions))
+        # `+ b"\n"`, not orjson's OPT_APPEND_NEWLINE: with it each held line keeps orjson's
+        # first, larger buffer (shrunk in place), which doubled the peak RSS at 100,000 contacts.
+        write(b"".join(orjson.dumps(d.to_json()) + b"\n" for d in decisions))
 
 
 @contextmanager

@@ -162,9 +162,7 @@ class _Run:
             result = self.decider.first(contact, acts)
             if isinstance(result, Decision):
                 self.seen(result)
-                self.out.add(
-                    p, (contact.id, orjson.dumps(result.to_json(), option=orjson.OPT_APPEND_NEWLINE))
-                )
+                self.out.add(p, (contact.id, orjson.dumps(result.to_json()) + b"\n"))
                 self._remember(contact)
             else:
                 self._wait(result, contact, acts)
@@ -215,7 +213,7 @@ class _Run:
             contact, activities = pickle.loads(spill.read(size))
             decision = self.decider.route(contact, activities, router)
             self.seen(decision)
-            line = orjson.dumps(decision.to_json(), option=orjson.OPT_APPEND_NEWLINE)
+            line = orjson.dumps(decision.to_json()) + b"\n"
             placed.append((cid, done.tell(), len(line)))
             done.write(line)
         self.waiting.clear()
