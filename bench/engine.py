@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 
 import orjson
@@ -40,8 +41,9 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from leadsync.jsonl import load_activities, load_contacts, load_owners  # noqa: E402
-from leadsync.model import Activity  # noqa: E402
+from leadsync.inputs.activities import group_by_contact, read_activities  # noqa: E402
+from leadsync.inputs.contacts import load_contacts  # noqa: E402
+from leadsync.jsonl import load_owners  # noqa: E402
 from leadsync.rules.decide import decide_all  # noqa: E402
 from leadsync.rules.loader import load_rules  # noqa: E402
 from leadsync.timeutil import parse_iso_ts  # noqa: E402
@@ -78,12 +80,8 @@ def run_once(rules_path: Path, data: Path, now_text: str) -> dict[str, float]:
     gc.disable()  # as evaluate does while it holds millions of objects
     t0 = time.process_time()
     contacts = load_contacts(data / "contacts.jsonl")
-    ids = {c.id: c.id for c in contacts}
-    grouped: dict[str, list[Activity]] = {c.id: [] for c in contacts}
-    for a in load_activities(data / "activities.jsonl", rules.activity_types, rules.activity_fields, ids):
-        bucket = grouped.get(a.contact_id)
-        if bucket is not None:
-            bucket.append(a)
+    batches = read_activities(data / "activities.jsonl", rules.activity_types, rules.activity_fields)
+    grouped, _ = group_by_contact((c.id for c in contacts), chain.from_iterable(batches))
     owners = load_owners(data / "owners.jsonl")
     t1 = time.process_time()
     decisions = decide_all(rules, contacts, lambda cid: grouped.pop(cid, ()), owners, now)

@@ -23,8 +23,9 @@ import orjson
 
 from leadsync.decision import Decision
 from leadsync.inputs.activities import group_by_contact, read_activities
+from leadsync.inputs.contacts import load_contacts
 from leadsync.inputs.partitioned import decide_partitioned
-from leadsync.jsonl import load_contacts, load_owners
+from leadsync.jsonl import load_owners
 from leadsync.model import Activity, Owner
 from leadsync.rules.compiled import Rules
 from leadsync.rules.decide import RunStats, decide_all
@@ -141,9 +142,10 @@ def _in_memory(
         (c.id for c in contacts), chain.from_iterable(batches)
     )
 
-    def activities_of(contact_id: str) -> Iterator[Activity]:
-        # Hand each list over once and drop it, so memory falls as contacts are decided.
-        yield from grouped.pop(contact_id, ())
+    def activities_of(contact_id: str) -> list[Activity]:
+        # Hand each list over once and drop it, so memory falls as contacts are decided. (The
+        # list itself, not a generator over it: ``History`` takes a list as it is.)
+        return grouped.pop(contact_id, [])
 
     decisions = decide_all(
         rules, contacts, activities_of, owners, now, explain=result.explain, notes=result.notes, stats=stats
@@ -151,6 +153,8 @@ def _in_memory(
     for d in decisions:
         result.tally(d)
     if write is not None:
+        # `+ b"\n"`, not orjson's OPT_APPEND_NEWLINE: with it each held line keeps orjson's
+        # first, larger buffer (shrunk in place), which doubled the peak RSS at 100,000 contacts.
         write(b"".join(orjson.dumps(d.to_json()) + b"\n" for d in decisions))
 
 

@@ -7,6 +7,7 @@ parsers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +41,7 @@ __all__ = [
     "parse_contact",
     "parse_owner",
     "read_contacts",
+    "unique_contacts",
 ]
 
 MAX_PROBLEMS = 50  # a file that is wrong throughout would otherwise print a screen per line
@@ -50,6 +52,7 @@ _CONTACT_KEYS = frozenset((*CONTACT_FIELDS, "properties"))
 _ACTIVITY_KEYS = frozenset(("id", "contact_id", "type", "at", "owner_id", "properties"))
 _OWNER_KEYS = frozenset(("id", "name", "email", "active", "teams", "capacity_per_day"))
 _EMPTY: dict[str, Any] = {}  # the properties of an activity that has none, shared
+_ABSENT = object()  # a key missing from `properties` (None is a value)
 
 
 class BadRecord(ValueError):
@@ -200,7 +203,10 @@ def parse_contact(obj: Any) -> Contact:
     _unknown_keys(obj, _CONTACT_KEYS, "put custom fields under `properties`")
     employees = obj.get("employees")
     if employees is not None and (
-        isinstance(employees, bool) or not isinstance(employees, (int, float)) or employees != int(employees)
+        isinstance(employees, bool)
+        or not isinstance(employees, (int, float))
+        or (isinstance(employees, float) and not math.isfinite(employees))  # nan, inf: a dict
+        or employees != int(employees)
     ):
         raise BadRecord(f"`employees` must be a whole number or null, got {employees!r}")
     score = obj.get("score")
@@ -258,13 +264,19 @@ def read_contacts(path: Path) -> Iterator[tuple[int, Contact]]:
 
 def load_contacts(path: Path) -> list[Contact]:
     """All contacts of a file; a repeated id is an error naming both lines."""
+    return unique_contacts(str(path), _read(path, parse_contact))
+
+
+def unique_contacts(name: str, numbered: Iterable[tuple[int, Contact]]) -> list[Contact]:
+    """The contacts of (line number, contact) pairs; a repeated id is an error naming both
+    lines of file ``name``."""
     seen: dict[str, int] = {}
     contacts: list[Contact] = []
     problems: list[Problem] = []
-    for number, contact in _read(path, parse_contact):
+    for number, contact in numbered:
         first = seen.setdefault(contact.id, number)
         if first != number:
-            problems.append(Problem(str(path), number, f"contact `{contact.id}` is already on line {first}"))
+            problems.append(Problem(name, number, f"contact `{contact.id}` is already on line {first}"))
         else:
             contacts.append(contact)
     if problems:
@@ -291,29 +303,37 @@ class Projector:
     """``properties`` cut down to the keys the rules read (``keep``; None keeps them all).
 
     Activities mostly repeat a few values (``{"url": "/pricing"}``): equal projections share
-    one read-only dict.
+    one read-only dict, found by the tuple of the wanted keys' values (``absent`` for a
+    missing key; built in C, ``tuple(map(props.get, wanted, absent))``: it runs for every
+    activity of a run).
     """
 
     def __init__(self, keep: frozenset[str] | None) -> None:
         self.keep = keep
         self.wanted = tuple(sorted(keep)) if keep is not None else ()
-        self.shared: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+        self.absent = (_ABSENT,) * len(self.wanted)
+        self.shared: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def __call__(self, props: dict[str, Any] | None) -> dict[str, Any]:
         if not props:
             return _EMPTY
         if self.keep is None:
             return props
-        items = tuple([(k, props[k]) for k in self.wanted if k in props])
-        if not items:
-            return _EMPTY
+        return self.find(tuple(map(props.get, self.wanted, self.absent)))
+
+    def find(self, values: tuple[Any, ...]) -> dict[str, Any]:
+        """The shared projection with these values of ``wanted``."""
         try:
-            found = self.shared.get(items)
-        except TypeError:  # an unhashable value (a list, an object): keep its own copy
-            return dict(items)
+            found = self.shared.get(values)
+        except TypeError:  # an unhashable value (a list, an object): its own copy
+            return self._build(values)
         if found is None:
-            found = self.shared[items] = dict(items)
+            found = self.shared[values] = self._build(values)
         return found
+
+    def _build(self, values: tuple[Any, ...]) -> dict[str, Any]:
+        items = {k: v for k, v in zip(self.wanted, values, strict=True) if v is not _ABSENT}
+        return items or _EMPTY
 
 
 def activity_parser(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -135,19 +135,24 @@ class Contact:
 _FIELD_SET = frozenset(CONTACT_FIELDS)
 
 
+_Id = Annotated[str, msgspec.Meta(min_length=1)]
+_Zoned = Annotated[datetime, msgspec.Meta(tz=True)]
+
+
 class Activity(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """Something a contact did, or a sales touch done to them.
 
     A msgspec struct, not a dataclass: ``leadsync evaluate`` decodes millions of them straight
     from JSON Lines (and from its spill files) in C. ``gc=False``: they hold no cycles, and the
     cyclic collector would otherwise rescan every one of them, again and again, while they load.
-    An unknown key fails the decoding, so that the careful parser names it (``leadsync.jsonl``).
+    An unknown key, an empty id or a timestamp without a zone fails the decoding (the
+    constraints bind only there), so that the careful parser names it (``leadsync.jsonl``).
     """
 
-    id: str
-    contact_id: str
+    id: _Id
+    contact_id: _Id
     type: str
-    at: datetime
+    at: _Zoned
     owner_id: str | None = None
     properties: dict[str, Any] = {}
 

@@ -26,8 +26,9 @@ import orjson
 from leadsync.decision import Decision
 from leadsync.errors import Problem, RecordsError
 from leadsync.inputs.activities import group_by_contact, read_activities
+from leadsync.inputs.contacts import read_contacts
 from leadsync.inputs.spill import Partitions
-from leadsync.jsonl import MAX_PROBLEMS, load_owners, read_contacts
+from leadsync.jsonl import MAX_PROBLEMS, load_owners
 from leadsync.model import Activity, Contact, Owner
 from leadsync.rules.compiled import Rules
 from leadsync.rules.decide import RunStats
