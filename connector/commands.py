@@ -174,6 +174,7 @@ def sync_command(
             clock=(lambda: now) if now else None,
             view=_view(settings),
             progress_every=settings.log.progress_seconds,
+            history_days=settings.history_days,
         )
         with _one_writer(store, conn.name, settings, dry_run):
             result = job.run(dry_run=dry_run)
@@ -325,7 +326,8 @@ def retry_command(
         conns = [settings.connection(connection)] if connection else list(settings.connections)
         store = _store(settings)
         for conn in conns:
-            job = build_job(conn, store, clock=(lambda: now) if now else None)
+            clock = (lambda: now) if now else None
+            job = build_job(conn, store, clock=clock, history_days=settings.history_days)
             try:
                 outcome = retry(job, everything=everything)
             except SetupRefused as error:
