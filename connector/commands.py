@@ -1,4 +1,4 @@
-"""The daemon's commands: run, sync, status, retry, explain, check, setup."""
+"""The daemon's commands: run, sync, status, retry, explain, check, setup (and history, its own module)."""
 
 from __future__ import annotations
 
@@ -449,6 +449,8 @@ def setup_command(config_path: Path, connection: str | None) -> None:
 
 
 def register(group: click.Group) -> None:
+    from leadsync.history_command import history_command
+
     for command in (
         run_command,
         sync_command,
@@ -458,6 +460,7 @@ def register(group: click.Group) -> None:
         check_command,
         setup_command,
         demo_command,
+        history_command,
     ):
         group.add_command(command)
 

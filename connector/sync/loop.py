@@ -288,7 +288,7 @@ class SyncJob:
         """The decision history past its retention, deleted in a few short transactions."""
         for _ in range(history.PRUNE_BATCHES):
             with self.store.transaction() as s:
-                deleted = history.prune(s, self.name, now, self.history_days)
+                deleted = history.prune(s, self.name, now, self.history_days, history.PRUNE_BATCH)
             if deleted:
                 result.add("history_pruned", deleted)
             if deleted < history.PRUNE_BATCH:
