@@ -101,9 +101,8 @@ def cost(backend: str, base: str | None, contacts: int, repeat: int) -> None:
             rows = n if not off else rows
     for i, name in enumerate(("backfill", "sweep 3 h later")):
         without, with_ = best[True][i], best[False][i]
-        print(
-            f"| {backend} | {name} | {contacts:,} | {without:.2f} | {with_:.2f} | {with_ / without:.3f} | {rows:,} |"
-        )
+        cells = [backend, name, f"{contacts:,}", f"{without:.2f}", f"{with_:.2f}", f"{with_ / without:.3f}"]
+        print("| " + " | ".join([*cells, f"{rows:,}"]) + " |")
 
 
 def peak(contacts: int, off: bool) -> int:
