@@ -95,7 +95,7 @@ def _why(name: str, d: Decision, rules: Rules) -> tuple[str, dict[str, Any] | No
     """The cause of a change to field ``name``, and what to keep with it (only on the field that
     leads its group: the stage, the reason, the owner, the SLA status, the score)."""
     if name in _STAGE_FIELDS:
-        cause = _stage_cause(d)
+        cause = _stage_cause(d, name)
         if name == "stage":
             return cause, {**_score_detail(d), **_reason_detail(d, rules)}
         if name == "disqualification_reason":
@@ -110,12 +110,13 @@ def _why(name: str, d: Decision, rules: Rules) -> tuple[str, dict[str, Any] | No
     return "decision", None
 
 
-def _stage_cause(d: Decision) -> str:
+def _stage_cause(d: Decision, name: str) -> str:
     """The step that set the stage (CONTRACT.md §4): a decision records its outcome, not its
     path, but each stage leadsync sets comes from one step only, told apart by the reason."""
     stage, reason = d.stage, d.disqualification_reason
     if stage == d.previous_stage:
-        return "reason_code"  # the stage stays: only the reason changed (a label written as its code)
+        # The stage stays: a reason the CRM holds as a label or alias, written as its code.
+        return "reason_code" if name == "disqualification_reason" else "decision"
     if stage == "mql":
         return "mql_bar"
     if stage == "sql":

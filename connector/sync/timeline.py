@@ -31,6 +31,7 @@ _FOLDED = {
     "disqualification_reason": "stage",
     "assigned_at": "owner_id",
     "sla_due_at": "sla_status",
+    "score": "mql_bar",
 }
 _FOLDED_ALWAYS = ("score_breakdown",)  # the score's line names the top rules
 _ROUTES = {"account_match": "account match (the owner of the same company's first contact)"}
@@ -96,6 +97,8 @@ class Timeline:
 
     def _entry(self, changes: list[Change]) -> list[str]:
         fields = {c.field for c in changes}
+        if any(c.field == "stage" and c.cause == "mql_bar" for c in changes):
+            fields.add("mql_bar")  # its line gives the score and its top rules
         lines = []
         for c in changes:
             leader = _FOLDED.get(c.field)
@@ -161,7 +164,7 @@ def _sla_line(c: Change) -> str:
     if c.after == "pending":
         return f"SLA clock running: first touch {due}"
     if c.after == "none":
-        return "SLA: no clock (no owner, or not an MQL or SQL)"
+        return "SLA status: none (no owner, or not an MQL or SQL)"
     if c.after == "exhausted":
         return f"SLA exhausted: {d.get('attempts', 0)} touches without a connected call or meeting"
     return f"SLA {_show(c.before)} -> {_show(c.after)}"
