@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
 from leadsync.decision import Decision, number
@@ -46,6 +46,8 @@ HISTORY_DAYS = 400  # the default retention (``state.history_days``)
 PRUNE_BATCH = 2000  # rows deleted per transaction
 PRUNE_BATCHES = 10  # transactions per run at most: 20,000 rows a run, each lock short
 TOP_RULES = 5  # the breakdown's rules kept with a score or stage change, by points
+
+_TABLE = cast(Table, HistoryRow.__table__)
 
 # Fields that follow the stage (their cause is the stage's), the owner, the SLA, the score.
 _STAGE_FIELDS = ("stage", "mql_at", "sql_at", "disqualification_reason")
@@ -150,8 +152,8 @@ def _reason_detail(d: Decision, rules: Rules) -> dict[str, Any]:
 
 def append(s: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Append history rows, inside the transaction that commits their decisions."""
-    if rows:
-        s.execute(insert(HistoryRow), list(rows))
+    if rows:  # Core's executemany: the ORM's bulk insert costs twice as much per row
+        s.execute(_TABLE.insert(), list(rows))
 
 
 def contact_history(s: Session, connection: str, contact_id: str) -> list[HistoryRow]:
