@@ -5,9 +5,10 @@ contacts with news (or as many echoes) or the read ends. A batch's activities ar
 call, its contacts decided together.
 
 Crash safety comes from the order of durable steps. A batch's contacts, its pending writes and
-actions, and the cursor after its last page are committed in ONE transaction; only then does
-anything go to the CRM, from the outbox. A run killed at any point restarts by flushing the
-outbox, so no write is lost, no cursor passes unwritten work, and a task is created once per key
+actions, its decision history and the cursor after its last page are committed in ONE
+transaction (``commit.py``); only then does anything go to the CRM, from the outbox. A run
+killed at any point restarts by flushing the outbox, so no write is lost, no cursor passes
+unwritten work, no change is recorded twice or never, and a task is created once per key
 (the outbox holds the key, and the adapter finds a task it created before a crash instead of
 creating another). A stop request (SIGTERM) ends the batch being read at the page in hand, and
 the deciding of a batch at the contact in hand; the run stops once what was decided is committed
