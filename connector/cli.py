@@ -42,6 +42,7 @@ DAEMON_COMMANDS_HELP = {
     "check": "Verify each connection's credentials, permissions, fields and the rules' owner ids.",
     "demo": "No account needed: a local CRM sandbox, the daemon for a few cycles, and what it wrote.",
     "explain": "Read one contact live from the CRM and explain its decision, now.",
+    "history": "One contact's decision history: what leadsync changed, when and why (reads the state only).",
     "retry": "Replay dead letters: re-decide their contacts from state and write again.",
     "run": "Run the sync daemon: every connection on its interval, until SIGTERM or SIGINT.",
     "setup": "Create, idempotently, the CRM fields leadsync writes (score, SLA, reason codes...).",

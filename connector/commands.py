@@ -1,4 +1,4 @@
-"""The daemon's commands: run, sync, status, retry, explain, check, setup."""
+"""The daemon's commands: run, sync, status, retry, explain, check, setup (and history, its own module)."""
 
 from __future__ import annotations
 
@@ -197,6 +197,7 @@ def sync_command(
             clock=(lambda: now) if now else None,
             view=_view(settings),
             progress_every=settings.log.progress_seconds,
+            history_days=settings.history_days,
         )
         with _one_writer(store, conn.name, settings, dry_run):
             result = job.run(dry_run=dry_run)
@@ -348,7 +349,8 @@ def retry_command(
         conns = [settings.connection(connection)] if connection else list(settings.connections)
         store = _store(settings)
         for conn in conns:
-            job = build_job(conn, store, clock=(lambda: now) if now else None)
+            clock = (lambda: now) if now else None
+            job = build_job(conn, store, clock=clock, history_days=settings.history_days)
             try:
                 outcome = retry(job, everything=everything)
             except SetupRefused as error:
@@ -470,6 +472,8 @@ def setup_command(config_path: Path, connection: str | None) -> None:
 
 
 def register(group: click.Group) -> None:
+    from leadsync.history_command import history_command
+
     for command in (
         run_command,
         sync_command,
@@ -479,6 +483,7 @@ def register(group: click.Group) -> None:
         check_command,
         setup_command,
         demo_command,
+        history_command,
     ):
         group.add_command(command)
 

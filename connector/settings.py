@@ -1,6 +1,7 @@
 """The daemon's configuration file (YAML): where state lives and which CRMs to sync, how often.
 
     state: sqlite:///state.db                # or postgresql://user@host:5432/db
+    # or: state: {url: sqlite:///state.db, history_days: 400}  (the decision history's retention)
     log: {level: info, format: json}         # format: json (services) or console (a terminal)
     http: {listen: 127.0.0.1:9464}           # `leadsync run` serves /metrics, /livez, /readyz, /report
                                              # (beyond loopback also token_env: or token_file:)
@@ -38,9 +39,18 @@ from leadsync.registry import adapter_factory
 from leadsync.rules.conditions import did_you_mean
 from leadsync.rules.loader import allowed_keys
 from leadsync.rules.yamlsource import Path_, YamlSource, load_yaml
+from leadsync.sync.history import HISTORY_DAYS
 from leadsync.sync.loop import DECIDE_BATCH
 
-__all__ = ["ConfigLines", "Connection", "HttpSettings", "LogSettings", "Settings", "load_settings"]
+__all__ = [
+    "ConfigLines",
+    "Connection",
+    "HttpSettings",
+    "LogSettings",
+    "Settings",
+    "StateSettings",
+    "load_settings",
+]
 
 
 class _Model(BaseModel):
@@ -104,6 +114,31 @@ class LogSettings(_Model):
     @property
     def progress_seconds(self) -> float:
         return interval_seconds(self.progress_every)
+
+
+class StateSettings(_Model):
+    """``state:`` written as a mapping: ``url`` (what ``state: URL`` says alone) and
+    ``history_days``, how long the decision history keeps a change (``leadsync history``)."""
+
+    url: str = "sqlite:///state.db"
+    history_days: int = Field(default=HISTORY_DAYS, ge=1, le=36_500)
+
+
+def _state_section(data: dict[str, Any], source: YamlSource) -> tuple[dict[str, Any], int, list[Problem]]:
+    """The config's data with ``state:`` as its URL, the history's retention, and the problems of
+    a ``state:`` mapping (each at its line)."""
+    section = data.get("state")
+    if not isinstance(section, dict):
+        return data, HISTORY_DAYS, []
+    try:
+        state = StateSettings.model_validate(section)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ("state", *(p for p in err["loc"] if isinstance(p, (str, int))))
+            problems.append(source.problem(loc, _shape_message(loc, err, StateSettings, 1)))
+        return {**data, "state": StateSettings().url}, HISTORY_DAYS, problems
+    return {**data, "state": state.url}, state.history_days, []
 
 
 class Connection(_Model):
@@ -239,6 +274,12 @@ class Settings(_Model):
     lease_ttl: str = "30s"
     connections: list[Connection] = Field(min_length=1)
     _state_at: tuple[str, int] = PrivateAttr(default=("config", 0))
+    _history_days: int = PrivateAttr(default=HISTORY_DAYS)
+
+    @property
+    def history_days(self) -> int:
+        """How many days the decision history keeps a change (``state: {history_days: N}``)."""
+        return self._history_days
 
     @property
     def state_at(self) -> tuple[str, int]:
@@ -294,13 +335,14 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError(
             [Problem(str(path), 1, "the config file must be a mapping; see `leadsync run --help`")]
         )
+    data, history_days, problems = _state_section(data, source)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        problems = []
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if isinstance(p, (str, int)))
             problems.append(source.problem(loc, _shape_message(loc, err)))
+    if problems:
         raise ConfigError(problems) from None
     base = path.resolve().parent
     problems = _repeated_names(settings, source)
@@ -339,17 +381,22 @@ def load_settings(path: Path) -> Settings:
     if state.startswith("sqlite:///") and not state.startswith("sqlite:////"):
         state = f"sqlite:///{base / state.removeprefix('sqlite:///')}"
     loaded = settings.model_copy(update={"connections": resolved, "state": state, "http": http})
-    loaded._state_at = (source.file, source.line(("state",)))
+    loaded._state_at = (
+        source.file,
+        source.line(("state", "url") if ("state", "url") in source.lines else ("state",)),
+    )
+    loaded._history_days = history_days
     return loaded
 
 
-def _shape_message(loc: Path_, err: Any) -> str:
-    """A validation error's text; an unknown key says which keys its mapping takes."""
+def _shape_message(loc: Path_, err: Any, root: type[BaseModel] = Settings, depth: int = 0) -> str:
+    """A validation error's text; an unknown key says which keys its mapping takes (``root``: the
+    model at ``loc[:depth]``)."""
     where = ".".join(str(p) for p in loc)
     if err["type"] != "extra_forbidden" or not loc:
         return f"`{where}`: {err['msg'].lower()}"
     key, parent = str(loc[-1]), ".".join(str(p) for p in loc[:-1])
-    hint = did_you_mean(key, allowed_keys(loc[:-1], Settings))
+    hint = did_you_mean(key, allowed_keys(loc[depth:-1], root))
     return f"unknown key `{key}` {f'in `{parent}`' if parent else 'at the top level'}{hint}"
 
 

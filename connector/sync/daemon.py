@@ -44,6 +44,7 @@ from leadsync.observe.health import HEARTBEAT_S
 from leadsync.observe.monitor import Monitor
 from leadsync.settings import Connection, Settings
 from leadsync.sync.exclusive import StateLock, lock_path
+from leadsync.sync.history import HISTORY_DAYS
 from leadsync.sync.leases import Leases
 from leadsync.sync.loop import RunResult, SyncJob
 from leadsync.sync.progress import PROGRESS_EVERY_S, ProgressView
@@ -67,11 +68,13 @@ def build_job(
     progress: Callable[[int], None] | None = None,
     view: ProgressView | None = None,
     progress_every: float = PROGRESS_EVERY_S,
+    history_days: int = HISTORY_DAYS,
 ) -> SyncJob:
     """A ready ``SyncJob``: rules loaded and validated (and re-read at a run when the file
     changed), adapter made from its entry point.
 
     ``view``: where to show the run's progress as it goes (the terminal's bars), besides the log.
+    ``history_days``: how long the decision history keeps a change (``state.history_days``).
     """
     rules = RulesFile(connection.rules)
     adapter = connection.make_adapter()
@@ -83,6 +86,7 @@ def build_job(
         "rules_file": rules,
         "view": view,
         "progress_every": progress_every,
+        "history_days": history_days,
     }
     if clock is not None:
         kwargs["clock"] = clock
@@ -115,7 +119,9 @@ class Daemon:
         self.stop = threading.Event()
         every = settings.log.progress_seconds
         self.jobs = {
-            c.name: build_job(c, store, self.stop, view=view, progress_every=every)
+            c.name: build_job(
+                c, store, self.stop, view=view, progress_every=every, history_days=settings.history_days
+            )
             for c in settings.connections
         }
         self.intervals = {c.name: c.interval_seconds for c in settings.connections}

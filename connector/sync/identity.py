@@ -10,7 +10,8 @@ crash applies it again to no effect).
   Written values (what "manual changes win" compares with), task keys and conflicts move to the
   new id; the written stage does not (the conversion itself moved the stage, on purpose). The
   snapshot moves only if the new record has none; pending writes are dropped, since the new
-  record is decided afresh in the same run.
+  record is decided afresh in the same run. Its decision history moves too (one person's
+  timeline); a forgotten contact's stays, under its id, until the retention deletes it.
 - ``forget_unread``: after a full re-read (the CRM could no longer list deletions), every contact
   not read since it began is gone.
 """
@@ -24,7 +25,15 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from leadsync.sync.bulk import chunks
-from leadsync.sync.tables import ActionRow, ConflictRow, ContactRow, CursorRow, OutboxRow, WrittenRow
+from leadsync.sync.tables import (
+    ActionRow,
+    ConflictRow,
+    ContactRow,
+    CursorRow,
+    HistoryRow,
+    OutboxRow,
+    WrittenRow,
+)
 
 __all__ = ["REREAD", "finish_reread", "forget", "forget_unread", "move", "start_reread"]
 
@@ -99,6 +108,11 @@ def move(s: Session, connection: str, moves: Mapping[str, str]) -> int:
         )
         s.execute(
             delete(ConflictRow).where(ConflictRow.connection == connection, ConflictRow.contact_id == old)
+        )
+        s.execute(  # one person's timeline: what was decided of the Lead shows under its Contact
+            update(HistoryRow)
+            .where(HistoryRow.connection == connection, HistoryRow.contact_id == old)
+            .values(contact_id=new)
         )
     return moved
 

@@ -5,9 +5,10 @@ contacts with news (or as many echoes) or the read ends. A batch's activities ar
 call, its contacts decided together.
 
 Crash safety comes from the order of durable steps. A batch's contacts, its pending writes and
-actions, and the cursor after its last page are committed in ONE transaction; only then does
-anything go to the CRM, from the outbox. A run killed at any point restarts by flushing the
-outbox, so no write is lost, no cursor passes unwritten work, and a task is created once per key
+actions, its decision history and the cursor after its last page are committed in ONE
+transaction (``commit.py``); only then does anything go to the CRM, from the outbox. A run
+killed at any point restarts by flushing the outbox, so no write is lost, no cursor passes
+unwritten work, no change is recorded twice or never, and a task is created once per key
 (the outbox holds the key, and the adapter finds a task it created before a crash instead of
 creating another). A stop request (SIGTERM) ends the batch being read at the page in hand, and
 the deciding of a batch at the contact in hand; the run stops once what was decided is committed
@@ -54,7 +55,6 @@ from leadsync.records import (
     owner_from_json,
     owner_to_json,
     routing_from_json,
-    routing_to_json,
 )
 from leadsync.rules.compiled import Rules
 from leadsync.rules.decide import decide_all
@@ -62,18 +62,19 @@ from leadsync.rules.history import History
 from leadsync.rules.horizon import next_change_at
 from leadsync.rules.owners import routable_owners, unknown_owners
 from leadsync.rules.routing import RoutingState
-from leadsync.sync import identity, outbox
+from leadsync.sync import history, identity, outbox
 from leadsync.sync.changes import ContactPlan, current_values, desired_values
+from leadsync.sync.commit import commit_batch
 from leadsync.sync.outbox import MAX_WRITE_ATTEMPTS
 from leadsync.sync.progress import PROGRESS_EVERY_S, ProgressView, RunProgress
 from leadsync.sync.readahead import ReadAhead
 from leadsync.sync.routing_store import StoredRoutingIndex
 from leadsync.sync.rulesource import RulesFile, rules_sha
 from leadsync.sync.run import RunContext, RunResult
-from leadsync.sync.snapshot import comparable, refresh_records, snapshot_row, stored_activity
-from leadsync.sync.state import DeadLetter, NewAction, PendingWrite, SeenConflict, StateStore
+from leadsync.sync.snapshot import comparable, stored_activity
+from leadsync.sync.state import DeadLetter, StateStore
 from leadsync.sync.touchfields import touch_values
-from leadsync.writable import PINNABLE_FIELDS, diff, values_to_json
+from leadsync.writable import PINNABLE_FIELDS, diff
 
 __all__ = ["DECIDE_BATCH", "MAX_WRITE_ATTEMPTS", "READ_AHEAD", "RunResult", "SyncJob", "owners_from_store"]
 
@@ -147,8 +148,10 @@ class SyncJob:
         rules_file: RulesFile | None = None,
         view: ProgressView | None = None,
         progress_every: float = PROGRESS_EVERY_S,
+        history_days: int = history.HISTORY_DAYS,
     ) -> None:
         self.name = name
+        self.history_days = history_days  # the decision history's retention (``history.py``)
         self.adapter = adapter
         self.rules = rules
         self.rules_file = rules_file  # re-read at each run when it changed (the daemon's hot edit)
@@ -258,6 +261,7 @@ class SyncJob:
             if result.status == "ok" and applied != sha:
                 with self.store.transaction() as s:
                     self.store.set_rules_sha(s, self.name, sha, now)
+            self._prune_history(result, now)
             self._finish(result, started)
         progress.end()
         log.info("run_finished", status=result.status, **result.counts)
@@ -283,6 +287,16 @@ class SyncJob:
                     break
         if not self.stop.is_set():
             self._sweep(run)
+
+    def _prune_history(self, result: RunResult, now: datetime) -> None:
+        """The decision history past its retention, deleted in a few short transactions."""
+        for _ in range(history.PRUNE_BATCHES):
+            with self.store.transaction() as s:
+                deleted = history.prune(s, self.name, now, self.history_days, history.PRUNE_BATCH)
+            if deleted:
+                result.add("history_pruned", deleted)
+            if deleted < history.PRUNE_BATCH:
+                break
 
     def _finish(self, result: RunResult, started: float) -> None:
         result.timings["seconds"] = round(time.perf_counter() - started, 3)
@@ -471,39 +485,10 @@ class SyncJob:
     def _commit(
         self, run: _Run, plans: list[ContactPlan], cursor: str | None, echoes: Sequence[Contact] = ()
     ) -> None:
-        """The batch's durable step: snapshots, outbox, actions and cursor in one transaction."""
-        ctx = run.ctx
-        changed = [p for p in plans if p.change]
-        actions = [
-            NewAction(a.key, p.contact.id, a.type, outbox.action_payload(a)) for p in plans for a in p.actions
-        ]
-        conflicts = [
-            SeenConflict(p.contact.id, c.field, c.crm_value, c.wanted)
-            for p in plans
-            for c in p.decision.conflicts
-        ]
-        ctx.result.add("contacts_changed", len(changed))
-        ctx.result.add("actions_planned", len(actions))
-        if ctx.keep_plans or ctx.dry_run:
-            ctx.result.plans.extend(plans)
-        if ctx.dry_run:
-            return
-        ctx.result.add("echoes_skipped", len(echoes))
-        if conflicts:
-            ctx.result.add("conflicts", len(conflicts))
-        writes = [
-            PendingWrite(p.contact.id, values_to_json(p.change), values_to_json(p.current)) for p in changed
-        ]
-        with self.store.transaction() as s:
-            refresh_records(s, self.name, echoes, ctx.now)
-            self.store.save_contacts(s, [snapshot_row(self.name, p, ctx.now) for p in plans])
-            self.store.enqueue_writes(s, self.name, writes, ctx.now)
-            self.store.enqueue_actions(s, self.name, actions, ctx.now)
-            self.store.record_conflicts(s, self.name, conflicts, ctx.now)
-            self.store.save_routing_state(s, self.name, routing_to_json(run.routing))
-            self.store.set_cursor(s, self.name, cursor)
-        run.index.settle()  # the store holds the batch's owners now
-        self._flush(ctx, hold_partial=True)
+        """The batch's durable step (``commit.py``), then the outbox sent."""
+        if commit_batch(run.ctx, self.rules, run.routing, plans, cursor, echoes):
+            run.index.settle()  # the store holds the batch's owners now
+            self._flush(run.ctx, hold_partial=True)
 
     def _flush(self, ctx: RunContext, *, hold_partial: bool = False) -> None:
         """Send the outbox to the CRM: contact writes in batches, then tasks, each once.

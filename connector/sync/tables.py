@@ -12,6 +12,7 @@ runs           every run: counts, errors, timings
 dead_letters   writes and tasks the CRM refused, with its own error text and its cause
 rules_applied  per connection, the content hash of the rules that last decided its contacts
 conflicts      fields a person changed after leadsync wrote them (kept, reported)
+decision_history  every change leadsync decided: contact, field, before, after, cause, run, time
 leases         which replica syncs each connection, until when (PostgreSQL; ``leases.py``)
 replicas       each running replica's heartbeat, so that each takes its fair share of leases
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "ContactRow",
     "CursorRow",
     "DeadLetterRow",
+    "HistoryRow",
     "LeaseRow",
     "OutboxRow",
     "OwnerRow",
@@ -180,6 +182,27 @@ class ConflictRow(Base):
     crm_value: Mapped[Any] = mapped_column(JSON)
     wanted: Mapped[Any] = mapped_column(JSON)
     seen_at: Mapped[datetime] = mapped_column(TS)
+
+
+class HistoryRow(Base):
+    """One change leadsync decided (``leadsync.sync.history``): appended in the transaction that
+    commits the decision, deleted after the retention period (``state.history_days``)."""
+
+    __tablename__ = "decision_history"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    connection: Mapped[str] = mapped_column(Conn)
+    contact_id: Mapped[str] = mapped_column(Id)
+    at: Mapped[datetime] = mapped_column(TS)  # the run's `now`: when the decision was made
+    run_id: Mapped[str] = mapped_column(String(40))
+    field: Mapped[str] = mapped_column(String(50))  # a writable field, or `task`/`notify`
+    before: Mapped[Any] = mapped_column(JSON)
+    after: Mapped[Any] = mapped_column(JSON)
+    cause: Mapped[str] = mapped_column(String(250))  # the rule or step: mql_bar, routing:pool:emea...
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    __table_args__ = (
+        Index("ix_decision_history_contact", "connection", "contact_id", "at"),  # a timeline
+        Index("ix_decision_history_at", "connection", "at"),  # retention deletes
+    )
 
 
 class RulesAppliedRow(Base):

@@ -7,11 +7,13 @@ points a connection at it and ``env`` holds the secrets the config names.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,18 @@ from click.testing import CliRunner
 
 from leadsync.cli import main
 
-__all__ = ["LEADSYNC", "NOW", "drop_state", "in_process", "kill_at", "routed", "state_url", "sync"]
+__all__ = [
+    "LEADSYNC",
+    "NOW",
+    "decided_history",
+    "drop_state",
+    "in_process",
+    "kill_at",
+    "routed",
+    "routed_history",
+    "state_url",
+    "sync",
+]
 
 LEADSYNC = Path(sys.executable).with_name("leadsync")
 NOW = "2026-11-23T10:00:00Z"
@@ -82,6 +95,45 @@ def drop_state(backend: str, url: str) -> None:
         from tests.sync.conftest import drop_pg_schema
 
         drop_pg_schema(url)
+
+
+def decided_history(state: str, folder: Path) -> Counter[tuple[Any, ...]]:
+    """The decision history a state store holds, as (contact, field, before, after, cause) with
+    how many times each: run ids and times aside (a killed run's differ from the reference's)."""
+    from sqlalchemy import select
+
+    from leadsync.sync.state import open_store
+    from leadsync.sync.tables import HistoryRow
+
+    if state.startswith("sqlite:///") and not state.startswith("sqlite:////"):
+        state = f"sqlite:///{folder / state.removeprefix('sqlite:///')}"
+    store = open_store(state)
+    try:
+        with store.transaction() as s:
+            q = select(
+                HistoryRow.contact_id, HistoryRow.field, HistoryRow.before, HistoryRow.after, HistoryRow.cause
+            )
+            return Counter(
+                (cid, field, _key(before), _key(after), cause)
+                for cid, field, before, after, cause in s.execute(q)
+            )
+    finally:
+        store.close()
+
+
+def _key(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+
+
+def routed_history(history: Counter[tuple[Any, ...]]) -> Counter[tuple[Any, ...]]:
+    """A history without which owner a contact got and how (``routed`` for the history): the
+    owner fields' values and causes, and each task's title kept."""
+    out: Counter[tuple[Any, ...]] = Counter()
+    for (cid, field, before, after, cause), n in history.items():
+        if field in ("owner_id", "assigned_at"):
+            after, cause = after is not None, "routing"
+        out[cid, field, before, after, cause] += n
+    return out
 
 
 def routed(view: dict[str, Any], owner: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from leadsync.api import Page
 from leadsync.model import Activity, Contact
 from leadsync.sync.state import StateStore
-from leadsync.sync.tables import ActionRow, WrittenRow
+from leadsync.sync.tables import ActionRow, HistoryRow, WrittenRow
 from tests.sync.fake_crm import FakeCrm
 from tests.sync.test_loop import NOW, crm, job
 
@@ -95,6 +95,8 @@ class TestDeletions:
         assert result.counts["contacts_deleted"] == 1
         assert store.contacts("test", ["c0"]) == {} and _written(store, "c0") == {}
         assert "c0" not in store.due_contact_ids("test", NOW + timedelta(days=400), set())
+        with store.transaction() as s:  # its decision history stays until the retention ends
+            assert list(s.scalars(select(HistoryRow.field).where(HistoryRow.contact_id == "c0")))
 
 
 class TestMoves:
@@ -117,6 +119,10 @@ class TestMoves:
         assert all(_action_owners(store)[k] == "k0" for k in keys)
         assert result.counts.get("conflicts", 0) == 0, "the conversion's stage is not a manual change"
         assert not any(k.split(":")[1] == "k0" for k in fake.tasks), "no task made again for the new id"
+        with store.transaction() as s:  # the decision history follows: one person's timeline
+            fields = list(s.scalars(select(HistoryRow.field).where(HistoryRow.contact_id == "k0")))
+            assert "stage" in fields and "owner_id" in fields
+            assert not list(s.scalars(select(HistoryRow.field).where(HistoryRow.contact_id == "c0")))
 
 
 class TestFullReread:

@@ -14,6 +14,7 @@ costs about a CPU-second, four times per kill point before.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,8 @@ import pytest
 from leadsync.demo import _with_owners
 from leadsync.sandboxes.hubspot.sandbox import HubSpotSandbox
 from tests.sync import kill9
+
+History = Counter[tuple[Any, ...]]
 
 SEED, CONTACTS = 11, 60
 # Most leads become MQLs (a task each, routed round robin); some exhaust their attempts and move
@@ -106,8 +109,9 @@ def crm_view(sb: HubSpotSandbox) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], int]]:
-    """The CRM after uninterrupted runs, and how many requests the first run made."""
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], int, History]]:
+    """The CRM after uninterrupted runs, how many requests the first run made, and the decision
+    history the runs recorded."""
     folder = tmp_path_factory.mktemp("reference")
     sb = sandbox()
     try:
@@ -115,7 +119,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[s
         sync(config, sb)
         requests = sb.stats()["requests"]
         sync(config, sb)
-        yield crm_view(sb), requests
+        yield crm_view(sb), requests, kill9.decided_history("sqlite:///state.db", folder)
     finally:
         sb.stop()
 
@@ -130,10 +134,14 @@ def _state_url(backend: str, folder: Path) -> str:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_kill_9_at_many_points_then_restart(
-    backend: str, reference: tuple[dict[str, Any], int], tmp_path: Path
+    backend: str, reference: tuple[dict[str, Any], int, History], tmp_path: Path
 ) -> None:
-    expected, requests = reference
+    """The CRM as after uninterrupted runs, and the decision history too: each change recorded
+    once (a batch committed before the kill is not decided again, one not committed is decided
+    after the restart), with the same before, after and cause."""
+    expected, requests, expected_history = reference
     assert requests > 12
+    assert sum(n for (_, field, *_), n in expected_history.items() if field == "stage") > 10
     # Kill points over the whole first run: reads, writes, the task calls (all of its tasks in one
     # batch create), the reads of its own writes, the end; every request when the run is short.
     step = max(1, requests // 24)
@@ -147,6 +155,8 @@ def test_kill_9_at_many_points_then_restart(
             config = write_config(folder, sb, state)
             kill_at(k, config, sb, folder)
             assert crm_view(sb) == expected, f"killed at request {k} of {requests} ({backend})"
+            history = kill9.decided_history(state, folder)
+            assert history == expected_history, f"history, killed at request {k} of {requests} ({backend})"
         finally:
             sb.stop()
             if backend == "postgresql":
@@ -164,8 +174,11 @@ BATCHES_CONTACTS, DECIDE_BATCH = 300, 40
 
 
 @pytest.fixture(scope="module")
-def batched_reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], int]]:
-    """An uninterrupted backfill of several decision batches, and its first run's requests."""
+def batched_reference(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[dict[str, Any], int, History]]:
+    """An uninterrupted backfill of several decision batches, its first run's requests, and its
+    decision history."""
     folder = tmp_path_factory.mktemp("batched")
     sb = sandbox(BATCHES_CONTACTS)
     try:
@@ -173,22 +186,23 @@ def batched_reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
         sync(config, sb)
         requests = sb.stats()["requests"]
         sync(config, sb)
-        yield crm_view(sb), requests
+        yield crm_view(sb), requests, kill9.decided_history("sqlite:///state.db", folder)
     finally:
         sb.stop()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_kill_9_across_decision_batches(
-    backend: str, batched_reference: tuple[dict[str, Any], int], tmp_path: Path
+    backend: str, batched_reference: tuple[dict[str, Any], int, History], tmp_path: Path
 ) -> None:
     """Killed in a backfill of several decision batches, the CRM ends as after an uninterrupted
     run in every field and task, except *which* owner a routed contact got: the CRM returns
     contacts in modification order, which the interrupted run's writes change, so batches after
     the restart hold contacts in another order and a round robin (or an account match on a contact
     not yet routed) may hand them out differently. Every contact that an uninterrupted run routes is
-    routed once, and each task goes to its contact's owner (README, Safety)."""
-    expected_view, requests = batched_reference
+    routed once, and each task goes to its contact's owner (README, Safety). The decision history
+    likewise: the same changes, each once, but which owner and by which routing step."""
+    expected_view, requests, expected_history = batched_reference
     expected = routed(expected_view)
     for k in sorted(random.Random(13).sample(range(5, requests), 2)):
         folder = tmp_path / f"k{k}"
@@ -202,6 +216,8 @@ def test_kill_9_across_decision_batches(
             assert routed(view) == expected, f"killed at request {k} of {requests} ({backend})"
             for key, (owner, _) in view["tasks"].items():  # key: trigger:contact:time
                 assert owner == view["contacts"][key.split(":")[1]]["hubspot_owner_id"], key
+            history = kill9.routed_history(kill9.decided_history(state, folder))
+            assert history == kill9.routed_history(expected_history), f"history, killed at request {k}"
         finally:
             sb.stop()
             if backend == "postgresql":

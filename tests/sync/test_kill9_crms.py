@@ -13,6 +13,7 @@ each task goes to its person's owner, no task is made twice. On SQLite and on Po
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +34,8 @@ START = datetime(2026, 11, 23, 10, tzinfo=UTC)
 # 500 people, 200 a page: three decision batches (batches are whole pages). Small write batches
 # spread the writes over many calls, so the random points land among reads, writes and tasks.
 PEOPLE, DECIDE_BATCH, POINTS = 500, 150, 2
-Reference = Callable[[str], tuple[dict[str, Any], int]]  # a CRM's view after a backfill, requests
+# A CRM's view after a backfill, its first run's requests, and the decision history recorded.
+Reference = Callable[[str], tuple[dict[str, Any], int, Counter[tuple[Any, ...]]]]
 
 
 @dataclass(frozen=True)
@@ -154,10 +156,11 @@ def write_config(folder: Path, name: str, sb: Any, state: str) -> Path:
 
 @pytest.fixture(scope="module")
 def references(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reference]:
-    """Each CRM after an uninterrupted backfill (two runs), and how many requests the first made."""
-    found: dict[str, tuple[dict[str, Any], int]] = {}
+    """Each CRM after an uninterrupted backfill (two runs), how many requests the first made, and
+    the decision history the runs recorded."""
+    found: dict[str, tuple[dict[str, Any], int, Counter[tuple[Any, ...]]]] = {}
 
-    def reference(name: str) -> tuple[dict[str, Any], int]:
+    def reference(name: str) -> tuple[dict[str, Any], int, Counter[tuple[Any, ...]]]:
         if name not in found:
             crm, folder = CRMS[name], tmp_path_factory.mktemp(f"reference-{name}")
             sb = crm.start()
@@ -166,7 +169,7 @@ def references(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reference]:
                 kill9.sync(config, crm.env(sb))
                 requests = sb.stats()["requests"]
                 kill9.sync(config, crm.env(sb))
-                found[name] = (crm.view(sb), requests)
+                found[name] = (crm.view(sb), requests, kill9.decided_history("sqlite:///state.db", folder))
             finally:
                 sb.stop()
         return found[name]
@@ -180,7 +183,7 @@ def test_kill_9_across_decision_batches(
     name: str, backend: str, references: Reference, tmp_path: Path
 ) -> None:
     crm = CRMS[name]
-    expected_view, requests = references(name)
+    expected_view, requests, expected_history = references(name)
     assert len(expected_view["tasks"]) > 100 and requests > 20
     expected = kill9.routed(expected_view, crm.owner_field)
     for k in sorted(random.Random(f"{name}-{backend}").sample(range(5, requests), POINTS)):
@@ -195,6 +198,8 @@ def test_kill_9_across_decision_batches(
             assert kill9.routed(view, crm.owner_field) == expected, f"killed at request {k} of {requests}"
             for key, (owner, _) in view["tasks"].items():  # key: trigger:person:time
                 assert owner == view["contacts"][key.split(":")[1]][crm.owner_field], key
+            history = kill9.routed_history(kill9.decided_history(state, folder))
+            assert history == kill9.routed_history(expected_history), f"history, killed at request {k}"
         finally:
             sb.stop()
             kill9.drop_state(backend, state)
