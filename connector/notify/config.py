@@ -35,6 +35,7 @@ from leadsync.rules.yamlsource import Path_, YamlSource
 
 __all__ = [
     "Channel",
+    "ChannelBase",
     "EmailChannel",
     "NotificationSettings",
     "OwnerDelivery",
@@ -53,7 +54,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class _Channel(_Model):
+class ChannelBase(_Model):
     """What every channel may set: its noise controls (else the section's) and its time-out."""
 
     quiet_hours: QuietHours | None = None
@@ -85,7 +86,7 @@ class _Channel(_Model):
         file, lines = self._at
         return ConfigError([Problem(file, lines.get(key, lines.get("", 0)), text)])
 
-    def located(self, file: str, lines: dict[str, int], base: Path) -> _Channel:
+    def located(self, file: str, lines: dict[str, int], base: Path) -> ChannelBase:
         """A copy knowing its keys' lines, relative ``*_file`` paths taken from ``base``."""
         update = {
             k: v if v.is_absolute() else base / v
@@ -97,16 +98,17 @@ class _Channel(_Model):
         return copy
 
 
-class SlackWebhookChannel(_Channel):
+class SlackWebhookChannel(ChannelBase):
     """A Slack incoming webhook: the URL holds the token, so it is a secret."""
 
     type: Literal["slack_webhook"]
     url_env: str | None = None
     url_file: Path | None = None
+    ca_file: Path | None = None
     SECRETS = ("url",)
 
 
-class SlackChannel(_Channel):
+class SlackChannel(ChannelBase):
     """A Slack channel written to by a bot token (``chat.postMessage``)."""
 
     type: Literal["slack"]
@@ -118,7 +120,7 @@ class SlackChannel(_Channel):
     SECRETS = ("token",)
 
 
-class TeamsChannel(_Channel):
+class TeamsChannel(ChannelBase):
     """A Microsoft Teams Workflows webhook ("Post to a channel when a webhook request is received")."""
 
     type: Literal["teams"]
@@ -128,7 +130,7 @@ class TeamsChannel(_Channel):
     SECRETS = ("url",)
 
 
-class EmailChannel(_Channel):
+class EmailChannel(ChannelBase):
     """An e-mail list over SMTP (STARTTLS unless ``starttls: false``, AUTH when a password is given)."""
 
     type: Literal["email"]
@@ -144,7 +146,7 @@ class EmailChannel(_Channel):
     SECRETS = ("password",)
 
 
-class WebhookChannel(_Channel):
+class WebhookChannel(ChannelBase):
     """A generic HTTPS webhook, each request signed with HMAC-SHA256 and a timestamp."""
 
     type: Literal["webhook"]
@@ -159,7 +161,7 @@ Channel = Annotated[
     SlackWebhookChannel | SlackChannel | TeamsChannel | EmailChannel | WebhookChannel,
     Field(discriminator="type"),
 ]
-CHANNEL_TYPES: dict[str, type[_Channel]] = {
+CHANNEL_TYPES: dict[str, type[ChannelBase]] = {
     "slack_webhook": SlackWebhookChannel,
     "slack": SlackChannel,
     "teams": TeamsChannel,
@@ -242,7 +244,7 @@ def notification_problems(settings: NotificationSettings | None, source: YamlSou
     return problems
 
 
-def _has_user(channel: _Channel) -> bool:
+def _has_user(channel: ChannelBase) -> bool:
     return isinstance(channel, EmailChannel) and bool(channel.user)
 
 
