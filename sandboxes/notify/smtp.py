@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import email
 import email.policy
+import logging
 import socket
 from email.message import EmailMessage
 from typing import Any, Self
@@ -29,6 +30,8 @@ from leadsync.sandboxes.notify.receiver import Receiver
 __all__ = ["SmtpReceiver"]
 
 _DATA = "SMTP DATA"
+# aiosmtpd warns on every AUTH that a field it sets itself is deprecated: not news for a test log.
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 
 def _free_port(host: str) -> int:
@@ -103,7 +106,7 @@ class SmtpReceiver(Receiver):
             and auth_data.login.decode() == self.user
             and auth_data.password.decode() == self.password
         )
-        return AuthResult(success=good, handled=False)
+        return AuthResult(success=good, handled=False, auth_data=auth_data if good else None)
 
     def start(self) -> Self:
         if self._controller is None:

@@ -26,10 +26,16 @@ class TestIncomingWebhook:
         assert got.body["blocks"][0]["type"] == "header"
         assert got.body["text"].startswith("New SQL: Ada Lovelace")
 
-    def test_an_unknown_webhook_is_refused_for_good_with_slacks_words(self, slack: SlackReceiver, notice: Notice) -> None:
+    def test_an_unknown_webhook_is_refused_for_good_with_slacks_words(
+        self, slack: SlackReceiver, notice: Notice
+    ) -> None:
         sender = SlackWebhookSender(SecretStr(slack.url + "/services/T0/B0/nope"), max_wait=0)
         outcome = sender.send(notice)
-        assert isinstance(outcome, FailedPermanently) and "no_service" in outcome.error and "404" in outcome.error
+        assert (
+            isinstance(outcome, FailedPermanently)
+            and "no_service" in outcome.error
+            and "404" in outcome.error
+        )
 
     def test_an_archived_channel_is_refused_for_good(self, slack: SlackReceiver, notice: Notice) -> None:
         sender = _hook(slack, "old")
@@ -88,7 +94,9 @@ class TestBot:
         outcome = SlackChannelSender(_bot(slack, "xoxb-wrong"), "sales-leads").send(notice)
         assert outcome == FailedPermanently("Slack answered invalid_auth")
 
-    def test_an_unknown_channel_is_channel_not_found_for_good(self, slack: SlackReceiver, notice: Notice) -> None:
+    def test_an_unknown_channel_is_channel_not_found_for_good(
+        self, slack: SlackReceiver, notice: Notice
+    ) -> None:
         outcome = SlackChannelSender(_bot(slack), "#nowhere").send(notice)
         assert outcome == FailedPermanently("Slack answered channel_not_found")
 
@@ -116,7 +124,9 @@ class TestBot:
 
 
 class TestDirectMessage:
-    def test_the_owner_is_found_by_email_and_messaged_directly(self, slack: SlackReceiver, notice: Notice) -> None:
+    def test_the_owner_is_found_by_email_and_messaged_directly(
+        self, slack: SlackReceiver, notice: Notice
+    ) -> None:
         user_id = slack.add_user("grace@example.com")
         bot = _bot(slack)
         assert isinstance(SlackDirectSender(bot, "grace@example.com").send(notice), Delivered)
