@@ -67,7 +67,7 @@ class Notice:
     stage: str | None = None
     score: float | None = None
     top_rules: tuple[RuleHit, ...] = ()
-    bant: Mapping[str, str] = field(default_factory=dict)
+    bant: Mapping[str, str] = field(default_factory=dict, hash=False)
     owner_id: str | None = None
     owner_name: str | None = None
     due_at: datetime | None = None
@@ -75,7 +75,7 @@ class Notice:
     attempts: int | None = None
     attempts_max: int | None = None
     record_url: str | None = None
-    labels: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
