@@ -66,7 +66,9 @@ class TestLoading:
         path.write_text(HEAD, encoding="utf-8")
         assert load_settings(path).notifications is None
 
-    def test_a_secret_is_read_when_needed_and_never_shown(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_a_secret_is_read_when_needed_and_never_shown(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         path = tmp_path / "leadsync.yaml"
         path.write_text(GOOD, encoding="utf-8")
         (tmp_path / "secrets").mkdir()
@@ -129,4 +131,6 @@ class TestMistakes:
         text = HEAD + "notifications:\n  digest_over: 0\n  quiet_hours: never\n"
         problems = _problems(tmp_path, text)
         assert problems[0].startswith("FILE:6: `notifications.digest_over`")
-        assert problems[1].startswith("FILE:7: `notifications.quiet_hours`") and "business_hours" in problems[1]
+        assert (
+            problems[1].startswith("FILE:7: `notifications.quiet_hours`") and "business_hours" in problems[1]
+        )

@@ -16,7 +16,10 @@ MONDAY_9 = datetime(2026, 12, 14, 9, 0, tzinfo=MADRID)
 TUESDAY_10 = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)  # 10:00 in Madrid, open
 
 
-def _due(route: str, *triggers: str, policy: Policy = Policy()) -> list[Due]:
+DEFAULT = Policy()
+
+
+def _due(route: str, *triggers: str, policy: Policy = DEFAULT) -> list[Due]:
     return [Due(route, policy, make_notice(f"{t}:C{i}", trigger=t)) for i, t in enumerate(triggers)]
 
 
@@ -75,6 +78,10 @@ class TestCaps:
 
     def test_nothing_is_dropped(self) -> None:
         policy = Policy(digest_over=3, max_per_run=1)
-        due = [d for r in ("a", "b", "c") for d in _due(f"channel:{r}", *(["stage_mql"] * 5 + ["assigned"]), policy=policy)]
+        due = [
+            d
+            for r in ("a", "b", "c")
+            for d in _due(f"channel:{r}", *(["stage_mql"] * 5 + ["assigned"]), policy=policy)
+        ]
         plans = plan_run(due, SATURDAY_NOON, OFFICE)
         assert set(plans) == {(d.route, d.notice.key) for d in due}

@@ -22,7 +22,9 @@ BLOCK_TYPES = {"header", "section", "actions", "context", "divider"}
 def _texts(value: Any) -> list[str]:
     """Every ``text`` string inside a Block Kit or card structure."""
     if isinstance(value, dict):
-        return [t for k, v in value.items() for t in ([v] if k == "text" and isinstance(v, str) else _texts(v))]
+        return [
+            t for k, v in value.items() for t in ([v] if k == "text" and isinstance(v, str) else _texts(v))
+        ]
     if isinstance(value, list):
         return [t for v in value for t in _texts(v)]
     return []
@@ -37,12 +39,18 @@ class TestWords:
         assert facts["Score"] == "130"
         assert facts["Top rules"] == "demo_request (+50), title_cxo (+30), free_mail (-10)"
         assert facts["BANT"] == "budget: yes; timeline: Q1"
-        assert facts["First touch due"] == "2026-12-07 13:00 Europe/Madrid (Mon)"  # 12:00 UTC, in the owner's zone
+        assert (
+            facts["First touch due"] == "2026-12-07 13:00 Europe/Madrid (Mon)"
+        )  # 12:00 UTC, in the owner's zone
         assert facts["Attempts so far"] == "1 / 5"
         assert w.link == notice.record_url
 
     def test_labels_translate_the_words(self) -> None:
-        labels = {"trigger.sla_breached": "SLA verletzt", "todo.breached": "Jetzt anrufen.", "score": "Punkte"}
+        labels = {
+            "trigger.sla_breached": "SLA verletzt",
+            "todo.breached": "Jetzt anrufen.",
+            "score": "Punkte",
+        }
         w = words(make_notice(trigger="sla_breached", labels=labels))
         assert w.headline.startswith("SLA verletzt: ") and w.todo == "Jetzt anrufen."
         assert dict(w.facts)["Punkte"] == "130"
@@ -58,7 +66,10 @@ class TestSlack:
         assert body["text"] and _blocks_problem(body["blocks"]) is None
         assert {b["type"] for b in body["blocks"]} <= BLOCK_TYPES
         header = body["blocks"][0]
-        assert header == {"type": "header", "text": {"type": "plain_text", "text": header["text"]["text"], "emoji": False}}
+        assert header == {
+            "type": "header",
+            "text": {"type": "plain_text", "text": header["text"]["text"], "emoji": False},
+        }
         fields = next(b for b in body["blocks"] if "fields" in b)["fields"]
         assert len(fields) <= 10 and all(f["type"] == "mrkdwn" for f in fields)
         [actions] = [b for b in body["blocks"] if b["type"] == "actions"]
@@ -94,11 +105,16 @@ class TestTeams:
         assert card["$schema"] == "http://adaptivecards.io/schemas/adaptive-card.json"
         facts = next(e for e in card["body"] if e["type"] == "FactSet")["facts"]
         assert {"title": "Score", "value": "130"} in facts
-        assert card["actions"] == [{"type": "Action.OpenUrl", "title": "Open in CRM", "url": notice.record_url}]
+        assert card["actions"] == [
+            {"type": "Action.OpenUrl", "title": "Open in CRM", "url": notice.record_url}
+        ]
 
     def test_markdown_in_what_a_contact_wrote_is_escaped(self) -> None:
         card = teams_notice(make_notice(name="*[x](https://evil.example)*", company=None))
-        assert card["attachments"][0]["content"]["body"][0]["text"] == "New SQL: \\*\\[x\\](https://evil.example)\\*"
+        assert (
+            card["attachments"][0]["content"]["body"][0]["text"]
+            == "New SQL: \\*\\[x\\](https://evil.example)\\*"
+        )
 
     def test_a_digest_is_one_card(self) -> None:
         message = teams_digest(Digest("channel:managers", tuple(make_notice(f"k{i}") for i in range(3))))
@@ -108,7 +124,9 @@ class TestTeams:
 
 class TestEmail:
     def test_multipart_alternative_text_then_html_all_escaped(self) -> None:
-        mail = email_notice(make_notice(name="<script>alert(1)</script>"), "ls@example.com", ["a@example.com"])
+        mail = email_notice(
+            make_notice(name="<script>alert(1)</script>"), "ls@example.com", ["a@example.com"]
+        )
         assert mail.get_content_type() == "multipart/alternative"
         plain, html = (p.get_content() for p in mail.iter_parts())
         assert "<script>" in plain and "<script>" not in html and "&lt;script&gt;" in html
@@ -116,11 +134,15 @@ class TestEmail:
         assert mail["Auto-Submitted"] == "auto-generated"
 
     def test_a_line_break_in_a_name_cannot_add_a_header(self) -> None:
-        mail = email_notice(make_notice(name="Eve\r\nBcc: all@example.com"), "ls@example.com", ["a@example.com"])
+        mail = email_notice(
+            make_notice(name="Eve\r\nBcc: all@example.com"), "ls@example.com", ["a@example.com"]
+        )
         assert mail["Bcc"] is None and "\n" not in str(mail["Subject"])
 
     def test_a_digest_lists_every_notice(self) -> None:
-        mail = email_digest(Digest("channel:marketing", (make_notice("k1"), make_notice("k2"))), "l@x.io", ["m@x.io"])
+        mail = email_digest(
+            Digest("channel:marketing", (make_notice("k1"), make_notice("k2"))), "l@x.io", ["m@x.io"]
+        )
         plain = mail.get_body(("plain",))
         assert plain is not None and plain.get_content().count("* New SQL") == 2
 
