@@ -15,6 +15,7 @@ named channels, how owners are reached, and the noise controls.
         ops:         {type: webhook, url: "https://ops.example.com/hooks/leadsync",
                       secret_env: OPS_HOOK_SECRET}
       owners: {via: both, slack: sales-leads, email: marketing}
+      record_urls: {hubspot: "https://app.hubspot.com/contacts/12345678/record/0-1/{id}"}
 
 Every secret (a webhook URL with its token, a bot token, an SMTP password, an HMAC secret) comes
 from an environment variable (``*_env``) or a file (``*_file``), is read only when a sender is
@@ -26,6 +27,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
@@ -189,6 +191,14 @@ class NotificationSettings(_Model):
     max_per_run: int | None = Field(default=None, ge=1)
     channels: dict[str, Channel] = Field(default_factory=dict)
     owners: OwnerDelivery | None = None
+    # Per connection, the CRM's web address of a record, `{id}` standing for the contact's id:
+    # the link a notice carries (adapters do not know their portal's or org's web address).
+    record_urls: dict[str, str] = Field(default_factory=dict)
+
+    def record_url(self, connection: str, contact_id: str) -> str | None:
+        """The link to ``contact_id`` in ``connection``'s CRM, or None when no template is given."""
+        template = self.record_urls.get(connection)
+        return template.replace("{id}", quote(contact_id, safe="")) if template else None
 
     def located(self, source: YamlSource, base: Path) -> NotificationSettings:
         """A copy whose channels know their lines (for a secret that cannot be read later)."""
@@ -241,6 +251,10 @@ def notification_problems(settings: NotificationSettings | None, source: YamlSou
                 source.problem((*at, "to"), f"channel `{name}` sends to nobody; list addresses in `to`")
             )
     problems += _owner_problems(settings, source)
+    for name, template in settings.record_urls.items():
+        if "{id}" not in template or not template.startswith(("https://", "http://")):
+            text = f"`record_urls.{name}` must be an http(s) URL with `{{id}}` where the contact's id goes"
+            problems.append(source.problem(("notifications", "record_urls", name), text))
     return problems
 
 

@@ -35,6 +35,7 @@ notifications:
       to: [marketing@example.com]
     ops: {type: webhook, url: "https://ops.example.com/hook", secret_env: OPS_SECRET}
   owners: {via: both, slack: sales-leads, email: marketing}
+  record_urls: {hs: "https://app.hubspot.com/contacts/123/record/0-1/{id}"}
 """
 )
 
@@ -60,6 +61,8 @@ class TestLoading:
         teams = settings.channels["managers"]
         assert isinstance(teams, TeamsChannel) and teams.url_file == tmp_path / "secrets/teams-url"
         assert settings.owners is not None and settings.owners.via == "both"
+        assert settings.record_url("hs", "42/x") == "https://app.hubspot.com/contacts/123/record/0-1/42%2Fx"
+        assert settings.record_url("other", "42") is None
 
     def test_without_the_section_nothing_changes(self, tmp_path: Path) -> None:
         path = tmp_path / "leadsync.yaml"
@@ -125,6 +128,12 @@ class TestMistakes:
         assert _problems(tmp_path, text) == [
             "FILE:11: owners are reached by slack: set `owners.slack` to a channel of type `slack`"
             " (the `slack` channels: bot)"
+        ]
+
+    def test_a_record_url_without_its_id(self, tmp_path: Path) -> None:
+        text = HEAD + "notifications:\n  record_urls:\n    hs: https://app.hubspot.com/contacts/1\n"
+        assert _problems(tmp_path, text) == [
+            "FILE:7: `record_urls.hs` must be an http(s) URL with `{id}` where the contact's id goes"
         ]
 
     def test_a_noise_setting_out_of_range(self, tmp_path: Path) -> None:
