@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from leadsync.cli import main
 from leadsync.errors import ConfigError
 from leadsync.notify.config import EmailChannel, SlackChannel, TeamsChannel
 from leadsync.settings import load_settings
@@ -143,3 +145,11 @@ class TestMistakes:
         assert (
             problems[1].startswith("FILE:7: `notifications.quiet_hours`") and "business_hours" in problems[1]
         )
+
+
+def test_a_command_refuses_a_bad_section_with_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "leadsync.yaml"
+    path.write_text(HEAD + "notifications:\n  channels:\n    x: {type: teams}\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["status", "--config", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:7: channel `x` has no url;" in result.output
