@@ -15,6 +15,7 @@ from leadsync.notify.notice import Digest, Notice, Words, digest_headline, words
 __all__ = ["email_digest", "email_notice"]
 
 _STYLE = "font-family:sans-serif;font-size:14px;color:#222"
+_DIGEST_ITEMS = 500  # a digest e-mail lists this many, then says how many more
 
 
 def _one_line(text: str) -> str:
@@ -76,10 +77,13 @@ def email_notice(notice: Notice, sender: str, to: Sequence[str]) -> EmailMessage
 def email_digest(digest: Digest, sender: str, to: Sequence[str]) -> EmailMessage:
     """A digest as one e-mail listing its notices, each with what to do and its link."""
     head = digest_headline(digest)
-    listed = [(words(n), n.key) for n in digest.notices]
+    listed = [words(n) for n in digest.notices[:_DIGEST_ITEMS]]
+    rest = len(digest.notices) - len(listed)
     text = [head, ""]
-    for w, _key in listed:
+    for w in listed:
         text += [f"* {w.headline}", f"  {w.todo}"] + ([f"  {w.link}"] if w.link else [])
-    items = "".join(f"<li>{_link(w, w.headline)}<br>{html.escape(w.todo)}</li>" for w, _key in listed)
-    body_html = f"<h2>{html.escape(head)}</h2><ul>{items}</ul>"
+    items = "".join(f"<li>{_link(w, w.headline)}<br>{html.escape(w.todo)}</li>" for w in listed)
+    more = f"+{rest} …" if rest > 0 else ""
+    text.append(more)
+    body_html = f"<h2>{html.escape(head)}</h2><ul>{items}</ul><p>{html.escape(more)}</p>"
     return _message(head, sender, to, "\n".join(text) + "\n", body_html)

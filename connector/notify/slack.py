@@ -115,8 +115,7 @@ class SlackWebhookSender:
             response = self._client.send(text=body["text"], blocks=body["blocks"])
         except (URLError, OSError, SlackRequestError) as exc:
             return _unreachable("Slack webhook", exc)
-        headers = {k: v for k, v in (response.headers or {}).items()}
-        flat = {k: str(v[0] if isinstance(v, list) else v) for k, v in headers.items()}
+        flat = {k: str(v[0] if isinstance(v, list) else v) for k, v in (response.headers or {}).items()}
         return http_outcome(response.status_code, flat, response.body or "", "Slack webhook")
 
 

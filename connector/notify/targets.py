@@ -25,6 +25,7 @@ from leadsync.notify.config import (
     ChannelBase,
     EmailChannel,
     NotificationSettings,
+    OwnerDelivery,
     SlackChannel,
     SlackWebhookChannel,
     TeamsChannel,
@@ -87,14 +88,13 @@ class Senders:
 
     # -- channels ------------------------------------------------------------------------------
 
-    def _policy(self, channel: ChannelBase | None) -> Policy:
+    def _policy(self, own: ChannelBase | OwnerDelivery | None) -> Policy:
+        """A route's noise controls: its channel's (or the owners') own, else the section's."""
         s = self.settings
-        if channel is None:
-            return Policy(s.quiet_hours, s.digest_over, s.max_per_run)
         return Policy(
-            channel.quiet_hours or s.quiet_hours,
-            channel.digest_over or s.digest_over,
-            channel.max_per_run or s.max_per_run,
+            (own and own.quiet_hours) or s.quiet_hours,
+            (own and own.digest_over) or s.digest_over,
+            (own and own.max_per_run) or s.max_per_run,
         )
 
     def _channel_target(self, name: str) -> Target:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leadsync.sandboxes.kit.control import BackDoor, control_key, control_reply
-from leadsync.sandboxes.kit.faults import FaultInjector, Faults
+from leadsync.sandboxes.kit.faults import FaultInjector
 from leadsync.sandboxes.kit.server import Dropped, Request, Response, SandboxServer, Serving
 from leadsync.sandboxes.kit.stats import Stats
 from leadsync.sandboxes.kit.tls import self_signed, server_context
@@ -152,9 +152,6 @@ class Receiver(BackDoor, Serving):
             self._received.clear()
         self.app.stats.reset()
         self.app.faults.configure(reset=True)
-
-    def set_faults(self, reset: bool = False, **changes: Any) -> Faults:
-        return self.app.faults.configure(reset=reset, **changes)
 
     def more_controls(self, body: dict[str, Any]) -> Mapping[str, Callable[[], Any]]:
         return {"GET /__sandbox/received": lambda: self.control_result(self.received())}
