@@ -3,6 +3,8 @@ reply codes as outcomes."""
 
 from __future__ import annotations
 
+import smtplib
+import ssl
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -88,3 +90,16 @@ class TestEmail:
     def test_nothing_listens_is_tried_again_later(self, notice: Notice) -> None:
         sender = EmailSender("127.0.0.1", 9, "a@example.com", ["b@example.com"], starttls=False, timeout=1)
         assert isinstance(sender.send(notice), RetryAfter)
+
+
+def test_the_receiver_takes_auth_plain_and_login_only_after_starttls(smtp: SmtpReceiver) -> None:
+    for mechanism in ("PLAIN", "LOGIN"):
+        with smtplib.SMTP(smtp.host, smtp.smtp_port, timeout=5) as client:
+            client.ehlo()
+            assert not client.has_extn("auth")  # no AUTH in clear
+            client.starttls(context=ssl.create_default_context(cafile=smtp.ca_file))
+            client.ehlo()
+            client.user, client.password = smtp.user, smtp.password
+            handler = client.auth_plain if mechanism == "PLAIN" else client.auth_login
+            code, _ = client.auth(mechanism, handler)
+            assert code == 235

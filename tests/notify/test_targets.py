@@ -12,7 +12,7 @@ import structlog
 from leadsync.logging import configure_logging
 from leadsync.model import Owner
 from leadsync.notify.config import NotificationSettings
-from leadsync.notify.notice import Notice
+from leadsync.notify.notice import Digest, Notice
 from leadsync.notify.outcome import Delivered, FailedPermanently
 from leadsync.notify.targets import Senders
 from leadsync.sandboxes.notify.slack import SlackReceiver
@@ -20,6 +20,7 @@ from leadsync.sandboxes.notify.smtp import SmtpReceiver
 from leadsync.sandboxes.notify.teams import TeamsReceiver
 from leadsync.sandboxes.notify.webhook import WebhookReceiver
 from leadsync.settings import load_settings
+from tests.notify.conftest import make_notice
 
 OWNERS = {
     "u1": Owner("u1", "Grace Hopper", "grace@example.com"),
@@ -167,3 +168,20 @@ def test_no_secret_reaches_the_log_even_at_debug(
     secret_parts += [secrets["HOT_URL"].rsplit("/", 1)[1], secrets["TEAMS_URL"].rsplit("sig=", 1)[1]]
     for part in secret_parts:
         assert part not in text
+
+
+def test_a_digest_is_one_message_on_every_channel_type(
+    config: tuple[NotificationSettings, dict[str, str]],
+    slack: SlackReceiver,
+    teams: TeamsReceiver,
+    smtp: SmtpReceiver,
+    hooks: WebhookReceiver,
+) -> None:
+    senders = Senders(config[0], OWNERS)
+    for name in ("hot-leads", "sales-leads", "managers", "marketing", "ops"):
+        digest = Digest(f"channel:{name}", tuple(make_notice(f"k{i}") for i in range(12)))
+        [target] = senders.targets(f"channel:{name}")
+        assert isinstance(target.send(digest), Delivered), name
+    assert len(slack.received()) == 2 and len(teams.received()) == 1
+    assert len(smtp.received()) == 1 and len(hooks.received()) == 1
+    assert hooks.received()[0].body["type"] == "digest" and len(hooks.received()[0].body["notices"]) == 12
