@@ -24,6 +24,7 @@ __all__ = [
     "RetryAfter",
     "http_outcome",
     "retry_after_seconds",
+    "short",
 ]
 
 _MAX_ERROR = 500  # a service's error body is kept, but not a whole HTML page of it

@@ -33,7 +33,7 @@ from slack_sdk.http_retry.state import RetryState
 
 from leadsync.notify.blocks import slack_digest, slack_notice
 from leadsync.notify.notice import Digest, Notice
-from leadsync.notify.outcome import Delivered, FailedPermanently, Outcome, RetryAfter, http_outcome
+from leadsync.notify.outcome import Delivered, FailedPermanently, Outcome, RetryAfter, http_outcome, short
 from leadsync.notify.outcome import retry_after_seconds as parse_retry_after
 
 __all__ = ["SlackBot", "SlackChannelSender", "SlackDirectSender", "SlackWebhookSender", "slack_body"]
@@ -176,7 +176,7 @@ class SlackBot:
     def _refused(exc: SlackApiError) -> Outcome:
         response = exc.response
         data = response.data if isinstance(response.data, dict) else {}
-        name = str(data.get("error") or f"HTTP {response.status_code}")
+        name = short(str(data.get("error") or f"HTTP {response.status_code}"))  # a proxy's HTML, cut
         error = f"Slack answered {name}"
         if response.status_code == 429 or name in _TRANSIENT or response.status_code >= 500:
             return RetryAfter(error, parse_retry_after(_header(response.headers, "retry-after")))
