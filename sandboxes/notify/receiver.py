@@ -12,6 +12,8 @@ shows or sets ``retry_after`` and the receiver's own limits.
 from __future__ import annotations
 
 import json
+import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -35,6 +37,14 @@ class Received:
     headers: Mapping[str, str]
     body: Any  # the JSON, or the text when it was not JSON
     at: float = field(default_factory=time.time)
+
+
+class _Server(SandboxServer):
+    """The kit's server, quiet about clients that left before their answer (a test's time-out)."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, ssl.SSLError)):
+            super().handle_error(request, client_address)
 
 
 class ReceiverApp:
@@ -159,7 +169,7 @@ class Receiver(BackDoor, Serving):
     # -- serving ---------------------------------------------------------------------------------
 
     def make_server(self) -> SandboxServer:
-        return SandboxServer(self.app, self.host, self.port, server_context() if self.tls else None)
+        return _Server(self.app, self.host, self.port, server_context() if self.tls else None)
 
     @property
     def url(self) -> str:
