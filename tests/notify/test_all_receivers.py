@@ -9,6 +9,8 @@ import sys
 
 import requests
 
+from leadsync.sandboxes.notify.slack import SlackReceiver
+
 
 def test_the_command_line_serves_all_four_until_interrupted() -> None:
     command = [sys.executable, "-m", "leadsync.sandboxes.notify"]
@@ -31,3 +33,19 @@ def test_the_command_line_serves_all_four_until_interrupted() -> None:
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=20)
+
+
+def test_faults_and_what_was_received_over_the_back_door(slack: SlackReceiver) -> None:
+    url = slack.add_webhook("hot-leads")
+    answer = requests.post(slack.url + "/__sandbox/faults", json={"storm": 1}, timeout=5)
+    assert answer.json()["storm"] == 1
+    requests.post(slack.url + "/__sandbox/limits", json={"retry_after": 9}, timeout=5)
+    first = requests.post(url, json={"text": "hi"}, timeout=5)
+    assert first.status_code == 429 and first.headers["Retry-After"] == "9"
+    assert requests.post(url, json={"text": "hi"}, timeout=5).text == "ok"
+    [got] = requests.get(slack.url + "/__sandbox/received", timeout=5).json()
+    assert got["endpoint"] == "webhook" and got["body"]["text"] == "hi"
+    stats = requests.get(slack.url + "/__sandbox/stats", timeout=5).json()
+    assert stats["by_status"] == {"200": 1, "429": 1} and stats["faults"] == {"storm": 1}
+    requests.post(slack.url + "/__sandbox/reset", timeout=5)
+    assert slack.received() == []
