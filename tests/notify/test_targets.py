@@ -4,6 +4,8 @@ secret in the log, even at debug level with the libraries' own lines."""
 from __future__ import annotations
 
 import io
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -128,6 +130,20 @@ class TestTargets:
         assert isinstance(outcome, FailedPermanently) and "notifications.owners" in outcome.error
 
 
+@pytest.fixture
+def urllib3_speaks() -> Iterator[None]:
+    """urllib3's request lines at debug, even after an earlier test's ``logging.config.fileConfig``
+    (alembic's) disabled the loggers that existed then."""
+    logger = logging.getLogger("urllib3.connectionpool")
+    saved = (logger.disabled, logger.level)
+    logger.disabled = False
+    logger.setLevel(logging.NOTSET)
+    yield
+    logger.disabled = saved[0]
+    logger.setLevel(saved[1])
+
+
+@pytest.mark.usefixtures("urllib3_speaks")
 def test_no_secret_reaches_the_log_even_at_debug(
     config: tuple[NotificationSettings, dict[str, str]],
     notice: Notice,
