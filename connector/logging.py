@@ -24,7 +24,13 @@ import structlog
 __all__ = ["configure_logging", "log_stream", "scrub"]
 
 _SECRET_KEYS = re.compile(r"token|secret|password|passwd|authorization|api_?key|credential", re.IGNORECASE)
-_SECRET_TEXT = re.compile(r"(?i)(bearer\s+|pat-[a-z0-9]{2,4}-|access_token=|hapikey=)[^\s\"',&]+")
+# Notification secrets too (issue 16): a Slack token (xoxb-...), the secret tail of a Slack
+# incoming-webhook URL (/services/T.../B.../SECRET) and a Teams Workflows URL's `sig=`, which
+# urllib3 logs at debug level with the request line.
+_SECRET_TEXT = re.compile(
+    r"(?i)(bearer\s+|pat-[a-z0-9]{2,4}-|access_token=|hapikey=|xox[abpres]-|[?&]sig="
+    r"|/services/T[A-Z0-9]+/B[A-Z0-9]+/)[^\s\"',&]+"
+)
 _OURS = "leadsync"  # the logger name of leadsync's own events (``leadsync.sync``, ``leadsync.daemon``)
 
 

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, Valid
 from leadsync.api import OptionSource
 from leadsync.errors import ConfigError, InputError, Problem
 from leadsync.logging import scrub
+from leadsync.notify.config import NotificationSettings, error_location, notification_problems
 from leadsync.observe.access import HttpSettings, http_settings
 from leadsync.registry import adapter_factory
 from leadsync.rules.conditions import did_you_mean
@@ -273,6 +274,7 @@ class Settings(_Model):
     http: HttpSettings | None = None
     lease_ttl: str = "30s"
     connections: list[Connection] = Field(min_length=1)
+    notifications: NotificationSettings | None = None  # leadsync.notify.config (issue 16)
     _state_at: tuple[str, int] = PrivateAttr(default=("config", 0))
     _history_days: int = PrivateAttr(default=HISTORY_DAYS)
 
@@ -340,8 +342,8 @@ def load_settings(path: Path) -> Settings:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if isinstance(p, (str, int)))
-            problems.append(source.problem(loc, _shape_message(loc, err)))
+            loc, own = error_location(tuple(p for p in err["loc"] if isinstance(p, (str, int))), err)
+            problems.append(source.problem(loc, own or _shape_message(loc, err)))
     if problems:
         raise ConfigError(problems) from None
     base = path.resolve().parent
@@ -362,7 +364,7 @@ def load_settings(path: Path) -> Settings:
     except ValueError as exc:
         problems.append(source.problem(("lease_ttl",), str(exc)))
     http, http_problems = http_settings(settings.http, source, base)
-    problems += http_problems
+    problems += http_problems + notification_problems(settings.notifications, source)
     if problems:
         raise ConfigError(problems)
     resolved = [
@@ -380,7 +382,9 @@ def load_settings(path: Path) -> Settings:
     state = settings.state
     if state.startswith("sqlite:///") and not state.startswith("sqlite:////"):
         state = f"sqlite:///{base / state.removeprefix('sqlite:///')}"
-    loaded = settings.model_copy(update={"connections": resolved, "state": state, "http": http})
+    notifications = settings.notifications and settings.notifications.located(source, base)
+    update = {"connections": resolved, "state": state, "http": http, "notifications": notifications}
+    loaded = settings.model_copy(update=update)
     loaded._state_at = (
         source.file,
         source.line(("state", "url") if ("state", "url") in source.lines else ("state",)),
