@@ -232,3 +232,23 @@ def report_command(
         run_report(request, sys.stdout.buffer)
     except InputError as error:
         _fail(error)
+
+
+@main.command("convert")
+@click.option("--mapping", "mapping_path", type=_FILE, required=True, help="The column mapping (YAML).")
+@click.argument("csv_path", type=_FILE, metavar="FILE.csv")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="The folder for contacts.jsonl, activities.jsonl and outcomes.jsonl.",
+)
+def convert_command(mapping_path: Path, csv_path: Path, out: Path) -> None:
+    """Turn a CSV export into canonical records through a column mapping (see README)."""
+    from leadsync.convert.run import convert
+
+    try:
+        result = convert(mapping_path, csv_path, out)
+    except InputError as error:
+        _fail(error)
+    click.echo(f"leadsync convert: {result.summary()}", err=True)
