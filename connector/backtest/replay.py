@@ -151,10 +151,8 @@ class Replayer:
         for rule, varies in self.fit:
             if not varies and rule.points and rule.test(contact, h, created):
                 fit_const += rule.points
-        for code, test, varies in self.disqualify:
-            if not varies and test(contact, h, created):
-                out.disqualified_at, out.reason = created, code
-                return out
+        # Field-only disqualify rules, once; all are asked in the file's order (first match wins).
+        disq_const = [not varies and test(contact, h, created) for _, test, varies in self.disqualify]
         sql_const = sum(1 for test, varies in self.sql if not varies and test(contact, h, created))
         counted = [
             _Counted(e, deque(), None if e.window_days is None else timedelta(days=e.window_days))
@@ -179,7 +177,7 @@ class Replayer:
             total, fit = self._score(contact, h, t, fit_const, counted)
             if cut is None or t <= cut or best == float("-inf"):  # won before creation: its first score
                 best = max(best, total)
-            done = self._decide(contact, h, t, total, fit, sql_const, out)
+            done = self._decide(contact, h, t, total, fit, sql_const, disq_const, out)
             if done:
                 if out.handoff_at is not None:
                     self._at_handoff(contact, activities[:next_act], t, total, out)
@@ -244,12 +242,20 @@ class Replayer:
         return min(max(total, -MAX_SCORE), MAX_SCORE), fit
 
     def _decide(
-        self, contact: Contact, h: History, t: datetime, total: float, fit: float, sql_const: int, out: Replay
+        self,
+        contact: Contact,
+        h: History,
+        t: datetime,
+        total: float,
+        fit: float,
+        sql_const: int,
+        disq_const: list[bool],
+        out: Replay,
     ) -> bool:
         """Steps 5-7 at ``t`` for a lead; True when the replay ends here."""
         rules = self.rules
-        for code, test, varies in self.disqualify:
-            if varies and test(contact, h, t):
+        for (code, test, varies), holds in zip(self.disqualify, disq_const, strict=True):
+            if holds or (varies and test(contact, h, t)):
                 out.disqualified_at, out.reason = t, code
                 return True
         if rules.sql is not None:
