@@ -22,8 +22,8 @@ import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import _measure  # noqa: E402 - bench scripts are run as files
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # report.py, next to this file
+from report import _measure
 
 ROOT = Path(__file__).resolve().parents[1]
 
