@@ -90,6 +90,7 @@ def side_numbers(
             "judged": 0,
             "won_in_window": 0,
             "too_recent": 0,
+            "won_ever": 0,
         }
         for m in period.months()
     }
@@ -118,6 +119,7 @@ def side_numbers(
         row = months.get(month_key(local_date(h, period.tz)))
         if row is not None:
             row["handoffs"] += 1
+            row["won_ever"] += c.won_at is not None
         if c.won_at is not None and h <= c.won_at:
             recalled += 1
         if h + period.window > as_of:

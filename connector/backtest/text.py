@@ -56,7 +56,7 @@ def render_text(result: dict[str, Any]) -> str:
     out += ["", "Handoffs per month (commitment: marketing_mqls_per_month)"]
     header = ["month"]
     for label in labels:
-        header += [f"{label} handoffs", "commit", "judged", "won", "precision", "too recent"]
+        header += [f"{label} handoffs", "commit", "won ever", "judged", "won", "precision", "too recent"]
     rows = []
     for i, month in enumerate(books[0]["months"]):
         row = [month["month"]]
@@ -65,6 +65,7 @@ def render_text(result: dict[str, Any]) -> str:
             row += [
                 _show(m["handoffs"]),
                 _num(m["commitment"]),
+                _show(m["won_ever"]),
                 _show(m["judged"]),
                 _show(m["won_in_window"]),
                 _pct(m["precision"]),

@@ -155,6 +155,7 @@ def test_olist_monthly_mqls_and_won_rate_by_origin(tmp_path: Path) -> None:
         1352,
         1303,
     ]
+    assert [m["won_ever"] for m in book["months"]] == [0, 2, 9, 7, 14, 18, 11, 152, 149, 167, 183, 130]
     rates = {s["source"]: s["won_rate"] for s in book["sources"]}
     assert rates["organic_search"] == 0.118 and rates["paid_search"] == 0.123 and rates["social"] == 0.056
     assert rates["unknown"] == 0.163 and rates["email"] == 0.030 and rates["(none)"] == 0.233
