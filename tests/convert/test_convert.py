@@ -181,3 +181,32 @@ def test_xeducation_example(tmp_path: Path) -> None:
     outcomes = lines(tmp_path / "outcomes.jsonl")
     assert sum(o["outcome"] == "won" for o in outcomes) == 3561
     assert len(lines(tmp_path / "activities.jsonl")) == 2888
+
+
+def test_rows_that_are_activities(tmp_path: Path) -> None:
+    """An export of activities: one row each, many per contact; no contacts are made."""
+    (tmp_path / "map.yaml").write_text(
+        "version: 1\ntimezone: UTC\ncontact_id: Lead\n"
+        "activities:\n"
+        "  - name: event\n"
+        "    type: {column: Event, map: {Visit: page_view, Call: call}, other: ''}\n"
+        "    at: When\n"
+        "    owner_id: Rep\n"
+        "    properties: {url: Page, outcome: {column: Result, map: {ok: connected}}}\n"
+    )
+    (tmp_path / "events.csv").write_text(
+        "Lead,Event,When,Rep,Page,Result\n"
+        "c1,Visit,2026-03-01 10:00,,/pricing,\n"
+        "c1,Call,2026-03-02 11:00,u7,,ok\n"
+        "c2,Chat,2026-03-02 12:00,,,\n"
+    )
+    out = tmp_path / "out"
+    result = run("convert", "--mapping", tmp_path / "map.yaml", tmp_path / "events.csv", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["activities.jsonl"]
+    assert lines(out / "activities.jsonl") == [
+        {"id": "c1:event:2", "contact_id": "c1", "type": "page_view", "at": "2026-03-01T10:00:00Z",
+         "owner_id": None, "properties": {"url": "/pricing"}},
+        {"id": "c1:event:3", "contact_id": "c1", "type": "call", "at": "2026-03-02T11:00:00Z",
+         "owner_id": "u7", "properties": {"outcome": "connected"}},
+    ]  # fmt: skip
