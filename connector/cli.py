@@ -264,3 +264,82 @@ def export_command(config_path: Path | None, connection: str | None, out: Path) 
     except InputError as error:
         _fail(error)
     click.echo(f"leadsync export: {exported.summary(out)}", err=True)
+
+
+@main.command("convert")
+@click.option("--mapping", "mapping_path", type=_FILE, required=True, help="The column mapping (YAML).")
+@click.argument("csv_path", type=_FILE, metavar="FILE.csv")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="The folder for contacts.jsonl, activities.jsonl and outcomes.jsonl.",
+)
+def convert_command(mapping_path: Path, csv_path: Path, out: Path) -> None:
+    """Turn a CSV export into canonical records through a column mapping (see README)."""
+    from leadsync.convert.run import convert
+
+    try:
+        result = convert(mapping_path, csv_path, out)
+    except InputError as error:
+        _fail(error)
+    click.echo(f"leadsync convert: {result.summary()}", err=True)
+
+
+@main.command("backtest")
+@click.option("--rules", "rules_path", type=_FILE, default=None, help="The playbook to test (NEW.yaml).")
+@click.option("--baseline", type=_FILE, default=None, help="The current playbook, side by side.")
+@click.option("--contacts", type=_FILE, default=None, help="contacts.jsonl")
+@click.option("--activities", type=_FILE, default=None, help="activities.jsonl")
+@click.option("--outcomes", type=_FILE, default=None, help='outcomes.jsonl: {"contact_id", "outcome", "at"}')
+@click.option("--owners", type=_FILE, default=None, help="owners.jsonl (without it nobody is routed)")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Read contacts, activities and owners from the state store; a customer now is won.",
+)
+@click.option("--connection", default=None, help="Which connection of --config (when there are several).")
+@click.option("--from", "start", required=True, metavar="YYYY-MM-DD", help="First day of creation.")
+@click.option("--to", "end", required=True, metavar="YYYY-MM-DD", help="Last day, inclusive.")
+@click.option("--window", default="90d", show_default=True, help="Won within this long after the handoff.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--out", type=_FILE, default=None, help="Write here instead of standard output.")
+def backtest_command(
+    rules_path: Path | None,
+    baseline: Path | None,
+    contacts: Path | None,
+    activities: Path | None,
+    outcomes: Path | None,
+    owners: Path | None,
+    config_path: Path | None,
+    connection: str | None,
+    start: str,
+    end: str,
+    window: str,
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """Replay a playbook over the past, point in time, next to the current one (see README)."""
+    from leadsync.backtest.command import BacktestRequest, run_backtest
+
+    request = BacktestRequest(
+        rules_path,
+        baseline,
+        contacts,
+        activities,
+        outcomes,
+        owners,
+        config_path,
+        connection,
+        start,
+        end,
+        window,
+        fmt,
+        out,
+    )
+    try:
+        run_backtest(request, sys.stdout.buffer)
+    except InputError as error:
+        _fail(error)
