@@ -12,7 +12,7 @@ from leadsync.backtest.run import Playbook, backtest
 from leadsync.backtest.tally import Period
 from leadsync.backtest.text import render_text
 from leadsync.errors import InputError, Problem
-from leadsync.report.command import _date
+from leadsync.report.command import parse_date
 from leadsync.report.inputs import Records, records_from_store
 from leadsync.report.output import to_json, write_out
 from leadsync.rules.compiled import Rules
@@ -75,7 +75,7 @@ def _check(req: BacktestRequest) -> tuple[timedelta, Any, Any]:
         problems.append(Problem("--window", 0, str(exc)))
     start = end = None
     try:
-        start, end = _date("--from", req.start), _date("--to", req.end)
+        start, end = parse_date("--from", req.start), parse_date("--to", req.end)
     except InputError as error:
         problems += error.problems
     if start is not None and end is not None and end < start:
