@@ -30,8 +30,9 @@ from leadsync.sync.daemon import Daemon
 from leadsync.sync.state import StateStore, open_store
 from tests.observe.support import get
 from tests.report.browser import Chromium, chromium
+from tests.report.stored import EXAMPLE, NOW
+from tests.report.stored import fill_store as _fill
 from tests.report.test_browser import numbers_shown
-from tests.report.test_from_state import EXAMPLE, NOW, _fill
 from tests.support import table
 from tests.sync import fake_crm
 from tests.sync.test_loop import crm
