@@ -121,6 +121,9 @@ class WriteResult:
     # Fields the CRM refused on their own and the adapter left out to write the rest (an owner id
     # the CRM does not have): ``ok`` then means the others were written, these were not.
     dropped: tuple[str, ...] = ()
+    # The call failed, not the record (the CRM was down and the retry policy gave up): the outbox
+    # keeps it due without counting an attempt, so an outage never turns writes into dead letters.
+    unsent: bool = False
 
 
 @dataclass(frozen=True)

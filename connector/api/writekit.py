@@ -124,7 +124,10 @@ class ChunkGuard:
                 with self._lock:
                     self.stopped = self.stopped or exc
         error = str(self.stopped)
-        return {p.contact_id: WriteResult(p.contact_id, ok=False, error=error, retryable=True) for p in chunk}
+        return {
+            p.contact_id: WriteResult(p.contact_id, ok=False, error=error, retryable=True, unsent=True)
+            for p in chunk
+        }
 
 
 def send_chunks(

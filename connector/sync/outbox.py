@@ -82,6 +82,9 @@ def send_writes(ctx: RunContext) -> None:
                 refused.add(outcome.cause, outcome.cause_name, error)
                 failed.append(FailedWrite(row.id, row.attempts, error, dead=False))
                 continue
+            if outcome is not None and outcome.unsent:  # the CRM was down: not the record's attempt
+                failed.append(FailedWrite(row.id, row.attempts, error, dead=False))
+                continue
             retry = outcome is not None and outcome.retryable and row.attempts + 1 < MAX_WRITE_ATTEMPTS
             failed.append(FailedWrite(row.id, row.attempts + 1, error, dead=not retry))
             if retry:
