@@ -13,6 +13,7 @@ from typing import Any
 
 from leadsync.decision import Action, Conflict, Decision, LastWritten, SlaState
 from leadsync.model import Activity, Contact, Owner
+from leadsync.rules.actionrules import STAGE_TRIGGERS
 from leadsync.rules.compiled import MqlRule, PoolRule, Rules, SlaRule, SqlRule
 from leadsync.rules.history import CHRONOLOGICAL, History
 from leadsync.rules.notices import NOBODY, Audience
@@ -28,7 +29,6 @@ __all__ = ["RunStats", "decide_all", "manual_fields"]
 _FROZEN = ("opportunity", "customer")
 _ROUTED = ("mql", "sql")
 _DAY = timedelta(hours=24)
-_STAGE_TRIGGERS = ("stage_mql", "stage_sql")
 
 
 @dataclass
@@ -346,7 +346,7 @@ def _actions(
             for a in sorted(w.history.of_type(rule.activity_type), key=CHRONOLOGICAL):
                 if now - _DAY < a.at and (rule.where is None or rule.where(a)):
                     fired.append((a.id, a.at))
-        elif rule.trigger in _STAGE_TRIGGERS:
+        elif rule.trigger in STAGE_TRIGGERS:
             stamp = w.mql_at if rule.trigger == "stage_mql" else w.sql_at
             target = rule.trigger.removeprefix("stage_")
             if w.stage == target and w.previous != target and stamp is not None:
